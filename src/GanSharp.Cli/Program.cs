@@ -1,0 +1,31 @@
+using System.CommandLine;
+using GanSharp.Cli.Commands;
+using GanSharp.Runtime;
+
+namespace GanSharp.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        // Must precede the first tensor: see NativeSetup.TuneAllocator.
+        NativeSetup.TuneAllocator();
+        return BuildRoot().Parse(args).Invoke();
+    }
+
+    /// <summary>The whole command tree; parse tests use it without running anything.</summary>
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand(
+            "GanSharp: train, debug and evaluate GANs (GauGAN/SPADE and the stabilised families) on CPU with TorchSharp.");
+        foreach (var verb in Verbs())
+            root.Subcommands.Add(verb);
+        return root;
+    }
+
+    private static IEnumerable<Command> Verbs()
+    {
+        yield return DemoCommand.Create();
+        yield return DoctorCommand.Create();
+    }
+}
