@@ -350,7 +350,7 @@ public static class PngCodec
         return Assemble(width, height, 8, PngColorType.Rgb, null, raw);
     }
 
-    private static byte[] Assemble(int width, int height, int bitDepth, PngColorType type, byte[]? palette, byte[] filteredRows)
+    internal static byte[] Assemble(int width, int height, int bitDepth, PngColorType type, byte[]? palette, byte[] filteredRows, bool interlaced = false)
     {
         using var ms = new MemoryStream();
         ms.Write(Signature);
@@ -359,6 +359,7 @@ public static class PngCodec
         BinaryPrimitives.WriteUInt32BigEndian(ihdr[4..], (uint)height);
         ihdr[8] = (byte)bitDepth;
         ihdr[9] = (byte)type;
+        ihdr[12] = (byte)(interlaced ? 1 : 0);
         WriteChunk(ms, "IHDR", ihdr);
         if (palette is not null) WriteChunk(ms, "PLTE", palette);
         using (var z = new MemoryStream())

@@ -27,7 +27,8 @@ public static class SpadeInput
         int nc = labelNc + (containDontcareLabel ? 1 : 0);
         var index = label.dtype == ScalarType.Int64 ? label : label.to_type(ScalarType.Int64);
         // [N, nc, H, W]
-        var oneHot = zeros(new[] { n, nc, h, w }, ScalarType.Float32, label.device).scatter_(1, index, 1.0f);
+        var oneHot = zeros(new[] { n, nc, h, w }, ScalarType.Float32, label.device)
+            .scatter_(1, index, ones(index.shape, ScalarType.Float32, label.device));
         if (instance is null)
             return oneHot.MoveToOuterDisposeScope();
         // [N, nc + 1, H, W]
