@@ -1,0 +1,220 @@
+using GanSharp.Losses;
+using GanSharp.Nn;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GanSharp.Models.Spade;
+
+/// <summary>The generator step's loss terms (the reference's names) and the generated image.</summary>
+/// <param name="Kld">KLD * lambda_kld, with the VAE only.</param>
+/// <param name="Gan">The adversarial term, * lambda_gan.</param>
+/// <param name="GanFeat">Feature matching * lambda_feat / num_D, unless switched off.</param>
+/// <param name="Vgg">VGG perceptual loss * lambda_vgg, unless switched off.</param>
+/// <param name="Fake">[N, 3, H, W] generated image (part of the graph).</param>
+/// <param name="PredFake">D's outputs for the fake half, per scale.</param>
+/// <param name="PredReal">D's outputs for the real half, per scale.</param>
+public sealed record GeneratorLosses(Tensor? Kld, Tensor Gan, Tensor? GanFeat, Tensor? Vgg, Tensor Fake, Tensor[][] PredFake, Tensor[][] PredReal)
+{
+    /// <summary>The terms that are present, by the reference's names (KLD, GAN, GAN_Feat, VGG).</summary>
+    public IReadOnlyList<(string Name, Tensor Value)> Named
+    {
+        get {
+            var list = new List<(string, Tensor)>();
+            if (Kld is not null) list.Add(("KLD", Kld));
+            list.Add(("GAN", Gan));
+            if (GanFeat is not null) list.Add(("GAN_Feat", GanFeat));
+            if (Vgg is not null) list.Add(("VGG", Vgg));
+            return list;
+        }
+    }
+
+    /// <summary>The sum of the terms, the quantity G's optimizer minimises (the reference sums its dict).</summary>
+    public Tensor Total()
+    {
+        var terms = Named;
+        var total = terms[0].Value;
+        for (int i = 1; i < terms.Count; i++) total = total.add(terms[i].Value);
+        return total;
+    }
+}
+
+/// <summary>The discriminator step's loss terms.</summary>
+/// <param name="DFake">D's loss on the regenerated fake.</param>
+/// <param name="DReal">D's loss on the real image.</param>
+/// <param name="Fake">The regenerated fake (no graph).</param>
+/// <param name="PredFake">D's outputs for the fake half, per scale.</param>
+/// <param name="PredReal">D's outputs for the real half, per scale.</param>
+public sealed record DiscriminatorLosses(Tensor DFake, Tensor DReal, Tensor Fake, Tensor[][] PredFake, Tensor[][] PredReal)
+{
+    /// <summary>D_Fake and D_real, the reference's names.</summary>
+    public IReadOnlyList<(string Name, Tensor Value)> Named => new[] { ("D_Fake", DFake), ("D_real", DReal) };
+
+    public Tensor Total() => DFake.add(DReal);
+}
+
+/// <summary>
+/// The reference's Pix2PixModel: netG, netD, the optional VAE encoder netE and the VGG19 of the perceptual loss,
+/// with the generator and discriminator losses of one training iteration. Tensors it returns live in the caller's
+/// dispose scope (use one scope per step).
+/// </summary>
+public sealed class SpadeModel : IDisposable
+{
+    private readonly GanLoss ganLoss;
+
+    /// <summary>Builds the networks on <paramref name="device"/> with the reference's xavier init (seed torch first).</summary>
+    /// <param name="options">Architecture options.</param>
+    /// <param name="lossOptions">Loss options.</param>
+    /// <param name="vgg">VGG19 with torchvision weights; required unless the VGG loss is off. Owned by the caller.</param>
+    /// <param name="device">Where to build; CPU when null.</param>
+    /// <param name="buildDiscriminator">False for inference only (no netD, like the reference at test time).</param>
+    public SpadeModel(SpadeModelOptions options, SpadeLossOptions lossOptions, Vgg19? vgg = null, Device? device = null, bool buildDiscriminator = true)
+    {
+        Options = options.Validate();
+        LossOptions = lossOptions.Validate();
+        if (!LossOptions.NoGanFeatLoss && Options.NoGanFeatLoss)
+            throw new GanSharpException(ErrorKind.Usage,
+                "Feature matching is on in the loss options but the discriminator was built with no_ganFeat_loss; set both the same way.");
+        if (!LossOptions.NoVggLoss && vgg is null)
+            throw new GanSharpException(ErrorKind.Usage,
+                "The VGG loss needs VGG19 with torchvision's ImageNet weights; provide them or switch the VGG loss off (no_vgg_loss).");
+        ganLoss = new GanLoss(LossOptions.GanMode);
+        Vgg = LossOptions.NoVggLoss ? null : vgg;
+
+        // Same construction order as the reference (G, D, E), each initialised right after it is built.
+        NetG = new SpadeGenerator(Options, device);
+        SpadeInit.XavierNormal(NetG, Options.InitVariance);
+        if (buildDiscriminator) {
+            NetD = new MultiscaleDiscriminator(Options, device);
+            SpadeInit.XavierNormal(NetD, Options.InitVariance);
+        }
+        if (Options.UseVae) {
+            NetE = new ConvEncoder(Options, device);
+            SpadeInit.XavierNormal(NetE, Options.InitVariance);
+        }
+    }
+
+    public SpadeModelOptions Options { get; }
+    public SpadeLossOptions LossOptions { get; }
+    public SpadeGenerator NetG { get; }
+    public MultiscaleDiscriminator? NetD { get; }
+    public ConvEncoder? NetE { get; }
+    public Vgg19? Vgg { get; }
+
+    private MultiscaleDiscriminator D => NetD ?? throw new InvalidOperationException("This SpadeModel was built without a discriminator (inference only).");
+
+    /// <summary>Parameters for G's optimizer: netG's, then netE's (the reference trains E with G).</summary>
+    public IEnumerable<Parameter> GeneratorParameters() =>
+        NetE is null ? NetG.parameters() : NetG.parameters().Concat(NetE.parameters());
+
+    /// <summary>Parameters for D's optimizer.</summary>
+    public IEnumerable<Parameter> DiscriminatorParameters() => D.parameters();
+
+    /// <summary>Training mode for G, D and E (spectral-norm power iterations, batch statistics). VGG stays in eval.</summary>
+    public void Train(bool on = true)
+    {
+        NetG.train(on);
+        NetD?.train(on);
+        NetE?.train(on);
+        Vgg?.eval();
+    }
+
+    /// <summary>Evaluation mode: stored u/v and running statistics; nothing is updated by a forward.</summary>
+    public void Eval() => Train(false);
+
+    /// <summary>
+    /// The reference's compute_generator_loss: fake = G(semantics[, z from E(image)]), D on [fake; real] as one batch,
+    /// then GAN, GAN_Feat, VGG (and KLD). Call <c>Total().backward()</c> and step G's optimizer afterwards.
+    /// </summary>
+    /// <param name="semantics">[N, semantic_nc, H, W].</param>
+    /// <param name="image">[N, 3, H, W] real image in [-1, 1].</param>
+    public GeneratorLosses ComputeGeneratorLoss(Tensor semantics, Tensor image)
+    {
+        var (fake, kld) = GenerateFake(semantics, image, computeKld: true);
+        Tensor[][] predFake, predReal;
+        // D's weights get no gradient from G's loss (the reference computes it and zeroes it before D's step):
+        // leaving them out of this graph saves D's weight-gradient work; every value is unchanged.
+        var dParams = D.parameters().ToList();
+        foreach (var p in dParams) p.requires_grad = false;
+        try {
+            (predFake, predReal) = Discriminate(semantics, fake, image);
+        } finally {
+            foreach (var p in dParams) p.requires_grad = true;
+        }
+
+        var gan = ganLoss.Compute(predFake, targetIsReal: true, forDiscriminator: false);
+        if (LossOptions.LambdaGan != 1.0) gan = gan.mul(LossOptions.LambdaGan);
+        Tensor? feat = LossOptions.NoGanFeatLoss ? null : FeatureMatchingLoss.Compute(predFake, predReal, LossOptions.LambdaFeat);
+        Tensor? vgg = Vgg is null ? null : VggLoss.Compute(Vgg, fake, image).mul(LossOptions.LambdaVgg);
+        return new GeneratorLosses(kld, gan, feat, vgg, fake, predFake, predReal);
+    }
+
+    /// <summary>
+    /// The reference's compute_discriminator_loss: the fake is regenerated with the current G in its current mode
+    /// under no_grad (in training mode this is one more power iteration and running-stat update in G), then D on
+    /// [fake; real]; D_Fake and D_real. Call <c>Total().backward()</c> and step D's optimizer afterwards.
+    /// </summary>
+    public DiscriminatorLosses ComputeDiscriminatorLoss(Tensor semantics, Tensor image)
+    {
+        Tensor fake;
+        using (no_grad()) fake = GenerateFake(semantics, image, computeKld: false).Fake.detach();
+        var (predFake, predReal) = Discriminate(semantics, fake, image);
+        var dFake = ganLoss.Compute(predFake, targetIsReal: false, forDiscriminator: true);
+        var dReal = ganLoss.Compute(predReal, targetIsReal: true, forDiscriminator: true);
+        return new DiscriminatorLosses(dFake, dReal, fake, predFake, predReal);
+    }
+
+    /// <summary>
+    /// Inference: G under no_grad in its current mode (call <see cref="Eval"/> first for the reference's test mode).
+    /// With the VAE, z is taken as given, else encoded from <paramref name="image"/>, else drawn from N(0, 1).
+    /// </summary>
+    public Tensor Generate(Tensor semantics, Tensor? z = null, Tensor? image = null)
+    {
+        using var _ = no_grad();
+        if (Options.UseVae && z is null && image is not null) {
+            using var scope = NewDisposeScope();
+            var (mu, logvar) = NetE!.call(image);
+            return NetG.call(semantics, Reparameterize(mu, logvar)).MoveToOuterDisposeScope();
+        }
+        return NetG.call(semantics, Options.UseVae ? z : null);
+    }
+
+    /// <summary>z = mu + eps * exp(0.5 logvar), eps ~ N(0, 1).</summary>
+    public static Tensor Reparameterize(Tensor mu, Tensor logvar)
+    {
+        using var scope = NewDisposeScope();
+        var std = logvar.mul(0.5).exp_();
+        return randn_like(std).mul_(std).add_(mu).MoveToOuterDisposeScope();
+    }
+
+    private (Tensor Fake, Tensor? Kld) GenerateFake(Tensor semantics, Tensor image, bool computeKld)
+    {
+        Tensor? z = null, kld = null;
+        if (Options.UseVae) {
+            var (mu, logvar) = NetE!.call(image);
+            z = Reparameterize(mu, logvar);
+            if (computeKld) kld = KldLoss.Compute(mu, logvar).mul(LossOptions.LambdaKld);
+        }
+        return (NetG.call(semantics, z), kld);
+    }
+
+    // Fake and real go through D as one batch (fake first) so that D's normalisation sees both, then are split.
+    private (Tensor[][] Fake, Tensor[][] Real) Discriminate(Tensor semantics, Tensor fake, Tensor real)
+    {
+        var fakeConcat = cat(new[] { semantics, fake }, 1);
+        var realConcat = cat(new[] { semantics, real }, 1);
+        var both = cat(new[] { fakeConcat, realConcat }, 0); // [2N, semantic_nc + 3, H, W]
+        var outs = D.call(both);
+        long n = fake.shape[0];
+        var predFake = outs.Select(scale => scale.Select(t => t.narrow(0, 0, n)).ToArray()).ToArray();
+        var predReal = outs.Select(scale => scale.Select(t => t.narrow(0, n, t.shape[0] - n)).ToArray()).ToArray();
+        return (predFake, predReal);
+    }
+
+    public void Dispose()
+    {
+        NetG.Dispose();
+        NetD?.Dispose();
+        NetE?.Dispose();
+    }
+}
