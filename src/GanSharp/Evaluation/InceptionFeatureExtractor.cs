@@ -175,7 +175,9 @@ public sealed class InceptionFeatureExtractor : IDisposable
 
     private (FeatureMatrix Pool, FeatureMatrix Logits) Forward(Tensor batch)
     {
-        var pool = net.call(batch);                                 // [n, 2048]
+        // Channels-last strides (from a permuted HWC source) pick other pooling kernels whose results drift
+        // from the NCHW ones through the 94 layers; one layout keeps tensor and file inputs bit-identical.
+        var pool = net.call(batch.contiguous());                    // [n, 2048]
         var logits = net.Logits(pool);                              // [n, 1008]
         return (ToMatrix(pool), ToMatrix(logits));
     }
