@@ -117,10 +117,10 @@ public static class Evaluator
 
     /// <summary>Runs the requested metrics on folders.</summary>
     public static EvaluationResult Run(EvaluationRequest req, IProgress<EvaluationProgress>? progress = null, CancellationToken token = default) =>
-        Run(req, progress, token, network: null);
+        RunWith(req, network: null, progress, token);
 
-    /// <param name="network">Builds the Inception network; tests pass deterministic weights, null loads the real file.</param>
-    internal static EvaluationResult Run(EvaluationRequest req, IProgress<EvaluationProgress>? progress, CancellationToken token, Func<FidInceptionV3>? network)
+    // network builds the Inception network: tests pass deterministic weights, null loads the real file
+    internal static EvaluationResult RunWith(EvaluationRequest req, Func<FidInceptionV3>? network, IProgress<EvaluationProgress>? progress, CancellationToken token)
     {
         if (req.Metrics.Count == 0) throw new GanSharpException(ErrorKind.Usage, "no metric was requested: pass --metrics, e.g. fid,kid or ssim,psnr.");
         var fakes = ListImages(req.FakeDir, "fake");
