@@ -1,0 +1,127 @@
+using GanSharp.Data;
+using GanSharp.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GanSharp.Models.Mlp;
+
+/// <summary>Options of the plain MLP GAN for 2-D data (the baseline of the benchmarks).</summary>
+public sealed record MlpGanOptions
+{
+    public int ZDim { get; init; } = 2;
+    public int Hidden { get; init; } = 128;
+    public int LayersG { get; init; } = 3;
+    public int LayersD { get; init; } = 3;
+    public double LrG { get; init; } = 1e-3;
+    public double LrD { get; init; } = 1e-3;
+    public double Beta1 { get; init; } = 0.5;
+    public double Beta2 { get; init; } = 0.999;
+}
+
+/// <summary>A multilayer perceptron: Linear+ReLU blocks (LeakyReLU in D) then a Linear head.</summary>
+public sealed class Mlp : nn.Module<Tensor, Tensor>
+{
+    private readonly Sequential main;
+
+    public Mlp(string name, int inputs, int hidden, int outputs, int layers, bool leaky) : base(name)
+    {
+        var mods = new List<(string, nn.Module<Tensor, Tensor>)>();
+        int width = inputs;
+        for (int i = 0; i < layers; i++)
+        {
+            mods.Add(($"{2 * i}", nn.Linear(width, hidden)));
+            mods.Add(($"{2 * i + 1}", leaky ? nn.LeakyReLU(0.2) : nn.ReLU()));
+            width = hidden;
+        }
+        mods.Add(($"{2 * layers}", nn.Linear(width, outputs)));
+        main = nn.Sequential(mods);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => main.call(x);
+}
+
+/// <summary>
+/// The plain non-saturating GAN on 2-D points: D step on real vs detached fake, then G step. Used as the reference
+/// family of the 2-D benchmarks and of the trainer's own tests.
+/// </summary>
+public sealed class MlpGanRecipe : IGanRecipe<PointBatch>
+{
+    private readonly MlpGanOptions _o;
+    private readonly Mlp _g;
+    private readonly Mlp _d;
+
+    public MlpGanRecipe(MlpGanOptions options)
+    {
+        _o = options;
+        _g = new Mlp("netG", options.ZDim, options.Hidden, 2, options.LayersG, leaky: false);
+        _d = new Mlp("netD", 2, options.Hidden, 1, options.LayersD, leaky: true);
+        Networks = [new NetworkSlot("G", _g), new NetworkSlot("D", _d)];
+        Optimizers =
+        [
+            new OptimizerSlot("G", _g.parameters().ToList(), OptimizerKind.Adam, options.LrG, options.Beta1, options.Beta2),
+            new OptimizerSlot("D", _d.parameters().ToList(), OptimizerKind.Adam, options.LrD, options.Beta1, options.Beta2),
+        ];
+    }
+
+    public string Family => "mlp";
+
+    public IReadOnlyList<NetworkSlot> Networks { get; }
+
+    public IReadOnlyList<OptimizerSlot> Optimizers { get; }
+
+    public IReadOnlyList<TrainPhase> Phases { get; } = [new("D", "D"), new("G", "G")];
+
+    public Mlp Generator => _g;
+
+    public IReadOnlyDictionary<string, double> LearningRates(int epoch) =>
+        new Dictionary<string, double> { ["G"] = _o.LrG, ["D"] = _o.LrD };
+
+    public Tensor Sample(int n)
+    {
+        using var z = randn(n, _o.ZDim);
+        return _g.call(z);
+    }
+
+    public Tensor Loss(TrainPhase phase, PointBatch batch, StepContext context)
+    {
+        long n = batch.Points.shape[0];
+        if (phase.Name == "D")
+        {
+            Tensor fake;
+            using (no_grad()) fake = Sample((int)n);
+            var real = _d.call(batch.Points);
+            var fakeOut = _d.call(fake);
+            var lossReal = nn.functional.binary_cross_entropy_with_logits(real, ones_like(real));
+            var lossFake = nn.functional.binary_cross_entropy_with_logits(fakeOut, zeros_like(fakeOut));
+            context.Stats.Report("D_real", lossReal);
+            context.Stats.Report("D_Fake", lossFake);
+            context.Stats.Report("D(x)", sigmoid(real).mean());
+            context.Stats.Report("D(G(z))", sigmoid(fakeOut).mean());
+            return lossReal + lossFake;
+        }
+        var outG = _d.call(Sample((int)n));
+        var lossG = nn.functional.binary_cross_entropy_with_logits(outG, ones_like(outG));
+        context.Stats.Report("GAN", lossG);
+        return lossG;
+    }
+
+    public void AfterStep(TrainPhase phase, StepContext context)
+    {
+    }
+
+    public IReadOnlyList<(string Name, Tensor Image)> Visuals(PointBatch batch) => [];
+
+    public Dictionary<object, object?> ExtraState() => [];
+
+    public void LoadExtraState(Dictionary<object, object?> state)
+    {
+    }
+
+    public void Dispose()
+    {
+        _g.Dispose();
+        _d.Dispose();
+    }
+}

@@ -1,0 +1,145 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace GanSharp.Nn;
+
+/// <summary>
+/// The arithmetic of <c>torch.nn.utils.spectral_norm</c> (n_power_iterations = 1, dim = 0), shared by
+/// <see cref="SpectralNormConv2d"/> and <see cref="SpectralNormLinear"/>.
+/// </summary>
+public static class SpectralNorm
+{
+    /// <summary>The eps of PyTorch's spectral_norm, used by both normalisations of the power iteration.</summary>
+    public const double Eps = 1e-12;
+
+    /// <summary>
+    /// Returns weight_orig / sigma. In training mode it first runs one power iteration that updates
+    /// <paramref name="u"/> and <paramref name="v"/> in place (v = normalize(Wᵀu), u = normalize(Wv)), as PyTorch's
+    /// forward pre-hook does; in eval mode u and v are used as stored. W is weight_orig reshaped to (out, -1).
+    /// </summary>
+    public static Tensor NormalizedWeight(Tensor weightOrig, Tensor u, Tensor v, bool training)
+    {
+        using var scope = NewDisposeScope();
+        var weightMat = weightOrig.reshape(weightOrig.shape[0], -1); // [out, in*k*k]
+        Tensor uUse = u, vUse = v;
+        if (training) {
+            using (no_grad()) {
+                var newV = F.normalize(mv(weightMat.t(), u), dim: 0, eps: Eps);
+                v.copy_(newV);
+                var newU = F.normalize(mv(weightMat, v), dim: 0, eps: Eps);
+                u.copy_(newU);
+            }
+            // PyTorch clones u and v after the in-place update so that a graph built by this forward does not see
+            // the next forward's update (D runs twice per iteration on the same weights before one backward).
+            uUse = u.clone();
+            vUse = v.clone();
+        }
+        var sigma = dot(uUse, mv(weightMat, vUse));
+        return (weightOrig / sigma).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>u and v as PyTorch draws them when spectral norm is applied: normalised N(0, 1) vectors.</summary>
+    internal static (Tensor u, Tensor v) InitialVectors(long height, long width, Device? device)
+    {
+        using var scope = NewDisposeScope();
+        var u = F.normalize(randn(height, device: device), dim: 0, eps: Eps);
+        var v = F.normalize(randn(width, device: device), dim: 0, eps: Eps);
+        return (u.MoveToOuterDisposeScope(), v.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>PyTorch's default Conv/Linear init: kaiming_uniform(a = √5) for the weight, U(±1/√fan_in) for the bias.</summary>
+    internal static void DefaultInit(Tensor weight, Tensor? bias)
+    {
+        using var _ = no_grad();
+        nn.init.kaiming_uniform_(weight, Math.Sqrt(5));
+        if (bias is not null) {
+            long fanIn = weight.shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+            double bound = fanIn > 0 ? 1.0 / Math.Sqrt(fanIn) : 0;
+            nn.init.uniform_(bias, -bound, bound);
+        }
+    }
+}
+
+/// <summary>
+/// A Conv2d with PyTorch's spectral_norm applied. It stands in for the conv itself, so its state_dict entries are
+/// those of a spectral-normed <c>nn.Conv2d</c>: <c>bias</c> (when present), <c>weight_orig</c>, <c>weight_u</c>,
+/// <c>weight_v</c>, in that order.
+/// </summary>
+public sealed class SpectralNormConv2d : nn.Module<Tensor, Tensor>
+{
+    // Field order is registration order is state_dict order: PyTorch re-registers the weight as weight_orig after
+    // the bias, then adds the two buffers.
+    private readonly Parameter? bias;
+    private readonly Parameter weight_orig;
+    private readonly Tensor weight_u;
+    private readonly Tensor weight_v;
+    private readonly long[] stride;
+    private readonly long[] padding;
+
+    public SpectralNormConv2d(
+        long inChannels,
+        long outChannels,
+        long kernelSize,
+        long stride = 1,
+        long padding = 0,
+        bool bias = true,
+        Device? device = null) : base(nameof(SpectralNormConv2d))
+    {
+        InChannels = inChannels;
+        OutChannels = outChannels;
+        KernelSize = kernelSize;
+        weight_orig = new Parameter(empty(new[] { outChannels, inChannels, kernelSize, kernelSize }, device: device));
+        this.bias = bias ? new Parameter(empty(outChannels, device: device)) : null;
+        SpectralNorm.DefaultInit(weight_orig, this.bias);
+        (weight_u, weight_v) = SpectralNorm.InitialVectors(outChannels, inChannels * kernelSize * kernelSize, device);
+        this.stride = new[] { stride, stride };
+        this.padding = new[] { padding, padding };
+        RegisterComponents();
+    }
+
+    public long InChannels { get; }
+    public long OutChannels { get; }
+    public long KernelSize { get; }
+
+    /// <summary>The unnormalised weight, the trainable parameter.</summary>
+    public Parameter WeightOrig => weight_orig;
+    public Parameter? Bias => bias;
+    public Tensor WeightU => weight_u;
+    public Tensor WeightV => weight_v;
+
+    public override Tensor forward(Tensor input)
+    {
+        using var weight = SpectralNorm.NormalizedWeight(weight_orig, weight_u, weight_v, training);
+        return F.conv2d(input, weight, bias, strides: stride, padding: padding);
+    }
+}
+
+/// <summary>A Linear layer with PyTorch's spectral_norm applied (keys <c>bias</c>, <c>weight_orig</c>, <c>weight_u</c>, <c>weight_v</c>).</summary>
+public sealed class SpectralNormLinear : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter? bias;
+    private readonly Parameter weight_orig;
+    private readonly Tensor weight_u;
+    private readonly Tensor weight_v;
+
+    public SpectralNormLinear(long inFeatures, long outFeatures, bool bias = true, Device? device = null)
+        : base(nameof(SpectralNormLinear))
+    {
+        weight_orig = new Parameter(empty(new[] { outFeatures, inFeatures }, device: device));
+        this.bias = bias ? new Parameter(empty(outFeatures, device: device)) : null;
+        SpectralNorm.DefaultInit(weight_orig, this.bias);
+        (weight_u, weight_v) = SpectralNorm.InitialVectors(outFeatures, inFeatures, device);
+        RegisterComponents();
+    }
+
+    public Parameter WeightOrig => weight_orig;
+    public Parameter? Bias => bias;
+
+    public override Tensor forward(Tensor input)
+    {
+        using var weight = SpectralNorm.NormalizedWeight(weight_orig, weight_u, weight_v, training);
+        return F.linear(input, weight, bias);
+    }
+}

@@ -1,0 +1,90 @@
+namespace GanSharp.Training;
+
+/// <summary>Optimizer and schedule options, with the reference's defaults (Adam, TTUR, niter/niter_decay).</summary>
+public sealed record OptimOptions
+{
+    /// <summary>Initial learning rate before the TTUR split.</summary>
+    public double Lr { get; init; } = 0.0002;
+
+    /// <summary>Adam beta1 used with <see cref="NoTtur"/>; TTUR fixes betas to (0, 0.9) as the reference.</summary>
+    public double Beta1 { get; init; } = 0.5;
+
+    /// <summary>Adam beta2 used with <see cref="NoTtur"/>.</summary>
+    public double Beta2 { get; init; } = 0.999;
+
+    /// <summary>Use the same lr for G and D and the betas above, instead of TTUR (G lr/2, D lr*2, betas (0, 0.9)).</summary>
+    public bool NoTtur { get; init; }
+
+    /// <summary>Epochs at the initial learning rate.</summary>
+    public int Niter { get; init; } = 50;
+
+    /// <summary>Epochs over which the learning rate then falls linearly to zero.</summary>
+    public int NiterDecay { get; init; }
+
+    /// <summary>Separate multiplier on G's learning rate (1 = reference behaviour); a first-aid remedy.</summary>
+    public double LrScaleG { get; init; } = 1.0;
+
+    /// <summary>Separate multiplier on D's learning rate (1 = reference behaviour).</summary>
+    public double LrScaleD { get; init; } = 1.0;
+
+    public int TotalEpochs => Niter + NiterDecay;
+
+    /// <summary>
+    /// The base learning rate in force during 1-based <paramref name="epoch"/>: the reference lowers it by lr/niter_decay
+    /// at the end of every epoch after niter. A closed form, so resume needs no stored lr.
+    /// </summary>
+    public double BaseLrAt(int epoch)
+    {
+        // Repeated subtraction, as the reference does it, so the floats equal its values.
+        double lr = Lr;
+        for (int e = Niter + 1; e < epoch && NiterDecay > 0; e++) lr -= Lr / NiterDecay;
+        return Math.Max(0.0, lr);
+    }
+
+    /// <summary>G's and D's learning rates in an epoch (TTUR split re-applied each time, as the reference).</summary>
+    public (double G, double D) LearningRatesAt(int epoch)
+    {
+        double lr = BaseLrAt(epoch);
+        return NoTtur ? (lr * LrScaleG, lr * LrScaleD) : (lr / 2 * LrScaleG, lr * 2 * LrScaleD);
+    }
+
+    public (double Beta1, double Beta2) Betas => NoTtur ? (Beta1, Beta2) : (0.0, 0.9);
+
+    public void Validate()
+    {
+        if (Lr <= 0 || double.IsNaN(Lr)) throw new GanSharpException(ErrorKind.Usage, $"--lr is {Lr}: it must be a positive number such as 0.0002.");
+        if (Niter < 0 || NiterDecay < 0) throw new GanSharpException(ErrorKind.Usage, $"--niter {Niter} and --niter-decay {NiterDecay} must not be negative.");
+        if (TotalEpochs < 1) throw new GanSharpException(ErrorKind.Usage, "--niter plus --niter-decay is 0: train at least one epoch.");
+        if (Beta1 is < 0 or >= 1 || Beta2 is < 0 or >= 1) throw new GanSharpException(ErrorKind.Usage, $"--beta1 {Beta1} and --beta2 {Beta2} must lie in [0, 1).");
+    }
+}
+
+/// <summary>Where a run lives and how often it reports, samples and saves (counted in images, as the reference).</summary>
+public sealed record RunOptions
+{
+    public string Name { get; init; } = "label2coco";
+    public string CheckpointsDir { get; init; } = "./checkpoints";
+    public int Seed { get; init; }
+    public int PrintFreq { get; init; } = 100;
+    public int DisplayFreq { get; init; } = 100;
+    public int SaveLatestFreq { get; init; } = 5000;
+    public int SaveEpochFreq { get; init; } = 10;
+    public bool ContinueTrain { get; init; }
+    public string WhichEpoch { get; init; } = "latest";
+
+    /// <summary>Stop after this many iterations (0 = run all epochs); the state is saved so the run can continue.</summary>
+    public long MaxIterations { get; init; }
+
+    /// <summary>Write TensorBoard event files besides the JSONL log.</summary>
+    public bool TfLog { get; init; }
+
+    public string RunDir => Path.Combine(CheckpointsDir, Name);
+
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Name) || Name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
+            throw new GanSharpException(ErrorKind.Usage, $"--name '{Name}' must be a plain folder name (no slashes).");
+        if (PrintFreq < 1 || DisplayFreq < 1 || SaveLatestFreq < 1 || SaveEpochFreq < 1)
+            throw new GanSharpException(ErrorKind.Usage, "--print-freq, --display-freq, --save-latest-freq and --save-epoch-freq must be at least 1.");
+    }
+}

@@ -1,0 +1,94 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GanSharp.Training;
+
+/// <summary>A network the recipe trains, under the name its checkpoint files use (<c>latest_net_G.pth</c>).</summary>
+public sealed record NetworkSlot(string Name, nn.Module Module);
+
+/// <summary>Which optimizer algorithm a slot uses.</summary>
+public enum OptimizerKind
+{
+    Adam,
+    RmsProp,
+}
+
+/// <summary>One optimizer: its name (phases refer to it), its parameters and hyper-parameters.</summary>
+public sealed record OptimizerSlot(
+    string Name,
+    IReadOnlyList<Parameter> Parameters,
+    OptimizerKind Kind,
+    double Lr,
+    double Beta1 = 0.0,
+    double Beta2 = 0.9,
+    double WeightDecay = 0.0);
+
+/// <summary>
+/// One phase of an iteration: the recipe computes a loss for it, the trainer back-propagates and steps the named
+/// optimizer, <see cref="Repeat"/> times (n_critic for WGAN, G steps per D step, ...).
+/// </summary>
+public sealed record TrainPhase(string Name, string Optimizer, int Repeat = 1);
+
+/// <summary>What a recipe sees while computing a phase's loss.</summary>
+public sealed class StepContext
+{
+    internal StepContext(StatsCollector stats) => Stats = stats;
+
+    public StatsCollector Stats { get; }
+
+    /// <summary>1-based epoch.</summary>
+    public int Epoch { get; internal set; }
+
+    /// <summary>Iterations done before this one (0-based index of this iteration in the run).</summary>
+    public long Iteration { get; internal set; }
+
+    /// <summary>Which repetition of the phase this is (0-based).</summary>
+    public int Repetition { get; internal set; }
+}
+
+/// <summary>
+/// A GAN family: networks, optimizers, the phases of an iteration and the loss of each. The trainer knows nothing
+/// else about the family, so adding one never touches the loop.
+/// </summary>
+public interface IGanRecipe<in TBatch> : IDisposable
+{
+    string Family { get; }
+
+    IReadOnlyList<NetworkSlot> Networks { get; }
+
+    /// <summary>Optimizers for the epoch's learning rates (the trainer rebuilds lr per epoch through <see cref="LearningRates"/>).</summary>
+    IReadOnlyList<OptimizerSlot> Optimizers { get; }
+
+    IReadOnlyList<TrainPhase> Phases { get; }
+
+    /// <summary>Learning rates per optimizer name in a 1-based epoch (schedules live in the recipe's options).</summary>
+    IReadOnlyDictionary<string, double> LearningRates(int epoch);
+
+    /// <summary>Computes the phase's loss (a scalar to back-propagate) and reports its named terms.</summary>
+    Tensor Loss(TrainPhase phase, TBatch batch, StepContext context);
+
+    /// <summary>Runs after the optimizer step of a phase (weight clipping, EMA, ...).</summary>
+    void AfterStep(TrainPhase phase, StepContext context);
+
+    /// <summary>Images to show on the run's web page, in [-1, 1] or as label maps, by the reference's names.</summary>
+    IReadOnlyList<(string Name, Tensor Image)> Visuals(TBatch batch);
+
+    /// <summary>Extra state (trick RNGs, adaptive probabilities, EMA weights) saved in the training state.</summary>
+    Dictionary<object, object?> ExtraState();
+
+    void LoadExtraState(Dictionary<object, object?> state);
+}
+
+/// <summary>Where batches come from: deterministic per (epoch, index), so a run resumes at an exact position.</summary>
+public interface IBatchSource<out TBatch>
+{
+    /// <summary>Number of batches in one epoch.</summary>
+    int BatchesPerEpoch { get; }
+
+    /// <summary>Images per batch (iteration counters count images, as the reference).</summary>
+    int BatchSize { get; }
+
+    /// <summary>The batches of a 1-based epoch from a 0-based batch index on.</summary>
+    IEnumerable<TBatch> Epoch(int epoch, int startIndex);
+}

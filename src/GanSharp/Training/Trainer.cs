@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using GanSharp.Reporting;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GanSharp.Training;
+
+/// <summary>What a progress display needs after each iteration (no device sync involved).</summary>
+public sealed record TrainProgress(int Epoch, int TotalEpochs, int BatchIndex, int BatchesPerEpoch, long Iteration, long TotalIterations, double ElapsedSeconds);
+
+/// <summary>How a run ended.</summary>
+public sealed record TrainResult(TrainPosition Position, bool Completed, bool Interrupted, string? StoppedBy);
+
+/// <summary>
+/// The training loop shared by every family: per iteration it runs the recipe's phases (loss, backward, optimizer
+/// step, after-step hook) under one dispose scope; it schedules learning rates per epoch, reports statistics at
+/// print intervals, writes sample pages, and saves resumable checkpoints. It knows nothing about any family.
+/// </summary>
+public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
+{
+    private readonly IGanRecipe<TBatch> _recipe;
+    private readonly IBatchSource<TBatch> _source;
+    private readonly RunOptions _run;
+    private readonly int _totalEpochs;
+    private readonly string _optionsJson;
+    private readonly Dictionary<string, OptimizerHelper> _optimizers = new(StringComparer.Ordinal);
+    private readonly RunFolder _folder;
+
+    public Trainer(IGanRecipe<TBatch> recipe, IBatchSource<TBatch> source, RunOptions run, int totalEpochs, string optionsJson, StatsCollector stats)
+    {
+        _recipe = recipe;
+        _source = source;
+        _run = run;
+        _totalEpochs = totalEpochs;
+        _optionsJson = optionsJson;
+        Stats = stats;
+        _folder = new RunFolder(run.RunDir);
+        foreach (var slot in recipe.Optimizers) _optimizers[slot.Name] = CreateOptimizer(slot);
+        foreach (var phase in recipe.Phases)
+            if (!_optimizers.ContainsKey(phase.Optimizer))
+                throw new InvalidOperationException($"phase {phase.Name} names optimizer {phase.Optimizer}, which the {recipe.Family} recipe does not define");
+    }
+
+    public StatsCollector Stats { get; }
+
+    public RunFolder Folder => _folder;
+
+    /// <summary>Observers of every saved checkpoint (tests use it to simulate a crash between writes).</summary>
+    public event Action<string>? Saved;
+
+    public IReadOnlyDictionary<string, OptimizerHelper> Optimizers => _optimizers;
+
+    private static OptimizerHelper CreateOptimizer(OptimizerSlot slot) => slot.Kind switch
+    {
+        OptimizerKind.Adam => torch.optim.Adam(slot.Parameters, slot.Lr, slot.Beta1, slot.Beta2, 1e-8, slot.WeightDecay),
+        OptimizerKind.RmsProp => torch.optim.RMSProp(slot.Parameters, slot.Lr, 0.99, 1e-8, slot.WeightDecay),
+        _ => throw new ArgumentOutOfRangeException(nameof(slot), slot.Kind, "unknown optimizer kind"),
+    };
+
+    /// <summary>Restores everything from a saved state; returns the position to continue from.</summary>
+    public TrainPosition Resume(LoadedState state)
+    {
+        if (state.Family != _recipe.Family)
+            throw new GanSharpException(ErrorKind.Checkpoint, $"{state.Path} was trained as family {state.Family}, not {_recipe.Family}: pass --family {state.Family} or start a new --name.");
+        state.RestoreNetworks(_recipe.Networks);
+        state.RestoreOptimizers(_optimizers);
+        _recipe.LoadExtraState(state.Extra);
+        state.RestoreRng();
+        return state.Position;
+    }
+
+    /// <summary>Trains from <paramref name="start"/> (a fresh run starts at epoch 1, batch 0).</summary>
+    public TrainResult Run(TrainPosition start, CancellationToken token, Action<TrainProgress>? progress = null)
+    {
+        var clock = Stopwatch.StartNew();
+        double elapsedBefore = start.ElapsedSeconds;
+        double Elapsed() => elapsedBefore + clock.Elapsed.TotalSeconds;
+        long iteration = start.Iteration;
+        long epochImages = start.EpochImages;
+        int batchSize = _source.BatchSize;
+        int perEpoch = _source.BatchesPerEpoch;
+        long totalIterations = (long)_totalEpochs * perEpoch;
+        if (_run.MaxIterations > 0) totalIterations = Math.Min(totalIterations, _run.MaxIterations);
+        var ctx = new StepContext(Stats);
+        var pages = new WebPage(_folder.WebDir, _run.Name);
+        TrainPosition position = start;
+
+        for (int epoch = start.Epoch; epoch <= _totalEpochs; epoch++)
+        {
+            SetLearningRates(epoch);
+            int index = epoch == start.Epoch ? start.BatchIndex : 0;
+            if (epoch != start.Epoch) epochImages = 0;
+            foreach (var batch in _source.Epoch(epoch, index))
+            {
+                using (batch)
+                {
+                    if (_run.MaxIterations > 0 && iteration >= _run.MaxIterations)
+                    {
+                        position = new TrainPosition(epoch, index, iteration, epochImages, Elapsed());
+                        Save("latest", position);
+                        return new TrainResult(position, Completed: false, Interrupted: false, StoppedBy: "max-iterations");
+                    }
+                    ctx.Epoch = epoch;
+                    ctx.Iteration = iteration;
+                    using (var scope = NewDisposeScope())
+                    {
+                        foreach (var phase in _recipe.Phases)
+                        {
+                            var opt = _optimizers[phase.Optimizer];
+                            for (int r = 0; r < phase.Repeat; r++)
+                            {
+                                ctx.Repetition = r;
+                                opt.zero_grad();
+                                var loss = _recipe.Loss(phase, batch, ctx);
+                                loss.backward();
+                                opt.step();
+                                _recipe.AfterStep(phase, ctx);
+                            }
+                        }
+                    }
+                    iteration++;
+                    index++;
+                    epochImages += batchSize;
+                    long totalImages = iteration * batchSize;
+                    if (totalImages % _run.PrintFreq < batchSize)
+                    {
+                        var record = Stats.Flush(epoch, epochImages, iteration, Elapsed());
+                        CheckFinite(record.Values, iteration);
+                    }
+                    if (totalImages % _run.DisplayFreq < batchSize)
+                        WriteVisuals(pages, batch, epoch, epochImages);
+                    position = new TrainPosition(epoch, index, iteration, epochImages, Elapsed());
+                    if (totalImages % _run.SaveLatestFreq < batchSize) SaveChecked("latest", position, iteration);
+                    progress?.Invoke(new TrainProgress(epoch, _totalEpochs, index, perEpoch, iteration, totalIterations, Elapsed()));
+                    if (token.IsCancellationRequested)
+                    {
+                        SaveChecked("latest", position, iteration);
+                        return new TrainResult(position, Completed: false, Interrupted: true, StoppedBy: "user");
+                    }
+                }
+            }
+            position = new TrainPosition(epoch + 1, 0, iteration, 0, Elapsed());
+            if (epoch % _run.SaveEpochFreq == 0 || epoch == _totalEpochs)
+            {
+                SaveChecked("latest", position, iteration);
+                Save(epoch.ToString(System.Globalization.CultureInfo.InvariantCulture), position);
+            }
+        }
+        return new TrainResult(position, Completed: true, Interrupted: false, StoppedBy: null);
+    }
+
+    private void SetLearningRates(int epoch)
+    {
+        var lrs = _recipe.LearningRates(epoch);
+        foreach (var (name, opt) in _optimizers)
+        {
+            if (!lrs.TryGetValue(name, out double lr)) continue;
+            foreach (var g in opt.ParamGroups) g.LearningRate = lr;
+            Stats.Report("lr/" + name, lr);
+        }
+    }
+
+    private void CheckFinite(IReadOnlyDictionary<string, double> values, long iteration)
+    {
+        foreach (var (k, v) in values)
+        {
+            if (!double.IsFinite(v))
+                throw new GanSharpException(ErrorKind.TrainingFailed,
+                    $"training diverged: {k} became {v} by iteration {iteration}; the last good checkpoint is {_folder.StatePath("latest")} — lower --lr, or add gradient penalty/spectral norm, then resume with --continue-train.");
+        }
+    }
+
+    // A checkpoint of a diverged run would overwrite the last good one, so look before saving.
+    private void SaveChecked(string which, TrainPosition position, long iteration)
+    {
+        var bad = Stats.FirstNonFinite();
+        if (bad != null) CheckFinite(new Dictionary<string, double> { [bad.Value.Name] = bad.Value.Value }, iteration);
+        Save(which, position);
+    }
+
+    private void Save(string which, TrainPosition position)
+    {
+        _folder.Save(which, _recipe.Family, _recipe.Networks, _optimizers, position, _recipe.ExtraState(), _optionsJson);
+        Saved?.Invoke(which);
+    }
+
+    private void WriteVisuals(WebPage pages, TBatch batch, int epoch, long epochImages)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var visuals = _recipe.Visuals(batch);
+        pages.Add(epoch, epochImages, visuals.Select(v => (v.Name, Visuals.ToRgb(v.Image))).ToList());
+    }
+
+    public void Dispose()
+    {
+        foreach (var opt in _optimizers.Values) opt.Dispose();
+        _optimizers.Clear();
+    }
+}
