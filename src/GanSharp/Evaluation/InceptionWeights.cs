@@ -33,7 +33,8 @@ public static class InceptionWeights
         var net = new FidInceptionV3();
         try
         {
-            LoadStateDict(net, ReadPth(path));
+            using var state = ReadPth(path);
+            LoadStateDict(net, state);
         }
         catch
         {
@@ -43,16 +44,14 @@ public static class InceptionWeights
         return net;
     }
 
-    /// <summary>
-    /// The one place that reads a PyTorch checkpoint: the shared <c>.pth</c> reader (GanSharp.Interop) plugs in
-    /// here when it lands on this branch.
-    /// </summary>
-    private static Dictionary<string, Tensor> ReadPth(string path) =>
-        throw new GanSharpException(ErrorKind.Checkpoint,
-            $"reading {path} needs GanSharp's .pth reader, which this build does not contain yet: use a build that includes GanSharp.Interop.");
+    /// <summary>The one place that reads a PyTorch checkpoint (through the restricted, code-free .pth reader).</summary>
+    private static Interop.StateDict ReadPth(string path) => Interop.PthReader.ReadStateDict(path);
 
-    /// <summary>Copies every tensor of <paramref name="state"/> into the network; names and shapes must match exactly.</summary>
-    internal static void LoadStateDict(nn.Module net, IReadOnlyDictionary<string, Tensor> state)
+    /// <summary>
+    /// Copies every tensor of <paramref name="state"/> into the network; names and shapes must match. BatchNorm's
+    /// num_batches_tracked may be absent (files saved before PyTorch 0.4.1 lack it, and eval never reads it).
+    /// </summary>
+    internal static void LoadStateDict(nn.Module net, Interop.StateDict state)
     {
         using var _ = no_grad();
         var own = net.state_dict();

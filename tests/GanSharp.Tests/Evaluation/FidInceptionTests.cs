@@ -85,3 +85,38 @@ public class FidInceptionTests
         Assert.True(diff < tol, $"{mode}: max |diff| {diff:G3}");
     }
 }
+
+public sealed class InceptionWeightsTests : IDisposable
+{
+    private readonly string path = Path.Combine(Path.GetTempPath(), $"gansharp-incep-{Guid.NewGuid():N}.pth");
+
+    public void Dispose() => File.Delete(path);
+
+    [Fact]
+    public void PretrainedLoadingGoesThroughThePthReaderAndReproducesTheFeatures()
+    {
+        // a .pth with pytorch-fid's key layout (written by our writer, without num_batches_tracked as in the
+        // original 2018 file), loaded through the same path as the real weights
+        using var source = new FidInceptionV3();
+        DeterministicWeights.Fill(source);
+        using (var sd = new GanSharp.Interop.StateDict())
+        {
+            foreach (var (k, v) in source.state_dict())
+                if (!k.EndsWith("num_batches_tracked", StringComparison.Ordinal)) sd.Add(k, v.detach().clone());
+            GanSharp.Interop.PthWriter.WriteStateDict(path, sd);
+        }
+        using var loaded = InceptionWeights.LoadPretrained(path);
+        var a = loaded.state_dict();
+        foreach (var (k, v) in source.state_dict())
+            if (!k.EndsWith("num_batches_tracked", StringComparison.Ordinal))
+                Assert.True(v.eq(a[k]).all().item<bool>(), k);
+    }
+
+    [Fact]
+    public void MissingWeightsFileSaysWhereToDownloadIt()
+    {
+        var e = Assert.Throws<GanSharpException>(() => InceptionWeights.LoadPretrained(path));
+        Assert.Equal(ErrorKind.BadInput, e.Kind);
+        Assert.Contains("releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth", e.Message);
+    }
+}
