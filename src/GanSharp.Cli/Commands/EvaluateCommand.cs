@@ -36,7 +36,7 @@ public static class EvaluateCommand
         DefaultValueFactory = _ => "wang",
     };
     private static readonly Option<string?> Segmenter = new("--segmenter") { Description = "ONNX segmentation model for mIoU." };
-    private static readonly Option<string?> LabelDir = new("--label-dir") { Description = "Ground-truth label maps (grayscale PNG, value = class), paired with the fakes by stem." };
+    private static readonly Option<string?> LabelDir = new("--label-dir") { Description = "Ground-truth label maps (gray or palette PNG, or .npy; the value is the class), paired with the fakes by stem." };
     private static readonly Option<int> NumClasses = new("--num-classes") { Description = "Number of segmentation classes (mIoU)." };
     private static readonly Option<int> IgnoreIndex = new("--ignore-index") { Description = "Don't-care label value (mIoU).", DefaultValueFactory = _ => 255 };
     private static readonly Option<string> SegLayout = new("--seg-layout") { Description = "Segmenter input layout: nchw or nhwc.", DefaultValueFactory = _ => "nchw" };

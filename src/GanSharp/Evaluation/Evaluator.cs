@@ -38,7 +38,7 @@ public enum Metric
 /// <param name="Ssim">SSIM settings (Wang et al. by default).</param>
 /// <param name="Segmenter">ONNX segmenter for mIoU.</param>
 /// <param name="SegmenterOptions">Segmenter input/output conventions.</param>
-/// <param name="LabelDir">Ground-truth label maps (grayscale PNG, value = class) paired with the fakes by stem.</param>
+/// <param name="LabelDir">Ground-truth label maps (gray/palette PNG or .npy, read by LabelIO) paired with the fakes by stem.</param>
 /// <param name="NumClasses">Number of classes for mIoU.</param>
 /// <param name="IgnoreIndex">Don't-care label value.</param>
 /// <param name="StatsCacheDir">Where real-image statistics are cached (null: no cache).</param>
@@ -81,20 +81,23 @@ public sealed record EvaluationResult(
 public static class Evaluator
 {
     private static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"];
+    private static readonly string[] LabelExtensions = [".png", ".npy"];
 
     /// <summary>Metrics that need the Inception network.</summary>
     public static bool NeedsInception(Metric m) => m is Metric.Fid or Metric.Kid or Metric.Is or Metric.Pr;
 
     /// <summary>Image files of a folder (not recursive), sorted by name.</summary>
-    public static IReadOnlyList<string> ListImages(string dir, string what)
+    public static IReadOnlyList<string> ListImages(string dir, string what) => ListFiles(dir, what, ImageExtensions);
+
+    private static List<string> ListFiles(string dir, string what, string[] extensions)
     {
         if (!Directory.Exists(dir))
             throw new GanSharpException(ErrorKind.BadInput, $"the {what} folder {dir} does not exist: check the path.");
         var files = Directory.EnumerateFiles(dir)
-            .Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+            .Where(f => extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
             .OrderBy(f => Path.GetFileName(f), StringComparer.Ordinal).ToList();
         if (files.Count == 0)
-            throw new GanSharpException(ErrorKind.Data, $"the {what} folder {dir} contains no PNG/JPEG/BMP/WebP/GIF images.");
+            throw new GanSharpException(ErrorKind.Data, $"the {what} folder {dir} contains no {string.Join("/", extensions)} files.");
         return files;
     }
 
@@ -142,7 +145,7 @@ public static class Evaluator
             if (req.Segmenter is null) throw new GanSharpException(ErrorKind.Usage, "mIoU needs --segmenter: pass an ONNX segmentation model.");
             if (req.LabelDir is null) throw new GanSharpException(ErrorKind.Usage, "mIoU needs --label-dir: pass the folder of ground-truth label maps.");
             if (req.NumClasses < 1) throw new GanSharpException(ErrorKind.Usage, "mIoU needs --num-classes: pass the segmenter's number of classes.");
-            labelPairs = PairByStem(fakes, ListImages(req.LabelDir, "label"), "label");
+            labelPairs = PairByStem(fakes, ListFiles(req.LabelDir, "label", LabelExtensions), "label");
         }
 
         if (req.Metrics.Any(NeedsInception))
@@ -236,10 +239,10 @@ public static class Evaluator
             {
                 token.ThrowIfCancellationRequested();
                 var img = ImageIO.ReadRgb(fake);
-                var (labels, w, h) = LabelMaps.Read(label);
-                if (w != img.Width || h != img.Height)
-                    throw new GanSharpException(ErrorKind.Data, $"the pair {stem} has a {img.Width}x{img.Height} fake but a {w}x{h} label map: paired metrics need equal sizes.");
-                cm.Add(labels, seg.Predict(img), stem);
+                var labels = LabelIO.Read(label);
+                if (labels.Width != img.Width || labels.Height != img.Height)
+                    throw new GanSharpException(ErrorKind.Data, $"the pair {stem} has a {img.Width}x{img.Height} fake but a {labels.Width}x{labels.Height} label map: paired metrics need equal sizes.");
+                cm.Add(labels.Values, seg.Predict(img), stem);
                 progress?.Report(new EvaluationProgress("segmentation", ++done, labelPairs.Count));
             }
             string p = $"ONNX segmenter {Path.GetFileName(req.Segmenter)} on {labelPairs.Count} fakes vs label maps in {req.LabelDir}, {req.NumClasses} classes, ignore label {req.IgnoreIndex}, classes absent from truth and prediction skipped";

@@ -214,18 +214,3 @@ public sealed class OnnxSegmenter : IDisposable
 
     public void Dispose() => session.Dispose();
 }
-
-/// <summary>Label maps stored as 8-bit grayscale PNG: the pixel value is the class index.</summary>
-public static class LabelMaps
-{
-    /// <summary>Class index per pixel (the red channel; grayscale files have R = G = B).</summary>
-    public static (int[] Labels, int Width, int Height) Read(string path)
-    {
-        var img = ImageIO.ReadRgb(path);
-        if (!ImageQuality.IsGray(img))
-            throw new GanSharpException(ErrorKind.Data, $"{path} is a colour image, not a label map: give label maps as grayscale PNGs whose value is the class index.");
-        var labels = new int[img.Width * img.Height];
-        for (int i = 0; i < labels.Length; i++) labels[i] = img.Pixels[i * 3];
-        return (labels, img.Width, img.Height);
-    }
-}

@@ -58,6 +58,26 @@ public sealed class EvaluatorTests : IDisposable
     }
 
     [Fact]
+    public void TrainingEvaluatorScoresGeneratorTensorsLikeTheirSavedImages()
+    {
+        // reals: astronaut, coffee; fakes: astronaut_noise, coffee as a generator tensor in [-1, 1] whose uint8
+        // quantisation gives back the PNG bytes. Expected from PyTorch's pool3 rows (0, 1) and (2, 1).
+        var reals = new[] { "astronaut.png", "coffee.png" }.Select(n => GanSharp.Data.ImageIO.ReadRgb(EvalFixtures.PathOf(n))).ToList();
+        var fakes = new[] { "astronaut_noise.png", "coffee.png" }.Select(n => GanSharp.Data.ImageIO.ReadRgb(EvalFixtures.PathOf(n))).ToList();
+        using var u8 = TorchSharp.torch.stack(fakes.Select(f => TorchSharp.torch.tensor(f.Pixels, [96, 96, 3], TorchSharp.torch.ScalarType.Byte).permute(2, 0, 1)).ToList());
+        using var x = (u8.to_type(TorchSharp.torch.ScalarType.Float32) - 127.25f) / 127.5f;
+        var pool = EvalFixtures.ReadF32("inception_pool3.f32").Select(v => (double)v).ToArray();
+        FeatureMatrix Rows(params int[] r) => new(r.Length, 2048, r.SelectMany(i => pool[(i * 2048)..((i + 1) * 2048)]).ToArray());
+        double expectedFid = Frechet.Distance(GaussianStats.FromFeatures(Rows(2, 1)), GaussianStats.FromFeatures(Rows(0, 1)));
+        double expectedKid = FeatureMetrics.Kid(Rows(0, 1), Rows(2, 1), subsets: 1).Mean;
+
+        using var ev = new TrainingEvaluator(new InceptionFeatureExtractor(DeterministicNet()), reals);
+        var (fid, kid) = ev.Score(x, kidSubsets: 1);
+        Assert.True(Math.Abs(fid - expectedFid) < 1e-3 * Math.Max(1, expectedFid), $"ours {fid:R}, from PyTorch features {expectedFid:R}");
+        Assert.True(Math.Abs(kid.Mean - expectedKid) < 1e-5, $"ours {kid.Mean:R}, from PyTorch features {expectedKid:R}");
+    }
+
+    [Fact]
     public void PairedMetricsEqualScikitImageThroughFolders()
     {
         Copy("astronaut.png", Real, "x.png");

@@ -28,14 +28,13 @@ public sealed class SegmentationTests : IDisposable
         Directory.CreateDirectory(Path.Combine(dir, "fake"));
         Directory.CreateDirectory(Path.Combine(dir, "labels"));
         var img = new RgbImage(4, 4);
-        var lab = new RgbImage(4, 4);
+        var lab = new LabelMap(4, 4, (int[])Truth.Clone());
         for (int i = 0; i < 16; i++)
         {
             img[i % 4, i / 4] = Colours[Quadrant[i]];
-            lab[i % 4, i / 4] = ((byte)Truth[i], (byte)Truth[i], (byte)Truth[i]);
         }
         ImageIO.WritePng(img, Path.Combine(dir, "fake", "scene.png"));
-        ImageIO.WritePng(lab, Path.Combine(dir, "labels", "scene.png"));
+        LabelIO.WritePng(lab, Path.Combine(dir, "labels", "scene.png"));
     }
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
