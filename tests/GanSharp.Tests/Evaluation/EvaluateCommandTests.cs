@@ -58,3 +58,49 @@ public class EvaluateCommandTests
         Assert.Equal(ExitCodes.Usage, ExitCodes.For(e.Kind));
     }
 }
+
+public sealed class EvaluateCommandRunTests : IDisposable
+{
+    private readonly string dir = Path.Combine(Path.GetTempPath(), $"gansharp-evalcli-{Guid.NewGuid():N}");
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    [Fact]
+    public void SsimPsnrRunWritesJsonEqualToScikitImage()
+    {
+        Directory.CreateDirectory(Path.Combine(dir, "real"));
+        Directory.CreateDirectory(Path.Combine(dir, "fake"));
+        foreach (var n in new[] { "camera", "coffee" })
+        {
+            File.Copy(EvalFixtures.PathOf($"{n}.png"), Path.Combine(dir, "real", $"{n}.png"));
+            File.Copy(EvalFixtures.PathOf($"{n}_noise.png"), Path.Combine(dir, "fake", $"{n}.png"));
+        }
+        string json = Path.Combine(dir, "out", "scores.json");
+        int rc = Program.BuildRoot().Parse(["evaluate", "--fake", Path.Combine(dir, "fake"), "--real", Path.Combine(dir, "real"),
+            "--metrics", "ssim,psnr", "--json", json]).Invoke();
+        Assert.Equal(ExitCodes.Ok, rc);
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        var rows = EvalFixtures.Expected.GetProperty("ssim_psnr").EnumerateArray().ToList();
+        foreach (var n in new[] { "camera", "coffee" })
+        {
+            var row = rows.Single(r => r.GetProperty("distorted").GetString() == $"{n}_noise.png");
+            Assert.True(Math.Abs(doc.RootElement.GetProperty("per_image").GetProperty("ssim").GetProperty(n).GetDouble() - row.GetProperty("ssim_wang").GetDouble()) < 1e-6);
+            Assert.True(Math.Abs(doc.RootElement.GetProperty("per_image").GetProperty("psnr").GetProperty(n).GetDouble() - row.GetProperty("psnr").GetDouble()) < 1e-6);
+        }
+        var ssimMean = rows.Where(r => r.GetProperty("distorted").GetString() is "camera_noise.png" or "coffee_noise.png").Average(r => r.GetProperty("ssim_wang").GetDouble());
+        var score = doc.RootElement.GetProperty("scores").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "SSIM");
+        Assert.True(Math.Abs(score.GetProperty("value").GetDouble() - ssimMean) < 1e-6);
+        Assert.Contains("Gaussian", score.GetProperty("protocol").GetString());
+    }
+
+    [Fact]
+    public void UnpairedStemsExitWithTheDataCode()
+    {
+        Directory.CreateDirectory(Path.Combine(dir, "real"));
+        Directory.CreateDirectory(Path.Combine(dir, "fake"));
+        File.Copy(EvalFixtures.PathOf("camera.png"), Path.Combine(dir, "real", "a.png"));
+        File.Copy(EvalFixtures.PathOf("camera.png"), Path.Combine(dir, "fake", "b.png"));
+        int rc = Program.BuildRoot().Parse(["evaluate", "--fake", Path.Combine(dir, "fake"), "--real", Path.Combine(dir, "real"), "--metrics", "psnr"]).Invoke();
+        Assert.Equal(ExitCodes.DataInvalid, rc);
+    }
+}
