@@ -1,21 +1,22 @@
 namespace GanSharp.Bench;
 
-/// <summary>Benchmark dispatcher: <c>GanSharp.Bench &lt;name&gt; [options]</c>.</summary>
+/// <summary>Benchmark dispatcher: <c>dotnet run --project bench/GanSharp.Bench -c Release -- &lt;name&gt; [args]</c>.</summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
         GanSharp.Runtime.NativeSetup.TuneAllocator();
-        return args.FirstOrDefault() switch
+        string name = args.Length > 0 ? args[0] : "";
+        var rest = args.Skip(1).ToArray();
+        switch (name)
         {
-            "fid" => FidBench.Run(args[1..]),
-            _ => Usage(),
-        };
-    }
-
-    private static int Usage()
-    {
-        Console.Error.WriteLine("usage: GanSharp.Bench fid [--images N] [--batch B] [--size S] [--threads T]");
-        return 2;
+            case "loader":
+                return LoaderBench.Run(rest);
+            case "fid":
+                return FidBench.Run(rest);
+            default:
+                Console.Error.WriteLine("usage: GanSharp.Bench <benchmark> [args]; benchmarks: loader, fid");
+                return 2;
+        }
     }
 }

@@ -25,6 +25,7 @@ public static class Program
 
     private static IEnumerable<Command> Verbs()
     {
+        yield return DataCommand.Create();
         yield return DemoCommand.Create();
         yield return DoctorCommand.Create();
         yield return EvaluateCommand.Create();
