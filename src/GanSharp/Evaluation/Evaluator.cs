@@ -184,7 +184,7 @@ public static class Evaluator
             if (req.Metrics.Contains(Metric.Is))
             {
                 var isr = FeatureMetrics.InceptionScore(fakeOut.Logits, req.IsSplits);
-                scores.Add(new Score("IS", isr.Mean, isr.Std, $"1008 logits, {isr.Splits} splits in file order; {protocol}; {fakes.Count} fakes"));
+                scores.Add(new Score("IS", isr.Mean, isr.Std, $"1008 logits without the fc bias (torch-fidelity's logits_unbiased), {isr.Splits} splits in file order; {protocol}; {fakes.Count} fakes"));
             }
             if (req.Metrics.Contains(Metric.Pr))
             {

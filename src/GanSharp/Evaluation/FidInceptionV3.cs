@@ -256,6 +256,10 @@ public sealed class FidInceptionV3 : nn.Module<Tensor, Tensor>
         return h.mean([2, 3]).MoveToOuterDisposeScope();                // [N, 2048]
     }
 
-    /// <summary>The 1008 logits of pool3 features (the classifier of the TF graph, used by the Inception Score).</summary>
-    public Tensor Logits(Tensor pool3) => fc.call(pool3);
+    /// <summary>
+    /// The 1008 logits of pool3 features. Without the bias by default: torch-fidelity's Inception Score (the
+    /// reference IS implementation for PyTorch) reads these "unbiased" logits, and the bias shifts the score.
+    /// </summary>
+    public Tensor Logits(Tensor pool3, bool withBias = false) =>
+        withBias ? fc.call(pool3) : F.linear(pool3, fc.weight!);
 }

@@ -161,7 +161,8 @@ def pool3_and_logits(net, x01):
               "Mixed_7a", "Mixed_7b", "Mixed_7c"]:
         x = getattr(net, m)(x)
     pool = F.adaptive_avg_pool2d(x, 1).flatten(1)
-    return pool, net.fc(pool)
+    # torch-fidelity's Inception Score reads "logits_unbiased": the fc layer without its bias
+    return pool, F.linear(pool, net.fc.weight)
 
 
 def tf1_legacy_bilinear(img, out_h, out_w):
