@@ -12,8 +12,10 @@ public static class Program
         {
             case "loader":
                 return LoaderBench.Run(rest);
+            case "fid":
+                return FidBench.Run(rest);
             default:
-                Console.Error.WriteLine("usage: GanSharp.Bench <benchmark> [args]; benchmarks: loader");
+                Console.Error.WriteLine("usage: GanSharp.Bench <benchmark> [args]; benchmarks: loader, fid");
                 return 2;
         }
     }

@@ -28,5 +28,6 @@ public static class Program
         yield return DataCommand.Create();
         yield return DemoCommand.Create();
         yield return DoctorCommand.Create();
+        yield return EvaluateCommand.Create();
     }
 }
