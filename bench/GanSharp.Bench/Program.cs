@@ -5,7 +5,9 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        GanSharp.Runtime.NativeSetup.TuneAllocator();
+        // The SPADE benchmark's untuned children measure glibc's defaults, so only they skip the tuning.
+        bool untunedChild = args.Length > 1 && args[0] == "spade" && args[1] == "--child" && !args.Contains("--tuned");
+        if (!untunedChild) GanSharp.Runtime.NativeSetup.TuneAllocator();
         string name = args.Length > 0 ? args[0] : "";
         var rest = args.Skip(1).ToArray();
         switch (name)
@@ -14,8 +16,10 @@ public static class Program
                 return LoaderBench.Run(rest);
             case "fid":
                 return FidBench.Run(rest);
+            case "spade":
+                return SpadeBench.Run(rest);
             default:
-                Console.Error.WriteLine("usage: GanSharp.Bench <benchmark> [args]; benchmarks: loader, fid");
+                Console.Error.WriteLine("usage: GanSharp.Bench <benchmark> [args]; benchmarks: loader, fid, spade");
                 return 2;
         }
     }

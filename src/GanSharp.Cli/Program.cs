@@ -10,7 +10,9 @@ public static class Program
     {
         // Must precede the first tensor: see NativeSetup.TuneAllocator.
         NativeSetup.TuneAllocator();
-        return BuildRoot().Parse(args).Invoke();
+        // Ctrl+C is handled by the verbs themselves (training saves a resumable checkpoint first), so the parser's own
+        // termination timeout is off.
+        return BuildRoot().Parse(args).Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
 
     /// <summary>The whole command tree; parse tests use it without running anything.</summary>
@@ -29,5 +31,7 @@ public static class Program
         yield return DemoCommand.Create();
         yield return DoctorCommand.Create();
         yield return EvaluateCommand.Create();
+        yield return TestCommand.Create();
+        yield return TrainCommand.Create();
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using GanSharp.Data;
+using GanSharp.Models.Spade;
 using Spectre.Console;
 
 namespace GanSharp.Cli.Commands;
@@ -13,16 +14,22 @@ public static class DemoCommand
         var dir = new Option<string>("--dir") { Description = "Folder for the generated data set and run.", DefaultValueFactory = _ => "demo-run" };
         var seed = new Option<int>("--seed") { Description = "Seed of the generated scenes and of the loader's shuffling and crops.", DefaultValueFactory = _ => 1 };
         var count = new Option<int>("--count") { Description = "Number of training scenes to generate (a quarter as many validation scenes).", DefaultValueFactory = _ => 64 };
+        var minutes = new Option<double>("--minutes") { Description = "Training time budget; the run stops resumably when it is spent.", DefaultValueFactory = _ => 4.0 };
         var cmd = new Command("demo", "Generate a synthetic label/photo data set and run GanSharp on it.");
         cmd.Options.Add(dir);
         cmd.Options.Add(seed);
         cmd.Options.Add(count);
-        cmd.SetGuardedAction((parse, token) => Run(parse.GetValue(dir)!, parse.GetValue(seed), parse.GetValue(count), token));
+        cmd.Options.Add(minutes);
+        cmd.SetGuardedAction((parse, token) => Run(parse.GetValue(dir)!, parse.GetValue(seed), parse.GetValue(count), parse.GetValue(minutes), token));
         return cmd;
     }
 
-    private static int Run(string dir, int seed, int count, CancellationToken token)
+    private static int Run(string dir, int seed, int count, double minutes, CancellationToken outer)
     {
+        using var cancel = new UserCancel(outer);
+        var token = cancel.Token;
+        if (!(minutes > 0))
+            throw new GanSharpException(ErrorKind.Usage, $"--minutes {minutes} must be positive, e.g. 4.");
         if (count < 1)
             throw new GanSharpException(ErrorKind.Usage, $"--count {count} is too small: generate at least 1 training scene.");
         var synth = new SyntheticOptions { TrainCount = count, ValCount = Math.Max(1, count / 4), Seed = seed };
@@ -33,7 +40,7 @@ public static class DemoCommand
             _ => info = SyntheticDataset.Generate(root, synth));
         AnsiConsole.MarkupLineInterpolated($"Generated the data set in [bold]{root}[/] ({sw.Elapsed.TotalSeconds:F1} s).");
 
-        var options = info.TrainOptions() with { BatchSize = 4, Seed = seed };
+        var options = info.TrainOptions() with { BatchSize = 4, Seed = seed, LoadSize = 72, CropSize = 64 };
         SpadeDataset dataset = null!;
         AnsiConsole.Status().Start("Validating label maps, photos and instance maps...", _ => dataset = SpadeDataset.Open(options));
         PrintSummary(dataset, SyntheticDataset.ClassNames);
@@ -58,6 +65,39 @@ public static class DemoCommand
         var stats = loader.LastStats;
         AnsiConsole.MarkupLineInterpolated(
             $"Loaded [bold]{batches}[/] batches of {options.BatchSize} ({images} images, crop {options.CropSize}) at [bold]{stats.SamplesPerSecond:F1} images/s[/] with {options.NumWorkers} workers.");
+        return TrainAndSynthesize(dir, info, seed, minutes, token);
+    }
+
+    // A small SPADE (crop 64, ngf/ndf 16, no VGG weights needed) learns the synthetic scenes' class colours and
+    // textures within minutes on 2 cores; a time budget, not an epoch count, bounds the demo on slower machines.
+    private static int TrainAndSynthesize(string dir, SyntheticDatasetInfo info, int seed, double minutes, CancellationToken token)
+    {
+        string checkpoints = Path.Combine(dir, "checkpoints");
+        if (Directory.Exists(Path.Combine(checkpoints, "demo")))
+            Directory.Delete(Path.Combine(checkpoints, "demo"), recursive: true);
+        var data = info.TrainOptions() with { BatchSize = 4, Seed = seed, LoadSize = 72, CropSize = 64 };
+        var options = new SpadeRunOptions
+        {
+            Data = data,
+            Model = new SpadeModelOptions { LabelNc = data.LabelNc, Ngf = 16, Ndf = 16, CropSize = 64 },
+            Loss = new Losses.SpadeLossOptions { NoVggLoss = true },
+            Optim = new Training.OptimOptions { Niter = 10_000 },
+            Run = new Training.RunOptions { Name = "demo", CheckpointsDir = checkpoints, Seed = seed, PrintFreq = 40, DisplayFreq = 200, SaveLatestFreq = 400, SaveEpochFreq = 10_000 },
+        };
+        AnsiConsole.MarkupLineInterpolated($"Training GauGAN/SPADE (crop 64, ngf 16, ndf 16, batch 4) for {minutes:F1} minutes...");
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(token);
+        budget.CancelAfter(TimeSpan.FromMinutes(minutes));
+        var result = TrainCommand.RunWithProgress(options, [], budget.Token);
+        if (token.IsCancellationRequested) return ExitCodes.Interrupted;
+        AnsiConsole.MarkupLineInterpolated($"Trained {result.Position.Iteration} iterations ({result.Position.Iteration * 4} images) in {result.Position.ElapsedSeconds:F0} s.");
+
+        var test = options with { Data = info.ValOptions() with { LoadSize = 64, CropSize = 64 } };
+        SpadeTestOutcome outcome = null!;
+        AnsiConsole.Status().Start("Synthesizing the validation label maps...", _ =>
+            outcome = SpadeRunner.Test(test, new HashSet<string>(), Path.Combine(dir, "results"), batchStatistics: false, token,
+                n => AnsiConsole.MarkupLineInterpolated($"[blue]note:[/] {n}")));
+        AnsiConsole.MarkupLineInterpolated($"Synthesized {outcome.Images} validation images. Open [green]{Path.GetFullPath(outcome.IndexHtml)}[/]");
+        AnsiConsole.MarkupLineInterpolated($"Training samples: [green]{Path.GetFullPath(Path.Combine(checkpoints, "demo", "web", "index.html"))}[/]");
         return ExitCodes.Ok;
     }
 

@@ -166,8 +166,13 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         foreach (var (k, v) in values)
         {
             if (!double.IsFinite(v))
+            {
+                string keep = File.Exists(_folder.StatePath("latest"))
+                    ? $"the last good checkpoint is {_folder.StatePath("latest")}"
+                    : "no checkpoint was written before it";
                 throw new GanSharpException(ErrorKind.TrainingFailed,
-                    $"training diverged: {k} became {v} by iteration {iteration}; the last good checkpoint is {_folder.StatePath("latest")} — lower --lr, or add gradient penalty/spectral norm, then resume with --continue-train.");
+                    $"training diverged: {k} became {v} by iteration {iteration}; {keep} — lower --lr, or add gradient penalty/spectral norm, then resume with --continue-train.");
+            }
         }
     }
 

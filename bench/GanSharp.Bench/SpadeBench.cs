@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Globalization;
+using GanSharp.Losses;
+using GanSharp.Models.Spade;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GanSharp.Bench;
+
+/// <summary>
+/// Seconds per SPADE training iteration (median of 20 after 3 warm-up) and peak RSS for the issue's configurations,
+/// batch 1, no VGG, no instance maps, label_nc 13; plus test-time seconds per image. Each configuration runs in a
+/// child process of its own (peak RSS is per process; glibc's malloc options can only be set at process start), with
+/// and without the allocator tuning, so the ratios compare runs of the same command.
+/// </summary>
+public static class SpadeBench
+{
+    private sealed record Config(string Name, int Crop, int Ngf, int Ndf, bool Vae);
+
+    private static readonly Config[] Configs =
+    [
+        new("a", 64, 16, 16, false),
+        new("b", 128, 32, 32, false),
+        new("c", 256, 64, 64, false),
+        new("d", 256, 32, 64, true),
+    ];
+
+    // NVlabs/SPADE (PyTorch 1.13 CPU, 2 threads, glibc told to keep freed memory) on this machine kind.
+    private static readonly Dictionary<string, (double SecPerIter, double PeakMb)> Reference = new()
+    {
+        ["a"] = (0.61, 561), ["b"] = (1.51, 1230), ["c"] = (6.0, 3900), ["d"] = (3.0, 2300),
+    };
+
+    public static int Run(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "--child") return Child(args[1], args.Contains("--infer"), args.Contains("--tuned"));
+        var only = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToHashSet();
+        string self = Environment.ProcessPath!;
+        Console.WriteLine("config  tuned  s/iter   peak MB  ref s/iter  ref MB  time ratio  mem ratio  params G/D/E");
+        foreach (var c in Configs.Where(c => only.Count == 0 || only.Contains(c.Name)))
+        {
+            foreach (bool tuned in new[] { true, false })
+            {
+                if (!tuned && args.Contains("--tuned-only")) continue;
+                var line = RunChild(self, c.Name, tuned, infer: false);
+                var (refS, refMb) = Reference[c.Name];
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{c.Name,-7} {(tuned ? "yes" : "no"),-6} {line.Sec,7:F3} {line.PeakMb,9:F0} {refS,10:F2} {refMb,7:F0} {line.Sec / refS,10:F2} {line.PeakMb / refMb,9:F2}  {line.Extra}"));
+            }
+        }
+        if (only.Count == 0 || only.Contains("b"))
+        {
+            var inf = RunChild(self, "b", tuned: true, infer: true);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"inference (b): {inf.Sec:F3} s/image (reference 0.33, ratio {inf.Sec / 0.33:F2})"));
+        }
+        return 0;
+    }
+
+    private static (double Sec, double PeakMb, string Extra) RunChild(string self, string config, bool tuned, bool infer)
+    {
+        var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
+        psi.ArgumentList.Add("spade");
+        psi.ArgumentList.Add("--child");
+        psi.ArgumentList.Add(config);
+        if (tuned) psi.ArgumentList.Add("--tuned");
+        if (infer) psi.ArgumentList.Add("--infer");
+        using var p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        var last = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last(l => l.StartsWith("RESULT", StringComparison.Ordinal)).Split(' ');
+        return (double.Parse(last[1], CultureInfo.InvariantCulture), double.Parse(last[2], CultureInfo.InvariantCulture), string.Join(' ', last.Skip(3)));
+    }
+
+    private static int Child(string name, bool infer, bool tuned)
+    {
+        // Program.Main tunes the allocator for every benchmark; the untuned child undoes nothing, so it must not be tuned
+        // in the first place: Main checks for "--child ... " without --tuned (see Program).
+        var c = Configs.First(x => x.Name == name);
+        torch.manual_seed(0);
+        var options = new SpadeModelOptions { LabelNc = 13, NoInstance = true, CropSize = c.Crop, Ngf = c.Ngf, Ndf = c.Ndf, UseVae = c.Vae };
+        using var model = new SpadeModel(options, new SpadeLossOptions { NoVggLoss = true }, buildDiscriminator: !infer);
+        long pG = model.NetG.parameters().Sum(p => p.numel());
+        long pD = model.NetD?.parameters().Sum(p => p.numel()) ?? 0;
+        long pE = model.NetE?.parameters().Sum(p => p.numel()) ?? 0;
+        using var label = randint(0, 13, [1, 1, c.Crop, c.Crop]);
+        using var sem = zeros(1, options.SemanticNc, c.Crop, c.Crop).scatter_(1, label, ones(1, 1, c.Crop, c.Crop));
+        using var image = rand(1, 3, c.Crop, c.Crop) * 2 - 1;
+        var times = new List<double>();
+        if (infer)
+        {
+            model.Eval();
+            for (int i = 0; i < 23; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                using (var scope = NewDisposeScope()) model.Generate(sem, image: c.Vae ? image : null);
+                if (i >= 3) times.Add(sw.Elapsed.TotalSeconds);
+            }
+        }
+        else
+        {
+            model.Train(true);
+            using var optG = torch.optim.Adam(model.GeneratorParameters(), 0.0001, 0.0, 0.9);
+            using var optD = torch.optim.Adam(model.DiscriminatorParameters(), 0.0004, 0.0, 0.9);
+            for (int i = 0; i < 23; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                using (var scope = NewDisposeScope())
+                {
+                    optG.zero_grad();
+                    model.ComputeGeneratorLoss(sem, image).Total().backward();
+                    optG.step();
+                    optD.zero_grad();
+                    model.ComputeDiscriminatorLoss(sem, image).Total().backward();
+                    optD.step();
+                }
+                if (i >= 3) times.Add(sw.Elapsed.TotalSeconds);
+            }
+        }
+        times.Sort();
+        double median = (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {median:F4} {PeakRssMb():F1} {pG:N0}/{pD:N0}/{pE:N0}{(tuned ? "" : " untuned")}"));
+        return 0;
+    }
+
+    private static double PeakRssMb()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+        return double.NaN;
+    }
+}

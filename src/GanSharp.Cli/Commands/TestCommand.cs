@@ -1,0 +1,44 @@
+using System.CommandLine;
+using GanSharp.Cli.Options;
+using GanSharp.Models.Spade;
+using Spectre.Console;
+
+namespace GanSharp.Cli.Commands;
+
+/// <summary><c>gansharp test</c>: synthesizes every label map of a folder with a trained run.</summary>
+public static class TestCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("test", "Synthesize photos for every label map of a folder with a trained run; writes results/<name>/test_<epoch>/index.html.");
+        var data = new DataOptionsBinder();
+        data.AddTo(cmd);
+        var spade = new SpadeOptionsBinder(training: false);
+        spade.AddTo(cmd);
+        var results = new Option<string>("--results-dir", "--results_dir") { Description = "Where result pages go.", DefaultValueFactory = _ => "./results" };
+        var batchStats = new Option<bool>("--batch-norm-stats") { Description = "Run the generator in train mode (batch statistics of each test batch) instead of eval mode; can help when training data was small." };
+        cmd.Options.Add(results);
+        cmd.Options.Add(batchStats);
+        cmd.SetGuardedAction((parse, outer) =>
+        {
+            var dataOptions = data.Bind(parse, isTrain: false);
+            var (options, given) = spade.Bind(parse, dataOptions, TrainCommand.DataGiven(parse, cmd));
+            using var cancel = new UserCancel(outer);
+            SpadeTestOutcome? outcome = null;
+            AnsiConsole.Progress().Start(ctx =>
+            {
+                var task = ctx.AddTask("synthesizing", maxValue: 1);
+                outcome = SpadeRunner.Test(options, given, parse.GetValue(results)!, parse.GetValue(batchStats), cancel.Token,
+                    n => AnsiConsole.MarkupLineInterpolated($"[blue]note:[/] {n}"),
+                    (done, total) =>
+                    {
+                        task.MaxValue = total;
+                        task.Value = done;
+                    });
+            });
+            AnsiConsole.MarkupLineInterpolated($"{outcome!.Images} images; page: [green]{outcome.IndexHtml}[/]");
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,74 @@
+using System.CommandLine;
+using System.Globalization;
+using GanSharp.Cli.Options;
+using GanSharp.Models.Spade;
+using GanSharp.Training;
+using Spectre.Console;
+
+namespace GanSharp.Cli.Commands;
+
+/// <summary><c>gansharp train</c>: trains GauGAN/SPADE on a custom data set (label, image and instance folders).</summary>
+public static class TrainCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("train", "Train GauGAN/SPADE on label maps and photos; --continue-train resumes a run exactly.");
+        var data = new DataOptionsBinder(requireFolders: false);
+        data.AddTo(cmd);
+        var spade = new SpadeOptionsBinder(training: true);
+        spade.AddTo(cmd);
+        cmd.SetGuardedAction((parse, outer) =>
+        {
+            var dataOptions = data.Bind(parse, isTrain: true);
+            var (options, given) = spade.Bind(parse, dataOptions, DataGiven(parse, cmd));
+            using var cancel = new UserCancel(outer);
+            var result = RunWithProgress(options, given, cancel.Token);
+            var folder = new RunFolder(options.Run.RunDir);
+            if (result.Interrupted)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[yellow]Stopped at iteration {result.Position.Iteration}; resume with --continue-train --name {options.Run.Name}.[/]");
+                return ExitCodes.Interrupted;
+            }
+            AnsiConsole.MarkupLineInterpolated($"Checkpoints: [green]{folder.Dir}[/]  samples: [green]{Path.Combine(folder.WebDir, "index.html")}[/]");
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    /// <summary>Flat names of the data options the user typed (for resume and test merging).</summary>
+    internal static IEnumerable<string> DataGiven(ParseResult parse, Command cmd) =>
+        cmd.Options
+            .Where(o => o.Name.StartsWith("--", StringComparison.Ordinal) && Given.IsGiven(parse, o))
+            .Select(o => "data." + o.Name[2..].Replace('-', '_').ToLowerInvariant());
+
+    internal static TrainResult RunWithProgress(SpadeRunOptions options, HashSet<string> given, CancellationToken token)
+    {
+        var latest = new LatestStatsSink();
+        TrainResult? result = null;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("training", autoStart: true, maxValue: 1);
+                result = SpadeRunner.Train(options, given, token,
+                    notice: n => AnsiConsole.MarkupLineInterpolated($"[blue]note:[/] {n}"),
+                    progress: p =>
+                    {
+                        task.MaxValue = Math.Max(1, p.TotalIterations);
+                        task.Value = p.Iteration;
+                        task.Description = Markup.Escape(Describe(p, latest));
+                    },
+                    sinks: [latest]);
+            });
+        return result!;
+    }
+
+    private static string Describe(TrainProgress p, LatestStatsSink latest)
+    {
+        string losses = latest.Latest is null
+            ? ""
+            : " " + string.Join(" ", latest.Latest.Values.Where(kv => SpadeRecipe.IsLossName(kv.Key)).Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:F3}")));
+        return $"epoch {p.Epoch}/{p.TotalEpochs} it {p.Iteration}{losses}";
+    }
+}

@@ -1,0 +1,225 @@
+using System.Net;
+using System.Text;
+using GanSharp.Data;
+using GanSharp.Interop;
+using GanSharp.Reporting;
+using GanSharp.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GanSharp.Models.Spade;
+
+/// <summary>What a SPADE test run wrote.</summary>
+public sealed record SpadeTestOutcome(string PageDir, string IndexHtml, int Images, string NormMode);
+
+/// <summary>The library entry points behind <c>gansharp train</c> and <c>gansharp test</c> for the SPADE family.</summary>
+public static class SpadeRunner
+{
+    public const string VggEnvironmentVariable = "GANSHARP_VGG19_WEIGHTS";
+
+    /// <summary>Options as they will be used: merged with a checkpoint when continuing, with instance use inferred from the data.</summary>
+    public static SpadeRunOptions ResolveForTraining(SpadeRunOptions options, IReadOnlySet<string> given, out LoadedState? state)
+    {
+        state = null;
+        var folder = new RunFolder(options.Run.RunDir);
+        if (options.Run.ContinueTrain)
+        {
+            state = folder.TryLoad(options.Run.WhichEpoch)
+                ?? throw new GanSharpException(ErrorKind.Checkpoint,
+                    $"--continue-train found no {folder.StatePath(options.Run.WhichEpoch)}: check --name/--checkpoints-dir/--which-epoch, or start without --continue-train.");
+            var saved = SpadeRunOptions.FromJson(state.OptionsJson, state.Path);
+            options = SpadeRunOptions.Merge(options, given, saved, state.Path, flat => flat.StartsWith("run.", StringComparison.Ordinal) && given.Contains(flat));
+            options = options with { Run = options.Run with { ContinueTrain = true } };
+        }
+        else if (folder.HasState("latest"))
+        {
+            throw new GanSharpException(ErrorKind.Checkpoint,
+                $"{folder.Dir} already holds a run: pass --continue-train to resume it, or choose another --name.");
+        }
+        if (string.IsNullOrEmpty(options.Data.LabelDir) || string.IsNullOrEmpty(options.Data.ImageDir))
+            throw new GanSharpException(ErrorKind.Usage, "--label-dir and --image-dir are required: point them at the folders of label maps and photos.");
+        return options;
+    }
+
+    /// <summary>Trains (or continues) a SPADE run. Notices (inferred options, data findings) go to <paramref name="notice"/>.</summary>
+    public static TrainResult Train(
+        SpadeRunOptions options,
+        IReadOnlySet<string> given,
+        CancellationToken token,
+        Action<string> notice,
+        Action<TrainProgress>? progress = null,
+        IEnumerable<IStatsSink>? sinks = null)
+    {
+        options = ResolveForTraining(options, given, out var state);
+        options.Run.Validate();
+        options.Optim.Validate();
+        if (options.Threads > 0) torch.set_num_threads(options.Threads);
+
+        var dataset = SpadeDataset.Open(options.Data with { IsTrain = true });
+        foreach (var n in dataset.Notices) notice(n);
+        if (!dataset.UsesInstances && !options.Model.NoInstance)
+            options = options with { Model = options.Model with { NoInstance = true }, Data = options.Data with { NoInstance = true } };
+        var model = options.Model with
+        {
+            LabelNc = options.Data.LabelNc,
+            ContainDontcareLabel = options.Data.ContainDontcareLabel,
+            CropSize = options.Data.CropSize,
+            AspectRatio = options.Data.AspectRatio,
+            NoGanFeatLoss = options.Loss.NoGanFeatLoss,
+        };
+        options = options with { Model = model };
+        if (dataset.SemanticNc != model.SemanticNc)
+            throw new GanSharpException(ErrorKind.Data, $"the data set gives {dataset.SemanticNc} semantic channels but the model expects {model.SemanticNc}: check --label-nc, --contain-dontcare-label and --no-instance.");
+        if (state != null) notice($"Resuming {state.Path} at epoch {state.Position.Epoch}, batch {state.Position.BatchIndex} (iteration {state.Position.Iteration}).");
+
+        var vgg = LoadVgg(options);
+        torch.manual_seed(options.Run.Seed);
+        var spade = new SpadeModel(model, options.Loss, vgg);
+        using var recipe = new SpadeRecipe(spade, options.Optim);
+        var folder = new RunFolder(options.Run.RunDir);
+        Directory.CreateDirectory(folder.Dir);
+        string json = options.ToJson();
+        AtomicFile.WriteAllText(folder.OptionsJsonPath, json);
+        AtomicFile.WriteAllText(folder.OptTxtPath, options.ToOptText(Defaults(options)));
+
+        using var stats = new StatsCollector();
+        stats.Subscribe(new LossLogSink(folder.LossLogPath, SpadeRecipe.IsLossName, resumed: state != null));
+        stats.Subscribe(new JsonlSink(folder.StatsPath));
+        if (options.Run.TfLog) stats.Subscribe(new TensorBoardSink(Path.Combine(folder.Dir, "logs")));
+        foreach (var s in sinks ?? []) stats.Subscribe(s);
+
+        var loader = new SpadeLoader(dataset);
+        var source = new SpadeBatchSource(loader, token);
+        using var trainer = new Trainer<SpadeBatch>(recipe, source, options.Run, options.Optim.TotalEpochs, json, stats);
+        var start = state != null ? trainer.Resume(state) : new TrainPosition(1, 0, 0, 0, 0);
+        try
+        {
+            return trainer.Run(start, token, progress);
+        }
+        finally
+        {
+            vgg?.Dispose();
+        }
+    }
+
+    private static SpadeRunOptions Defaults(SpadeRunOptions o) => new()
+    {
+        Data = DataOptions.Create(o.Data.LabelDir, o.Data.ImageDir, isTrain: true, o.Data.InstanceDir),
+        Model = new SpadeModelOptions { LabelNc = 13 },
+    };
+
+    /// <summary>VGG19 for the perceptual loss, from torchvision's weights file; null when the VGG loss is off.</summary>
+    public static Vgg19? LoadVgg(SpadeRunOptions options)
+    {
+        if (options.Loss.NoVggLoss) return null;
+        string? path = options.VggWeights ?? Environment.GetEnvironmentVariable(VggEnvironmentVariable);
+        if (string.IsNullOrEmpty(path))
+            throw new GanSharpException(ErrorKind.Usage,
+                $"The VGG perceptual loss needs torchvision's VGG19 weights (vgg19-dcbbb2b4.pth from the torchvision model zoo): pass --vgg-weights PATH or set {VggEnvironmentVariable}, or train without it with --no-vgg-loss.");
+        var vgg = new Vgg19();
+        using var sd = PthReader.ReadStateDict(path);
+        using var features = new StateDict();
+        foreach (var (k, v) in sd.Entries)
+            if (k.StartsWith("features.", StringComparison.Ordinal)) features.Add(k, v.alias());
+        ModuleState.Load(vgg, features, path, "VGG19");
+        vgg.eval();
+        return vgg;
+    }
+
+    /// <summary>Synthesizes every label map of the data folders with a trained run's generator.</summary>
+    public static SpadeTestOutcome Test(
+        SpadeRunOptions cli,
+        IReadOnlySet<string> given,
+        string resultsDir,
+        bool batchStatistics,
+        CancellationToken token,
+        Action<string> notice,
+        Action<int, int>? progress = null)
+    {
+        var folder = new RunFolder(cli.Run.RunDir);
+        string which = cli.Run.WhichEpoch;
+        string optionsPath = folder.OptionsJsonPath;
+        SpadeRunOptions saved;
+        if (File.Exists(optionsPath))
+            saved = SpadeRunOptions.FromJson(File.ReadAllText(optionsPath), optionsPath);
+        else
+            saved = SpadeRunOptions.FromJson((folder.TryLoad(which) ?? throw new GanSharpException(ErrorKind.Checkpoint,
+                $"{folder.Dir} has neither options.json nor {which}_state.pth: is --name/--checkpoints-dir the training run?")).OptionsJson, folder.StatePath(which));
+        var options = SpadeRunOptions.Merge(cli, given, saved, folder.Dir,
+            flat => flat.StartsWith("data.", StringComparison.Ordinal) && !SpadeRunOptions.IsStructural(flat) || flat.StartsWith("run.", StringComparison.Ordinal));
+        var data = options.Data with { IsTrain = false, NoFlip = true, SerialBatches = true, NoInstance = options.Model.NoInstance };
+        var dataset = SpadeDataset.Open(data);
+        foreach (var n in dataset.Notices) notice(n);
+        if (dataset.SemanticNc != options.Model.SemanticNc)
+            throw new GanSharpException(ErrorKind.Data,
+                $"{data.LabelDir} gives {dataset.SemanticNc} semantic channels but {folder.Dir} was trained with {options.Model.SemanticNc}: give the test set the same instance maps ({(options.Model.NoInstance ? "none" : "--instance-dir")}) and labels.");
+
+        var model = new SpadeModel(options.Model, options.Loss with { NoVggLoss = true }, vgg: null, buildDiscriminator: false);
+        try
+        {
+            string gPath = folder.NetPath(which, "G");
+            using (var sd = PthReader.ReadStateDict(gPath)) ModuleState.Load(model.NetG, sd, gPath, "netG");
+            if (model.NetE != null)
+            {
+                string ePath = folder.NetPath(which, "E");
+                using var sd = PthReader.ReadStateDict(ePath);
+                ModuleState.Load(model.NetE, sd, ePath, "netE");
+            }
+            model.Train(batchStatistics);
+            string mode = batchStatistics
+                ? "train mode: batch-norm statistics of each test batch and one spectral-norm power iteration per forward"
+                : "eval mode: running batch-norm statistics from training and spectral norms as saved (as the reference's test.py)";
+            notice("Inference runs the generator in " + mode + ".");
+
+            string pageDir = Path.Combine(resultsDir, options.Run.Name, $"test_{which}");
+            var rows = new List<(string Stem, bool HasReal)>();
+            var loader = new SpadeLoader(dataset);
+            int done = 0, total = loader.SamplesPerEpoch;
+            foreach (var batch in loader.ReadEpoch(new LoaderPosition(1, 0), token))
+            {
+                using (batch)
+                using (var scope = NewDisposeScope())
+                {
+                    var fake = model.Generate(batch.Semantics, image: options.Model.UseVae ? batch.Image : null);
+                    for (int i = 0; i < batch.Paths.Count; i++)
+                    {
+                        string stem = Path.GetFileNameWithoutExtension(batch.Paths[i]);
+                        ImageIO.WritePng(Visuals.ToRgb(batch.Label[i].unsqueeze(0)), Path.Combine(pageDir, "images", "input_label", stem + ".png"));
+                        ImageIO.WritePng(Visuals.ToRgb(fake[i].unsqueeze(0)), Path.Combine(pageDir, "images", "synthesized_image", stem + ".png"));
+                        ImageIO.WritePng(Visuals.ToRgb(batch.Image[i].unsqueeze(0)), Path.Combine(pageDir, "images", "real_image", stem + ".png"));
+                        rows.Add((stem, true));
+                    }
+                    done += batch.Paths.Count;
+                    progress?.Invoke(done, total);
+                }
+            }
+            string index = Path.Combine(pageDir, "index.html");
+            AtomicFile.WriteAllText(index, TestPage(options.Run.Name, which, mode, rows));
+            return new SpadeTestOutcome(pageDir, index, rows.Count, batchStatistics ? "train" : "eval");
+        }
+        finally
+        {
+            model.Dispose();
+        }
+    }
+
+    private static string TestPage(string name, string which, string mode, List<(string Stem, bool HasReal)> rows)
+    {
+        static string E(string s) => WebUtility.HtmlEncode(s);
+        var sb = new StringBuilder();
+        sb.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>").Append(E($"{name} test_{which}")).Append("</title>")
+          .Append("<style>body{font-family:sans-serif}img{width:256px;image-rendering:pixelated}td{text-align:center}</style></head><body>")
+          .Append("<h1>").Append(E($"Experiment = {name}, Phase = test, Epoch = {which}")).Append("</h1><p>")
+          .Append(E("Generator ran in " + mode + ".")).Append("</p><table>");
+        foreach (var (stem, hasReal) in rows)
+        {
+            string s = Uri.EscapeDataString(stem);
+            sb.Append("<tr><td><img src=\"images/input_label/").Append(s).Append(".png\"><br>input_label</td>")
+              .Append("<td><img src=\"images/synthesized_image/").Append(s).Append(".png\"><br>synthesized_image</td>");
+            if (hasReal) sb.Append("<td><img src=\"images/real_image/").Append(s).Append(".png\"><br>real_image</td>");
+            sb.Append("<td>").Append(E(stem)).Append("</td></tr>");
+        }
+        sb.Append("</table></body></html>");
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,125 @@
+using GanSharp.Data;
+using GanSharp.Interop;
+using GanSharp.Losses;
+using GanSharp.Models.Spade;
+using GanSharp.Training;
+using TorchSharp;
+
+namespace GanSharp.Tests.Spade;
+
+[Collection("torch-global-rng")]
+public class SpadeRunTests
+{
+    private static SpadeRunOptions Tiny(SyntheticDatasetInfo info, string checkpoints, long maxIterations) => new()
+    {
+        Data = info.TrainOptions() with { BatchSize = 2, LoadSize = 36, CropSize = 32, NumWorkers = 2, Seed = 4 },
+        Model = new SpadeModelOptions { LabelNc = info.LabelNc, Ngf = 2, Ndf = 4, CropSize = 32, NumD = 2, NLayersD = 2 },
+        Loss = new SpadeLossOptions { NoVggLoss = true },
+        Optim = new OptimOptions { Niter = 2, NiterDecay = 1 },
+        Run = new RunOptions { Name = "tiny", CheckpointsDir = checkpoints, Seed = 11, PrintFreq = 2, DisplayFreq = 4, SaveLatestFreq = 1000, SaveEpochFreq = 1, MaxIterations = maxIterations },
+    };
+
+    private static SyntheticDatasetInfo Data(TempDir dir) =>
+        SyntheticDataset.Generate(dir.File("data"), new SyntheticOptions { TrainCount = 6, ValCount = 2, Width = 48, Height = 40, Seed = 2 });
+
+    private static byte[][] Weights(string runDir, string which) =>
+        new[] { "G", "D" }.SelectMany(n =>
+        {
+            using var sd = PthReader.ReadStateDict(Path.Combine(runDir, $"{which}_net_{n}.pth"));
+            return sd.Entries.Select(kv => PthWriter.TensorBytes(kv.Value)).ToArray();
+        }).ToArray();
+
+    private static byte[] OptimizerBytes(string runDir)
+    {
+        var root = (Dictionary<object, object?>)PthReader.Read(Path.Combine(runDir, "latest_state.pth"))!;
+        var opts = (Dictionary<object, object?>)root["optimizers"]!;
+        return opts.Values.Cast<TorchSharp.torch.Tensor>().SelectMany(PthWriter.TensorBytes).ToArray();
+    }
+
+    [Fact]
+    public void SpadeResumesBitForBitAcrossAnEpochBoundary()
+    {
+        using var dir = Fixtures.TempDir();
+        var info = Data(dir);
+        // 3 batches per epoch: 5 iterations straight vs 2, stop, resume, 3 more.
+        var straight = Tiny(info, dir.File("a"), 5);
+        SpadeRunner.Train(straight, new HashSet<string>(), CancellationToken.None, _ => { });
+        var first = Tiny(info, dir.File("b"), 2);
+        SpadeRunner.Train(first, new HashSet<string>(), CancellationToken.None, _ => { });
+        var resumed = Tiny(info, dir.File("b"), 5) with { Run = first.Run with { MaxIterations = 5, ContinueTrain = true } };
+        var r = SpadeRunner.Train(resumed, new HashSet<string> { "run.max_iterations", "run.continue_train" }, CancellationToken.None, _ => { });
+        Assert.Equal(5, r.Position.Iteration);
+        var a = Weights(dir.File("a/tiny"), "latest");
+        var b = Weights(dir.File("b/tiny"), "latest");
+        Assert.Equal(a.Length, b.Length);
+        for (int i = 0; i < a.Length; i++) Assert.Equal(a[i], b[i]);
+        Assert.Equal(OptimizerBytes(dir.File("a/tiny")), OptimizerBytes(dir.File("b/tiny")));
+
+        // The run folder has the reference's files.
+        Assert.True(File.Exists(dir.File("a/tiny/opt.txt")));
+        Assert.True(File.Exists(dir.File("a/tiny/1_net_G.pth")));
+        Assert.Contains("(epoch: 1, iters: 4, time:", File.ReadAllText(dir.File("a/tiny/loss_log.txt")));
+        Assert.Contains("D_real:", File.ReadAllText(dir.File("a/tiny/loss_log.txt")));
+        Assert.True(File.Exists(dir.File("a/tiny/web/index.html")));
+    }
+
+    [Fact]
+    public void TestVerbRefusesMismatchedOptionsAndSynthesizesEveryMap()
+    {
+        using var dir = Fixtures.TempDir();
+        var info = Data(dir);
+        var train = Tiny(info, dir.File("ck"), 2);
+        SpadeRunner.Train(train, new HashSet<string>(), CancellationToken.None, _ => { });
+
+        var test = train with { Data = info.ValOptions() with { LoadSize = 32, CropSize = 32 }, Model = train.Model with { Ngf = 8 } };
+        var e = Assert.Throws<GanSharpException>(() =>
+            SpadeRunner.Test(test, new HashSet<string> { "model.ngf" }, dir.File("res"), false, CancellationToken.None, _ => { }));
+        Assert.Equal(ErrorKind.Checkpoint, e.Kind);
+        Assert.Contains("--ngf is 8", e.Message);
+        Assert.Contains("with 2", e.Message);
+
+        // Not typed: ngf comes from the checkpoint, so the same command without --ngf works.
+        var notes = new List<string>();
+        var outcome = SpadeRunner.Test(test, new HashSet<string>(), dir.File("res"), false, CancellationToken.None, notes.Add);
+        Assert.Equal(2, outcome.Images);
+        Assert.Equal("eval", outcome.NormMode);
+        Assert.Contains(notes, n => n.Contains("eval mode", StringComparison.Ordinal));
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(outcome.PageDir, "images", "synthesized_image"), "*.png").Length);
+        var page = File.ReadAllText(outcome.IndexHtml);
+        Assert.Contains("images/input_label/", page);
+        var img = ImageIO.ReadRgb(Directory.GetFiles(Path.Combine(outcome.PageDir, "images", "synthesized_image"))[0]);
+        Assert.Equal(32, img.Width);
+    }
+
+    [Fact]
+    public void StartingOverAnExistingRunIsRefused()
+    {
+        using var dir = Fixtures.TempDir();
+        var info = Data(dir);
+        var train = Tiny(info, dir.File("ck"), 1);
+        SpadeRunner.Train(train, new HashSet<string>(), CancellationToken.None, _ => { });
+        var e = Assert.Throws<GanSharpException>(() => SpadeRunner.Train(train, new HashSet<string>(), CancellationToken.None, _ => { }));
+        Assert.Contains("--continue-train", e.Message);
+    }
+
+    [Fact]
+    public void VggLossWithoutWeightsStopsBeforeTraining()
+    {
+        using var dir = Fixtures.TempDir();
+        var info = Data(dir);
+        var train = Tiny(info, dir.File("ck"), 1) with { Loss = new SpadeLossOptions() };
+        string? saved = Environment.GetEnvironmentVariable(SpadeRunner.VggEnvironmentVariable);
+        Environment.SetEnvironmentVariable(SpadeRunner.VggEnvironmentVariable, null);
+        try
+        {
+            var e = Assert.Throws<GanSharpException>(() => SpadeRunner.Train(train, new HashSet<string>(), CancellationToken.None, _ => { }));
+            Assert.Contains("vgg19-dcbbb2b4.pth", e.Message);
+            Assert.Contains("--no-vgg-loss", e.Message);
+            Assert.False(File.Exists(dir.File("ck/tiny/latest_state.pth")));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(SpadeRunner.VggEnvironmentVariable, saved);
+        }
+    }
+}
