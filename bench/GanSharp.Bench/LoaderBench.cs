@@ -84,6 +84,9 @@ public static class LoaderBench
         Console.WriteLine($"  photo decode (Skia)   {Time(i => ImageIO.ReadRgb(p[i].Image)),7:F2}");
         Console.WriteLine($"  bicubic 320x240->286  {Time(_ => Resample.Bicubic(photo, 286, 286)),7:F2}");
         Console.WriteLine($"  whole sample (Load)   {Time(i => ds.Load(i, 0)),7:F2}");
+        var loader = new SpadeLoader(ds);
+        var sample = new[] { ds.Load(0, 0) };
+        Console.WriteLine($"  tensors + semantics   {Time(_ => loader.Collate(sample, default, default).Dispose()),7:F2}  (consumer thread)");
     }
 
     private static string LoadAverage()

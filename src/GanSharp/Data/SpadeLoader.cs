@@ -115,7 +115,7 @@ public sealed class SpadeLoader
     public IEnumerable<SpadeBatch> ReadEpoch(LoaderPosition start, CancellationToken cancel = default)
     {
         foreach (var (samples, pos, next) in ReadEpochSamples(start, cancel))
-            yield return ToBatch(samples, pos, next);
+            yield return Collate(samples, pos, next);
     }
 
     /// <summary>Same as <see cref="ReadEpoch"/> but without tensors (tests, benchmarks, tools).</summary>
@@ -156,7 +156,8 @@ public sealed class SpadeLoader
         }
     }
 
-    private SpadeBatch ToBatch(Sample[] samples, LoaderPosition pos, LoaderPosition next)
+    /// <summary>Stacks samples into a tensor batch on the calling thread (what <see cref="ReadEpoch"/> does per batch).</summary>
+    public SpadeBatch Collate(Sample[] samples, LoaderPosition pos, LoaderPosition next)
     {
         var first = samples[0];
         int h = first.Height, w = first.Width, n = samples.Length, hw = h * w;
@@ -166,21 +167,25 @@ public sealed class SpadeLoader
                 throw new GanSharpException(ErrorKind.Data,
                     $"{s.ImagePath} is {s.Width}x{s.Height} after preprocessing but {first.ImagePath} in the same batch is {w}x{h}: use a cropping or fixed --preprocess-mode, or --batch-size 1.");
         }
+        int semC = samples[0].Semantics.Length / hw;
         var label = new long[n * hw];
         var image = new float[n * 3 * hw];
+        var semantics = new float[n * semC * hw];
         long[]? inst = _dataset.UsesInstances ? new long[n * hw] : null;
         for (int i = 0; i < n; i++)
         {
             var s = samples[i];
             for (int p = 0; p < hw; p++) label[i * hw + p] = s.Label[p];
             s.Image.CopyTo(image, i * 3 * hw);
+            s.Semantics.CopyTo(semantics, i * semC * hw);
             if (inst is not null)
                 for (int p = 0; p < hw; p++) inst[i * hw + p] = s.Instance![p];
         }
+        // Only copies into tensors here: one-hot and edges were built on the loader threads (see SemanticMaps).
         var labelT = tensor(label, new long[] { n, 1, h, w });
         var imageT = tensor(image, new long[] { n, 3, h, w });
         var instT = inst is null ? null : tensor(inst, new long[] { n, 1, h, w });
-        var sem = SpadeInput.BuildSemantics(labelT, instT, Options.LabelNc, Options.ContainDontcareLabel);
+        var sem = tensor(semantics, new long[] { n, semC, h, w });
         return new SpadeBatch(labelT, instT, imageT, sem,
             samples.Select(s => s.ImagePath).ToArray(), samples.Select(s => s.Index).ToArray(), pos, next);
     }
