@@ -93,7 +93,7 @@ public static class LoaderBench
         Console.WriteLine($"  whole sample (Load)   {Time(i => ds.Load(i, 0)),7}");
         var loader = new SpadeLoader(ds);
         var sample = new[] { ds.Load(0, 0) };
-        Console.WriteLine($"  tensors + semantics   {Time(_ => loader.Collate(sample, default, default).Dispose()),7}  (consumer thread)");
+        Console.WriteLine($"  collate to tensors    {Time(_ => loader.Collate(sample, default, default).Dispose()),7}  (consumer thread)");
     }
 
     [StructLayout(LayoutKind.Sequential)]
