@@ -46,4 +46,18 @@ public class LabelConversionTests
         var e = Assert.Throws<GanSharpException>(() => LabelConversion.ConvertFolder(input, output, dir.File("map.txt")));
         Assert.Contains("zz.png has colour (1, 2, 3) at pixel (1, 0)", e.Message);
     }
+
+    [Fact]
+    public void PhotosAreNotMistakenForColourLabels()
+    {
+        using var dir = new TempDir();
+        string input = dir.Sub("in");
+        var photo = new RgbImage(40, 40);
+        var rng = new DeterministicRng(8);
+        for (int i = 0; i < photo.Pixels.Length; i++) photo.Pixels[i] = (byte)rng.NextInclusive(0, 255);
+        ImageIO.WritePng(photo, Path.Combine(input, "photo.png"));
+        var e = Assert.Throws<GanSharpException>(() => LabelConversion.ConvertFolder(input, dir.Sub("out"), null));
+        Assert.Contains("photo.png", e.Message);
+        Assert.Contains("above 1024", e.Message);
+    }
 }
