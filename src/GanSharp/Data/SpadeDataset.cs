@@ -9,6 +9,9 @@ public sealed class Sample
     internal Sample(int index, int width, int height, int[] label, int[]? instance, float[] image, float[] semantics, string imagePath, TransformPlan plan)
     {
         Semantics = semantics;
+        // int64 copies made here, on the loader thread, so that collating a batch of one is free for the consumer.
+        LabelInt64 = Array.ConvertAll(label, v => (long)v);
+        InstanceInt64 = instance is null ? null : Array.ConvertAll(instance, v => (long)v);
         Index = index;
         Width = width;
         Height = height;
@@ -32,6 +35,9 @@ public sealed class Sample
 
     /// <summary>Photo as planar float32 in [-1, 1], 3*H*W.</summary>
     public float[] Image { get; }
+
+    internal long[] LabelInt64 { get; }
+    internal long[]? InstanceInt64 { get; }
 
     /// <summary>Generator input as planar float32, semantic_nc*H*W: one-hot classes (+ don't-care) (+ instance edges).</summary>
     public float[] Semantics { get; }
