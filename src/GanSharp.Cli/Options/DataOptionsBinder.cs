@@ -36,6 +36,7 @@ public sealed class DataOptionsBinder
         {
             Description = "Number of label classes, not counting don't-care; every label value must be below it (checked up front).",
             DefaultValueFactory = _ => 13,
+            HelpName = "count",
         };
         ContainDontcareLabel = new Option<bool>("--contain-dontcare-label", "--contain_dontcare_label")
         {
@@ -47,8 +48,9 @@ public sealed class DataOptionsBinder
         };
         PreprocessMode = new Option<string>("--preprocess-mode", "--preprocess_mode")
         {
-            Description = "How images are scaled and cropped at load time.",
+            Description = "How images are scaled and cropped at load time: resize_and_crop, crop, scale_width, scale_width_and_crop, scale_shortside, scale_shortside_and_crop, fixed or none.",
             DefaultValueFactory = _ => "resize_and_crop",
+            HelpName = "mode",
         };
         PreprocessMode.AcceptOnlyFromAmong(Enum.GetValues<PreprocessMode>().Select(Transforms.ModeName).ToArray());
         LoadSize = new Option<int?>("--load-size", "--load_size")
@@ -66,6 +68,7 @@ public sealed class DataOptionsBinder
         {
             Description = "Width / height of the generated images; `fixed` mode resizes to crop-size x crop-size / aspect-ratio.",
             DefaultValueFactory = _ => 1.0,
+            HelpName = "ratio",
         };
         NoFlip = new Option<bool>("--no-flip", "--no_flip")
         {
@@ -79,11 +82,13 @@ public sealed class DataOptionsBinder
         {
             Description = "Images per batch; training drops the last incomplete batch of an epoch.",
             DefaultValueFactory = _ => 1,
+            HelpName = "count",
         };
         NumWorkers = new Option<int>("--num-workers", "--nThreads")
         {
             Description = "Threads that load and preprocess images ahead of training; 0 loads on the main thread.",
             DefaultValueFactory = _ => 2,
+            HelpName = "count",
         };
         SerialBatches = new Option<bool>("--serial-batches", "--serial_batches")
         {

@@ -117,15 +117,15 @@ public sealed class DatasetScan
             }
             catch (Exception e)
             {
-                Interlocked.CompareExchange(ref first, e, null);
+                var named = e is GanSharpException or not (IOException or UnauthorizedAccessException)
+                    ? e
+                    : new GanSharpException(ErrorKind.BadInput, $"{f.Path} cannot be read ({e.Message}): check that it exists and is readable.", e);
+                Interlocked.CompareExchange(ref first, named, null);
                 state.Stop();
             }
         });
         if (first is not null)
-        {
-            if (first is GanSharpException) throw first;
-            throw new GanSharpException(ErrorKind.BadInput, $"a data file could not be scanned ({first.Message}): check the file named there.", first);
-        }
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
         Save();
         return result;
     }

@@ -17,6 +17,9 @@ public sealed record ConversionResult(int Files, int LabelNc, string ColormapPat
 /// </summary>
 public static class LabelConversion
 {
+    /// <summary>Most colours accepted when the table is inferred from the files.</summary>
+    public const int MaxInferredClasses = 1024;
+
     /// <summary>Reads a colormap: one <c>index r g b</c> per line; blank lines and <c>#</c> comments are skipped.</summary>
     public static Dictionary<int, int> ReadColormap(string path)
     {
@@ -73,8 +76,10 @@ public static class LabelConversion
             {
                 var img = ImageIO.ReadRgb(f);
                 for (int i = 0; i < img.Pixels.Length; i += 3) colours.Add(Pack(img.Pixels[i], img.Pixels[i + 1], img.Pixels[i + 2]));
-                if (colours.Count > 65536)
-                    throw new GanSharpException(ErrorKind.Data, $"{f} brings the number of distinct colours above 65536: these are photos, not colour labels; check --input.");
+                // Real label palettes have tens to a few hundred colours; thousands mean photos or smoothed edges.
+                if (colours.Count > MaxInferredClasses)
+                    throw new GanSharpException(ErrorKind.Data,
+                        $"{f} brings the number of distinct colours to {colours.Count}, above {MaxInferredClasses}: these look like photos or anti-aliased labels, not flat colour labels; check --input, or pass --colormap to map known colours only.");
             }
             table = colours.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i);
             colormapPath = Path.Combine(outputDir, "colormap.txt");

@@ -162,8 +162,7 @@ public static class PngCodec
         var samples = new int[checked(h.Width * h.Height * channels)];
         if (!h.Interlaced)
         {
-            int used = DecodePass(raw, 0, h, h.Width, h.Height, name, (x, y, c, v) => samples[(y * h.Width + x) * channels + c] = v);
-            _ = used;
+            DecodePass(raw, 0, h, h.Width, h.Height, name, (x, y, c, v) => samples[(y * h.Width + x) * channels + c] = v);
         }
         else
         {

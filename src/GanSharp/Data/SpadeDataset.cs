@@ -6,8 +6,12 @@ public sealed record SamplePaths(string Stem, string Label, string Image, string
 /// <summary>One preprocessed sample as plain arrays (built on loader threads; tensors come later).</summary>
 public sealed class Sample
 {
-    internal Sample(int index, int width, int height, int[] label, int[]? instance, float[] image, string imagePath, TransformPlan plan)
+    internal Sample(int index, int width, int height, int[] label, int[]? instance, float[] image, float[] semantics, string imagePath, TransformPlan plan)
     {
+        Semantics = semantics;
+        // int64 copies made here, on the loader thread, so that collating a batch of one is free for the consumer.
+        LabelInt64 = Array.ConvertAll(label, v => (long)v);
+        InstanceInt64 = instance is null ? null : Array.ConvertAll(instance, v => (long)v);
         Index = index;
         Width = width;
         Height = height;
@@ -31,6 +35,12 @@ public sealed class Sample
 
     /// <summary>Photo as planar float32 in [-1, 1], 3*H*W.</summary>
     public float[] Image { get; }
+
+    internal long[] LabelInt64 { get; }
+    internal long[]? InstanceInt64 { get; }
+
+    /// <summary>Generator input as planar float32, semantic_nc*H*W: one-hot classes (+ don't-care) (+ instance edges).</summary>
+    public float[] Semantics { get; }
 
     public string ImagePath { get; }
 
@@ -289,6 +299,7 @@ public sealed class SpadeDataset
         var photoOut = Transforms.ApplyBicubic(photo, plan);
         var img = new float[3 * plan.OutputWidth * plan.OutputHeight];
         Transforms.ToNormalizedChw(photoOut, img);
-        return new Sample(index, plan.OutputWidth, plan.OutputHeight, lv, inst, img, p.Image, plan);
+        var sem = SemanticMaps.Build(lv, inst, plan.OutputWidth, plan.OutputHeight, Options.LabelNc + (Options.ContainDontcareLabel ? 1 : 0));
+        return new Sample(index, plan.OutputWidth, plan.OutputHeight, lv, inst, img, sem, p.Image, plan);
     }
 }

@@ -67,4 +67,26 @@ public class SpadeInputTests
         Assert.Equal(new long[] { 1, 3, 1, 4 }, sem.shape);
         Assert.Equal(new float[] { 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1 }, sem.data<float>().ToArray());
     }
+
+    [Fact]
+    public void ArrayPathAndTensorPathGiveIdenticalSemantics()
+    {
+        int w = 37, h = 23, nc = 6;
+        var rng = new DeterministicRng(12);
+        var label = new int[w * h];
+        var inst = new int[w * h];
+        for (int i = 0; i < label.Length; i++)
+        {
+            // Runs of equal values, so the edge map has both edges and flat areas.
+            label[i] = i % 5 == 0 ? rng.NextInclusive(0, nc - 1) : label[Math.Max(0, i - 1)];
+            inst[i] = i % 7 == 0 ? rng.NextInclusive(0, 3) : inst[Math.Max(0, i - 1)];
+        }
+        var fromArrays = SemanticMaps.Build(label, inst, w, h, nc);
+        using var lt = tensor(label.Select(v => (long)v).ToArray(), new long[] { 1, 1, h, w });
+        using var it = tensor(inst.Select(v => (long)v).ToArray(), new long[] { 1, 1, h, w });
+        using var fromTensors = SpadeInput.BuildSemantics(lt, it, nc - 1, containDontcareLabel: true);
+        Assert.Equal(fromTensors.data<float>().ToArray(), fromArrays);
+        Assert.Contains(1f, fromArrays.AsSpan(nc * w * h).ToArray());
+        Assert.Contains(0f, fromArrays.AsSpan(nc * w * h).ToArray());
+    }
 }

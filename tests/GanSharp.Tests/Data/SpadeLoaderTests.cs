@@ -130,4 +130,25 @@ public class SpadeLoaderTests
         var e = Assert.Throws<GanSharpException>(() => loader.ReadEpochSamples(new(0, 99)).ToList());
         Assert.Contains("99", e.Message);
     }
+
+    [Fact]
+    public void BatchTensorsJoinTheCallersDisposeScopeAndSurviveADoubleDispose()
+    {
+        using var dir = new TempDir();
+        var loader = new SpadeLoader(SpadeDataset.Open(Setup(dir, 2), ""));
+        SpadeBatch kept;
+        using (NewDisposeScope())
+        {
+            kept = loader.ReadEpoch(new(0, 0)).Single();
+            // Values are readable while the scope is open, and they come from the sample arrays.
+            Assert.Equal(kept.Indices.Count, (int)kept.Label.shape[0]);
+            Assert.False(kept.Image.IsInvalid);
+        }
+        // The scope freed them without an explicit Dispose; disposing the batch afterwards is harmless.
+        Assert.True(kept.Image.IsInvalid);
+        Assert.True(kept.Semantics.IsInvalid);
+        Assert.True(kept.Label.IsInvalid);
+        kept.Dispose();
+        Assert.True(kept.Instance!.IsInvalid);
+    }
 }

@@ -134,12 +134,12 @@ public sealed class SpadeModel : IDisposable
         Tensor[][] predFake, predReal;
         // D's weights get no gradient from G's loss (the reference computes it and zeroes it before D's step):
         // leaving them out of this graph saves D's weight-gradient work; every value is unchanged.
-        var dParams = D.parameters().ToList();
-        foreach (var p in dParams) p.requires_grad = false;
+        var dParams = D.parameters().Select(p => (Param: p, Was: p.requires_grad)).ToList();
+        foreach (var (p, _) in dParams) p.requires_grad = false;
         try {
             (predFake, predReal) = Discriminate(semantics, fake, image);
         } finally {
-            foreach (var p in dParams) p.requires_grad = true;
+            foreach (var (p, was) in dParams) p.requires_grad = was;
         }
 
         var gan = ganLoss.Compute(predFake, targetIsReal: true, forDiscriminator: false);
