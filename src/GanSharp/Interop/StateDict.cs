@@ -24,11 +24,15 @@ public sealed class StateDict : IDisposable
 
     public IEnumerable<KeyValuePair<string, Tensor>> Entries => _order.Select(k => new KeyValuePair<string, Tensor>(k, _map[k]));
 
-    /// <summary>Copies a module's state dict (detached clones, so later training does not change it).</summary>
+    /// <summary>
+    /// Copies a module's state dict in PyTorch's order (per module: parameters, then buffers, then children), so files
+    /// we write list their keys as <c>torch.save(model.state_dict())</c> does; detached clones, so later training
+    /// does not change them.
+    /// </summary>
     public static StateDict From(nn.Module module)
     {
         var sd = new StateDict();
-        foreach (var (k, v) in module.state_dict()) sd.Add(k, v.detach().clone());
+        foreach (var (k, v) in Nn.TorchStateDict.Entries(module)) sd.Add(k, v.detach().clone());
         return sd;
     }
 

@@ -1,0 +1,62 @@
+using GanSharp.Interop;
+using GanSharp.Losses;
+using GanSharp.Models.Spade;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GanSharp.Tests.Spade;
+
+public class SpadeCheckpointTests
+{
+    private static readonly SpadeModelOptions A = new()
+    {
+        LabelNc = 5, ContainDontcareLabel = true, CropSize = 64, Ngf = 1, Ndf = 8, NumD = 2, NLayersD = 4,
+    };
+
+    [Fact]
+    public void LegacyReferenceCheckpointLoadsIntoOurGeneratorAndOurFileHasTheReferenceKeyList()
+    {
+        using var model = new SpadeModel(A, new SpadeLossOptions { NoVggLoss = true });
+        using var legacy = PthReader.ReadStateDict(Fixtures.SpadeTiny("A_G_init_legacy.pth"));
+        ModuleState.Load(model.NetG, legacy, "A_G_init_legacy.pth", "netG");
+        using var dir = Fixtures.TempDir();
+        using var ours = StateDict.From(model.NetG);
+        PthWriter.WriteStateDict(dir.File("g.pth"), ours);
+        using var back = PthReader.ReadStateDict(dir.File("g.pth"));
+        Assert.Equal(legacy.Keys, back.Keys);
+        foreach (var k in legacy.Keys) Assert.Equal(PthWriter.TensorBytes(legacy[k]), PthWriter.TensorBytes(back[k]));
+    }
+
+    [Fact]
+    public void ACheckpointWithOtherOptionsIsRefusedByName()
+    {
+        using var model = new SpadeModel(A with { LabelNc = 6 }, new SpadeLossOptions { NoVggLoss = true });
+        using var sd = PthReader.ReadStateDict(Fixtures.SpadeTiny("A_G_init.pth"));
+        var e = Assert.Throws<GanSharpException>(() => ModuleState.Load(model.NetG, sd, "A_G_init.pth", "netG"));
+        Assert.Contains("shape mismatch", e.Message);
+        Assert.Contains("fc.weight is [16,7,3,3] in the file but [16,8,3,3] in netG", e.Message);
+    }
+
+    [Fact]
+    public void VggWeightsLoadFromATorchvisionStyleFile()
+    {
+        using var dir = Fixtures.TempDir();
+        // A torchvision-style file: features.* plus classifier.* keys; only the features are used.
+        torch.manual_seed(3);
+        using var source = new Vgg19();
+        using var sd = StateDict.From(source);
+        sd.Add("classifier.0.weight", randn(4, 4));
+        PthWriter.WriteStateDict(dir.File("vgg19.pth"), sd);
+        var options = new SpadeRunOptions
+        {
+            Data = GanSharp.Data.DataOptions.Create("L", "I", isTrain: true),
+            Model = new SpadeModelOptions { LabelNc = 13 },
+            VggWeights = dir.File("vgg19.pth"),
+        };
+        using var vgg = SpadeRunner.LoadVgg(options)!;
+        var a = source.state_dict()["features.28.weight"];
+        var b = vgg.state_dict()["features.28.weight"];
+        Assert.True(a.eq(b).all().item<bool>());
+        Assert.False(vgg.training);
+    }
+}
