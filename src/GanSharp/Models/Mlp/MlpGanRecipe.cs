@@ -1,4 +1,5 @@
 using GanSharp.Data;
+using GanSharp.Diagnostics;
 using GanSharp.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -46,11 +47,15 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
 /// The plain non-saturating GAN on 2-D points: D step on real vs detached fake, then G step. Used as the reference
 /// family of the 2-D benchmarks and of the trainer's own tests.
 /// </summary>
-public sealed class MlpGanRecipe : IGanRecipe<PointBatch>
+public sealed class MlpGanRecipe : IGanRecipe<PointBatch>, IDiagnosticRecipe<PointBatch>
 {
+    /// <summary>Fakes drawn from the fixed z batch for the diversity statistic.</summary>
+    public const int DiversitySamples = 256;
+
     private readonly MlpGanOptions _o;
     private readonly Mlp _g;
     private readonly Mlp _d;
+    private readonly Tensor _fixedZ;
 
     public MlpGanRecipe(MlpGanOptions options)
     {
@@ -58,6 +63,8 @@ public sealed class MlpGanRecipe : IGanRecipe<PointBatch>
         _g = new Mlp("netG", options.ZDim, options.Hidden, 2, options.LayersG, leaky: false);
         _d = new Mlp("netD", 2, options.Hidden, 1, options.LayersD, leaky: true);
         Networks = [new NetworkSlot("G", _g), new NetworkSlot("D", _d)];
+        // Drawn from a private generator: the global stream belongs to training (exact resume).
+        using (var gen = new Generator(1234)) _fixedZ = randn([DiversitySamples, options.ZDim], generator: gen);
         Optimizers =
         [
             new OptimizerSlot("G", _g.parameters().ToList(), OptimizerKind.Adam, options.LrG, options.Beta1, options.Beta2),
@@ -97,14 +104,20 @@ public sealed class MlpGanRecipe : IGanRecipe<PointBatch>
             var lossFake = nn.functional.binary_cross_entropy_with_logits(fakeOut, zeros_like(fakeOut));
             context.Stats.Report("D_real", lossReal);
             context.Stats.Report("D_Fake", lossFake);
-            context.Stats.Report("D(x)", sigmoid(real).mean());
-            context.Stats.Report("D(G(z))", sigmoid(fakeOut).mean());
+            DiscriminatorStats.Report(context.Stats, real, fakeOut, DLossKind.NonSaturating);
             return lossReal + lossFake;
         }
         var outG = _d.call(Sample((int)n));
         var lossG = nn.functional.binary_cross_entropy_with_logits(outG, ones_like(outG));
         context.Stats.Report("GAN", lossG);
         return lossG;
+    }
+
+    /// <summary>Diversity of G(fixed z) against that of the real batch (mode collapse on the ring shows as a fall).</summary>
+    public void ReportDiagnostics(PointBatch batch, StepContext context)
+    {
+        context.Stats.Report("diversity", SampleDiversity.MeanPairwiseDistance(_g.call(_fixedZ)));
+        context.Stats.Report("diversity_real", SampleDiversity.MeanPairwiseDistance(batch.Points));
     }
 
     public void AfterStep(TrainPhase phase, StepContext context)
@@ -123,5 +136,6 @@ public sealed class MlpGanRecipe : IGanRecipe<PointBatch>
     {
         _g.Dispose();
         _d.Dispose();
+        _fixedZ.Dispose();
     }
 }
