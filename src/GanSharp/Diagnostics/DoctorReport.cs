@@ -236,7 +236,8 @@ public static class DoctorReport
         foreach (var p in r.Plots)
         {
             sb.Append("<img class=\"plot\" alt=\"").Append(H(p.Title)).Append("\" src=\"data:image/png;base64,")
-              .Append(Convert.ToBase64String(File.ReadAllBytes(p.Path))).Append("\">");
+              .Append(Convert.ToBase64String(File.ReadAllBytes(p.Path))).Append("\">")
+              .Append("<p><small>").Append(H(Path.GetFileName(p.Path))).Append(": ").Append(H(string.Join(", ", p.Series))).Append("</small></p>");
         }
 
         AppendSamples(sb, Path.Combine(log.RunDir, "web", "images"));

@@ -41,7 +41,8 @@ public sealed class DOverpowersGDetector(DOverpowersGOptions? options = null) : 
             string losses = s.DLoss(i) is double d && s.GLoss(i) is double g ? $", D loss {F(d)}, G loss {F(g)}" : "";
             return new Finding(fires, start, $"D accuracy ≥ {F(_o.AccuracyMin)} for {_o.Window} records (min {F(acc.Min())}, now {F(acc[^1])}{losses})");
         }
-        if (s.DLoss(i) is null || s.GLoss(i) is null) return null;
+        // A critic's loss has no "near zero" (it is unbounded and signed); the WGAN detector judges it.
+        if (s.DLoss(i) is null || s.GLoss(i) is null || s.Get(i, "W_dist") is not null) return null;
         var dl = s.Window(i, _o.Window, s.DLoss);
         var gl = s.Window(i, _o.Window, s.GLoss);
         if (dl is null || gl is null) return new Finding(false, start, "");

@@ -3,11 +3,14 @@ namespace GanSharp.Diagnostics;
 /// <summary>Thresholds of <see cref="GFallsDRisesDetector"/>.</summary>
 public sealed record GFallsDRisesOptions
 {
-    /// <summary>Records over which the trends are fitted.</summary>
-    public int Window { get; init; } = 10;
+    /// <summary>
+    /// Records over which the trends are fitted: long enough that a healthy run's oscillation (which falls for
+    /// half its period) averages out.
+    /// </summary>
+    public int Window { get; init; } = 30;
 
     /// <summary>Fitted change over the window, as a fraction of the mean, that counts as a trend.</summary>
-    public double MinRelativeChange { get; init; } = 0.2;
+    public double MinRelativeChange { get; init; } = 0.25;
 
     /// <summary>Share of record-to-record steps in which G's loss falls ("steadily").</summary>
     public double MinFallingSteps { get; init; } = 0.7;

@@ -1,0 +1,202 @@
+using GanSharp.Data;
+using GanSharp.Diagnostics;
+using GanSharp.Models.Mlp;
+using GanSharp.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GanSharp.Tests.Diagnostics;
+
+/// <summary>Real short trainings of the 2-D ring GAN, provoked into failures.</summary>
+[Collection("torch-global-rng")]
+public class ProvokedRunTests
+{
+    private static RunOptions Run(string dir, long iterations, int printEvery, int saveEvery = 1 << 30) => new()
+    {
+        Name = "r",
+        CheckpointsDir = dir,
+        Seed = 3,
+        PrintFreq = printEvery * 64,
+        DisplayFreq = 1 << 30,
+        SaveLatestFreq = saveEvery * 64,
+        SaveEpochFreq = 1000,
+        MaxIterations = iterations,
+    };
+
+    [Fact]
+    public void AStrongFastDiscriminatorIsDiagnosedAsOverpoweringGWithTheFirstAidKitRemediesInOrder()
+    {
+        using var tmp = Fixtures.TempDir();
+        torch.manual_seed(11);
+        // D with 8× G's width and 10× its learning rate.
+        using var recipe = new MlpGanRecipe(new MlpGanOptions { Hidden = 16, LayersG = 2, LayersD = 2, LrG = 1e-4, LrD = 1e-3 });
+        var run = Run(tmp.Root, 600, printEvery: 20);
+        using var stats = new StatsCollector();
+        var doctor = new LiveDoctor(Path.Combine(run.RunDir, LiveDoctor.LogFileName));
+        var printed = new List<DoctorWarning>();
+        doctor.Warning += printed.Add;
+        var all = new LatestStatsSink();
+        stats.Subscribe(all);
+        stats.Subscribe(doctor);
+        stats.Subscribe(new JsonlSink(Path.Combine(tmp.Root, "stats.jsonl")));
+        var bigD = new MlpGanRecipeWithWideD(recipe, 128);
+        using var trainer = new Trainer<PointBatch>(bigD, new Toy2DSource(Toy2DKind.Ring8, 64, 100, run.Seed), run, 10, "{}", stats);
+        trainer.Run(new TrainPosition(1, 0, 0, 0, 0), CancellationToken.None);
+
+        var w = Assert.Single(printed, x => x.DetectorId == DetectorIds.DOverpowersG);
+        Assert.Equal(
+            ["--ngf", "--lr-scale-g", "--g-steps", "--soft-real-label", "--spectral-norm-d", "--instance-noise", "--ndf"],
+            w.Prescription.Take(7).Select(r => r.Flag).ToArray());
+        Assert.Equal("--soft-real-label 0.9", w.Prescription[3].CommandLine);
+        Assert.True(all.All[^1].Values["D_acc"] > 0.85, $"D accuracy {all.All[^1].Values["D_acc"]}");
+        string log = File.ReadAllText(Path.Combine(run.RunDir, LiveDoctor.LogFileName));
+        Assert.Contains("D overpowering G: D accuracy ≥ 0.85 for 5 records", log);
+        Assert.Contains("1. --ngf 128", log);
+        Assert.Equal(1, CountOccurrences(log, "D overpowering G: D accuracy"));
+    }
+
+    private static int CountOccurrences(string s, string what)
+    {
+        int n = 0;
+        for (int i = s.IndexOf(what, StringComparison.Ordinal); i >= 0; i = s.IndexOf(what, i + 1, StringComparison.Ordinal)) n++;
+        return n;
+    }
+
+    [Fact]
+    public void TheTrainerReportsNetworkAndDiscriminatorStatisticsAtLogStepsOnly()
+    {
+        using var tmp = Fixtures.TempDir();
+        torch.manual_seed(5);
+        using var recipe = new MlpGanRecipe(new MlpGanOptions { Hidden = 16, LayersG = 2, LayersD = 2 });
+        using var stats = new StatsCollector();
+        var sink = new LatestStatsSink();
+        stats.Subscribe(sink);
+        using var trainer = new Trainer<PointBatch>(recipe, new Toy2DSource(Toy2DKind.Ring8, 64, 100, 3), Run(tmp.Root, 30, printEvery: 10), 1, "{}", stats);
+        trainer.Run(new TrainPosition(1, 0, 0, 0, 0), CancellationToken.None);
+
+        Assert.Equal(3, sink.All.Count);
+        var v = sink.All[^1].Values;
+        foreach (var name in new[] { "GAN", "D_real", "D_Fake", "D_acc", "D_acc_real", "D_acc_fake", "D(x)", "D(G(z))", "r_t", "D_chance", "lr/G", "lr/D",
+                     "grad/G", "grad/D", "grad/G/main.0", "grad/D/main.4", "weight/G", "weight/D", "sigma/D/main.0.weight", "sigma_max/G", "sigma_max/D", "diversity", "diversity_real" })
+            Assert.True(v.ContainsKey(name), $"missing {name}; have {string.Join(", ", v.Keys)}");
+        // The total is the norm over the blocks.
+        double blocks = v.Where(kv => kv.Key.StartsWith("grad/D/", StringComparison.Ordinal)).Sum(kv => kv.Value * kv.Value);
+        Assert.Equal(Math.Sqrt(blocks), v["grad/D"], 6);
+        Assert.Equal(0.001, v["lr/G"], 12);
+        Assert.Equal(2 * Math.Log(2), v["D_chance"], 12);
+        Assert.Equal((v["D_acc_real"] + v["D_acc_fake"]) / 2, v["D_acc"], 9);
+        Assert.Equal(v.Where(kv => kv.Key.StartsWith("sigma/D/", StringComparison.Ordinal)).Max(kv => kv.Value), v["sigma_max/D"], 9);
+        // The ring's points are about 2.5 apart on average (8 modes on radius 2).
+        Assert.InRange(v["diversity_real"], 2.3, 2.8);
+    }
+
+    [Fact]
+    public void ANaNInOneLossTermStopsTheRunNamingThatTermAndKeepsTheLastGoodCheckpoint()
+    {
+        using var tmp = Fixtures.TempDir();
+        torch.manual_seed(5);
+        using var inner = new MlpGanRecipe(new MlpGanOptions { Hidden = 16, LayersG = 2, LayersD = 2 });
+        var recipe = new NaNAfter(inner, iteration: 12);
+        // Flush every 8 iterations, save every 10: the KLD term goes NaN at iteration 12, every other term one
+        // iteration later (G's weights are NaN after that step), and the flush at 16 sees them all.
+        var run = Run(tmp.Root, 40, printEvery: 8, saveEvery: 10);
+        using var stats = new StatsCollector();
+        var doctor = new LiveDoctor(Path.Combine(run.RunDir, LiveDoctor.LogFileName));
+        stats.Subscribe(doctor);
+        Directory.CreateDirectory(run.RunDir);
+        stats.Subscribe(new JsonlSink(Path.Combine(run.RunDir, "stats.jsonl")));
+        using var trainer = new Trainer<PointBatch>(recipe, new Toy2DSource(Toy2DKind.Ring8, 64, 100, 3), run, 1, "{}", stats);
+
+        var e = Assert.Throws<GanSharpException>(() => trainer.Run(new TrainPosition(1, 0, 0, 0, 0), CancellationToken.None));
+        Assert.Equal(ErrorKind.TrainingFailed, e.Kind);
+        Assert.Contains("KLD became NaN first, between iterations 8 and 16", e.Message);
+        Assert.Contains("is kept", e.Message);
+        Assert.Contains("--lr 0.0001", e.Message);
+        Assert.Equal(10, trainer.Folder.TryLoad("latest")!.Position.Iteration);
+        var w = Assert.Single(doctor.Warnings, x => x.DetectorId == DetectorIds.NonFinite);
+        Assert.StartsWith("KLD became NaN first", w.Evidence);
+
+        // The doctor reads the crashed run and says the same.
+        var report = DoctorReport.Write(run.RunDir);
+        Assert.True(report.Diverged);
+        var nan = report.Verdicts.Single(v => v.Detector.Id == DetectorIds.NonFinite);
+        Assert.Equal(VerdictStatus.Fired, nan.Status);
+        Assert.Equal(16, nan.Episodes[0].StartIteration);
+        Assert.StartsWith("KLD became NaN first", nan.Episodes[0].Evidence);
+    }
+
+    /// <summary>Widens D of an MLP recipe (the recipe's options give both networks one width).</summary>
+    private sealed class MlpGanRecipeWithWideD : IGanRecipe<PointBatch>, IDiagnosticRecipe<PointBatch>
+    {
+        private readonly MlpGanRecipe _inner;
+        private readonly Mlp _d;
+
+        public MlpGanRecipeWithWideD(MlpGanRecipe inner, int width)
+        {
+            _inner = inner;
+            _d = new Mlp("netD", 2, width, 1, 2, leaky: true);
+            Networks = [inner.Networks[0], new NetworkSlot("D", _d)];
+            Optimizers = [inner.Optimizers[0], inner.Optimizers[1] with { Parameters = _d.parameters().ToList() }];
+        }
+
+        public string Family => "mlp";
+        public IReadOnlyList<NetworkSlot> Networks { get; }
+        public IReadOnlyList<OptimizerSlot> Optimizers { get; }
+        public IReadOnlyList<TrainPhase> Phases => _inner.Phases;
+        public IReadOnlyDictionary<string, double> LearningRates(int epoch) => _inner.LearningRates(epoch);
+
+        public Tensor Loss(TrainPhase phase, PointBatch batch, StepContext context)
+        {
+            long n = batch.Points.shape[0];
+            if (phase.Name == "D")
+            {
+                Tensor fake;
+                using (no_grad()) fake = _inner.Sample((int)n);
+                var real = _d.call(batch.Points);
+                var fakeOut = _d.call(fake);
+                var lossReal = nn.functional.binary_cross_entropy_with_logits(real, ones_like(real));
+                var lossFake = nn.functional.binary_cross_entropy_with_logits(fakeOut, zeros_like(fakeOut));
+                context.Stats.Report("D_real", lossReal);
+                context.Stats.Report("D_Fake", lossFake);
+                DiscriminatorStats.Report(context.Stats, real, fakeOut, DLossKind.NonSaturating);
+                return lossReal + lossFake;
+            }
+            var outG = _d.call(_inner.Sample((int)n));
+            var lossG = nn.functional.binary_cross_entropy_with_logits(outG, ones_like(outG));
+            context.Stats.Report("GAN", lossG);
+            return lossG;
+        }
+
+        public void ReportDiagnostics(PointBatch batch, StepContext context) => _inner.ReportDiagnostics(batch, context);
+        public void AfterStep(TrainPhase phase, StepContext context) { }
+        public IReadOnlyList<(string Name, Tensor Image)> Visuals(PointBatch batch) => [];
+        public Dictionary<object, object?> ExtraState() => [];
+        public void LoadExtraState(Dictionary<object, object?> state) { }
+        public void Dispose() => _d.Dispose();
+    }
+
+    /// <summary>Adds a KL-like term to G's loss that becomes NaN from a given iteration on.</summary>
+    private sealed class NaNAfter(MlpGanRecipe inner, long iteration) : IGanRecipe<PointBatch>
+    {
+        public string Family => inner.Family;
+        public IReadOnlyList<NetworkSlot> Networks => inner.Networks;
+        public IReadOnlyList<OptimizerSlot> Optimizers => inner.Optimizers;
+        public IReadOnlyList<TrainPhase> Phases => inner.Phases;
+        public IReadOnlyDictionary<string, double> LearningRates(int epoch) => inner.LearningRates(epoch);
+
+        public Tensor Loss(TrainPhase phase, PointBatch batch, StepContext context)
+        {
+            var loss = inner.Loss(phase, batch, context);
+            if (phase.Name != "G") return loss;
+            var kld = loss.mul(context.Iteration >= iteration ? double.NaN : 0.0);
+            context.Stats.Report("KLD", kld);
+            return loss.add(kld);
+        }
+
+        public void AfterStep(TrainPhase phase, StepContext context) => inner.AfterStep(phase, context);
+        public IReadOnlyList<(string Name, Tensor Image)> Visuals(PointBatch batch) => inner.Visuals(batch);
+        public Dictionary<object, object?> ExtraState() => inner.ExtraState();
+        public void LoadExtraState(Dictionary<object, object?> state) => inner.LoadExtraState(state);
+        public void Dispose() { }
+    }
+}
