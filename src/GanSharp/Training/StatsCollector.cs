@@ -40,7 +40,10 @@ public sealed class StatsCollector : IDisposable
 
     public IReadOnlyList<IStatsSink> Sinks => _sinks;
 
-    /// <summary>Adds a scalar tensor (detached; summed on the device until the next flush).</summary>
+    /// <summary>
+    /// Adds a scalar tensor (detached; summed on the device until the next flush). The collector owns its
+    /// accumulators outside every dispose scope, so helpers may report from inside their own nested scopes.
+    /// </summary>
     public void Report(string name, Tensor value)
     {
         var v = value.detach().to_type(ScalarType.Float64);
@@ -51,12 +54,12 @@ public sealed class StatsCollector : IDisposable
             var sum = acc.Sum.add(v);
             acc.Sum.Dispose();
             v.Dispose();
-            _tensors[name] = (sum.MoveToOuterDisposeScope(), acc.Count + 1);
+            _tensors[name] = (sum.DetachFromDisposeScope(), acc.Count + 1);
         }
         else
         {
             if (!_scalars.ContainsKey(name)) _order.Add(name);
-            _tensors[name] = (v.MoveToOuterDisposeScope(), 1);
+            _tensors[name] = (v.DetachFromDisposeScope(), 1);
         }
     }
 
@@ -86,7 +89,7 @@ public sealed class StatsCollector : IDisposable
             candidate.Dispose();
             candidate = min;
         }
-        _firstBad[name] = candidate.MoveToOuterDisposeScope();
+        _firstBad[name] = candidate.DetachFromDisposeScope();
     }
 
     /// <summary>

@@ -80,19 +80,19 @@ public class DoctorReportTests
         string run = Path.Combine(tmp.Root, "run<b>1</b>");
         Directory.CreateDirectory(Path.Combine(run, "web", "images"));
         var lines = Enumerable.Range(1, 12).Select(i => string.Create(CultureInfo.InvariantCulture,
-            $"{{\"epoch\":1,\"epoch_iter\":{i * 8},\"iteration\":{i},\"time\":{i},\"GAN\":0.9,\"<script>alert(1)</script>\":{i},\"D_Fake\":0.6,\"D_real\":0.6}}"));
+            $"{{\"epoch\":1,\"epoch_iter\":{i * 8},\"iteration\":{i},\"time\":{i},\"GAN\":0.9,\"<b onmouseover=alert(1)>GAN\":{i},\"D_Fake\":0.6,\"D_real\":0.6}}"));
         File.WriteAllLines(Path.Combine(run, "stats.jsonl"), lines);
-        File.WriteAllBytes(Path.Combine(run, "web", "images", "epoch001_iter8_<img onerror=x>.png"), OnePixelPng());
+        File.WriteAllBytes(Path.Combine(run, "web", "images", "epoch001_iter8_<script>.png"), OnePixelPng());
         File.WriteAllText(Path.Combine(run, LiveDoctor.LogFileName), "[doctor] <iframe> warning\n");
         var result = DoctorReport.Write(run);
         string html = File.ReadAllText(result.HtmlPath);
         Assert.DoesNotContain("<script>", html);
         Assert.DoesNotContain("<b>1</b>", html);
-        Assert.DoesNotContain("<img onerror", html);
+        Assert.DoesNotContain("<b onmouseover", html);
         Assert.DoesNotContain("<iframe>", html);
-        Assert.Contains("&lt;script&gt;alert(1)&lt;/script&gt;", html);
+        Assert.Contains("&lt;b onmouseover=alert(1)&gt;GAN", html);
         Assert.Contains("run&lt;b&gt;1&lt;/b&gt;", html);
-        Assert.Contains("&lt;img onerror=x&gt;", html);
+        Assert.Contains("<figcaption>&lt;script&gt;</figcaption>", html);
         Assert.Contains("[doctor] &lt;iframe&gt; warning", html);
     }
 
