@@ -7,8 +7,8 @@ namespace GanSharp.Diagnostics;
 /// <param name="Source">The advice's origin: "first-aid kit #n" (the GauGAN first-aid kit's ordered list), "ganhacks n", or "GanSharp" for remedies outside those sources.</param>
 public sealed record Remedy(string Flag, string Value, string Why, string Source)
 {
-    /// <summary>The flag and value as a user types them.</summary>
-    public string CommandLine => Value.Length == 0 ? Flag : $"{Flag} {Value}";
+    /// <summary>The flag and value as a user types them (or "action: what" for a remedy that is not a flag).</summary>
+    public string CommandLine => Value.Length == 0 ? Flag : Flag.StartsWith("--", StringComparison.Ordinal) ? $"{Flag} {Value}" : $"{Flag}: {Value}";
 }
 
 /// <summary>What a dataset audit found (produced by the data tools; the doctor turns it into data-side advice).</summary>
@@ -49,7 +49,7 @@ public static class Remedies
     private static readonly Remedy LowerVgg = new("--lambda-vgg", "5",
         "The perceptual loss keeps falling on training images while the adversarial loss is flat, so the net loss is reduced by over-fitting it; lower its weight (default 10).",
         "first-aid kit, other losses");
-    private static readonly Remedy MoreData = new("data", "more, more diverse images",
+    private static readonly Remedy MoreData = new("data", "more and more varied images",
         "A small or repetitive data set (consecutive video frames) is memorised; the first-aid kit suggests thousands of varied examples for complex scenes.",
         "first-aid kit, data");
     private static readonly Remedy SplitByScene = new("data", "split train/test by scene or sequence",

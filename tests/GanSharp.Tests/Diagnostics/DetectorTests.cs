@@ -141,6 +141,12 @@ public class DetectorTests
         var run = Build(60, With(20, 40, (_, v) => v["diversity"] = 0.3));
         var e = Assert.Single(Evaluate(new ModeCollapseDetector(), run).Episodes);
         Assert.Equal((20, 39), (e.StartIndex, e.EndIndex));
+        Assert.Contains("15 % of the real data's", e.Evidence);
+
+        // A G that starts collapsed (as at initialisation) counts only after the warm-up of 20 records.
+        var early = Build(60, With(0, 30, (_, v) => v["diversity"] = 0.3));
+        var e2 = Assert.Single(Evaluate(new ModeCollapseDetector(), early).Episodes);
+        Assert.Equal((17, 29), (e2.StartIndex, e2.EndIndex));
     }
 
     [Fact]

@@ -29,7 +29,7 @@ public class ProvokedRunTests
         using var tmp = Fixtures.TempDir();
         torch.manual_seed(11);
         // D with 8× G's width and 10× its learning rate.
-        using var recipe = new MlpGanRecipe(new MlpGanOptions { Hidden = 16, LayersG = 2, LayersD = 2, LrG = 1e-4, LrD = 1e-3 });
+        using var recipe = new MlpGanRecipe(new MlpGanOptions { Hidden = 16, HiddenD = 128, LayersG = 2, LayersD = 2, LrG = 1e-4, LrD = 1e-3 });
         var run = Run(tmp.Root, 600, printEvery: 20);
         using var stats = new StatsCollector();
         var doctor = new LiveDoctor(Path.Combine(run.RunDir, LiveDoctor.LogFileName));
@@ -39,8 +39,7 @@ public class ProvokedRunTests
         stats.Subscribe(all);
         stats.Subscribe(doctor);
         stats.Subscribe(new JsonlSink(Path.Combine(tmp.Root, "stats.jsonl")));
-        var bigD = new MlpGanRecipeWithWideD(recipe, 128);
-        using var trainer = new Trainer<PointBatch>(bigD, new Toy2DSource(Toy2DKind.Ring8, 64, 100, run.Seed), run, 10, "{}", stats);
+        using var trainer = new Trainer<PointBatch>(recipe, new Toy2DSource(Toy2DKind.Ring8, 64, 100, run.Seed), run, 10, "{}", stats);
         trainer.Run(new TrainPosition(1, 0, 0, 0, 0), CancellationToken.None);
 
         var w = Assert.Single(printed, x => x.DetectorId == DetectorIds.DOverpowersG);
@@ -124,56 +123,6 @@ public class ProvokedRunTests
         Assert.Equal(VerdictStatus.Fired, nan.Status);
         Assert.Equal(16, nan.Episodes[0].StartIteration);
         Assert.StartsWith("KLD became NaN first", nan.Episodes[0].Evidence);
-    }
-
-    /// <summary>Widens D of an MLP recipe (the recipe's options give both networks one width).</summary>
-    private sealed class MlpGanRecipeWithWideD : IGanRecipe<PointBatch>, IDiagnosticRecipe<PointBatch>
-    {
-        private readonly MlpGanRecipe _inner;
-        private readonly Mlp _d;
-
-        public MlpGanRecipeWithWideD(MlpGanRecipe inner, int width)
-        {
-            _inner = inner;
-            _d = new Mlp("netD", 2, width, 1, 2, leaky: true);
-            Networks = [inner.Networks[0], new NetworkSlot("D", _d)];
-            Optimizers = [inner.Optimizers[0], inner.Optimizers[1] with { Parameters = _d.parameters().ToList() }];
-        }
-
-        public string Family => "mlp";
-        public IReadOnlyList<NetworkSlot> Networks { get; }
-        public IReadOnlyList<OptimizerSlot> Optimizers { get; }
-        public IReadOnlyList<TrainPhase> Phases => _inner.Phases;
-        public IReadOnlyDictionary<string, double> LearningRates(int epoch) => _inner.LearningRates(epoch);
-
-        public Tensor Loss(TrainPhase phase, PointBatch batch, StepContext context)
-        {
-            long n = batch.Points.shape[0];
-            if (phase.Name == "D")
-            {
-                Tensor fake;
-                using (no_grad()) fake = _inner.Sample((int)n);
-                var real = _d.call(batch.Points);
-                var fakeOut = _d.call(fake);
-                var lossReal = nn.functional.binary_cross_entropy_with_logits(real, ones_like(real));
-                var lossFake = nn.functional.binary_cross_entropy_with_logits(fakeOut, zeros_like(fakeOut));
-                context.Stats.Report("D_real", lossReal);
-                context.Stats.Report("D_Fake", lossFake);
-                DiscriminatorStats.Report(context.Stats, real, fakeOut, DLossKind.NonSaturating);
-                return lossReal + lossFake;
-            }
-            var outG = _d.call(_inner.Sample((int)n));
-            var lossG = nn.functional.binary_cross_entropy_with_logits(outG, ones_like(outG));
-            context.Stats.Report("GAN", lossG);
-            return lossG;
-        }
-
-        public void ReportDiagnostics(PointBatch batch, StepContext context) => _inner.ReportDiagnostics(batch, context);
-        public void AfterStep(TrainPhase phase, StepContext context) { }
-        public IReadOnlyList<(string Name, Tensor Image)> Visuals(PointBatch batch) => [];
-        public Dictionary<object, object?> ExtraState() => [];
-        public void LoadExtraState(Dictionary<object, object?> state) { }
-        public void Dispose() => _d.Dispose();
     }
 
     /// <summary>Adds a KL-like term to G's loss that becomes NaN from a given iteration on.</summary>

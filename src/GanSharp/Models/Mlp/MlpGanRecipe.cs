@@ -12,6 +12,9 @@ public sealed record MlpGanOptions
 {
     public int ZDim { get; init; } = 2;
     public int Hidden { get; init; } = 128;
+
+    /// <summary>D's width when it should differ from G's (0 = <see cref="Hidden"/>); unbalanced capacities provoke failures.</summary>
+    public int HiddenD { get; init; }
     public int LayersG { get; init; } = 3;
     public int LayersD { get; init; } = 3;
     public double LrG { get; init; } = 1e-3;
@@ -61,7 +64,7 @@ public sealed class MlpGanRecipe : IGanRecipe<PointBatch>, IDiagnosticRecipe<Poi
     {
         _o = options;
         _g = new Mlp("netG", options.ZDim, options.Hidden, 2, options.LayersG, leaky: false);
-        _d = new Mlp("netD", 2, options.Hidden, 1, options.LayersD, leaky: true);
+        _d = new Mlp("netD", 2, options.HiddenD > 0 ? options.HiddenD : options.Hidden, 1, options.LayersD, leaky: true);
         Networks = [new NetworkSlot("G", _g), new NetworkSlot("D", _d)];
         // Drawn from a private generator: the global stream belongs to training (exact resume).
         using (var gen = new Generator(1234)) _fixedZ = randn([DiversitySamples, options.ZDim], generator: gen);
@@ -124,7 +127,32 @@ public sealed class MlpGanRecipe : IGanRecipe<PointBatch>, IDiagnosticRecipe<Poi
     {
     }
 
-    public IReadOnlyList<(string Name, Tensor Image)> Visuals(PointBatch batch) => [];
+    /// <summary>
+    /// The real batch and G(fixed z) drawn as point clouds (the reference's real_image / synthesized_image names),
+    /// so the run's web page and the doctor report show mode coverage over time. The fixed z keeps the global RNG
+    /// stream untouched.
+    /// </summary>
+    public IReadOnlyList<(string Name, Tensor Image)> Visuals(PointBatch batch) =>
+        [("real_image", PointCloud(batch.Points)), ("synthesized_image", PointCloud(_g.call(_fixedZ)))];
+
+    /// <summary>Rasterises 2-D points in [-extent, extent]² into a [1, 3, size, size] image in [-1, 1] (dark dots on white).</summary>
+    public static Tensor PointCloud(Tensor points, int size = 96, float extent = 3f)
+    {
+        var xy = points.detach().cpu().to_type(ScalarType.Float32).data<float>().ToArray();
+        var pixels = new float[3 * size * size];
+        Array.Fill(pixels, 1f);
+        for (int i = 0; i + 1 < xy.Length; i += 2)
+        {
+            // Image rows grow downwards, the y axis upwards.
+            int px = (int)MathF.Floor((xy[i] + extent) / (2 * extent) * size);
+            int py = (int)MathF.Floor((extent - xy[i + 1]) / (2 * extent) * size);
+            if (px < 0 || py < 0 || px >= size || py >= size) continue;
+            pixels[py * size + px] = -1f;                       // R
+            pixels[size * size + py * size + px] = -0.6f;       // G
+            pixels[2 * size * size + py * size + px] = 0.2f;    // B: a dark blue dot
+        }
+        return tensor(pixels, [1, 3, size, size]);
+    }
 
     public Dictionary<object, object?> ExtraState() => [];
 
