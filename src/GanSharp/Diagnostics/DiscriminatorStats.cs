@@ -87,6 +87,39 @@ public static class DiscriminatorStats
     }
 }
 
+/// <summary>Validation losses on a held-out split, logged as <c>val/&lt;term&gt;</c> next to the training term.</summary>
+public static class ValidationStats
+{
+    /// <summary>The statistic name of a term's validation loss (the perceptual-overfitting detector reads <c>val/VGG</c>).</summary>
+    public static string Name(string term) => "val/" + term;
+
+    /// <summary>Reports a validation loss under <see cref="Name"/>.</summary>
+    public static void Report(StatsCollector stats, string term, Tensor value) => stats.Report(Name(term), value);
+}
+
+/// <summary>
+/// When to evaluate the held-out split: at the first log step once <see cref="Every"/> iterations have passed since
+/// the last evaluation (validation costs forward passes, so not at every log step). Not saved with the run: after
+/// a resume the first log step evaluates.
+/// </summary>
+public sealed class ValidationSchedule(long every)
+{
+    private long _last = long.MinValue;
+
+    /// <summary>Iterations between evaluations.</summary>
+    public long Every { get; } = every;
+
+    /// <summary>True when this iteration should evaluate (and records that it does).</summary>
+    public bool IsDue(StepContext context)
+    {
+        if (!context.IsLogStep || Every <= 0) return false;
+        long done = context.Iteration + 1;
+        if (_last != long.MinValue && done - _last < Every) return false;
+        _last = done;
+        return true;
+    }
+}
+
 /// <summary>Sample diversity: how spread a fixed batch of fakes is (mode collapse shrinks it).</summary>
 public static class SampleDiversity
 {

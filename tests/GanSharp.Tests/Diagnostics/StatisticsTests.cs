@@ -96,4 +96,23 @@ public class StatisticsTests
         stats.Report("A", one);
         Assert.Null(stats.Flush(1, 5, 5, 0).FirstNonFinite);
     }
+
+    [Fact]
+    public void ValidationRunsAtTheFirstLogStepAfterEachPeriod()
+    {
+        using var stats = new StatsCollector();
+        var ctx = new StepContext(stats);
+        var schedule = new ValidationSchedule(25);
+        var due = new List<long>();
+        for (long it = 0; it < 100; it++)
+        {
+            ctx.Iteration = it;
+            ctx.IsLogStep = (it + 1) % 10 == 0;
+            if (schedule.IsDue(ctx)) due.Add(it);
+        }
+        Assert.Equal([9L, 39L, 69L, 99L], due);
+        using var v = tensor(2.5);
+        ValidationStats.Report(stats, "VGG", v);
+        Assert.Equal(2.5, stats.Flush(1, 1, 1, 0).Values["val/VGG"]);
+    }
 }

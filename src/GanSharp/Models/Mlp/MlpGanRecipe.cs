@@ -107,7 +107,9 @@ public sealed class MlpGanRecipe : IGanRecipe<PointBatch>, IDiagnosticRecipe<Poi
             var lossFake = nn.functional.binary_cross_entropy_with_logits(fakeOut, zeros_like(fakeOut));
             context.Stats.Report("D_real", lossReal);
             context.Stats.Report("D_Fake", lossFake);
-            DiscriminatorStats.Report(context.Stats, real, fakeOut, DLossKind.NonSaturating);
+            // One batch's accuracy at each log step is enough for windowed detectors, and on a network this small
+            // the extra kernels at every iteration would cost as much as the step itself.
+            if (context.IsLogStep) DiscriminatorStats.Report(context.Stats, real, fakeOut, DLossKind.NonSaturating);
             return lossReal + lossFake;
         }
         var outG = _d.call(Sample((int)n));
