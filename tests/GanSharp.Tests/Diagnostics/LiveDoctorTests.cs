@@ -1,5 +1,6 @@
 using GanSharp.Cli;
 using GanSharp.Diagnostics;
+using Spectre.Console;
 using static GanSharp.Tests.Diagnostics.Synthetic;
 
 namespace GanSharp.Tests.Diagnostics;
@@ -50,5 +51,20 @@ public class LiveDoctorTests
         Assert.Equal(ExitCodes.Ok, Program.BuildRoot().Parse(["doctor", tmp.Root, "--out", outDir]).Invoke());
         Assert.True(File.Exists(Path.Combine(outDir, "doctor.html")));
         Assert.True(File.Exists(Path.Combine(outDir, "losses.png")));
+    }
+
+    [Fact]
+    public void TheCliPrintsLiveWarningsWithTheirRemediesAndEscapesMarkup()
+    {
+        var writer = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Out = new AnsiConsoleOutput(writer) });
+        console.Profile.Width = 400;
+        var doctor = new LiveDoctor(null, [new ExplodingGradientsDetector()]);
+        DoctorConsole.Attach(doctor, console);
+        foreach (var rec in Build(3, (i, r) => new Dictionary<string, double> { ["grad/[red]D"] = i == 1 ? 500 : 1 })) doctor.OnStats(rec);
+        var lines = writer.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("doctor (epoch 1, iteration 20) Exploding gradients: grad/[red]D = 500 (threshold 100).", lines[0]);
+        Assert.StartsWith("    1. --lr 0.0001 — Halving the base learning rate", lines[1]);
+        Assert.Equal(1 + Remedies.For(DetectorIds.ExplodingGradients).Count, lines.Length);
     }
 }
