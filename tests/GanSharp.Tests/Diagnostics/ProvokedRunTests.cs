@@ -91,6 +91,26 @@ public class ProvokedRunTests
     }
 
     [Fact]
+    public void TakingStatisticsAtEveryIterationDoesNotChangeTheTraining()
+    {
+        byte[][] Train(int printEvery)
+        {
+            using var tmp = Fixtures.TempDir();
+            torch.manual_seed(21);
+            using var recipe = new MlpGanRecipe(new MlpGanOptions { Hidden = 16, LayersG = 2, LayersD = 2 });
+            using var stats = new StatsCollector();
+            using var trainer = new Trainer<PointBatch>(recipe, new Toy2DSource(Toy2DKind.Ring8, 64, 100, 3), Run(tmp.Root, 25, printEvery), 1, "{}", stats);
+            trainer.Run(new TrainPosition(1, 0, 0, 0, 0), CancellationToken.None);
+            return recipe.Networks.SelectMany(n => n.Module.state_dict().Values).Select(t => GanSharp.Interop.PthWriter.TensorBytes(t)).ToArray();
+        }
+        // Power iteration, diversity and D statistics draw no global random numbers and write no weights.
+        var everyStep = Train(printEvery: 1);
+        var never = Train(printEvery: 1 << 20);
+        Assert.Equal(never.Length, everyStep.Length);
+        for (int i = 0; i < never.Length; i++) Assert.Equal(never[i], everyStep[i]);
+    }
+
+    [Fact]
     public void ANaNInOneLossTermStopsTheRunNamingThatTermAndKeepsTheLastGoodCheckpoint()
     {
         using var tmp = Fixtures.TempDir();
