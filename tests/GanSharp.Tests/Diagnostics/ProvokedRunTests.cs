@@ -67,6 +67,7 @@ public class ProvokedRunTests
         using var tmp = Fixtures.TempDir();
         torch.manual_seed(5);
         using var recipe = new MlpGanRecipe(new MlpGanOptions { Hidden = 16, LayersG = 2, LayersD = 2 });
+        using (var gen = new Generator(99)) recipe.HeldOutPoints = Toy2DSource.Sample(Toy2DKind.Ring8, 256, gen);
         using var stats = new StatsCollector();
         var sink = new LatestStatsSink();
         stats.Subscribe(sink);
@@ -76,7 +77,7 @@ public class ProvokedRunTests
         Assert.Equal(3, sink.All.Count);
         var v = sink.All[^1].Values;
         foreach (var name in new[] { "GAN", "D_real", "D_Fake", "D_acc", "D_acc_real", "D_acc_fake", "D(x)", "D(G(z))", "r_t", "D_chance",
-                     "grad/G", "grad/D", "grad/G/main.0", "grad/D/main.4", "weight/G", "weight/D", "sigma/D/main.0.weight", "sigma_max/G", "sigma_max/D", "diversity", "diversity_real" })
+                     "grad/G", "grad/D", "grad/G/main.0", "grad/D/main.4", "weight/G", "weight/D", "sigma/D/main.0.weight", "sigma_max/G", "sigma_max/D", "diversity", "diversity_real", "D_acc_heldout", "r_t_heldout" })
             Assert.True(v.ContainsKey(name), $"missing {name}; have {string.Join(", ", v.Keys)}");
         // The total is the norm over the blocks.
         double blocks = v.Where(kv => kv.Key.StartsWith("grad/D/", StringComparison.Ordinal)).Sum(kv => kv.Value * kv.Value);
@@ -86,6 +87,8 @@ public class ProvokedRunTests
         Assert.Equal(2 * Math.Log(2), v["D_chance"], 12);
         Assert.Equal((v["D_acc_real"] + v["D_acc_fake"]) / 2, v["D_acc"], 9);
         Assert.Equal(v.Where(kv => kv.Key.StartsWith("sigma/D/", StringComparison.Ordinal)).Max(kv => kv.Value), v["sigma_max/D"], 9);
+        // Fresh points from the same mixture: D cannot have memorised them differently from its training points.
+        Assert.InRange(v["D_acc_real"] - v["D_acc_heldout"], -0.2, 0.2);
         // The ring's points are about 2.5 apart on average (8 modes on radius 2).
         Assert.InRange(v["diversity_real"], 2.3, 2.8);
     }

@@ -118,9 +118,29 @@ public sealed class MlpGanRecipe : IGanRecipe<PointBatch>, IDiagnosticRecipe<Poi
         return lossG;
     }
 
-    /// <summary>Diversity of G(fixed z) against that of the real batch (mode collapse on the ring shows as a fall).</summary>
+    /// <summary>
+    /// Real points D never trains on (e.g. drawn from the mixture with a separate generator); when set, D's accuracy on
+    /// them is reported as <c>D_acc_heldout</c> next to <c>D_acc_real</c>, the memorisation test. The recipe owns it.
+    /// </summary>
+    public Tensor? HeldOutPoints
+    {
+        get => _heldOut;
+        set
+        {
+            _heldOut?.Dispose();
+            _heldOut = value;
+        }
+    }
+
+    private Tensor? _heldOut;
+
+    /// <summary>
+    /// Diversity of G(fixed z) against that of the real batch (mode collapse on the ring shows as a fall), and D on
+    /// the held-out points when there are some.
+    /// </summary>
     public void ReportDiagnostics(PointBatch batch, StepContext context)
     {
+        if (_heldOut is not null) DiscriminatorStats.ReportHeldOut(context.Stats, _d.call(_heldOut), DLossKind.NonSaturating);
         context.Stats.Report("diversity", SampleDiversity.MeanPairwiseDistance(_g.call(_fixedZ)));
         context.Stats.Report("diversity_real", SampleDiversity.MeanPairwiseDistance(batch.Points));
     }
@@ -167,5 +187,6 @@ public sealed class MlpGanRecipe : IGanRecipe<PointBatch>, IDiagnosticRecipe<Poi
         _g.Dispose();
         _d.Dispose();
         _fixedZ.Dispose();
+        _heldOut?.Dispose();
     }
 }
