@@ -44,6 +44,8 @@ public static class TrainCommand
     internal static TrainResult RunWithProgress(SpadeRunOptions options, HashSet<string> given, CancellationToken token)
     {
         var latest = new LatestStatsSink();
+        var doctor = new GanSharp.Diagnostics.LiveDoctor(Path.Combine(options.Run.RunDir, GanSharp.Diagnostics.LiveDoctor.LogFileName));
+        DoctorConsole.Attach(doctor);
         TrainResult? result = null;
         AnsiConsole.Progress()
             .AutoClear(false)
@@ -59,7 +61,7 @@ public static class TrainCommand
                         task.Value = p.Iteration;
                         task.Description = Markup.Escape(Describe(p, latest));
                     },
-                    sinks: [latest]);
+                    sinks: [latest, doctor]);
             });
         return result!;
     }

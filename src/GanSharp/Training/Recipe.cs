@@ -45,6 +45,12 @@ public sealed class StepContext
 
     /// <summary>Which repetition of the phase this is (0-based).</summary>
     public int Repetition { get; internal set; }
+
+    /// <summary>
+    /// True in an iteration that ends with a statistics flush: recipes report costly statistics (ones that need
+    /// extra forward passes) only then, since means over the interval are not needed for them.
+    /// </summary>
+    public bool IsLogStep { get; internal set; }
 }
 
 /// <summary>

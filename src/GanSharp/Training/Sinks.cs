@@ -36,6 +36,9 @@ public sealed class LossLogSink : IStatsSink
 /// <summary>Appends every statistic as one JSON object per line to <c>stats.jsonl</c> (read by <c>gansharp doctor</c>).</summary>
 public sealed class JsonlSink(string path) : IStatsSink
 {
+    /// <summary>The key that names the statistic that diverged first (its value is a name, not a number).</summary>
+    public const string FirstNonFiniteKey = "first_nonfinite";
+
     public void OnStats(StatsRecord r)
     {
         var obj = new Dictionary<string, object>
@@ -46,6 +49,7 @@ public sealed class JsonlSink(string path) : IStatsSink
             ["time"] = Math.Round(r.Seconds, 4),
         };
         foreach (var (k, v) in r.Values) obj[k] = double.IsFinite(v) ? v : v.ToString(CultureInfo.InvariantCulture);
+        if (r.FirstNonFinite != null) obj[FirstNonFiniteKey] = r.FirstNonFinite;
         File.AppendAllText(path, JsonSerializer.Serialize(obj) + "\n");
     }
 }

@@ -3,7 +3,14 @@ using static TorchSharp.torch;
 namespace GanSharp.Training;
 
 /// <summary>A set of named statistics at one point of a run.</summary>
-public sealed record StatsRecord(int Epoch, long EpochImages, long Iteration, double Seconds, IReadOnlyDictionary<string, double> Values);
+public sealed record StatsRecord(int Epoch, long EpochImages, long Iteration, double Seconds, IReadOnlyDictionary<string, double> Values)
+{
+    /// <summary>
+    /// The statistic that became NaN or infinite first in time since the previous record (not first in report
+    /// order: once one term diverges, every later term computed from it follows); null when all are finite.
+    /// </summary>
+    public string? FirstNonFinite { get; init; }
+}
 
 /// <summary>Receives statistics at log intervals (console, loss_log.txt, JSONL, TensorBoard, failure detectors).</summary>
 public interface IStatsSink
@@ -22,32 +29,45 @@ public sealed class StatsCollector : IDisposable
     private readonly List<string> _order = [];
     private readonly List<IStatsSink> _sinks = [];
 
+    // Per name, the smallest report sequence number whose value was not finite (kept on the device as
+    // seq, or as BadNever + seq when finite), so that the term that diverged first can be named without a sync.
+    private readonly Dictionary<string, Tensor> _firstBad = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _firstBadHost = new(StringComparer.Ordinal);
+    private long _seq;
+    private const double BadNever = 1e18;
+
     public void Subscribe(IStatsSink sink) => _sinks.Add(sink);
 
     public IReadOnlyList<IStatsSink> Sinks => _sinks;
 
-    /// <summary>Adds a scalar tensor (detached; summed on the device until the next flush).</summary>
+    /// <summary>
+    /// Adds a scalar tensor (detached; summed on the device until the next flush). The collector owns its
+    /// accumulators outside every dispose scope, so helpers may report from inside their own nested scopes.
+    /// </summary>
     public void Report(string name, Tensor value)
     {
         var v = value.detach().to_type(ScalarType.Float64);
         if (v.numel() != 1) v = v.mean();
+        TrackNonFinite(name, v);
         if (_tensors.TryGetValue(name, out var acc))
         {
             var sum = acc.Sum.add(v);
             acc.Sum.Dispose();
             v.Dispose();
-            _tensors[name] = (sum.MoveToOuterDisposeScope(), acc.Count + 1);
+            _tensors[name] = (sum.DetachFromDisposeScope(), acc.Count + 1);
         }
         else
         {
             if (!_scalars.ContainsKey(name)) _order.Add(name);
-            _tensors[name] = (v.MoveToOuterDisposeScope(), 1);
+            _tensors[name] = (v.DetachFromDisposeScope(), 1);
         }
     }
 
     /// <summary>Adds a value already on the host.</summary>
     public void Report(string name, double value)
     {
+        long seq = _seq++;
+        if (!double.IsFinite(value) && !_firstBadHost.ContainsKey(name)) _firstBadHost[name] = seq;
         if (_scalars.TryGetValue(name, out var acc)) _scalars[name] = (acc.Sum + value, acc.Count + 1);
         else
         {
@@ -56,22 +76,48 @@ public sealed class StatsCollector : IDisposable
         }
     }
 
-    /// <summary>The first accumulated statistic that is NaN or infinite (a sync; call at save time only).</summary>
+    private void TrackNonFinite(string name, Tensor v)
+    {
+        // Five scalar kernels per report; they keep the order of divergence on the device until the next flush.
+        long seq = _seq++;
+        using var finite = v.isfinite().to_type(ScalarType.Float64);
+        var candidate = finite.mul(BadNever).add_(seq);
+        if (_firstBad.TryGetValue(name, out var prev))
+        {
+            var min = prev.minimum(candidate);
+            prev.Dispose();
+            candidate.Dispose();
+            candidate = min;
+        }
+        _firstBad[name] = candidate.DetachFromDisposeScope();
+    }
+
+    /// <summary>
+    /// The accumulated statistic that became NaN or infinite first in time, with its current mean (a sync; call at
+    /// log or save time only); null when every statistic is finite.
+    /// </summary>
     public (string Name, double Value)? FirstNonFinite()
     {
+        (string Name, double Value, double Seq)? best = null;
         foreach (var name in _order)
         {
+            double sum, seq;
             if (_tensors.TryGetValue(name, out var t))
             {
-                double v = t.Sum.item<double>();
-                if (!double.IsFinite(v)) return (name, v);
+                sum = t.Sum.item<double>() / t.Count;
+                if (double.IsFinite(sum)) continue;
+                seq = _firstBad.TryGetValue(name, out var fb) ? fb.item<double>() : double.MaxValue;
             }
-            else if (_scalars.TryGetValue(name, out var s) && !double.IsFinite(s.Sum))
+            else if (_scalars.TryGetValue(name, out var s))
             {
-                return (name, s.Sum);
+                sum = s.Sum / s.Count;
+                if (double.IsFinite(sum)) continue;
+                seq = _firstBadHost.TryGetValue(name, out long h) ? h : double.MaxValue;
             }
+            else continue;
+            if (best is null || seq < best.Value.Seq) best = (name, sum, seq);
         }
-        return null;
+        return best is null ? null : (best.Value.Name, best.Value.Value);
     }
 
     /// <summary>Means since the last flush, in first-reported order; resets the accumulators and notifies sinks.</summary>
@@ -93,16 +139,42 @@ public sealed class StatsCollector : IDisposable
         }
         var ordering = _order.Where(values.ContainsKey).ToList();
         var result = new OrderedValues(ordering, values);
+        string? firstBad = null;
+        if (values.Values.Any(v => !double.IsFinite(v)))
+        {
+            // Name the term that diverged first in time; read only when something diverged (a rare extra sync).
+            double bestSeq = double.MaxValue;
+            foreach (var name in ordering)
+            {
+                if (double.IsFinite(values[name])) continue;
+                double seq = _firstBad.TryGetValue(name, out var fb) ? fb.item<double>()
+                    : _firstBadHost.TryGetValue(name, out long h) ? h : double.MaxValue - 1;
+                if (seq < bestSeq)
+                {
+                    bestSeq = seq;
+                    firstBad = name;
+                }
+            }
+        }
+        ClearFirstBad();
         _tensors.Clear();
         _scalars.Clear();
         _order.Clear();
-        var record = new StatsRecord(epoch, epochImages, iteration, seconds, result);
+        var record = new StatsRecord(epoch, epochImages, iteration, seconds, result) { FirstNonFinite = firstBad };
         foreach (var sink in _sinks) sink.OnStats(record);
         return record;
     }
 
+    private void ClearFirstBad()
+    {
+        foreach (var t in _firstBad.Values) t.Dispose();
+        _firstBad.Clear();
+        _firstBadHost.Clear();
+    }
+
     public void Dispose()
     {
+        ClearFirstBad();
         foreach (var (sum, _) in _tensors.Values) sum.Dispose();
         _tensors.Clear();
         foreach (var s in _sinks.OfType<IDisposable>()) s.Dispose();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using GanSharp.Diagnostics;
 using GanSharp.Reporting;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -26,6 +27,8 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
     private readonly string _optionsJson;
     private readonly Dictionary<string, OptimizerHelper> _optimizers = new(StringComparer.Ordinal);
     private readonly RunFolder _folder;
+    private readonly NetworkStatistics _networkStats;
+    private long _lastFlush;
 
     public Trainer(IGanRecipe<TBatch> recipe, IBatchSource<TBatch> source, RunOptions run, int totalEpochs, string optionsJson, StatsCollector stats)
     {
@@ -37,6 +40,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         Stats = stats;
         _folder = new RunFolder(run.RunDir);
         foreach (var slot in recipe.Optimizers) _optimizers[slot.Name] = CreateOptimizer(slot);
+        _networkStats = new NetworkStatistics(recipe.Networks, recipe.Optimizers);
         foreach (var phase in recipe.Phases)
             if (!_optimizers.ContainsKey(phase.Optimizer))
                 throw new InvalidOperationException($"phase {phase.Name} names optimizer {phase.Optimizer}, which the {recipe.Family} recipe does not define");
@@ -85,6 +89,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         var ctx = new StepContext(Stats);
         var pages = new WebPage(_folder.WebDir, _run.Name);
         TrainPosition position = start;
+        _lastFlush = start.Iteration;
 
         for (int epoch = start.Epoch; epoch <= _totalEpochs; epoch++)
         {
@@ -103,6 +108,10 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
                     }
                     ctx.Epoch = epoch;
                     ctx.Iteration = iteration;
+                    // Same test as the flush below, one iteration ahead: costly statistics are taken only in
+                    // iterations whose statistics are flushed, so the device syncs stay at log intervals.
+                    bool logStep = (iteration + 1) * batchSize % _run.PrintFreq < batchSize;
+                    ctx.IsLogStep = logStep;
                     using (var scope = NewDisposeScope())
                     {
                         foreach (var phase in _recipe.Phases)
@@ -114,9 +123,16 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
                                 opt.zero_grad();
                                 var loss = _recipe.Loss(phase, batch, ctx);
                                 loss.backward();
+                                // Gradients exist only between backward and step: the family-agnostic hook.
+                                if (logStep && r == phase.Repeat - 1) _networkStats.Report(phase.Optimizer, Stats);
                                 opt.step();
                                 _recipe.AfterStep(phase, ctx);
                             }
+                        }
+                        if (logStep && _recipe is IDiagnosticRecipe<TBatch> diagnostic)
+                        {
+                            using var _ = no_grad();
+                            diagnostic.ReportDiagnostics(batch, ctx);
                         }
                     }
                     iteration++;
@@ -126,7 +142,8 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
                     if (totalImages % _run.PrintFreq < batchSize)
                     {
                         var record = Stats.Flush(epoch, epochImages, iteration, Elapsed());
-                        CheckFinite(record.Values, iteration);
+                        CheckFinite(record, _lastFlush, iteration);
+                        _lastFlush = iteration;
                     }
                     if (totalImages % _run.DisplayFreq < batchSize)
                         WriteVisuals(pages, batch, epoch, epochImages);
@@ -161,26 +178,28 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         }
     }
 
-    private void CheckFinite(IReadOnlyDictionary<string, double> values, long iteration)
+    // The record has already reached the sinks (stats.jsonl, the live doctor) when this throws, so the log
+    // shows the diverged values; the message names the term that went first, as the NaN detector does.
+    private void CheckFinite(StatsRecord record, long sinceIteration, long iteration)
     {
-        foreach (var (k, v) in values)
-        {
-            if (!double.IsFinite(v))
-            {
-                string keep = File.Exists(_folder.StatePath("latest"))
-                    ? $"the last good checkpoint is {_folder.StatePath("latest")}"
-                    : "no checkpoint was written before it";
-                throw new GanSharpException(ErrorKind.TrainingFailed,
-                    $"training diverged: {k} became {v} by iteration {iteration}; {keep} — lower --lr, or add gradient penalty/spectral norm, then resume with --continue-train.");
-            }
-        }
+        string? term = record.FirstNonFinite ?? record.Values.FirstOrDefault(kv => !double.IsFinite(kv.Value)).Key;
+        if (term is null) return;
+        ThrowDiverged(term, record.Values[term], sinceIteration, iteration);
+    }
+
+    private void ThrowDiverged(string term, double value, long sinceIteration, long iteration)
+    {
+        string latest = _folder.StatePath("latest");
+        string checkpoint = File.Exists(latest) ? $"the last good checkpoint {latest} is kept" : "no checkpoint was saved before it";
+        throw new GanSharpException(ErrorKind.TrainingFailed,
+            $"training diverged: {NonFiniteDetector.Describe(term, value, sinceIteration, iteration)}; {checkpoint} — {Remedies.Summary(NonFiniteDetector.DetectorId)}, then resume with --continue-train.");
     }
 
     // A checkpoint of a diverged run would overwrite the last good one, so look before saving.
     private void SaveChecked(string which, TrainPosition position, long iteration)
     {
         var bad = Stats.FirstNonFinite();
-        if (bad != null) CheckFinite(new Dictionary<string, double> { [bad.Value.Name] = bad.Value.Value }, iteration);
+        if (bad != null) ThrowDiverged(bad.Value.Name, bad.Value.Value, _lastFlush, iteration);
         Save(which, position);
     }
 
@@ -202,5 +221,6 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
     {
         foreach (var opt in _optimizers.Values) opt.Dispose();
         _optimizers.Clear();
+        _networkStats.Dispose();
     }
 }

@@ -68,22 +68,24 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>
         return d.Total();
     }
 
-    // D(x), D(G(z)) and D's accuracy from the last output of each scale: signs for hinge/w/ls-centred outputs are
-    // what separates real from fake, so accuracy counts real > 0 and fake < 0 (0.5 for ls/original after sigmoid).
+    // D's outputs on real and fake (last output of every scale, pooled), reported only when the trainer will log:
+    // accuracy, D(x), D(G(z)) and r_t feed the first-aid kit's detectors.
     private void ReportDiscriminatorOutputs(StepContext context, Tensor[][] predFake, Tensor[][] predReal)
     {
-        using var _ = no_grad();
-        double threshold = _model.LossOptions.GanMode is Losses.GanMode.Ls ? 0.5 : 0.0;
-        var realLast = predReal.Select(s => s[^1].mean()).ToArray();
-        var fakeLast = predFake.Select(s => s[^1].mean()).ToArray();
-        context.Stats.Report("D(x)", stack(realLast).mean());
-        context.Stats.Report("D(G(z))", stack(fakeLast).mean());
-        var accReal = stack(predReal.Select(s => s[^1].gt(threshold).to_type(ScalarType.Float32).mean()).ToArray()).mean();
-        var accFake = stack(predFake.Select(s => s[^1].le(threshold).to_type(ScalarType.Float32).mean()).ToArray()).mean();
-        context.Stats.Report("D_acc/real", accReal);
-        context.Stats.Report("D_acc/fake", accFake);
-        context.Stats.Report("r_t", stack(predReal.Select(s => s[^1].sign().mean()).ToArray()).mean());
+        if (!context.IsLogStep) return;
+        using var scope = NewDisposeScope();
+        var real = cat(predReal.Select(s => s[^1].flatten()).ToArray());
+        var fake = cat(predFake.Select(s => s[^1].flatten()).ToArray());
+        Diagnostics.DiscriminatorStats.Report(context.Stats, real, fake, LossKind);
     }
+
+    private Diagnostics.DLossKind LossKind => _model.LossOptions.GanMode switch
+    {
+        Losses.GanMode.Original => Diagnostics.DLossKind.NonSaturating,
+        Losses.GanMode.Ls => Diagnostics.DLossKind.LeastSquares,
+        Losses.GanMode.W => Diagnostics.DLossKind.Wasserstein,
+        _ => Diagnostics.DLossKind.Hinge,
+    };
 
     public void AfterStep(TrainPhase phase, StepContext context)
     {
