@@ -11,5 +11,9 @@ internal static class ModuleInit
     [ModuleInitializer]
     [SuppressMessage("Usage", "CA2255:The 'ModuleInitializer' attribute should not be used in libraries",
         Justification = "Wrong convolution results otherwise; the switch must be set before our first convolution.")]
-    internal static void Run() => NativeSetup.DisableOneDnnConvolutions();
+    internal static void Run()
+    {
+        // GANSHARP_ONEDNN=1 keeps oneDNN on, for benchmarks that measure what the switch costs.
+        if (Environment.GetEnvironmentVariable("GANSHARP_ONEDNN") != "1") NativeSetup.DisableOneDnnConvolutions();
+    }
 }

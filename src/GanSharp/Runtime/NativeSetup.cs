@@ -39,6 +39,10 @@ public static partial class NativeSetup
         var context = ((delegate* unmanaged<IntPtr>)ctxFn)();
         ((delegate* unmanaged<IntPtr, byte, void>)setFn)(context, 0);
         OneDnnDisabled = ((delegate* unmanaged<IntPtr, byte>)getFn)(context) == 0;
+        // Without oneDNN, libtorch tries NNPACK for every convolution; on these CPUs NNPACK cannot initialise and
+        // prints a warning on each try. Turning it off gives the same ATen kernels without the noise.
+        if (NativeLibrary.TryGetExport(lib, "_ZN2at7Context20setUserEnabledNNPACKEb", out var nnpackFn))
+            ((delegate* unmanaged<IntPtr, byte, void>)nnpackFn)(context, 0);
         return OneDnnDisabled;
     }
 
