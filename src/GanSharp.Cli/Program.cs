@@ -27,5 +27,6 @@ public static class Program
     {
         yield return DemoCommand.Create();
         yield return DoctorCommand.Create();
+        yield return TrainFamilyCommand.Create();
     }
 }

@@ -89,6 +89,9 @@ public sealed record FamilyRunOptions
     /// <summary>ProGAN starting resolution (4, 8 or 16; it doubles up to 32).</summary>
     public int ProGanStartResolution { get; init; } = 4;
 
+    /// <summary>All defaults (wgan-gp on ring8).</summary>
+    public static FamilyRunOptions Default { get; } = new();
+
     public bool IsImage => Data == FamilyData.Shapes32;
 
     public int ZDimOrDefault => ZDim ?? (IsImage ? 64 : 2);

@@ -31,14 +31,6 @@ public sealed class AcGanRecipe : AdversarialRecipe
     public TorchSharp.torch.Tensor SampleClasses(TorchSharp.torch.Tensor classes)
     {
         using var _ = TorchSharp.torch.no_grad();
-        G.eval();
-        try
-        {
-            return G.call(NewZ(classes.shape[0]), classes);
-        }
-        finally
-        {
-            G.train();
-        }
+        return G.call(NewZ(classes.shape[0]), classes);
     }
 }

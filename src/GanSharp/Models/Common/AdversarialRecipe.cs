@@ -243,21 +243,16 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
     /// <summary>Images in the current batch (ADA's speed counts images).</summary>
     protected long BatchImages { get; private set; } = 1;
 
-    /// <summary>Generates n samples with the given classes (empty tensor for unconditional) from G or its EMA copy.</summary>
+    /// <summary>
+    /// n samples from the EMA copy of G (eval mode) when EMA is on, else from G in train mode: G's batch norm then
+    /// normalises with the batch's own statistics, as DCGAN's reference sampling does, since running statistics
+    /// lag far behind a G that changes every step. Running statistics are never read in train mode, so the
+    /// update this causes changes no training result.
+    /// </summary>
     public virtual Tensor Sample(int n)
     {
         using var _ = no_grad();
-        var g = _gEma ?? G;
-        bool wasTraining = g.training;
-        g.eval();
-        try
-        {
-            return g.call(NewZ(n), NewLabels(n));
-        }
-        finally
-        {
-            if (wasTraining) g.train();
-        }
+        return (_gEma ?? G).call(NewZ(n), NewLabels(n));
     }
 
     public virtual IReadOnlyList<(string Name, Tensor Image)> Visuals(IGanBatch batch)

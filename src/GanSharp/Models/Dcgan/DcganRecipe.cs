@@ -21,8 +21,9 @@ public sealed class DcganRecipe : AdversarialRecipe
         bool plain = o.Family == GanFamily.Mlp;
         var loss = o.Loss ?? (o.Family == GanFamily.Lsgan ? AdversarialLoss.Ls : AdversarialLoss.Original);
         if (o.Saturating && loss == AdversarialLoss.Original) loss = AdversarialLoss.Saturating;
-        var norm = o.Norm ?? (plain ? DNorm.None : DNorm.Batch);
-        var spec = FamilyNets.Spec(o, t, classes: 0, norm, gBatchNorm: !plain);
+        // BN on 2-D points normalises away the very positions G must learn; it stays an image-only default.
+        var norm = o.Norm ?? (plain || !o.IsImage ? DNorm.None : DNorm.Batch);
+        var spec = FamilyNets.Spec(o, t, classes: 0, norm, gBatchNorm: !plain && o.IsImage);
         var (g, d, makeG) = FamilyNets.Build(o.IsImage, spec);
         string name = o.Family switch
         {
