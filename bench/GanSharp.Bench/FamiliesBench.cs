@@ -31,7 +31,6 @@ public static class FamiliesBench
         {
             GanFamily.Wgan => new TricksOptions { LrG = 5e-4, LrD = 5e-4 },
             GanFamily.WganGp => new TricksOptions { LrG = 1e-3, LrD = 1e-3 },
-            GanFamily.Began when image => new TricksOptions { LrG = 5e-4, LrD = 5e-4 },
             _ => new TricksOptions(),
         };
         return (f, t, steps ?? (image ? 300 : 1500));

@@ -190,7 +190,7 @@ public class FamilyMechanismTests
         using var g2 = new Generator(9);
         var (a, la) = Shapes32Source.Sample(64, g1);
         var (b, _) = Shapes32Source.Sample(64, g2);
-        Assert.True(a.equal(b).item<bool>());
+        Assert.True(a.eq(b).all().item<bool>());
         Assert.Equal([64L, 3L, 32L, 32L], a.shape);
         Assert.True(a.min().item<float>() >= -1f && a.max().item<float>() <= 1f);
         Assert.Equal(4, la.unique().Item1.shape[0]);

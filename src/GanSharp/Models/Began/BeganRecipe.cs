@@ -32,14 +32,7 @@ public sealed class BeganAutoEncoder : nn.Module<Tensor, Tensor>
                 nn.Flatten(),
                 nn.Linear(3 * w * 64, bottleneck));
             decoder = nn.Sequential(
-                nn.Linear(bottleneck, w * 64),
-                nn.Unflatten(1, [w, 8, 8]),                      // [N, w, 8, 8]
-                nn.Conv2d(w, w, 3, 1, 1), nn.ELU(),
-                nn.Upsample(scale_factor: [2.0, 2.0]),           // [N, w, 16, 16]
-                nn.Conv2d(w, w, 3, 1, 1), nn.ELU(),
-                nn.Upsample(scale_factor: [2.0, 2.0]),           // [N, w, 32, 32]
-                nn.Conv2d(w, w, 3, 1, 1), nn.ELU(),
-                nn.Conv2d(w, 3, 3, 1, 1));
+                new BeganDecoder32(bottleneck, w));
         }
         else
         {
@@ -74,6 +67,39 @@ public sealed class BeganAutoEncoder : nn.Module<Tensor, Tensor>
     public Tensor Energy(Tensor x) => (call(x) - x).abs().flatten(1).mean([1]);
 }
 
+/// <summary>BEGAN's image decoder: code → [N, w, 8, 8] → two nearest upsamplings with ELU convolutions → [N, 3, 32, 32].</summary>
+public sealed class BeganDecoder32 : nn.Module<Tensor, Tensor>
+{
+    private readonly nn.Module<Tensor, Tensor> fc;
+    private readonly nn.Module<Tensor, Tensor> conv8;
+    private readonly nn.Module<Tensor, Tensor> conv16;
+    private readonly nn.Module<Tensor, Tensor> conv32;
+    private readonly nn.Module<Tensor, Tensor> to_rgb;
+    private readonly long _w;
+
+    public BeganDecoder32(int bottleneck, long w) : base(nameof(BeganDecoder32))
+    {
+        _w = w;
+        fc = nn.Linear(bottleneck, w * 64);
+        conv8 = nn.Conv2d(w, w, 3, 1, 1);
+        conv16 = nn.Conv2d(w, w, 3, 1, 1);
+        conv32 = nn.Conv2d(w, w, 3, 1, 1);
+        to_rgb = nn.Conv2d(w, 3, 3, 1, 1);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor code)
+    {
+        var h = fc.call(code).view(-1, _w, 8, 8);                            // [N, w, 8, 8]
+        h = nn.functional.elu(conv8.call(h), 1.0);
+        h = nn.functional.interpolate(h, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);   // [N, w, 16, 16]
+        h = nn.functional.elu(conv16.call(h), 1.0);
+        h = nn.functional.interpolate(h, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);   // [N, w, 32, 32]
+        h = nn.functional.elu(conv32.call(h), 1.0);
+        return to_rgb.call(h);
+    }
+}
+
 /// <summary>
 /// BEGAN: D minimises L(x) − k_t·L(G(z)), G minimises L(G(z)), where L is D's L1 reconstruction error; after each D
 /// step k_{t+1} = clip(k_t + λ_k(γ·L(x) − L(G(z))), 0, 1) keeps E[L(G(z))] = γ·E[L(x)] (the diversity ratio γ).
@@ -102,7 +128,9 @@ public sealed class BeganRecipe : AdversarialRecipe
             throw new GanSharpException(ErrorKind.Usage, "--family began has an auto-encoder D without labels or logits: drop the label, penalty, ADA, minibatch-std and joint-batch flags.");
         var spec = FamilyNets.Spec(o, t, classes: 0, DNorm.None, gBatchNorm: false);
         Func<nn.Module<Tensor, Tensor, Tensor>> makeG = o.IsImage ? () => new ConvGenerator(spec) : () => new PointGenerator(spec);
-        var d = new BeganAutoEncoder(o.IsImage, spec.Width, spec.Layers, bottleneck: o.IsImage ? 64 : 8);
+        // The code must be narrower than the data or the auto-encoder learns the identity and G gets no signal:
+        // one number suffices for the 1-D manifolds of the 2-D mixtures.
+        var d = new BeganAutoEncoder(o.IsImage, spec.Width, spec.Layers, bottleneck: o.IsImage ? 64 : 1);
         double lr = o.IsImage ? 1e-4 : 1e-3;
         return new FamilyParts("began", makeG(), d, makeG, spec.ZDim, 0, Losses.AdversarialLoss.Original, OptimizerKind.Adam, lr, lr, 0.5, 0.999, DSteps: 1, PenaltyKind.None);
     }
@@ -118,12 +146,13 @@ public sealed class BeganRecipe : AdversarialRecipe
         fake = Replay?.Mix(fake) ?? fake.detach();
         var lossReal = AutoEncoder.Energy(DInput(real, ctx)).mean();
         var lossFake = AutoEncoder.Energy(DInput(fake, ctx)).mean();
-        var loss = lossReal - _k * lossFake;
+        // A copy for the graph: _k is replaced below while backward still needs the factor.
+        var loss = lossReal - _k.clone() * lossFake;
         var balance = (lossReal * _gamma - lossFake).detach();
         var m = lossReal.detach() + balance.abs();
         var next = (_k + balance * _lambdaK).clamp(0, 1);
         _k.Dispose();
-        _k = next.MoveToOuterDisposeScope();
+        _k = next.DetachFromDisposeScope();
         ctx.Stats.Report("D_real", lossReal);
         ctx.Stats.Report("D_fake", lossFake);
         ctx.Stats.Report("k", _k);
@@ -153,7 +182,7 @@ public sealed class BeganRecipe : AdversarialRecipe
         if (state.GetValueOrDefault("began_k") is { } k)
         {
             _k.Dispose();
-            _k = tensor(new[] { (float)Convert.ToDouble(k, System.Globalization.CultureInfo.InvariantCulture) });
+            _k = tensor(new[] { (float)Convert.ToDouble(k, System.Globalization.CultureInfo.InvariantCulture) }).DetachFromDisposeScope();
         }
     }
 

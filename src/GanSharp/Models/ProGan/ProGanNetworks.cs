@@ -54,6 +54,17 @@ public sealed class PixelNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => x * (x.pow(2).mean([1], keepdim: true) + 1e-8).rsqrt();
 }
 
+/// <summary>
+/// Nearest-neighbour ×2 upsampling through the functional interpolate (nn.Upsample gave NaN gradients in the
+/// BEGAN decoder under TorchSharp 0.107, so the families avoid it).
+/// </summary>
+public sealed class Upsample2x : nn.Module<Tensor, Tensor>
+{
+    public Upsample2x() : base(nameof(Upsample2x)) => RegisterComponents();
+
+    public override Tensor forward(Tensor x) => nn.functional.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);
+}
+
 /// <summary>Where the growing networks stand: the current resolution and the fade-in weight α of its newest block.</summary>
 public interface IGrowing
 {
@@ -89,7 +100,7 @@ public sealed class ProGanGenerator : nn.Module<Tensor, Tensor, Tensor>, IGrowin
             blocks.Add(i == 0
                 ? nn.Sequential(new EqConv2d(channels, channels, 3), nn.LeakyReLU(0.2), new PixelNorm())
                 : nn.Sequential(
-                    nn.Upsample(scale_factor: [2.0, 2.0]),
+                    new Upsample2x(),
                     new EqConv2d(channels, channels, 3), nn.LeakyReLU(0.2), new PixelNorm(),
                     new EqConv2d(channels, channels, 3), nn.LeakyReLU(0.2), new PixelNorm()));
             to_rgb.Add(new EqConv2d(channels, 3, 1));

@@ -118,12 +118,12 @@ public sealed class AdaptiveAugment(double target, double pMax, int speedImages,
     public void Accumulate(Tensor dReal)
     {
         var s = dReal.detach().sign().sum().to_type(ScalarType.Float64);
-        if (_signSum is null) _signSum = s.MoveToOuterDisposeScope();
+        if (_signSum is null) _signSum = s.DetachFromDisposeScope();
         else
         {
             var sum = _signSum.add(s);
             _signSum.Dispose();
-            _signSum = sum.MoveToOuterDisposeScope();
+            _signSum = sum.DetachFromDisposeScope();
         }
         _signCount += dReal.numel();
     }
@@ -161,7 +161,7 @@ public sealed class AdaptiveAugment(double target, double pMax, int speedImages,
         _steps = Convert.ToInt64(state["steps"], inv);
         _signCount = Convert.ToInt64(state["sign_count"], inv);
         _signSum?.Dispose();
-        _signSum = _signCount > 0 ? tensor(Convert.ToDouble(state["sign_sum"], inv), ScalarType.Float64) : null;
+        _signSum = _signCount > 0 ? tensor(Convert.ToDouble(state["sign_sum"], inv), ScalarType.Float64).DetachFromDisposeScope() : null;
     }
 
     public void Dispose() => _signSum?.Dispose();

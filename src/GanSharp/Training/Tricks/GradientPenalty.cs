@@ -43,7 +43,8 @@ public static class GradientPenalty
         var outputs = d(x);
         // retain_graph does not default to create_graph in TorchSharp; the later backward needs both.
         var grads = autograd.grad([outputs.sum()], [x], retain_graph: true, create_graph: true)[0];
-        return grads.flatten(1).norm(1);
+        // sqrt(Σg² + ε) rather than norm(): the norm's gradient at a zero gradient is NaN (dead ReLUs make such samples).
+        return (grads.flatten(1).pow(2).sum(1) + 1e-12).sqrt();
     }
 }
 

@@ -31,7 +31,8 @@ public sealed class ReplayBuffer(int capacity, double probability) : IDisposable
         {
             var shape = fresh.shape.ToArray();
             shape[0] = Capacity;
-            _items = zeros(shape, dtype: fresh.dtype).MoveToOuterDisposeScope();
+            // The buffer outlives every step: keep it out of all dispose scopes.
+            _items = zeros(shape, dtype: fresh.dtype).DetachFromDisposeScope();
         }
         // One uniform draw and one index per sample, taken whether used or not, keep the RNG stream simple to replay.
         var u = rand([n], generator: gen).data<float>().ToArray();
@@ -75,7 +76,7 @@ public sealed class ReplayBuffer(int capacity, double probability) : IDisposable
         if (state is null) return;
         _count = (int)Convert.ToInt64(state["count"], System.Globalization.CultureInfo.InvariantCulture);
         _items?.Dispose();
-        _items = state["items"] is Tensor t ? t.clone() : null;
+        _items = state["items"] is Tensor t ? t.clone().DetachFromDisposeScope() : null;
     }
 
     public void Dispose() => _items?.Dispose();
