@@ -33,7 +33,7 @@ public static class FamiliesBench
             GanFamily.WganGp => new TricksOptions { LrG = 1e-3, LrD = 1e-3 },
             _ => new TricksOptions(),
         };
-        return (f, t, steps ?? (image ? 300 : 1500));
+        return (f, t, steps ?? (image ? 200 : 1000));
     }
 
     public static void Run(string[] args)

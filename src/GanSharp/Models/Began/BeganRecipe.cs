@@ -29,8 +29,7 @@ public sealed class BeganAutoEncoder : nn.Module<Tensor, Tensor>
                 nn.Conv2d(3, w, 3, 1, 1), nn.ELU(),
                 nn.Conv2d(w, 2 * w, 3, 2, 1), nn.ELU(),           // [N, 2w, 16, 16]
                 nn.Conv2d(2 * w, 3 * w, 3, 2, 1), nn.ELU(),       // [N, 3w, 8, 8]
-                nn.Flatten(),
-                nn.Linear(3 * w * 64, bottleneck));
+                new FlattenLinear(3 * w * 64, bottleneck));
             decoder = nn.Sequential(
                 new BeganDecoder32(bottleneck, w));
         }
@@ -67,6 +66,20 @@ public sealed class BeganAutoEncoder : nn.Module<Tensor, Tensor>
     public Tensor Energy(Tensor x) => (call(x) - x).abs().flatten(1).mean([1]);
 }
 
+/// <summary>Flattens [N, ...] and applies a linear layer (the encoder's code layer).</summary>
+public sealed class FlattenLinear : nn.Module<Tensor, Tensor>
+{
+    private readonly nn.Module<Tensor, Tensor> fc;
+
+    public FlattenLinear(long inputs, long outputs) : base(nameof(FlattenLinear))
+    {
+        fc = nn.Linear(inputs, outputs);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => fc.call(x.flatten(1));
+}
+
 /// <summary>BEGAN's image decoder: code → [N, w, 8, 8] → two nearest upsamplings with ELU convolutions → [N, 3, 32, 32].</summary>
 public sealed class BeganDecoder32 : nn.Module<Tensor, Tensor>
 {
@@ -92,9 +105,9 @@ public sealed class BeganDecoder32 : nn.Module<Tensor, Tensor>
     {
         var h = fc.call(code).view(-1, _w, 8, 8);                            // [N, w, 8, 8]
         h = nn.functional.elu(conv8.call(h), 1.0);
-        h = nn.functional.interpolate(h, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);   // [N, w, 16, 16]
+        h = NetParts.UpsampleNearest(h);   // [N, w, 16, 16]
         h = nn.functional.elu(conv16.call(h), 1.0);
-        h = nn.functional.interpolate(h, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);   // [N, w, 32, 32]
+        h = NetParts.UpsampleNearest(h);   // [N, w, 32, 32]
         h = nn.functional.elu(conv32.call(h), 1.0);
         return to_rgb.call(h);
     }

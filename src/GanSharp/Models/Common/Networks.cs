@@ -46,6 +46,17 @@ public static class NetParts
         _ => throw new ArgumentOutOfRangeException(nameof(norm), norm, "unknown norm"),
     };
 
+    /// <summary>
+    /// Nearest-neighbour upsampling by an integer factor through expand + reshape. TorchSharp 0.107's
+    /// interpolate/Upsample backward gave NaN gradients at random here (uninitialised memory, different per run),
+    /// so the families use this instead.
+    /// </summary>
+    public static Tensor UpsampleNearest(Tensor x, int factor = 2)
+    {
+        long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
+        return x.view(n, c, h, 1, w, 1).expand(n, c, h, factor, w, factor).reshape(n, c, h * factor, w * factor);   // [N, C, fH, fW]
+    }
+
     /// <summary>z, or z times the class embedding for conditional G (AC-GAN's pytorch form).</summary>
     public static Tensor Condition(Tensor z, Tensor y, nn.Module<Tensor, Tensor>? embed) =>
         embed is null || y.numel() == 0 ? z : z * embed.call(y);

@@ -54,15 +54,12 @@ public sealed class PixelNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => x * (x.pow(2).mean([1], keepdim: true) + 1e-8).rsqrt();
 }
 
-/// <summary>
-/// Nearest-neighbour ×2 upsampling through the functional interpolate (nn.Upsample gave NaN gradients in the
-/// BEGAN decoder under TorchSharp 0.107, so the families avoid it).
-/// </summary>
+/// <summary>Nearest-neighbour ×2 upsampling (see <see cref="Common.NetParts.UpsampleNearest"/> for why not nn.Upsample).</summary>
 public sealed class Upsample2x : nn.Module<Tensor, Tensor>
 {
     public Upsample2x() : base(nameof(Upsample2x)) => RegisterComponents();
 
-    public override Tensor forward(Tensor x) => nn.functional.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);
+    public override Tensor forward(Tensor x) => Common.NetParts.UpsampleNearest(x);
 }
 
 /// <summary>Where the growing networks stand: the current resolution and the fade-in weight α of its newest block.</summary>
@@ -126,7 +123,7 @@ public sealed class ProGanGenerator : nn.Module<Tensor, Tensor, Tensor>, IGrowin
         }
         var rgb = to_rgb[stage].call(h);
         if (previous is null || Alpha >= 1) return rgb;
-        var skip = nn.functional.interpolate(to_rgb[stage - 1].call(previous), scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);
+        var skip = Common.NetParts.UpsampleNearest(to_rgb[stage - 1].call(previous));
         return skip + (rgb - skip) * Alpha;
     }
 

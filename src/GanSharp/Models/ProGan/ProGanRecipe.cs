@@ -64,8 +64,7 @@ public sealed class ProGanRecipe : AdversarialRecipe
         var x = batch.Data;
         var current = Resolution == x.shape[2] ? x : nn.functional.adaptive_avg_pool2d(x, [Resolution, Resolution]);
         if (Alpha >= 1 || Resolution == _o.ProGanStartResolution) return current;
-        var lower = nn.functional.interpolate(
-            nn.functional.avg_pool2d(current, 2), scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);
+        var lower = NetParts.UpsampleNearest(nn.functional.avg_pool2d(current, 2));
         return lower + (current - lower) * Alpha;
     }
 
@@ -73,7 +72,7 @@ public sealed class ProGanRecipe : AdversarialRecipe
     public override Tensor Sample(int n)
     {
         var s = base.Sample(n);
-        return s.shape[2] == 32 ? s : nn.functional.interpolate(s, size: [32, 32], mode: InterpolationMode.Nearest);
+        return s.shape[2] == 32 ? s : NetParts.UpsampleNearest(s, (int)(32 / s.shape[2]));
     }
 
     public override IReadOnlyList<(string Name, Tensor Image)> Visuals(IGanBatch batch)
