@@ -30,7 +30,7 @@ public static class FamiliesBench
         var t = family switch
         {
             GanFamily.Wgan => new TricksOptions { LrG = 5e-4, LrD = 5e-4 },
-            GanFamily.WganGp => new TricksOptions { LrG = 1e-3, LrD = 1e-3 },
+            GanFamily.WganGp when !image => new TricksOptions { LrG = 1e-3, LrD = 1e-3 },
             _ => new TricksOptions(),
         };
         return (f, t, steps ?? (image ? 200 : 1000));
