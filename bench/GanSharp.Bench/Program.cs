@@ -18,8 +18,11 @@ public static class Program
                 return FidBench.Run(rest);
             case "spade":
                 return SpadeBench.Run(rest);
+            case "families":
+                FamiliesBench.Run(rest);
+                return 0;
             default:
-                Console.Error.WriteLine("usage: GanSharp.Bench <benchmark> [args]; benchmarks: loader, fid, spade");
+                Console.Error.WriteLine("usage: GanSharp.Bench <benchmark> [args]; benchmarks: loader, fid, spade, families");
                 return 2;
         }
     }

@@ -33,5 +33,6 @@ public static class Program
         yield return EvaluateCommand.Create();
         yield return TestCommand.Create();
         yield return TrainCommand.Create();
+        yield return TrainFamilyCommand.Create();
     }
 }

@@ -12,12 +12,23 @@ public enum Toy2DKind
     Grid25,
 }
 
-/// <summary>A batch of 2-D points [N, 2].</summary>
-public sealed class PointBatch(Tensor points) : IDisposable
+/// <summary>A batch of 2-D points [N, 2], with the mixture component each was drawn from when known.</summary>
+public sealed class PointBatch(Tensor points, Tensor? modes = null) : IGanBatch
 {
     public Tensor Points { get; } = points;
 
-    public void Dispose() => Points.Dispose();
+    /// <summary>The mode each point was drawn from [N] (int64): the class for conditional families.</summary>
+    public Tensor? Modes { get; } = modes;
+
+    Tensor IGanBatch.Data => Points;
+
+    Tensor? IGanBatch.Labels => Modes;
+
+    public void Dispose()
+    {
+        Points.Dispose();
+        Modes?.Dispose();
+    }
 }
 
 /// <summary>
@@ -37,7 +48,8 @@ public sealed class Toy2DSource(Toy2DKind kind, int batchSize, int batchesPerEpo
         for (int i = startIndex; i < BatchesPerEpoch; i++)
         {
             using var gen = new Generator((ulong)MixSeed(seed, epoch, i));
-            yield return new PointBatch(Sample(Kind, BatchSize, gen));
+            var (points, modes) = SampleLabelled(Kind, BatchSize, gen);
+            yield return new PointBatch(points, modes);
         }
     }
 
@@ -59,11 +71,22 @@ public sealed class Toy2DSource(Toy2DKind kind, int batchSize, int batchesPerEpo
 
     public static Tensor Sample(Toy2DKind kind, int n, Generator gen)
     {
-        using var centers = Centers(kind);
-        using var which = randint(0, centers.shape[0], [n], generator: gen);
-        using var noise = randn([n, 2], generator: gen);
-        return centers.index_select(0, which) + noise * Std(kind);
+        var (points, modes) = SampleLabelled(kind, n, gen);
+        modes.Dispose();
+        return points;
     }
+
+    /// <summary>Points and the mode each came from (same random stream as <see cref="Sample"/>).</summary>
+    public static (Tensor Points, Tensor Modes) SampleLabelled(Toy2DKind kind, int n, Generator gen)
+    {
+        using var centers = Centers(kind);
+        var which = randint(0, centers.shape[0], [n], generator: gen);
+        using var noise = randn([n, 2], generator: gen);
+        return (centers.index_select(0, which) + noise * Std(kind), which);
+    }
+
+    /// <summary>Number of modes of a mixture (the classes of conditional families).</summary>
+    public static int ModeCount(Toy2DKind kind) => kind == Toy2DKind.Ring8 ? 8 : 25;
 
     /// <summary>Modes covered (at least <paramref name="minPerMode"/> high-quality samples) and the share of high-quality samples (within 3 std of a centre).</summary>
     public static (int Modes, double HighQuality) Score(Toy2DKind kind, Tensor samples, int minPerMode = 1)

@@ -1,0 +1,294 @@
+using GanSharp.Data;
+using GanSharp.Losses;
+using GanSharp.Training;
+using GanSharp.Training.Tricks;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GanSharp.Models.Common;
+
+/// <summary>What a family hands to <see cref="AdversarialRecipe"/>: its networks and its own defaults.</summary>
+public sealed record FamilyParts(
+    string Family,
+    nn.Module<Tensor, Tensor, Tensor> G,
+    nn.Module<Tensor, Tensor> D,
+    Func<nn.Module<Tensor, Tensor, Tensor>> MakeG,
+    int ZDim,
+    int Classes,
+    AdversarialLoss Loss,
+    OptimizerKind Optimizer,
+    double LrG,
+    double LrD,
+    double Beta1,
+    double Beta2,
+    int DSteps,
+    PenaltyKind Penalty,
+    double Drift = 0);
+
+/// <summary>Anything that can draw samples from a trained G (tests and benchmarks score with it).</summary>
+public interface IGanSampler
+{
+    /// <summary>n samples from G (the EMA copy when EMA is on), in eval mode, without gradients.</summary>
+    Tensor Sample(int n);
+}
+
+/// <summary>
+/// The D-then-G adversarial iteration shared by the families, with every trick of <see cref="TricksOptions"/>
+/// applied through the one-call helpers (targets, instance noise, replay, DiffAugment/ADA, penalties, EMA).
+/// A family supplies networks and defaults and overrides only what its paper changes (WGAN's clipping, BEGAN's
+/// reconstruction losses, ProGAN's growth). All randomness comes from torch's global generator, which the
+/// training state saves, so resumed runs repeat exactly.
+/// </summary>
+public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
+{
+    private readonly nn.Module<Tensor, Tensor, Tensor>? _gEma;
+    private readonly double _lrG;
+    private readonly double _lrD;
+
+    protected AdversarialRecipe(FamilyParts parts, TricksOptions tricks)
+    {
+        Parts = parts;
+        Tricks = tricks;
+        G = parts.G;
+        D = parts.D;
+        LossKind = parts.Loss;
+        Policy = DiffAugment.ParsePolicy(tricks.DiffAugment);
+        Replay = tricks.ReplaySize > 0 ? new ReplayBuffer(tricks.ReplaySize, tricks.ReplayProb) : null;
+        Ada = tricks.AdaTarget > 0 ? new AdaptiveAugment(tricks.AdaTarget, tricks.AdaPMax, tricks.AdaSpeedImages, tricks.AdaInterval) : null;
+        Penalty = tricks.Penalty ?? parts.Penalty;
+        PenaltyWeight = tricks.PenaltyWeight ?? 10.0;
+        _lrG = tricks.LrG ?? parts.LrG;
+        _lrD = tricks.LrD ?? parts.LrD;
+        var nets = new List<NetworkSlot> { new("G", G), new("D", D) };
+        if (tricks.EmaBeta > 0)
+        {
+            _gEma = parts.MakeG();
+            Ema.CopyFrom(_gEma, G);
+            _gEma.eval();
+            // Saved as a network so the average survives a resume bit for bit.
+            nets.Add(new NetworkSlot("G_ema", _gEma));
+        }
+        Networks = nets;
+        Optimizers =
+        [
+            new OptimizerSlot("G", G.parameters().ToList(), parts.Optimizer, _lrG, parts.Beta1, parts.Beta2),
+            new OptimizerSlot("D", D.parameters().ToList(), parts.Optimizer, _lrD, parts.Beta1, parts.Beta2),
+        ];
+        Phases = [new TrainPhase("D", "D", tricks.DSteps ?? parts.DSteps), new TrainPhase("G", "G", tricks.GSteps ?? 1)];
+    }
+
+    protected FamilyParts Parts { get; }
+
+    protected TricksOptions Tricks { get; }
+
+    protected nn.Module<Tensor, Tensor, Tensor> G { get; }
+
+    protected nn.Module<Tensor, Tensor> D { get; }
+
+    protected AdversarialLoss LossKind { get; }
+
+    protected AugmentPolicy Policy { get; }
+
+    protected ReplayBuffer? Replay { get; }
+
+    /// <summary>The adaptive augmentation state (null unless --ada-target is set).</summary>
+    public AdaptiveAugment? Ada { get; }
+
+    protected PenaltyKind Penalty { get; }
+
+    protected double PenaltyWeight { get; }
+
+    public string Family => Parts.Family;
+
+    public IReadOnlyList<NetworkSlot> Networks { get; }
+
+    public IReadOnlyList<OptimizerSlot> Optimizers { get; }
+
+    public IReadOnlyList<TrainPhase> Phases { get; }
+
+    public IReadOnlyDictionary<string, double> LearningRates(int epoch) =>
+        new Dictionary<string, double> { ["G"] = _lrG, ["D"] = _lrD };
+
+    public Tensor Loss(TrainPhase phase, IGanBatch batch, StepContext context)
+    {
+        BatchImages = batch.Data.shape[0];
+        BeforeLoss(context);
+        return phase.Name == "D" ? DLoss(batch, context) : GLoss(batch, context);
+    }
+
+    /// <summary>Runs before every loss (ProGAN sets its resolution and fade-in α from the iteration here).</summary>
+    protected virtual void BeforeLoss(StepContext context)
+    {
+    }
+
+    /// <summary>The real samples D sees this iteration (ProGAN resizes them to the current resolution).</summary>
+    protected virtual Tensor RealData(IGanBatch batch) => batch.Data;
+
+    /// <summary>Latent codes for n samples (sphere or Gaussian).</summary>
+    protected Tensor NewZ(long n) => Latent.Sample(n, Parts.ZDim, Tricks.SphereLatent);
+
+    /// <summary>Classes for generated samples: uniform over the classes, empty for unconditional families.</summary>
+    protected Tensor NewLabels(long n) => Parts.Classes > 0 ? randint(0, Parts.Classes, [n]) : empty(0, dtype: ScalarType.Int64);
+
+    /// <summary>What D sees of a real or fake input: instance noise, then the (adaptive) augmentation.</summary>
+    protected Tensor DInput(Tensor x, StepContext ctx)
+    {
+        var noisy = InstanceNoise.Apply(x, Tricks, ctx.Iteration);
+        return DiffAugment.Apply(noisy, Policy, Ada?.P ?? 1.0);
+    }
+
+    /// <summary>D's output split into the adversarial logit [N] and class logits [N, classes] (null without classes).</summary>
+    protected (Tensor Logit, Tensor? Classes) Split(Tensor output) =>
+        (output[.., 0], Parts.Classes > 0 ? output[.., 1..] : null);
+
+    /// <summary>The adversarial logit of D on x.</summary>
+    protected Tensor Logit(Tensor x) => D.call(x)[.., 0];
+
+    /// <summary>D's loss: adversarial terms with the label tricks, AC-GAN class terms, penalty.</summary>
+    protected virtual Tensor DLoss(IGanBatch batch, StepContext ctx)
+    {
+        var real = RealData(batch);
+        long n = real.shape[0];
+        var yFake = NewLabels(n);
+        Tensor fake;
+        using (no_grad()) fake = G.call(NewZ(n), yFake);
+        bool replayed = Replay is not null;
+        fake = Replay?.Mix(fake) ?? fake.detach();
+        var realIn = DInput(real, ctx);
+        var fakeIn = DInput(fake, ctx);
+        var (outReal, outFake) = DiscriminatorPass.Run(D.call, realIn, fakeIn, Tricks.JointBatch);
+        var (lr, cr) = Split(outReal);
+        var (lf, cf) = Split(outFake);
+        var (tReal, tFake) = DTargets.For(lr.shape, Tricks);
+        var lossReal = Adversarial.DReal(lr, LossKind, tReal);
+        var lossFake = Adversarial.DFake(lf, LossKind, tFake);
+        ctx.Stats.Report("D_real", lossReal);
+        ctx.Stats.Report("D_fake", lossFake);
+        ctx.Stats.Report("D(x)", lr.mean());
+        ctx.Stats.Report("D(G(z))", lf.mean());
+        var loss = lossReal + lossFake;
+        if (cr is not null && batch.Labels is { } y)
+        {
+            var cls = nn.functional.cross_entropy(cr, y);
+            // Replayed fakes no longer carry the class they were generated with.
+            if (!replayed && cf is not null) cls += nn.functional.cross_entropy(cf, yFake);
+            ctx.Stats.Report("D_cls", cls);
+            loss += cls;
+        }
+        if (Parts.Drift > 0)
+        {
+            // ProGAN's drift term keeps the critic's outputs near zero.
+            var drift = lr.pow(2).mean() * Parts.Drift;
+            ctx.Stats.Report("D_drift", drift);
+            loss += drift;
+        }
+        Ada?.Accumulate(lr);
+        if (PenaltyTerm(realIn, fakeIn, ctx) is { } gp) loss += gp;
+        return loss;
+    }
+
+    /// <summary>The gradient penalty of this iteration, reported as D_GP or D_R1 (null when none applies).</summary>
+    protected Tensor? PenaltyTerm(Tensor realIn, Tensor fakeIn, StepContext ctx)
+    {
+        switch (Penalty)
+        {
+            case PenaltyKind.WganGp:
+                var gp = GradientPenalty.Wgangp(Logit, realIn, fakeIn, PenaltyWeight);
+                ctx.Stats.Report("D_GP", gp);
+                return gp;
+            case PenaltyKind.R1:
+                var r1 = GradientPenalty.LazyR1(Logit, realIn, PenaltyWeight, Tricks.R1Interval, ctx.Iteration);
+                if (r1 is not null) ctx.Stats.Report("D_R1", r1);
+                return r1;
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>G's loss: adversarial term on D's view of fresh fakes, plus the AC-GAN class term.</summary>
+    protected virtual Tensor GLoss(IGanBatch batch, StepContext ctx)
+    {
+        long n = batch.Data.shape[0];
+        var yFake = NewLabels(n);
+        var fake = G.call(NewZ(n), yFake);
+        var (l, c) = Split(D.call(DInput(fake, ctx)));
+        var loss = Adversarial.G(l, LossKind);
+        ctx.Stats.Report("G_GAN", loss);
+        if (c is not null)
+        {
+            var cls = nn.functional.cross_entropy(c, yFake);
+            ctx.Stats.Report("G_cls", cls);
+            loss += cls;
+        }
+        return loss;
+    }
+
+    public virtual void AfterStep(TrainPhase phase, StepContext context)
+    {
+        if (phase.Name == "D")
+        {
+            if (Ada is not null && context.Repetition == phase.Repeat - 1)
+            {
+                Ada.Step((int)BatchImages);
+                context.Stats.Report("ada_p", Ada.P);
+            }
+        }
+        else if (_gEma is not null)
+        {
+            Ema.Update(_gEma, G, Tricks.EmaBeta);
+        }
+    }
+
+    /// <summary>Images in the current batch (ADA's speed counts images).</summary>
+    protected long BatchImages { get; private set; } = 1;
+
+    /// <summary>
+    /// n samples from the EMA copy of G (eval mode) when EMA is on, else from G in train mode: G's batch norm then
+    /// normalises with the batch's own statistics, as DCGAN's reference sampling does, since running statistics
+    /// lag far behind a G that changes every step. Running statistics are never read in train mode, so the
+    /// update this causes changes no training result.
+    /// </summary>
+    public virtual Tensor Sample(int n)
+    {
+        using var _ = no_grad();
+        return (_gEma ?? G).call(NewZ(n), NewLabels(n));
+    }
+
+    public virtual IReadOnlyList<(string Name, Tensor Image)> Visuals(IGanBatch batch)
+    {
+        if (batch.Data.dim() != 4) return [];
+        int n = (int)Math.Min(8, batch.Data.shape[0]);
+        return [("real_image", batch.Data[..n]), ("synthesized_image", Sample(n))];
+    }
+
+    public virtual Dictionary<object, object?> ExtraState()
+    {
+        var state = new Dictionary<object, object?>();
+        if (Replay is not null) state["replay"] = Replay.State();
+        if (Ada is not null) state["ada"] = Ada.State();
+        return state;
+    }
+
+    public virtual void LoadExtraState(Dictionary<object, object?> state)
+    {
+        Replay?.Load(state.GetValueOrDefault("replay") as Dictionary<object, object?>);
+        Ada?.Load(state.GetValueOrDefault("ada") as Dictionary<object, object?>);
+    }
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (!disposing) return;
+        G.Dispose();
+        D.Dispose();
+        _gEma?.Dispose();
+        Replay?.Dispose();
+        Ada?.Dispose();
+    }
+}

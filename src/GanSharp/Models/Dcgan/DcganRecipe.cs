@@ -1,0 +1,38 @@
+using GanSharp.Losses;
+using GanSharp.Models.Common;
+using GanSharp.Training;
+using GanSharp.Training.Tricks;
+
+namespace GanSharp.Models.Dcgan;
+
+/// <summary>
+/// DCGAN (Radford et al. 2015): strided convolutions, BN in G and D, LeakyReLU in D, ReLU and tanh in G, Adam
+/// (2e-4, β1 0.5). Also serves <c>lsgan</c> (the least-squares loss, seed 004's MSE instead of BCE) and <c>mlp</c>
+/// (the plain GAN without BN). On 2-D data the networks are MLPs of the same shape.
+/// </summary>
+public sealed class DcganRecipe : AdversarialRecipe
+{
+    public DcganRecipe(FamilyRunOptions options, TricksOptions tricks) : base(Build(options, tricks), tricks)
+    {
+    }
+
+    private static FamilyParts Build(FamilyRunOptions o, TricksOptions t)
+    {
+        bool plain = o.Family == GanFamily.Mlp;
+        var loss = o.Loss ?? (o.Family == GanFamily.Lsgan ? AdversarialLoss.Ls : AdversarialLoss.Original);
+        if (o.Saturating && loss == AdversarialLoss.Original) loss = AdversarialLoss.Saturating;
+        // BN on 2-D points normalises away the very positions G must learn; it stays an image-only default.
+        var norm = o.Norm ?? (plain || !o.IsImage ? DNorm.None : DNorm.Batch);
+        var spec = FamilyNets.Spec(o, t, classes: 0, norm, gBatchNorm: !plain && o.IsImage);
+        var (g, d, makeG) = FamilyNets.Build(o.IsImage, spec);
+        string name = o.Family switch
+        {
+            GanFamily.Mlp => "mlp",
+            GanFamily.Lsgan => "lsgan",
+            _ => "dcgan",
+        };
+        // 2-D mixtures train in a few thousand steps only with a larger lr than DCGAN's images.
+        double lr = o.IsImage ? 2e-4 : 1e-3;
+        return new FamilyParts(name, g, d, makeG, spec.ZDim, 0, loss, OptimizerKind.Adam, lr, lr, 0.5, 0.999, DSteps: 1, PenaltyKind.None);
+    }
+}

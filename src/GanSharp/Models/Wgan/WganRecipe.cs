@@ -1,0 +1,46 @@
+using GanSharp.Losses;
+using GanSharp.Models.Common;
+using GanSharp.Training;
+using GanSharp.Training.Tricks;
+using static TorchSharp.torch;
+
+namespace GanSharp.Models.Wgan;
+
+/// <summary>
+/// WGAN (Arjovsky et al. 2017) and WGAN-GP (Gulrajani et al. 2017), seed 003. WGAN: a critic without sigmoid,
+/// weights clipped to [−c, c] after every critic step, RMSProp at 5e-5, 5 critic steps per G step. WGAN-GP: the
+/// clipping replaced by λ = 10 times the gradient penalty on random interpolates, no BN in the critic (layer norm by
+/// default on images, none on 2-D data) because the penalty is per sample, Adam 1e-4 with β = (0, 0.9).
+/// </summary>
+public sealed class WganRecipe : AdversarialRecipe
+{
+    private readonly double _clip;
+
+    public WganRecipe(FamilyRunOptions options, TricksOptions tricks) : base(Build(options, tricks), tricks)
+    {
+        _clip = options.Family == GanFamily.Wgan ? options.WeightClip : 0;
+    }
+
+    private static FamilyParts Build(FamilyRunOptions o, TricksOptions t)
+    {
+        bool gp = o.Family == GanFamily.WganGp;
+        var norm = o.Norm ?? (gp ? (o.IsImage ? DNorm.Layer : DNorm.None) : (o.IsImage ? DNorm.Batch : DNorm.None));
+        if (gp && norm == DNorm.Batch)
+            throw new GanSharpException(ErrorKind.Usage, "--family wgan-gp penalises each sample's gradient, which batch norm couples: use --norm layer, instance or none.");
+        var spec = FamilyNets.Spec(o, t, classes: 0, norm, gBatchNorm: o.IsImage);
+        var (g, d, makeG) = FamilyNets.Build(o.IsImage, spec);
+        var loss = o.Loss ?? AdversarialLoss.W;
+        return gp
+            ? new FamilyParts("wgan-gp", g, d, makeG, spec.ZDim, 0, loss, OptimizerKind.Adam, 1e-4, 1e-4, 0.0, 0.9, DSteps: 5, PenaltyKind.WganGp)
+            : new FamilyParts("wgan", g, d, makeG, spec.ZDim, 0, loss, OptimizerKind.RmsProp, 5e-5, 5e-5, 0, 0, DSteps: 5, PenaltyKind.None);
+    }
+
+    public override void AfterStep(TrainPhase phase, StepContext context)
+    {
+        base.AfterStep(phase, context);
+        if (phase.Name != "D" || _clip <= 0) return;
+        // Clipping keeps the critic (roughly) K-Lipschitz, the condition of the Kantorovich-Rubinstein duality.
+        using var _ = no_grad();
+        foreach (var p in D.parameters()) p.clamp_(-_clip, _clip);
+    }
+}

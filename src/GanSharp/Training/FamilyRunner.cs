@@ -1,0 +1,102 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using GanSharp.Data;
+using GanSharp.Models.AcGan;
+using GanSharp.Models.Began;
+using GanSharp.Models.Common;
+using GanSharp.Models.Dcgan;
+using GanSharp.Models.ProGan;
+using GanSharp.Models.Wgan;
+using GanSharp.Training.Tricks;
+
+namespace GanSharp.Training;
+
+/// <summary>How a family run ended, with its score on the data (modes and quality on 2-D sets, feature distance on images).</summary>
+public sealed record FamilyRunResult(TrainResult Train, int Modes, double HighQuality, double FeatureDistance);
+
+/// <summary>
+/// The library entry point of <c>gansharp train-family</c> (and of <c>train --family X</c> for X ≠ spade): builds
+/// the data source, the family's recipe with the tricks and the trainer, resumes with --continue-train, runs, and
+/// scores the result.
+/// </summary>
+public static class FamilyRunner
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
+    };
+
+    /// <summary>The recipe of a family (a switch over the enum is the registry).</summary>
+    public static AdversarialRecipe CreateRecipe(FamilyRunOptions family, TricksOptions tricks) => family.Family switch
+    {
+        GanFamily.Mlp or GanFamily.Dcgan or GanFamily.Lsgan => new DcganRecipe(family, tricks),
+        GanFamily.Wgan or GanFamily.WganGp => new WganRecipe(family, tricks),
+        GanFamily.Began => new BeganRecipe(family, tricks),
+        GanFamily.ProGan => new ProGanRecipe(family, tricks),
+        GanFamily.AcGan => new AcGanRecipe(family, tricks),
+        _ => throw new ArgumentOutOfRangeException(nameof(family), family.Family, "unknown family"),
+    };
+
+    /// <summary>The data source of a run, deterministic in (seed, epoch, index).</summary>
+    public static IBatchSource<IGanBatch> CreateSource(FamilyRunOptions family, int seed) => family.Data switch
+    {
+        FamilyData.Ring8 => new Toy2DSource(Toy2DKind.Ring8, family.BatchSize, family.BatchesPerEpoch, seed),
+        FamilyData.Grid25 => new Toy2DSource(Toy2DKind.Grid25, family.BatchSize, family.BatchesPerEpoch, seed),
+        FamilyData.Shapes32 => new Shapes32Source(family.BatchSize, family.BatchesPerEpoch, seed),
+        _ => throw new ArgumentOutOfRangeException(nameof(family), family.Data, "unknown data"),
+    };
+
+    /// <summary>The options of a run as written to options.json and into its checkpoints.</summary>
+    public static string OptionsJson(FamilyRunOptions family, TricksOptions tricks) =>
+        JsonSerializer.Serialize(new { family, tricks }, Json);
+
+    /// <summary>Scores samples: modes covered and high-quality share on 2-D sets, random-feature distance to real shapes on images.</summary>
+    public static (int Modes, double HighQuality, double FeatureDistance) Score(FamilyRunOptions family, IGanSampler sampler, int n, int seed)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var samples = sampler.Sample(n);
+        if (family.IsImage)
+        {
+            using var gen = new TorchSharp.torch.Generator((ulong)(seed + 7919));
+            var (real, _) = Shapes32Source.Sample(n, gen);
+            return (0, 0, Shapes32Source.FeatureDistance(real, samples));
+        }
+        var kind = family.Data == FamilyData.Ring8 ? Toy2DKind.Ring8 : Toy2DKind.Grid25;
+        var (modes, hq) = Toy2DSource.Score(kind, samples);
+        return (modes, hq, 0);
+    }
+
+    /// <summary>Builds source, recipe and trainer, resumes when asked, trains and scores.</summary>
+    public static FamilyRunResult Train(FamilyRunOptions family, TricksOptions tricks, RunOptions run, CancellationToken token, Action<TrainProgress>? progress = null)
+    {
+        family.Validate();
+        tricks.Validate();
+        run.Validate();
+        if (tricks.DiffAugment.Length > 0 && !family.IsImage)
+            throw new GanSharpException(ErrorKind.Usage, "--diff-augment works on images only: use --data shapes32 or drop it.");
+        TorchSharp.torch.manual_seed(run.Seed);
+        string json = OptionsJson(family, tricks);
+        using var recipe = CreateRecipe(family, tricks);
+        var source = CreateSource(family, run.Seed);
+        using var stats = new StatsCollector();
+        var folder = new RunFolder(run.RunDir);
+        bool resumed = run.ContinueTrain && folder.HasState(run.WhichEpoch);
+        Directory.CreateDirectory(run.RunDir);
+        stats.Subscribe(new LossLogSink(folder.LossLogPath, name => name.StartsWith('D') || name.StartsWith('G') || name == "M", resumed));
+        stats.Subscribe(new JsonlSink(folder.StatsPath));
+        if (run.TfLog) stats.Subscribe(new TensorBoardSink(Path.Combine(run.RunDir, "logs")));
+        AtomicFile.WriteAllText(folder.OptionsJsonPath, json);
+        using var trainer = new Trainer<IGanBatch>(recipe, source, run, family.Epochs, json, stats);
+        var start = new TrainPosition(1, 0, 0, 0, 0);
+        if (run.ContinueTrain)
+        {
+            var state = folder.TryLoad(run.WhichEpoch)
+                ?? throw new GanSharpException(ErrorKind.Checkpoint, $"--continue-train found no {folder.StatePath(run.WhichEpoch)}: drop --continue-train or check --name and --checkpoints-dir.");
+            start = trainer.Resume(state);
+        }
+        var result = trainer.Run(start, token, progress);
+        var (modes, hq, fd) = Score(family, recipe, family.IsImage ? 256 : 2000, run.Seed);
+        return new FamilyRunResult(result, modes, hq, fd);
+    }
+}
