@@ -12,7 +12,25 @@ public static class Program
         NativeSetup.TuneAllocator();
         // Ctrl+C is handled by the verbs themselves (training saves a resumable checkpoint first), so the parser's own
         // termination timeout is off.
-        return BuildRoot().Parse(args).Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });
+        return BuildRoot().Parse(RouteFamily(args)).Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    /// <summary>
+    /// <c>train --family X</c> with X other than spade is the same as <c>train-family --family X</c>: one verb for every
+    /// family, while each family keeps its own options and help.
+    /// </summary>
+    internal static string[] RouteFamily(string[] args)
+    {
+        if (args.Length == 0 || args[0] != "train") return args;
+        for (int i = 1; i < args.Length; i++)
+        {
+            string? value = args[i] == "--family" && i + 1 < args.Length ? args[i + 1]
+                : args[i].StartsWith("--family=", StringComparison.Ordinal) ? args[i]["--family=".Length..] : null;
+            if (value is null) continue;
+            var rest = args.Where((_, j) => !(j == i || (j == i + 1 && args[i] == "--family"))).Skip(1);
+            return value == "spade" ? ["train", .. rest] : ["train-family", "--family", value, .. rest];
+        }
+        return args;
     }
 
     /// <summary>The whole command tree; parse tests use it without running anything.</summary>

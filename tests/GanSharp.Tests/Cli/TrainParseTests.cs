@@ -62,3 +62,15 @@ public class TrainParseTests
         Assert.All(train.Options.Where(o => o.Name.StartsWith("--", StringComparison.Ordinal)), o => Assert.False(string.IsNullOrWhiteSpace(o.Description), o.Name));
     }
 }
+
+public class FamilyRoutingTests
+{
+    [Fact]
+    public void TrainWithAFamilyRoutesToTheFamilyTrainer()
+    {
+        Assert.Equal(["train-family", "--family", "wgan-gp", "--data", "ring8"], Program.RouteFamily(["train", "--family", "wgan-gp", "--data", "ring8"]));
+        Assert.Equal(["train-family", "--family", "began", "--x"], Program.RouteFamily(["train", "--x", "--family=began"]));
+        Assert.Equal(["train", "--name", "a"], Program.RouteFamily(["train", "--family", "spade", "--name", "a"]));
+        Assert.Equal(["test", "--family", "x"], Program.RouteFamily(["test", "--family", "x"]));
+    }
+}
