@@ -64,6 +64,9 @@ public sealed class SpadeOptionsBinder
         t.Add("--save-epoch-freq", ["--save_epoch_freq"], "Keep a checkpoint of every this many epochs.", r.SaveEpochFreq, "run.save_epoch_freq", (x, v) => x with { Run = x.Run with { SaveEpochFreq = v } });
         t.Add("--continue-train", ["--continue_train"], "Resume the run exactly where its --which-epoch checkpoint stopped.", false, "run.continue_train", (x, v) => x with { Run = x.Run with { ContinueTrain = v } });
         t.Add("--max-iterations", [], "Stop (resumably) after this many iterations in total (0 = all epochs).", 0L, "run.max_iterations", (x, v) => x with { Run = x.Run with { MaxIterations = v } });
+        t.Add("--eval-every", [], "Compute FID and KID every this many epochs on a fixed subset of the training images (needs --inception-weights; 0 = never).", 0, "eval_every", (x, v) => x with { EvalEvery = v });
+        t.Add("--eval-samples", [], "Images in the fixed FID/KID subset.", 64, "eval_samples", (x, v) => x with { EvalSamples = v });
+        t.Add("--inception-weights", [], "Path of pytorch-fid's pt_inception-2015-12-05-6726825d.pth for --eval-every (or set GANSHARP_INCEPTION_WEIGHTS).", (string?)null, "inception_weights", (x, v) => x with { InceptionWeights = v });
         t.Add("--tf-log", ["--tf_log"], "Also write TensorBoard event files to <run>/logs.", false, "run.tf_log", (x, v) => x with { Run = x.Run with { TfLog = v } });
     }
 

@@ -48,6 +48,12 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
 
     public StatsCollector Stats { get; }
 
+    /// <summary>
+    /// Runs at the end of every epoch, before its checkpoint (periodic evaluation such as FID/KID reports here); what it
+    /// reports is flushed to the sinks at once.
+    /// </summary>
+    public Action<int, StatsCollector>? EpochEnd { get; set; }
+
     public RunFolder Folder => _folder;
 
     /// <summary>Observers of every saved checkpoint (tests use it to simulate a crash between writes).</summary>
@@ -158,6 +164,12 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
                 }
             }
             position = new TrainPosition(epoch + 1, 0, iteration, 0, Elapsed());
+            if (EpochEnd != null)
+            {
+                EpochEnd(epoch, Stats);
+                var record = Stats.Flush(epoch, epochImages, iteration, Elapsed());
+                CheckFinite(record, iteration, iteration);
+            }
             if (epoch % _run.SaveEpochFreq == 0 || epoch == _totalEpochs)
             {
                 SaveChecked("latest", position, iteration);

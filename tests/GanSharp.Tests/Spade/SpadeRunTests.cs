@@ -123,3 +123,53 @@ public class SpadeRunTests
         }
     }
 }
+
+[Collection("torch-global-rng")]
+public class SpadePeriodicEvaluationTests
+{
+    [Fact]
+    public void FidAndKidAreReportedEveryEpochAndNeedTheWeights()
+    {
+        using var dir = Fixtures.TempDir();
+        var info = SyntheticDataset.Generate(dir.File("data"), new SyntheticOptions { TrainCount = 4, ValCount = 1, Width = 40, Height = 40, Seed = 5 });
+        var options = new SpadeRunOptions
+        {
+            Data = info.TrainOptions() with { BatchSize = 2, LoadSize = 32, CropSize = 32, Seed = 1 },
+            Model = new SpadeModelOptions { LabelNc = info.LabelNc, Ngf = 2, Ndf = 4, CropSize = 32, NLayersD = 2 },
+            Loss = new SpadeLossOptions { NoVggLoss = true },
+            Optim = new OptimOptions { Niter = 2 },
+            Run = new RunOptions { Name = "ev", CheckpointsDir = dir.File("ck"), PrintFreq = 100, DisplayFreq = 100, SaveEpochFreq = 10 },
+            EvalEvery = 1,
+            EvalSamples = 3,
+        };
+        string? saved = Environment.GetEnvironmentVariable("GANSHARP_INCEPTION_WEIGHTS");
+        Environment.SetEnvironmentVariable("GANSHARP_INCEPTION_WEIGHTS", null);
+        try
+        {
+            var e = Assert.Throws<GanSharpException>(() => SpadeRunner.Train(options, new HashSet<string>(), CancellationToken.None, _ => { }));
+            Assert.Contains("pt_inception-2015-12-05-6726825d.pth", e.Message);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("GANSHARP_INCEPTION_WEIGHTS", saved);
+        }
+
+        // pytorch-fid's key layout with deterministic weights, through the same loading path as the real file.
+        using (var source = new GanSharp.Evaluation.FidInceptionV3())
+        {
+            GanSharp.Evaluation.DeterministicWeights.Fill(source);
+            using var sd = StateDict.From(source);
+            PthWriter.WriteStateDict(dir.File("inception.pth"), sd);
+        }
+        var sink = new LatestStatsSink();
+        SpadeRunner.Train(options with { InceptionWeights = dir.File("inception.pth"), Run = options.Run with { Name = "ev2" } },
+            new HashSet<string>(), CancellationToken.None, _ => { }, sinks: [sink]);
+        var evals = sink.All.Where(r => r.Values.ContainsKey("FID")).ToList();
+        Assert.Equal(new[] { 1, 2 }, evals.Select(r => r.Epoch));
+        Assert.All(evals, r =>
+        {
+            Assert.True(double.IsFinite(r.Values["FID"]) && r.Values["FID"] > 0, $"FID {r.Values["FID"]}");
+            Assert.True(double.IsFinite(r.Values["KID"]));
+        });
+    }
+}

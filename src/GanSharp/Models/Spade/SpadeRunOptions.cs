@@ -24,6 +24,15 @@ public sealed record SpadeRunOptions
     /// <summary>torchvision's <c>vgg19-dcbbb2b4.pth</c>, needed unless the VGG loss is off.</summary>
     public string? VggWeights { get; init; }
 
+    /// <summary>Evaluate FID and KID every this many epochs on a fixed subset of the training set (0 = never).</summary>
+    public int EvalEvery { get; init; }
+
+    /// <summary>Images in the fixed evaluation subset.</summary>
+    public int EvalSamples { get; init; } = 64;
+
+    /// <summary>pytorch-fid's <c>pt_inception-2015-12-05-6726825d.pth</c>, needed for <see cref="EvalEvery"/>.</summary>
+    public string? InceptionWeights { get; init; }
+
     /// <summary>Threads for libtorch's intra-op parallelism (0 = libtorch's default: one per core).</summary>
     public int Threads { get; init; }
 

@@ -92,6 +92,8 @@ public static class SpadeRunner
         var source = new SpadeBatchSource(loader, token);
         using var trainer = new Trainer<SpadeBatch>(recipe, source, options.Run, options.Optim.TotalEpochs, json, stats);
         var start = state != null ? trainer.Resume(state) : new TrainPosition(1, 0, 0, 0, 0);
+        using var evaluation = options.EvalEvery > 0 ? PeriodicEvaluation.Create(options, spade, notice) : null;
+        if (evaluation != null) trainer.EpochEnd = evaluation.OnEpochEnd;
         try
         {
             return trainer.Run(start, token, progress);
