@@ -29,26 +29,12 @@ public static class ImageIO
     }
 
     /// <summary>Writes a lossless PNG through a temporary file and a rename, so a crash never leaves half a file.</summary>
-    public static void WritePng(RgbImage image, string path)
-    {
-        var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        using var bitmap = new SKBitmap(info);
-        var rgba = new byte[image.Width * image.Height * 4];
-        var px = image.Pixels;
-        for (int i = 0, j = 0; j < px.Length; i += 4, j += 3)
-        {
-            rgba[i] = px[j];
-            rgba[i + 1] = px[j + 1];
-            rgba[i + 2] = px[j + 2];
-            rgba[i + 3] = 255;
-        }
-        System.Runtime.InteropServices.Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);
-        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        AtomicFile.Write(path, stream => data.SaveTo(stream));
-    }
+    public static void WritePng(RgbImage image, string path) => Write(image, path, SKEncodedImageFormat.Png, 100);
 
     /// <summary>Writes a JPEG (lossy; for previews and tests of JPEG artefacts).</summary>
-    public static void WriteJpeg(RgbImage image, string path, int quality)
+    public static void WriteJpeg(RgbImage image, string path, int quality) => Write(image, path, SKEncodedImageFormat.Jpeg, quality);
+
+    private static void Write(RgbImage image, string path, SKEncodedImageFormat format, int quality)
     {
         var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var bitmap = new SKBitmap(info);
@@ -62,7 +48,7 @@ public static class ImageIO
             rgba[i + 3] = 255;
         }
         System.Runtime.InteropServices.Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);
-        using var data = bitmap.Encode(SKEncodedImageFormat.Jpeg, quality);
+        using var data = bitmap.Encode(format, quality);
         AtomicFile.Write(path, stream => data.SaveTo(stream));
     }
 }
