@@ -10,7 +10,8 @@ namespace GanSharp.Cli.Commands;
 /// <summary><c>gansharp evaluate</c>: score a folder of fakes against reals (FID, KID, IS, PR, SSIM, PSNR, mIoU).</summary>
 public static class EvaluateCommand
 {
-    private static readonly Option<string> Fake = new("--fake") { Description = "Folder of generated images.", Required = true };
+    private static readonly Option<string?> Fake = new("--fake") { Description = "Folder of generated images (or give --results)." };
+    private static readonly Option<string?> Results = new("--results") { Description = "A test page of `gansharp test` (results/<name>/test_<epoch>): its synthesized_image folder is --fake and its real_image folder the default --real." };
     private static readonly Option<string?> Real = new("--real") { Description = "Folder of real images (FID, KID, PR; SSIM/PSNR pair with it by file stem)." };
     private static readonly Option<string?> Metrics = new("--metrics")
     {
@@ -50,7 +51,7 @@ public static class EvaluateCommand
     public static Command Create()
     {
         var cmd = new Command("evaluate", "Score generated images against real ones: FID, KID, IS, precision/recall, SSIM, PSNR, mIoU.");
-        foreach (var o in new Option[] { Fake, Real, Metrics, Weights, Resize, BatchSize, Seed, KidSubsets, KidSubsetSize, Ssim, Segmenter,
+        foreach (var o in new Option[] { Fake, Results, Real, Metrics, Weights, Resize, BatchSize, Seed, KidSubsets, KidSubsetSize, Ssim, Segmenter,
                      LabelDir, NumClasses, IgnoreIndex, SegLayout, SegOutput, SegMean, SegStd, Json, StatsCache, NoStatsCache })
             cmd.Options.Add(o);
         cmd.SetGuardedAction((parse, token) =>
@@ -108,8 +109,8 @@ public static class EvaluateCommand
         }
         string? cache = parse.GetValue(NoStatsCache) ? null : parse.GetValue(StatsCache) ?? RealStatsCache.DefaultDirectory;
         var req = new EvaluationRequest(
-            FakeDir: parse.GetValue(Fake)!,
-            RealDir: parse.GetValue(Real),
+            FakeDir: FakeFolder(parse),
+            RealDir: parse.GetValue(Real) ?? (parse.GetValue(Results) is { } r ? Path.Combine(r, "images", "real_image") : null),
             Metrics: metrics,
             InceptionWeights: weights,
             Resize: parse.GetValue(Resize)!.ToLowerInvariant() switch
@@ -200,5 +201,14 @@ public static class EvaluateCommand
     private sealed class SyncProgress(Action<EvaluationProgress> report) : IProgress<EvaluationProgress>
     {
         public void Report(EvaluationProgress value) => report(value);
+    }
+
+    /// <summary>The fakes: --fake, or the synthesized_image folder of a --results page; exactly one of them.</summary>
+    internal static string FakeFolder(ParseResult parse)
+    {
+        string? fake = parse.GetValue(Fake), results = parse.GetValue(Results);
+        if (fake is null == results is null)
+            throw new GanSharpException(ErrorKind.Usage, "Give either --fake DIR (generated images) or --results DIR (a page of gansharp test), not both or neither.");
+        return fake ?? Path.Combine(results!, "images", "synthesized_image");
     }
 }

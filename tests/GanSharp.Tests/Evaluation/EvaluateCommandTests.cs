@@ -28,6 +28,17 @@ public class EvaluateCommandTests
     }
 
     [Fact]
+    public void ARunsTestPageGivesTheFakeAndRealFolders()
+    {
+        var (r, _) = Parse("evaluate --results results/city/test_latest");
+        Assert.Equal(Path.Combine("results/city/test_latest", "images", "synthesized_image"), r.FakeDir);
+        Assert.Equal(Path.Combine("results/city/test_latest", "images", "real_image"), r.RealDir);
+        Assert.Equal("other", Parse("evaluate --results x --real other").Request.RealDir);
+        var e = Assert.Throws<GanSharpException>(() => Parse("evaluate --results x --fake y"));
+        Assert.Contains("either --fake", e.Message);
+    }
+
+    [Fact]
     public void DefaultMetricsFollowTheWeights()
     {
         if (Environment.GetEnvironmentVariable(InceptionWeights.EnvironmentVariable) is not null) return;
