@@ -27,11 +27,13 @@ public static class TrainFamilyCommand
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask($"{FamilyOptionsBinder.FamilyNames[(int)f.Family]} on {f.Data.ToString().ToLowerInvariant()}");
+                    var doctor = new GanSharp.Diagnostics.LiveDoctor(Path.Combine(run.RunDir, GanSharp.Diagnostics.LiveDoctor.LogFileName));
+                    DoctorConsole.Attach(doctor);
                     result = FamilyRunner.Train(f, t, run, token, p =>
                     {
                         task.MaxValue = Math.Max(1, p.TotalIterations);
                         task.Value = p.Iteration;
-                    });
+                    }, [doctor]);
                     task.Value = task.MaxValue;
                 });
             var r = result!;

@@ -68,7 +68,7 @@ public static class FamilyRunner
     }
 
     /// <summary>Builds source, recipe and trainer, resumes when asked, trains and scores.</summary>
-    public static FamilyRunResult Train(FamilyRunOptions family, TricksOptions tricks, RunOptions run, CancellationToken token, Action<TrainProgress>? progress = null)
+    public static FamilyRunResult Train(FamilyRunOptions family, TricksOptions tricks, RunOptions run, CancellationToken token, Action<TrainProgress>? progress = null, IEnumerable<IStatsSink>? sinks = null)
     {
         family.Validate();
         tricks.Validate();
@@ -86,6 +86,7 @@ public static class FamilyRunner
         stats.Subscribe(new LossLogSink(folder.LossLogPath, name => name.StartsWith('D') || name.StartsWith('G') || name == "M", resumed));
         stats.Subscribe(new JsonlSink(folder.StatsPath));
         if (run.TfLog) stats.Subscribe(new TensorBoardSink(Path.Combine(run.RunDir, "logs")));
+        foreach (var sink in sinks ?? []) stats.Subscribe(sink);
         AtomicFile.WriteAllText(folder.OptionsJsonPath, json);
         using var trainer = new Trainer<IGanBatch>(recipe, source, run, family.Epochs, json, stats);
         var start = new TrainPosition(1, 0, 0, 0, 0);
