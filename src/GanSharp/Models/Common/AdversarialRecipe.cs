@@ -146,6 +146,14 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
     protected Tensor Logit(Tensor x) => D.call(x)[.., 0];
 
     /// <summary>D's loss: adversarial terms with the label tricks, AC-GAN class terms, penalty.</summary>
+    private static Diagnostics.DLossKind DiagnosticKind(AdversarialLoss loss) => loss switch
+    {
+        AdversarialLoss.Ls => Diagnostics.DLossKind.LeastSquares,
+        AdversarialLoss.W => Diagnostics.DLossKind.Wasserstein,
+        AdversarialLoss.Hinge => Diagnostics.DLossKind.Hinge,
+        _ => Diagnostics.DLossKind.NonSaturating,
+    };
+
     protected virtual Tensor DLoss(IGanBatch batch, StepContext ctx)
     {
         var real = RealData(batch);
@@ -167,6 +175,8 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
         ctx.Stats.Report("D_fake", lossFake);
         ctx.Stats.Report("D(x)", lr.mean());
         ctx.Stats.Report("D(G(z))", lf.mean());
+        // Accuracy, r_t and D's chance loss feed the first-aid kit's detectors; only when the trainer will log.
+        if (ctx.IsLogStep) Diagnostics.DiscriminatorStats.Report(ctx.Stats, lr, lf, DiagnosticKind(LossKind));
         var loss = lossReal + lossFake;
         if (cr is not null && batch.Labels is { } y)
         {
