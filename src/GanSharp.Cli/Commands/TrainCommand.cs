@@ -17,10 +17,17 @@ public static class TrainCommand
         data.AddTo(cmd);
         var spade = new SpadeOptionsBinder(training: true);
         spade.AddTo(cmd);
+        var tricks = new TricksOptionsBinder();
+        tricks.AddTo(cmd);
         cmd.SetGuardedAction((parse, outer) =>
         {
             var dataOptions = data.Bind(parse, isTrain: true);
             var (options, given) = spade.Bind(parse, dataOptions, DataGiven(parse, cmd));
+            options = options with { Tricks = tricks.Bind(parse) };
+            // Trick flags given with --continue-train replace the saved tricks as a whole (a partial mix of two
+            // trick sets would be neither run's); without any, the checkpoint's tricks are kept.
+            if (tricks.All.Any(o => Given.IsGiven(parse, o)))
+                foreach (var flat in options.Flatten().Keys.Where(k => k.StartsWith("tricks.", StringComparison.Ordinal))) given.Add(flat);
             using var cancel = new UserCancel(outer);
             var result = RunWithProgress(options, given, cancel.Token);
             var folder = new RunFolder(options.Run.RunDir);
