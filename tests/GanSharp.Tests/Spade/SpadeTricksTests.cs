@@ -159,6 +159,33 @@ public class SpadeTricksTests
     }
 
     [Fact]
+    public void WganGpReplayUniformLabelsAndStepCountsTrainAndSeparateLrsFollowTheSchedule()
+    {
+        using var dir = Fixtures.TempDir();
+        var info = Data(dir);
+        var tricks = new TricksOptions
+        {
+            Penalty = PenaltyKind.WganGp, Smoothing = LabelSmoothing.Uniform, ReplaySize = 2, ReplayProb = 1, GSteps = 2, LrG = 1e-3, LrD = 3e-3,
+        };
+        var options = Tiny(info, dir.File("ck"), 2, tricks) with { Loss = new SpadeLossOptions { NoVggLoss = true, GanMode = GanMode.W } };
+        var r = SpadeRunner.Train(options, new HashSet<string>(), CancellationToken.None, _ => { });
+        Assert.Equal(2, r.Position.Iteration);
+        string stats = File.ReadAllText(dir.File("ck/tiny/stats.jsonl"));
+        Assert.Contains("D_GP", stats);
+        Assert.DoesNotContain("NaN", stats);
+
+        // --lr-g/--lr-d give epoch 1's rates; the linear decay (niter 2, niter_decay 1) then scales them as it scales --lr.
+        manual_seed(5);
+        using var recipe = new SpadeRecipe(new SpadeModel(TinyModel, new SpadeLossOptions { NoVggLoss = true }), options.Optim, tricks);
+        Assert.Equal(1e-3, recipe.LearningRates(1)["G"], 12);
+        Assert.Equal(3e-3, recipe.LearningRates(1)["D"], 12);
+        double decay = options.Optim.LearningRatesAt(3).G / options.Optim.LearningRatesAt(1).G;
+        Assert.Equal(1e-3 * decay, recipe.LearningRates(3)["G"], 12);
+        Assert.Equal(["G", "D"], recipe.Phases.Select(p => p.Name));
+        Assert.Equal(2, recipe.Phases[0].Repeat);
+    }
+
+    [Fact]
     public void TricksWithoutMeaningForSpadeAreRefusedWithOneSentence()
     {
         using var dir = Fixtures.TempDir();
