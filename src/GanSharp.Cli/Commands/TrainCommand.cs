@@ -17,10 +17,13 @@ public static class TrainCommand
         data.AddTo(cmd);
         var spade = new SpadeOptionsBinder(training: true);
         spade.AddTo(cmd);
+        var tricks = new TricksOptionsBinder();
+        tricks.AddTo(cmd);
         cmd.SetGuardedAction((parse, outer) =>
         {
             var dataOptions = data.Bind(parse, isTrain: true);
             var (options, given) = spade.Bind(parse, dataOptions, DataGiven(parse, cmd));
+            options = BindTricks(parse, tricks, options, given);
             using var cancel = new UserCancel(outer);
             var result = RunWithProgress(options, given, cancel.Token);
             var folder = new RunFolder(options.Run.RunDir);
@@ -33,6 +36,19 @@ public static class TrainCommand
             return ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// The trick flags into <see cref="SpadeRunOptions.Tricks"/>. Trick flags given with --continue-train replace the
+    /// saved tricks as a whole (a partial mix of two trick sets would be neither run's); without any, the checkpoint's
+    /// tricks are kept, so every <c>tricks.*</c> name is marked given or none is.
+    /// </summary>
+    internal static SpadeRunOptions BindTricks(ParseResult parse, TricksOptionsBinder tricks, SpadeRunOptions options, HashSet<string> given)
+    {
+        options = options with { Tricks = tricks.Bind(parse) };
+        if (tricks.All.Any(o => Given.IsGiven(parse, o)))
+            foreach (var flat in options.Flatten().Keys.Where(k => k.StartsWith("tricks.", StringComparison.Ordinal))) given.Add(flat);
+        return options;
     }
 
     /// <summary>Flat names of the data options the user typed (for resume and test merging).</summary>

@@ -45,6 +45,34 @@ public sealed class GanLoss
         return total!.div(predictions.Count).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// D's loss against per-sample targets (soft or noisy labels): BCE or MSE against the target itself for
+    /// original and ls; for hinge and w a target t acts as the sign 2t − 1, as in <see cref="Adversarial"/>.
+    /// </summary>
+    /// <param name="predictions">Per D scale, its outputs; only the last of each is used.</param>
+    /// <param name="target">[N] targets, one per sample, shared by every scale and position.</param>
+    public Tensor ComputeForDiscriminator(IReadOnlyList<IReadOnlyList<Tensor>> predictions, Tensor target)
+    {
+        if (predictions.Count == 0) throw new ArgumentException("No discriminator outputs.", nameof(predictions));
+        using var scope = NewDisposeScope();
+        Tensor? total = null;
+        foreach (var scale in predictions) {
+            var pred = scale[^1];
+            var shape = new long[pred.dim()];
+            Array.Fill(shape, 1L);
+            shape[0] = pred.shape[0];
+            var t = target.to_type(pred.dtype).view(shape).expand_as(pred);
+            var term = Mode switch {
+                GanMode.Original => F.binary_cross_entropy_with_logits(pred, t),
+                GanMode.Ls => F.mse_loss(pred, t),
+                GanMode.Hinge => F.relu(1 - pred * (t * 2 - 1)).mean(),
+                _ => (pred * (t * 2 - 1)).mean().neg(),
+            };
+            total = total is null ? term : total.add(term);
+        }
+        return total!.div(predictions.Count).MoveToOuterDisposeScope();
+    }
+
     /// <summary>The loss of one prediction map.</summary>
     public Tensor Single(Tensor pred, bool targetIsReal, bool forDiscriminator)
     {

@@ -36,6 +36,43 @@ public class TrainParseTests
     }
 
     [Fact]
+    public void TrickFlagsBindIntoSpadeOptionsAndReplaceTheSavedTricksOnResume()
+    {
+        var cmd = new Command("train");
+        var data = new DataOptionsBinder(requireFolders: false);
+        data.AddTo(cmd);
+        var spade = new SpadeOptionsBinder(training: true);
+        spade.AddTo(cmd);
+        var tricks = new TricksOptionsBinder();
+        tricks.AddTo(cmd);
+        var parse = cmd.Parse("--label_dir L --image_dir I --ema 0.999 --diff-augment color,cutout --penalty r1 --r1-interval 4 --d-steps 2 --lr 0.001");
+        Assert.Empty(parse.Errors);
+        var (o, given) = spade.Bind(parse, data.Bind(parse, isTrain: true), TrainCommand.DataGiven(parse, cmd));
+        o = TrainCommand.BindTricks(parse, tricks, o, given);
+        Assert.Equal(0.999, o.Tricks.EmaBeta);
+        Assert.Equal("color,cutout", o.Tricks.DiffAugment);
+        Assert.Equal(GanSharp.Training.Tricks.PenaltyKind.R1, o.Tricks.Penalty);
+        Assert.Equal(4, o.Tricks.R1Interval);
+        Assert.Equal(2, o.Tricks.DSteps);
+        Assert.Equal(0.001, o.Optim.Lr);
+        Assert.Contains("tricks.ema_beta", given);
+        Assert.Contains("tricks.flip_fraction", given);
+
+        // Resumed with trick flags: the command line's set wins whole; without any: the checkpoint's is kept.
+        var saved = o with { Tricks = new GanSharp.Training.Tricks.TricksOptions { EmaBeta = 0.9, FlipFraction = 0.1 } };
+        var withFlags = SpadeRunOptions.Merge(o, given, saved, "ck", _ => false);
+        Assert.Equal(0.999, withFlags.Tricks.EmaBeta);
+        Assert.Equal(0.0, withFlags.Tricks.FlipFraction);
+        var plain = cmd.Parse("--label_dir L --image_dir I");
+        var (p, pGiven) = spade.Bind(plain, data.Bind(plain, isTrain: true), TrainCommand.DataGiven(plain, cmd));
+        p = TrainCommand.BindTricks(plain, tricks, p, pGiven);
+        Assert.DoesNotContain(pGiven, g => g.StartsWith("tricks.", StringComparison.Ordinal));
+        var kept = SpadeRunOptions.Merge(p, pGiven, saved, "ck", _ => false);
+        Assert.Equal(0.9, kept.Tricks.EmaBeta);
+        Assert.Equal(0.1, kept.Tricks.FlipFraction);
+    }
+
+    [Fact]
     public void MergeFillsUntypedOptionsFromTheCheckpointAndRefusesContradictions()
     {
         var data = GanSharp.Data.DataOptions.Create("L", "I", isTrain: true);

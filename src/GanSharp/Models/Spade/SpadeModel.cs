@@ -47,10 +47,35 @@ public sealed record GeneratorLosses(Tensor? Kld, Tensor Gan, Tensor? GanFeat, T
 /// <param name="PredReal">D's outputs for the real half, per scale.</param>
 public sealed record DiscriminatorLosses(Tensor DFake, Tensor DReal, Tensor Fake, Tensor[][] PredFake, Tensor[][] PredReal)
 {
+    /// <summary>The fake image as D saw it (after replay and the image transform).</summary>
+    public Tensor? FakeInput { get; init; }
+
+    /// <summary>The real image as D saw it (after the tricks' image transform): a gradient penalty on reals needs it.</summary>
+    public Tensor? RealInput { get; init; }
+
     /// <summary>D_Fake and D_real, the reference's names.</summary>
     public IReadOnlyList<(string Name, Tensor Value)> Named => new[] { ("D_Fake", DFake), ("D_real", DReal) };
 
     public Tensor Total() => DFake.add(DReal);
+}
+
+/// <summary>
+/// Hooks through which a recipe applies stabilisation tricks to what SPADE's D sees and is scored against. A null
+/// member leaves the reference's computation exactly as it is (no extra op, no random draw).
+/// </summary>
+public sealed record SpadeDiscriminatorTricks
+{
+    /// <summary>Transforms the image part of D's real and fake inputs (instance noise, DiffAugment); the label channels are never touched.</summary>
+    public Func<Tensor, Tensor>? Image { get; init; }
+
+    /// <summary>
+    /// D step only: swaps some [semantics; fake] pairs for stored ones (experience replay). Pairs, not fakes alone,
+    /// because an old fake shown with today's label map would be a mismatch D could spot without judging realism.
+    /// </summary>
+    public Func<Tensor, Tensor>? FakePairs { get; init; }
+
+    /// <summary>D step only: the per-sample (real, fake) targets of a batch of n, for soft and noisy labels.</summary>
+    public Func<long, (Tensor Real, Tensor Fake)>? Targets { get; init; }
 }
 
 /// <summary>
@@ -128,7 +153,8 @@ public sealed class SpadeModel : IDisposable
     /// </summary>
     /// <param name="semantics">[N, semantic_nc, H, W].</param>
     /// <param name="image">[N, 3, H, W] real image in [-1, 1].</param>
-    public GeneratorLosses ComputeGeneratorLoss(Tensor semantics, Tensor image)
+    /// <param name="tricks">Optional trick hooks; only <see cref="SpadeDiscriminatorTricks.Image"/> applies to G's step.</param>
+    public GeneratorLosses ComputeGeneratorLoss(Tensor semantics, Tensor image, SpadeDiscriminatorTricks? tricks = null)
     {
         var (fake, kld) = GenerateFake(semantics, image, computeKld: true);
         Tensor[][] predFake, predReal;
@@ -137,7 +163,10 @@ public sealed class SpadeModel : IDisposable
         var dParams = D.parameters().Select(p => (Param: p, Was: p.requires_grad)).ToList();
         foreach (var (p, _) in dParams) p.requires_grad = false;
         try {
-            (predFake, predReal) = Discriminate(semantics, fake, image);
+            var view = tricks?.Image;
+            (predFake, predReal) = view is null
+                ? Discriminate(semantics, fake, semantics, image)
+                : Discriminate(semantics, view(fake), semantics, view(image));
         } finally {
             foreach (var (p, was) in dParams) p.requires_grad = was;
         }
@@ -154,14 +183,51 @@ public sealed class SpadeModel : IDisposable
     /// under no_grad (in training mode this is one more power iteration and running-stat update in G), then D on
     /// [fake; real]; D_Fake and D_real. Call <c>Total().backward()</c> and step D's optimizer afterwards.
     /// </summary>
-    public DiscriminatorLosses ComputeDiscriminatorLoss(Tensor semantics, Tensor image)
+    /// <param name="semantics">[N, semantic_nc, H, W].</param>
+    /// <param name="image">[N, 3, H, W] real image in [-1, 1].</param>
+    /// <param name="tricks">Optional trick hooks (image transform, replay of pairs, soft/noisy targets).</param>
+    public DiscriminatorLosses ComputeDiscriminatorLoss(Tensor semantics, Tensor image, SpadeDiscriminatorTricks? tricks = null)
     {
         Tensor fake;
         using (no_grad()) fake = GenerateFake(semantics, image, computeKld: false).Fake.detach();
-        var (predFake, predReal) = Discriminate(semantics, fake, image);
-        var dFake = ganLoss.Compute(predFake, targetIsReal: false, forDiscriminator: true);
-        var dReal = ganLoss.Compute(predReal, targetIsReal: true, forDiscriminator: true);
-        return new DiscriminatorLosses(dFake, dReal, fake, predFake, predReal);
+        Tensor fakeSemantics = semantics, fakeImage = fake;
+        if (tricks?.FakePairs is { } replay) {
+            var pairs = replay(cat(new[] { semantics, fake }, 1));
+            long c = semantics.shape[1];
+            fakeSemantics = pairs.narrow(1, 0, c);
+            fakeImage = pairs.narrow(1, c, pairs.shape[1] - c);
+        }
+        var realImage = image;
+        if (tricks?.Image is { } view) {
+            fakeImage = view(fakeImage);
+            realImage = view(image);
+        }
+        var (predFake, predReal) = Discriminate(fakeSemantics, fakeImage, semantics, realImage);
+        Tensor dFake, dReal;
+        if (tricks?.Targets is { } targets) {
+            var (tReal, tFake) = targets(image.shape[0]);
+            dFake = ganLoss.ComputeForDiscriminator(predFake, tFake);
+            dReal = ganLoss.ComputeForDiscriminator(predReal, tReal);
+        } else {
+            dFake = ganLoss.Compute(predFake, targetIsReal: false, forDiscriminator: true);
+            dReal = ganLoss.Compute(predReal, targetIsReal: true, forDiscriminator: true);
+        }
+        return new DiscriminatorLosses(dFake, dReal, fake, predFake, predReal) { RealInput = realImage, FakeInput = fakeImage };
+    }
+
+    /// <summary>
+    /// D's score of each sample, the sum of every scale's prediction map: [N]. Gradient penalties differentiate it
+    /// with respect to the image (the label map is a fixed condition).
+    /// </summary>
+    public Tensor DiscriminatorScore(Tensor semantics, Tensor image)
+    {
+        var outs = D.call(DiscriminatorInput(semantics, image));
+        Tensor? total = null;
+        foreach (var scale in outs) {
+            var s = scale[^1].flatten(1).sum(1);
+            total = total is null ? s : total.add(s);
+        }
+        return total!;
     }
 
     /// <summary>
@@ -198,11 +264,14 @@ public sealed class SpadeModel : IDisposable
         return (NetG.call(semantics, z), kld);
     }
 
+    /// <summary>What D sees of one sample: the label map's channels, then the image's (tricks only ever change the latter).</summary>
+    public static Tensor DiscriminatorInput(Tensor semantics, Tensor image) => cat(new[] { semantics, image }, 1);
+
     // Fake and real go through D as one batch (fake first) so that D's normalisation sees both, then are split.
-    private (Tensor[][] Fake, Tensor[][] Real) Discriminate(Tensor semantics, Tensor fake, Tensor real)
+    private (Tensor[][] Fake, Tensor[][] Real) Discriminate(Tensor fakeSemantics, Tensor fake, Tensor realSemantics, Tensor real)
     {
-        var fakeConcat = cat(new[] { semantics, fake }, 1);
-        var realConcat = cat(new[] { semantics, real }, 1);
+        var fakeConcat = DiscriminatorInput(fakeSemantics, fake);
+        var realConcat = DiscriminatorInput(realSemantics, real);
         var both = cat(new[] { fakeConcat, realConcat }, 0); // [2N, semantic_nc + 3, H, W]
         var outs = D.call(both);
         long n = fake.shape[0];

@@ -1,5 +1,6 @@
 using GanSharp.Data;
 using GanSharp.Training;
+using GanSharp.Training.Tricks;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -8,22 +9,56 @@ namespace GanSharp.Models.Spade;
 /// <summary>
 /// GauGAN as a recipe: the reference iteration (G step, then D step on a fake regenerated under no_grad with the
 /// updated G), Adam with TTUR, and the reference's loss names (KLD, GAN, GAN_Feat, VGG; D_Fake, D_real).
+/// The tricks of <see cref="TricksOptions"/> that make sense for a conditional multiscale D are applied through
+/// <see cref="SpadeDiscriminatorTricks"/> hooks; with the default (all off) no hook is set and every value and
+/// random draw is the reference's. Trick randomness comes from torch's global generator, which the training state
+/// saves, and the rest of the trick state (replay buffer, ADA p, EMA copy) is checkpointed, so resume is exact.
 /// </summary>
 public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>
 {
     private readonly SpadeModel _model;
     private readonly OptimOptions _optim;
+    private readonly TricksOptions _tricks;
+    private readonly AugmentPolicy _policy;
+    private readonly ReplayBuffer? _replay;
+    private readonly AdaptiveAugment? _ada;
+    private readonly PenaltyKind _penalty;
+    private readonly double _penaltyWeight;
+    private readonly SpadeGenerator? _gEma;
+    private readonly double _lrFactorG;
+    private readonly double _lrFactorD;
     private Tensor? _latestFake;
+    private long _batchImages = 1;
 
-    public SpadeRecipe(SpadeModel model, OptimOptions optim)
+    public SpadeRecipe(SpadeModel model, OptimOptions optim, TricksOptions? tricks = null)
     {
+        _tricks = tricks ?? new TricksOptions();
+        CheckTricks(_tricks);
         _model = model;
         _optim = optim;
+        _policy = DiffAugment.ParsePolicy(_tricks.DiffAugment);
+        _replay = _tricks.ReplaySize > 0 ? new ReplayBuffer(_tricks.ReplaySize, _tricks.ReplayProb) : null;
+        _ada = _tricks.AdaTarget > 0 ? new AdaptiveAugment(_tricks.AdaTarget, _tricks.AdaPMax, _tricks.AdaSpeedImages, _tricks.AdaInterval) : null;
+        _penalty = _tricks.Penalty ?? PenaltyKind.None;
+        _penaltyWeight = _tricks.PenaltyWeight ?? 10.0;
+        // --lr-g/--lr-d set the epoch-1 rate; SPADE's schedule (TTUR, linear decay) then scales it like the reference's.
+        var (baseG, baseD) = optim.LearningRatesAt(1);
+        _lrFactorG = _tricks.LrG is { } lg ? lg / baseG : 1.0;
+        _lrFactorD = _tricks.LrD is { } ld ? ld / baseD : 1.0;
         var nets = new List<NetworkSlot> { new("G", model.NetG) };
         if (model.NetD != null) nets.Add(new NetworkSlot("D", model.NetD));
         if (model.NetE != null) nets.Add(new NetworkSlot("E", model.NetE));
+        if (_tricks.EmaBeta > 0)
+        {
+            _gEma = new SpadeGenerator(model.Options, model.NetG.parameters().First().device);
+            Ema.CopyFrom(_gEma, model.NetG);
+            _gEma.eval();
+            // Saved as a network so the average survives a resume bit for bit, and `test` can prefer it.
+            nets.Add(new NetworkSlot("G_ema", _gEma));
+        }
         Networks = nets;
-        var (lrG, lrD) = optim.LearningRatesAt(1);
+        Phases = [new TrainPhase("G", "G", _tricks.GSteps ?? 1), new TrainPhase("D", "D", _tricks.DSteps ?? 1)];
+        var (lrG, lrD) = (baseG * _lrFactorG, baseD * _lrFactorD);
         var (b1, b2) = optim.Betas;
         Optimizers =
         [
@@ -41,7 +76,29 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>
 
     public IReadOnlyList<OptimizerSlot> Optimizers { get; }
 
-    public IReadOnlyList<TrainPhase> Phases { get; } = [new("G", "G"), new("D", "D")];
+    public IReadOnlyList<TrainPhase> Phases { get; }
+
+    /// <summary>The adaptive augmentation state (null unless --ada-target is set).</summary>
+    public AdaptiveAugment? Ada => _ada;
+
+    /// <summary>
+    /// Refuses, with one sentence, the tricks that have no meaning for SPADE (rather than ignoring them silently),
+    /// and checks the ranges of the others.
+    /// </summary>
+    public static void CheckTricks(TricksOptions tricks)
+    {
+        static void Refuse(bool given, string message)
+        {
+            if (given) throw new GanSharpException(ErrorKind.Usage, message);
+        }
+        Refuse(tricks.MinibatchStd, "--minibatch-std does not apply to SPADE: its multiscale patch discriminator has no single head to append the feature to.");
+        Refuse(tricks.SphereLatent, "--sphere-latent does not apply to SPADE: its generator is driven by the label map, and the VAE's z comes from the encoder.");
+        Refuse(tricks.JointBatch, "--joint-batch does not apply to SPADE: its discriminator always sees real and fake as one batch, as the reference does.");
+        Refuse(tricks.SpectralNormG, "--spectral-norm-g does not apply to SPADE: the 'spectral' prefix of --norm-G already switches it (e.g. spectralspadesyncbatch3x3).");
+        Refuse(tricks.SpectralNormD, "--spectral-norm-d does not apply to SPADE: the 'spectral' prefix of --norm-D already switches it (e.g. spectralinstance).");
+        Refuse(tricks.GDropout > 0, "--g-dropout does not apply to SPADE: its generator has no hidden dropout layers to switch on.");
+        tricks.Validate();
+    }
 
     /// <summary>The loss names of the reference's loss_log.txt.</summary>
     public static bool IsLossName(string name) => name is "KLD" or "GAN" or "GAN_Feat" or "VGG" or "D_Fake" or "D_real";
@@ -49,23 +106,71 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>
     public IReadOnlyDictionary<string, double> LearningRates(int epoch)
     {
         var (g, d) = _optim.LearningRatesAt(epoch);
-        return new Dictionary<string, double> { ["G"] = g, ["D"] = d };
+        return new Dictionary<string, double> { ["G"] = g * _lrFactorG, ["D"] = d * _lrFactorD };
     }
 
     public Tensor Loss(TrainPhase phase, SpadeBatch batch, StepContext context)
     {
+        _batchImages = batch.Image.shape[0];
         if (phase.Name == "G")
         {
-            var g = _model.ComputeGeneratorLoss(batch.Semantics, batch.Image);
+            var g = _model.ComputeGeneratorLoss(batch.Semantics, batch.Image, Hooks(context, dStep: false));
             foreach (var (name, value) in g.Named) context.Stats.Report(name, value);
             _latestFake?.Dispose();
             _latestFake = g.Fake.detach().MoveToOuterDisposeScope();
             return g.Total();
         }
-        var d = _model.ComputeDiscriminatorLoss(batch.Semantics, batch.Image);
+        var d = _model.ComputeDiscriminatorLoss(batch.Semantics, batch.Image, Hooks(context, dStep: true));
         foreach (var (name, value) in d.Named) context.Stats.Report(name, value);
         ReportDiscriminatorOutputs(context, d.PredFake, d.PredReal);
-        return d.Total();
+        var total = d.Total();
+        _ada?.Accumulate(cat(d.PredReal.Select(s => s[^1].flatten()).ToArray()));
+        if (PenaltyTerm(batch.Semantics, d, context) is { } gp) total = total.add(gp);
+        return total;
+    }
+
+    /// <summary>The trick hooks of a step; null when no trick touches D's inputs or targets (the reference's path).</summary>
+    private SpadeDiscriminatorTricks? Hooks(StepContext context, bool dStep)
+    {
+        bool image = _tricks.InstanceNoise > 0 || _policy != AugmentPolicy.None;
+        bool targets = dStep && (_tricks.Smoothing != LabelSmoothing.None || _tricks.FlipFraction > 0);
+        bool replay = dStep && _replay is not null;
+        if (!image && !targets && !replay) return null;
+        long step = context.Iteration;
+        return new SpadeDiscriminatorTricks
+        {
+            Image = image ? x => DiscriminatorImage(x, step) : null,
+            FakePairs = replay ? pairs => _replay!.Mix(pairs) : null,
+            Targets = targets ? n => DTargets.For([n], _tricks) : null,
+        };
+    }
+
+    /// <summary>
+    /// The image part of a D input at 0-based iteration <paramref name="iteration"/>: instance noise first, then the
+    /// (adaptive) augmentation, in the order of the other families' D input. The label channels never pass here.
+    /// </summary>
+    public Tensor DiscriminatorImage(Tensor image, long iteration) =>
+        DiffAugment.Apply(InstanceNoise.Apply(image, _tricks, iteration), _policy, _ada?.P ?? 1.0);
+
+    /// <summary>The gradient penalty of this D step on the image D saw (the label map is the fixed condition).</summary>
+    private Tensor? PenaltyTerm(Tensor semantics, DiscriminatorLosses d, StepContext context)
+    {
+        Tensor Score(Tensor x) => _model.DiscriminatorScore(semantics, x);
+        switch (_penalty)
+        {
+            case PenaltyKind.R1:
+                var r1 = GradientPenalty.LazyR1(Score, d.RealInput!, _penaltyWeight, _tricks.R1Interval, context.Iteration);
+                if (r1 is not null) context.Stats.Report("D_R1", r1);
+                return r1;
+            case PenaltyKind.WganGp:
+                // Interpolates are scored under the real label map: with replay a stored fake's own map may differ,
+                // but the penalty only asks D to be 1-Lipschitz in the image, which holds under any fixed map.
+                var gp = GradientPenalty.Wgangp(Score, d.RealInput!, d.FakeInput!, _penaltyWeight);
+                context.Stats.Report("D_GP", gp);
+                return gp;
+            default:
+                return null;
+        }
     }
 
     // D's outputs on real and fake (last output of every scale, pooled), reported only when the trainer will log:
@@ -89,6 +194,18 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>
 
     public void AfterStep(TrainPhase phase, StepContext context)
     {
+        if (phase.Name == "D")
+        {
+            if (_ada is not null && context.Repetition == phase.Repeat - 1)
+            {
+                _ada.Step((int)_batchImages);
+                context.Stats.Report("ada_p", _ada.P);
+            }
+        }
+        else if (_gEma is not null)
+        {
+            Ema.Update(_gEma, _model.NetG, _tricks.EmaBeta);
+        }
     }
 
     public IReadOnlyList<(string Name, Tensor Image)> Visuals(SpadeBatch batch)
@@ -99,15 +216,26 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>
         return list;
     }
 
-    public Dictionary<object, object?> ExtraState() => [];
+    public Dictionary<object, object?> ExtraState()
+    {
+        var state = new Dictionary<object, object?>();
+        if (_replay is not null) state["replay"] = _replay.State();
+        if (_ada is not null) state["ada"] = _ada.State();
+        return state;
+    }
 
     public void LoadExtraState(Dictionary<object, object?> state)
     {
+        _replay?.Load(state.GetValueOrDefault("replay") as Dictionary<object, object?>);
+        _ada?.Load(state.GetValueOrDefault("ada") as Dictionary<object, object?>);
     }
 
     public void Dispose()
     {
         _latestFake?.Dispose();
+        _gEma?.Dispose();
+        _replay?.Dispose();
+        _ada?.Dispose();
         _model.Dispose();
     }
 }

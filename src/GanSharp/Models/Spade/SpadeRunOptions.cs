@@ -6,6 +6,7 @@ using System.Text.Json.Serialization;
 using GanSharp.Data;
 using GanSharp.Losses;
 using GanSharp.Training;
+using GanSharp.Training.Tricks;
 
 namespace GanSharp.Models.Spade;
 
@@ -20,6 +21,9 @@ public sealed record SpadeRunOptions
     public SpadeLossOptions Loss { get; init; } = new();
     public OptimOptions Optim { get; init; } = new();
     public RunOptions Run { get; init; } = new();
+
+    /// <summary>Stabilisation tricks applied to SPADE's adversarial steps (all off by default: the reference's training).</summary>
+    public TricksOptions Tricks { get; init; } = new();
 
     /// <summary>torchvision's <c>vgg19-dcbbb2b4.pth</c>, needed unless the VGG loss is off.</summary>
     public string? VggWeights { get; init; }

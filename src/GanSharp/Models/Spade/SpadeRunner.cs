@@ -53,6 +53,7 @@ public static class SpadeRunner
         options = ResolveForTraining(options, given, out var state);
         options.Run.Validate();
         options.Optim.Validate();
+        SpadeRecipe.CheckTricks(options.Tricks);
         if (options.Threads > 0) torch.set_num_threads(options.Threads);
 
         var dataset = SpadeDataset.Open(options.Data with { IsTrain = true });
@@ -75,7 +76,7 @@ public static class SpadeRunner
         var vgg = LoadVgg(options);
         torch.manual_seed(options.Run.Seed);
         var spade = new SpadeModel(model, options.Loss, vgg);
-        using var recipe = new SpadeRecipe(spade, options.Optim);
+        using var recipe = new SpadeRecipe(spade, options.Optim, options.Tricks);
         var folder = new RunFolder(options.Run.RunDir);
         Directory.CreateDirectory(folder.Dir);
         string json = options.ToJson();
@@ -159,7 +160,10 @@ public static class SpadeRunner
         var model = new SpadeModel(options.Model, options.Loss with { NoVggLoss = true }, vgg: null, buildDiscriminator: false);
         try
         {
-            string gPath = folder.NetPath(which, "G");
+            // The EMA copy of G, when the run kept one, is the generator to sample from (as the other families do).
+            string gPath = folder.NetPath(which, "G_ema");
+            if (File.Exists(gPath)) notice("Sampling with the exponential moving average of the generator's weights (G_ema).");
+            else gPath = folder.NetPath(which, "G");
             using (var sd = PthReader.ReadStateDict(gPath)) ModuleState.Load(model.NetG, sd, gPath, "netG");
             if (model.NetE != null)
             {
