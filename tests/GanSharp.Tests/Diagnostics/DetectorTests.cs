@@ -98,6 +98,17 @@ public class DetectorTests
     }
 
     [Fact]
+    public void LargeButSteadyNormsAreNotExplodingAJumpIs()
+    {
+        // SPADE's G starts near 300 with feature matching and stays there on a healthy run.
+        var steady = Build(40, With(0, 40, (_, v) => v["grad/G"] = 300));
+        Assert.Empty(Evaluate(new ExplodingGradientsDetector(), steady).Episodes);
+        var jump = Build(40, With(0, 40, (i, v) => v["grad/G"] = i == 25 ? 5000 : 300));
+        var e = Assert.Single(Evaluate(new ExplodingGradientsDetector(), jump).Episodes);
+        Assert.Equal(25, e.StartIndex);
+    }
+
+    [Fact]
     public void GFallingWhileDRisingFiresOnSteadyTrendsOnly()
     {
         var run = Build(120, With(40, 80, (i, v) =>
