@@ -1,11 +1,12 @@
 using System.CommandLine;
 using GanSharp.Cli.Options;
 using GanSharp.Data;
+using GanSharp.Data.Tools;
 using Spectre.Console;
 
 namespace GanSharp.Cli.Commands;
 
-/// <summary><c>gansharp data validate | convert</c>: data set checks and label tools.</summary>
+/// <summary><c>gansharp data validate | convert | split | audit</c>: data set checks and label tools.</summary>
 public static class DataCommand
 {
     public static Command Create()
@@ -13,6 +14,7 @@ public static class DataCommand
         var cmd = new Command("data", "Check a data set before training, and convert label files.");
         cmd.Subcommands.Add(Validate());
         cmd.Subcommands.Add(Convert());
+        cmd.Subcommands.Add(Split());
         return cmd;
     }
 
@@ -77,6 +79,59 @@ public static class DataCommand
                 });
             AnsiConsole.MarkupLineInterpolated(
                 $"Converted {result.Files} files; colormap {(result.ColormapWritten ? "written to" : "read from")} {result.ColormapPath}; train with --label-nc {result.LabelNc}.");
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    private static Command Split()
+    {
+        var labelDir = new Option<string>("--label-dir") { Description = "Folder of label maps (subfolders are searched).", Required = true, HelpName = "dir" };
+        var imageDir = new Option<string>("--image-dir") { Description = "Folder of photos, paired with labels by file stem.", Required = true, HelpName = "dir" };
+        var instDir = new Option<string?>("--instance-dir") { Description = "Folder of instance maps, split with their labels.", HelpName = "dir" };
+        var output = new Option<string>("--output") { Description = "Root for train_label, train_img, val_label, ... and split.json.", Required = true, HelpName = "dir" };
+        var mode = new Option<string>("--mode") { Description = "random, stratified (every class on each side when possible) or grouped (whole sequences per side).", DefaultValueFactory = _ => "random" };
+        mode.AcceptOnlyFromAmong("random", "stratified", "grouped");
+        var val = new Option<double>("--val") { Description = "Fraction for validation.", DefaultValueFactory = _ => 0.0, HelpName = "fraction" };
+        var test = new Option<double>("--test") { Description = "Fraction for test.", DefaultValueFactory = _ => 0.2, HelpName = "fraction" };
+        var seed = new Option<int>("--seed") { Description = "Shuffle seed; the same seed gives the same split.", DefaultValueFactory = _ => 0 };
+        var pattern = new Option<string?>("--group-pattern")
+        {
+            Description = "Grouped mode: regex over the file stem whose first group names the sequence (CamVid: \"^(\\w+?)_\"); without it the label's subfolder is the group.",
+            HelpName = "regex",
+        };
+        var copy = new Option<bool>("--copy") { Description = "Copy files instead of hard-linking them." };
+        var cmd = new Command("split", "Split a paired data set into train/val/test folders (the reference layout) and write split.json.");
+        foreach (var o in new Option[] { labelDir, imageDir, instDir, output, mode, val, test, seed, pattern, copy }) cmd.Options.Add(o);
+        cmd.SetGuardedAction((parse, _) =>
+        {
+            var options = new SplitOptions
+            {
+                LabelDir = parse.GetValue(labelDir)!,
+                ImageDir = parse.GetValue(imageDir)!,
+                InstanceDir = parse.GetValue(instDir),
+                OutputDir = parse.GetValue(output)!,
+                Mode = Enum.Parse<SplitMode>(parse.GetValue(mode)!, ignoreCase: true),
+                ValFraction = parse.GetValue(val),
+                TestFraction = parse.GetValue(test),
+                Seed = parse.GetValue(seed),
+                GroupPattern = parse.GetValue(pattern),
+                Copy = parse.GetValue(copy),
+            };
+            SplitResult result = null!;
+            AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("Splitting");
+                    result = DataSplit.Run(options, (done, total) =>
+                    {
+                        task.MaxValue = total;
+                        task.Value = done;
+                    });
+                });
+            AnsiConsole.MarkupLineInterpolated(
+                $"train {result.Train}, val {result.Val}, test {result.Test} pairs ({result.Groups} groups){(result.CopiedAny ? ", some files copied (hard links impossible)" : "")}; manifest {result.ManifestPath}.");
             return ExitCodes.Ok;
         });
         return cmd;
