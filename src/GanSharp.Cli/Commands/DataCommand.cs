@@ -15,6 +15,7 @@ public static class DataCommand
         cmd.Subcommands.Add(Validate());
         cmd.Subcommands.Add(Convert());
         cmd.Subcommands.Add(Split());
+        cmd.Subcommands.Add(Audit());
         return cmd;
     }
 
@@ -133,6 +134,64 @@ public static class DataCommand
             AnsiConsole.MarkupLineInterpolated(
                 $"train {result.Train}, val {result.Val}, test {result.Test} pairs ({result.Groups} groups){(result.CopiedAny ? ", some files copied (hard links impossible)" : "")}; manifest {result.ManifestPath}.");
             return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    private static Command Audit()
+    {
+        var binder = new DataOptionsBinder();
+        var testDir = new Option<string?>("--test-image-dir") { Description = "Folder of test photos to check for near-duplicates in training (leakage).", HelpName = "dir" };
+        var report = new Option<string>("--report") { Description = "Where to write the HTML report.", DefaultValueFactory = _ => "audit.html", HelpName = "file" };
+        var threshold = new Option<int>("--hash-threshold") { Description = "Largest Hamming distance (of 64 bits) between perceptual hashes that counts as a near-duplicate.", DefaultValueFactory = _ => 6, HelpName = "bits" };
+        var scene = new Option<string>("--scene") { Description = "auto, texture (about 2,000 examples needed) or street (5,000-10,000).", DefaultValueFactory = _ => "auto" };
+        scene.AcceptOnlyFromAmong("auto", "texture", "street");
+        var strict = new Option<bool>("--strict") { Description = $"Exit with code {ExitCodes.CheckFailed} when any problem is found." };
+        var cmd = new Command("audit", "Audit a data set before training: classes, sizes, near-duplicates, train/test leakage and whether there is enough data.");
+        binder.AddTo(cmd);
+        foreach (var o in new Option[] { testDir, report, threshold, scene, strict }) cmd.Options.Add(o);
+        cmd.SetGuardedAction((parse, _) =>
+        {
+            int bits = parse.GetValue(threshold);
+            if (bits is < 0 or > 32)
+                throw new GanSharpException(ErrorKind.Usage, $"--hash-threshold {bits} is outside 0..32: use a small number of bits such as 6.");
+            var options = new AuditOptions
+            {
+                Data = binder.Bind(parse, isTrain: true),
+                TestImageDir = parse.GetValue(testDir),
+                HashThreshold = bits,
+                Scene = Enum.Parse<SceneKind>(parse.GetValue(scene)!, ignoreCase: true),
+            };
+            AuditResult result = null!;
+            AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn())
+                .Start(ctx =>
+                {
+                    var tasks = new Dictionary<string, ProgressTask>();
+                    result = DataAudit.Run(options, (stage, done, total) =>
+                    {
+                        lock (tasks)
+                        {
+                            if (!tasks.TryGetValue(stage, out var task)) tasks[stage] = task = ctx.AddTask(stage);
+                            task.MaxValue = total;
+                            task.Value = done;
+                        }
+                    });
+                });
+            string path = parse.GetValue(report)!;
+            AuditReport.Write(result, path, null, options.Data.LabelDir);
+            var table = new Table().AddColumns("check", "result");
+            table.AddRow("pairs", result.Pairs.ToString("N0"));
+            table.AddRow("effective size", $"{result.EffectiveSize:N0} ({result.NearDuplicateClusters.Count} near-duplicate clusters)");
+            table.AddRow("guidance", $"{result.RecommendedSize:N0}{(result.Scene == SceneKind.Street ? "-10,000" : "")} ({(result.Scene == SceneKind.Street ? "dense street scenes" : "texture-like")}, {result.MeanClassesPerImage:F1} classes per image)");
+            table.AddRow("leakage", result.TestImages == 0 ? "not checked (no --test-image-dir)" : $"{result.Leakage.Count} of {result.TestImages} test photos");
+            table.AddRow("rare classes", Markup.Escape(string.Join(", ", result.Classes.Where(c => c.Rare).Select(c => c.Images == 0 ? $"{c.Class} (absent)" : c.Class.ToString()))));
+            table.AddRow("sizes", Markup.Escape(string.Join(", ", result.Sizes.Take(4).Select(s => $"{s.Width}x{s.Height} ({s.Count})"))));
+            AnsiConsole.Write(table);
+            foreach (var p in result.Problems) AnsiConsole.MarkupLineInterpolated($"[yellow]{p.Kind}:[/] {p.Message}");
+            if (result.Problems.Count == 0) AnsiConsole.MarkupLine("[green]No problems found.[/]");
+            AnsiConsole.MarkupLineInterpolated($"Report: {path}");
+            return parse.GetValue(strict) && result.Problems.Count > 0 ? ExitCodes.CheckFailed : ExitCodes.Ok;
         });
         return cmd;
     }
