@@ -54,32 +54,52 @@ public static class DataCommand
     private static Command Convert()
     {
         var input = new Option<string>("--input") { Description = "Folder of colour-coded label PNGs (one RGB colour per class).", Required = true, HelpName = "dir" };
-        var output = new Option<string>("--output") { Description = "Folder for the index label maps (gray PNG, same file names).", Required = true, HelpName = "dir" };
-        var colormap = new Option<string?>("--colormap")
+        var output = new Option<string>("--output") { Description = "Folder for the index label maps (gray PNG, same file names) and classes.csv.", Required = true, HelpName = "dir" };
+        var colormap = new Option<string?>("--colormap", "--class-table")
         {
-            Description = "Text file with one `index r g b` line per class. Without it, the colours found are numbered in (r, g, b) order and the table is written to <output>/colormap.txt.",
+            Description = "Class table: CSV `name,r,g,b` (CamVid's class_dict.csv), JSON, or `index r g b` lines. Without it, the colours found are numbered in (r, g, b) order and the table is written to <output>/colormap.txt.",
             HelpName = "file",
         };
-        var cmd = new Command("convert", "Convert colour-coded label images into index label maps that training reads.");
-        cmd.Options.Add(input);
-        cmd.Options.Add(output);
-        cmd.Options.Add(colormap);
+        var unknown = new Option<bool>("--unknown-to-255") { Description = "Map colours missing from the table to 255 (don't care) instead of stopping." };
+        var instIn = new Option<string?>("--instance-input") { Description = "Folder of colour instance images (one colour per object) to turn into id maps.", HelpName = "dir" };
+        var instOut = new Option<string?>("--instance-output") { Description = "Folder for the instance id maps.", HelpName = "dir" };
+        var cmd = new Command("convert", "Convert colour-coded label images into index label maps that training reads (and colour instance images into id maps).");
+        foreach (var o in new Option[] { input, output, colormap, unknown, instIn, instOut }) cmd.Options.Add(o);
         cmd.SetGuardedAction((parse, _) =>
         {
+            if ((parse.GetValue(instIn) is null) != (parse.GetValue(instOut) is null))
+                throw new GanSharpException(ErrorKind.Usage, "--instance-input and --instance-output go together: pass both or neither.");
             ConversionResult result = null!;
+            int instances = 0;
             AnsiConsole.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn())
                 .Start(ctx =>
                 {
-                    var task = ctx.AddTask("Converting");
-                    result = LabelConversion.ConvertFolder(parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(colormap), (done, total) =>
+                    var task = ctx.AddTask("Converting labels");
+                    var options = new ConversionOptions
+                    {
+                        InputDir = parse.GetValue(input)!, OutputDir = parse.GetValue(output)!, ClassTable = parse.GetValue(colormap), UnknownTo255 = parse.GetValue(unknown),
+                    };
+                    result = LabelConversion.Convert(options, (done, total) =>
                     {
                         task.MaxValue = total;
                         task.Value = done;
                     });
+                    if (parse.GetValue(instIn) is string ii)
+                    {
+                        var it = ctx.AddTask("Converting instances");
+                        instances = LabelConversion.ConvertInstanceFolder(ii, parse.GetValue(instOut)!, (done, total) =>
+                        {
+                            it.MaxValue = total;
+                            it.Value = done;
+                        });
+                    }
                 });
+            foreach (var u in result.Unknown.Take(10))
+                AnsiConsole.MarkupLineInterpolated(
+                    $"[yellow]unknown colour[/] ({u.Rgb.R}, {u.Rgb.G}, {u.Rgb.B}): {u.Pixels:N0} pixels, in {string.Join(", ", u.FirstFiles.Select(f => Path.GetFileName(f.File)))} -> 255");
             AnsiConsole.MarkupLineInterpolated(
-                $"Converted {result.Files} files; colormap {(result.ColormapWritten ? "written to" : "read from")} {result.ColormapPath}; train with --label-nc {result.LabelNc}.");
+                $"Converted {result.Files - result.Skipped} files ({result.Skipped} already done){(instances > 0 ? $" and {instances} instance maps" : "")}; class table {result.ClassesPath}; colormap {(result.ColormapWritten ? "written to" : "read from")} {result.ColormapPath}; train with --label-nc {result.LabelNc}{(result.Unknown.Count > 0 ? " --contain-dontcare-label" : "")}.");
             return ExitCodes.Ok;
         });
         return cmd;

@@ -89,9 +89,9 @@ public static class PlanCommand
             var table = new Table().AddColumns("", "estimate");
             table.AddRow("parameters G / D / E", $"{counts.Generator:N0} / {counts.Discriminator:N0} / {counts.Encoder:N0}");
             table.AddRow("training size", $"{options.CropSize}x{options.HeightFor(options.CropSize)}, batch {options.BatchSize}");
-            table.AddRow("measured probes", $"crop {small.Crop}: {small.SecondsPerIteration:F2} s/it, {small.PeakMb:F0} MB; crop {large.Crop}: {large.SecondsPerIteration:F2} s/it, {large.PeakMb:F0} MB");
+            table.AddRow("measured probes", $"crop {small.Crop}: {small.SecondsPerIteration:F2} s/it, {small.PeakMb:F0} MB; crop {large.Crop}: {large.SecondsPerIteration:F2} s/it, {large.PeakMb:F0} MB (training peaks; building peaked at {e.BuildPeakMb:F0} MB)");
             table.AddRow("memory per example (activations)", $"{e.MbPerExample:N0} MB");
-            table.AddRow("peak memory (batch)", $"{e.PeakMb:N0} MB ({e.FixedMb:N0} MB fixed: runtime, weights, gradients, Adam)");
+            table.AddRow("peak memory (batch)", $"{e.PeakMb:N0} MB ({e.FixedMb:N0} MB fixed: runtime, weights, gradients, Adam; {e.MbPerExample * options.BatchSize:N0} MB activations)");
             table.AddRow("time per iteration", $"{e.SecondsPerIteration:F2} s");
             if (e.TotalHours is double h) table.AddRow("whole training", $"{e.Iterations:N0} iterations, {h:F1} h ({h / 24:F1} days)");
             if (e.LargestBatch is int fit) table.AddRow($"largest batch in {options.MemoryGb:G} GB", fit.ToString(CultureInfo.InvariantCulture));

@@ -56,8 +56,13 @@ public sealed record PlanOptions
     public int HeightFor(int crop) => Math.Max(1, (int)Math.Round(crop / 32 / AspectRatio)) * 32;
 }
 
-/// <summary>One measured training run: seconds per iteration (median) and the process's peak resident memory.</summary>
-public sealed record ProbeMeasurement(int Crop, int Height, double SecondsPerIteration, double PeakMb)
+/// <summary>
+/// One measured training run: seconds per iteration (median), the process's peak resident memory while building the
+/// model (<paramref name="BuildPeakMb"/>) and while training (<paramref name="PeakMb"/>, measured after resetting
+/// the high-water mark, so it holds weights, gradients, Adam's moments and activations but not construction's
+/// transient copies).
+/// </summary>
+public sealed record ProbeMeasurement(int Crop, int Height, double SecondsPerIteration, double PeakMb, double BuildPeakMb = 0)
 {
     /// <summary>Pixels of one example.</summary>
     public double Pixels => (double)Crop * Height;
@@ -70,8 +75,9 @@ public sealed record ParameterCounts(long Generator, long Discriminator, long En
 }
 
 /// <summary>
-/// The estimate, from two probes of the same network at two small crops. The model: peak memory = M0 + m * pixels *
-/// batch, where M0 (runtime, libtorch, weights, gradients and Adam's two moments) does not depend on the image size
+/// The estimate, from two probes of the same network at two small crops. The model: peak memory = max(B, M0 + m *
+/// pixels * batch), where B is the peak while building the networks (size-independent: initialisation makes
+/// transient copies of the weights), and M0 (runtime, libtorch, weights, gradients and Adam's two moments) does not depend on the image size
 /// and m is the bytes of activations kept for backward per pixel, which every layer of a fully convolutional network
 /// has in proportion to its feature-map area. Time per iteration = T0 + t * pixels * batch likewise: convolution
 /// FLOPs are proportional to the feature-map area, and T0 is per-step overhead (optimizer, spectral-norm power
@@ -100,7 +106,10 @@ public sealed record PlanEstimate
     public double MbPerExample => MbPerMegapixel * Pixels / 1e6;
 
     /// <summary>Peak memory of training at the requested size and batch, MB.</summary>
-    public double PeakMb => FixedMb + MbPerExample * Options.BatchSize;
+    public double PeakMb => Math.Max(BuildPeakMb, FixedMb + MbPerExample * Options.BatchSize);
+
+    /// <summary>Peak while building the networks, MB (the larger of the two probes').</summary>
+    public double BuildPeakMb { get; init; }
 
     public double SecondsPerIteration => FixedSeconds + SecondsPerMegapixel * Pixels / 1e6 * Options.BatchSize;
 
@@ -110,7 +119,9 @@ public sealed record PlanEstimate
     public double? TotalHours => Iterations is long it ? it * SecondsPerIteration / 3600 : null;
 
     /// <summary>Largest batch whose peak fits in <see cref="PlanOptions.MemoryGb"/>; 0 when not even one example fits; null without a budget.</summary>
-    public int? LargestBatch => Options.MemoryGb is double gb ? (int)Math.Max(0, Math.Floor((gb * 1000 - FixedMb) / MbPerExample)) : null;
+    public int? LargestBatch => Options.MemoryGb is double gb
+        ? gb * 1000 < BuildPeakMb ? 0 : (int)Math.Max(0, Math.Floor((gb * 1000 - FixedMb) / MbPerExample))
+        : null;
 }
 
 /// <summary>Builds <see cref="PlanEstimate"/>s from measured probes and words the verdict.</summary>
@@ -140,6 +151,7 @@ public static class Planner
             MbPerMegapixel = memSlope,
             FixedSeconds = Math.Max(0, small.SecondsPerIteration - timeSlope * small.Pixels / 1e6),
             SecondsPerMegapixel = timeSlope,
+            BuildPeakMb = Math.Max(small.BuildPeakMb, large.BuildPeakMb),
         };
     }
 
@@ -169,6 +181,8 @@ public static class Planner
         using var sem = zeros(1, mo.SemanticNc, h, crop).scatter_(1, label, ones(1, 1, h, crop));
         using var image = rand(1, 3, h, crop) * 2 - 1;
         model.Train(true);
+        double buildPeak = PeakRssMb();
+        ResetPeakRss();
         using var optG = torch.optim.Adam(model.GeneratorParameters(), 0.0001, 0.0, 0.9);
         using var optD = torch.optim.Adam(model.DiscriminatorParameters(), 0.0004, 0.0, 0.9);
         var times = new List<double>();
@@ -186,7 +200,7 @@ public static class Planner
             }
             if (i >= WarmupIterations) times.Add(sw.Elapsed.TotalSeconds);
         }
-        return new ProbeMeasurement(crop, h, Median(times), PeakRssMb());
+        return new ProbeMeasurement(crop, h, Median(times), PeakRssMb(), buildPeak);
     }
 
     /// <summary>Runs <see cref="Probe"/> in a child process (<paramref name="executable"/> with <paramref name="arguments"/>) and parses its PROBE line.</summary>
@@ -207,20 +221,35 @@ public static class Planner
 
     /// <summary>The line a probe child prints.</summary>
     public static string FormatProbeLine(ProbeMeasurement m) =>
-        string.Create(CultureInfo.InvariantCulture, $"PROBE {m.Crop} {m.Height} {m.SecondsPerIteration:R} {m.PeakMb:R}");
+        string.Create(CultureInfo.InvariantCulture, $"PROBE {m.Crop} {m.Height} {m.SecondsPerIteration:R} {m.PeakMb:R} {m.BuildPeakMb:R}");
 
     /// <summary>Parses <see cref="FormatProbeLine"/>.</summary>
     public static ProbeMeasurement ParseProbeLine(string line)
     {
         var f = line.Trim().Split(' ');
         return new ProbeMeasurement(int.Parse(f[1], CultureInfo.InvariantCulture), int.Parse(f[2], CultureInfo.InvariantCulture),
-            double.Parse(f[3], CultureInfo.InvariantCulture), double.Parse(f[4], CultureInfo.InvariantCulture));
+            double.Parse(f[3], CultureInfo.InvariantCulture), double.Parse(f[4], CultureInfo.InvariantCulture), double.Parse(f[5], CultureInfo.InvariantCulture));
     }
 
     private static double Median(List<double> xs)
     {
         xs.Sort();
         return xs.Count % 2 == 1 ? xs[xs.Count / 2] : (xs[xs.Count / 2 - 1] + xs[xs.Count / 2]) / 2;
+    }
+
+    /// <summary>
+    /// Resets this process's VmHWM (Linux 4.0+: writing 5 to clear_refs), so the next peak excludes what came before.
+    /// Without permission the peak keeps counting from process start, which only makes estimates conservative.
+    /// </summary>
+    public static void ResetPeakRss()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
     }
 
     /// <summary>Peak resident set of this process (VmHWM), MB.</summary>

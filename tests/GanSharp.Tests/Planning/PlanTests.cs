@@ -42,6 +42,16 @@ public sealed class PlanTests
     }
 
     [Fact]
+    public void Building_peak_bounds_the_estimate_from_below()
+    {
+        var e = Planner.Estimate(new PlanOptions { CropSize = 64, MemoryGb = 0.85 }, Counts, Small with { BuildPeakMb = 800 }, Large with { BuildPeakMb = 900 });
+        // The training line gives 400 + 100 * 0.004096 MB, far below the 900 MB the construction needed.
+        Assert.Equal(900, e.PeakMb, 9);
+        Assert.Equal(0, e.LargestBatch);
+        Assert.Equal(400 + 100 * 0.004096 * 8, Planner.Estimate(new PlanOptions { CropSize = 64, BatchSize = 8 }, Counts, Small, Large).PeakMb, 9);
+    }
+
+    [Fact]
     public void Noisy_inverted_times_do_not_give_negative_slopes()
     {
         var e = Planner.Estimate(new PlanOptions(), Counts, Small with { SecondsPerIteration = 1.0 }, Large with { SecondsPerIteration = 0.9 });
@@ -52,7 +62,7 @@ public sealed class PlanTests
     [Fact]
     public void Probe_lines_round_trip()
     {
-        var m = new ProbeMeasurement(64, 48, 0.123456789, 987.654321);
+        var m = new ProbeMeasurement(64, 48, 0.123456789, 987.654321, 1234.5);
         Assert.Equal(m, Planner.ParseProbeLine(Planner.FormatProbeLine(m)));
     }
 
