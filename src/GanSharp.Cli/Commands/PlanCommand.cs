@@ -95,6 +95,7 @@ public static class PlanCommand
             table.AddRow("time per iteration", $"{e.SecondsPerIteration:F2} s");
             if (e.TotalHours is double h) table.AddRow("whole training", $"{e.Iterations:N0} iterations, {h:F1} h ({h / 24:F1} days)");
             if (e.LargestBatch is int fit) table.AddRow($"largest batch in {options.MemoryGb:G} GB", fit.ToString(CultureInfo.InvariantCulture));
+            else if (options.MemoryGb is double gb) table.AddRow($"largest batch in {gb:G} GB", "unknown: the probes' memory did not grow with size (noise); rerun on a quieter machine");
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine("[grey]Without the VGG loss (--no-vgg-loss); the VGG-19 network adds about 550 MB of weights and its activations. Times are for this machine at its present load.[/]");
             foreach (var line in Planner.Verdict(e, audit, Enum.Parse<SceneKind>(parse.GetValue(scene)!, ignoreCase: true)))

@@ -119,8 +119,9 @@ public sealed record PlanEstimate
     public double? TotalHours => Iterations is long it ? it * SecondsPerIteration / 3600 : null;
 
     /// <summary>Largest batch whose peak fits in <see cref="PlanOptions.MemoryGb"/>; 0 when not even one example fits; null without a budget.</summary>
-    public int? LargestBatch => Options.MemoryGb is double gb
-        ? gb * 1000 < BuildPeakMb ? 0 : (int)Math.Max(0, Math.Floor((gb * 1000 - FixedMb) / MbPerExample))
+    /// <remarks>Null too when the probes showed no growth with size (allocator noise at small crops): no batch limit can be read from them.</remarks>
+    public int? LargestBatch => Options.MemoryGb is double gb && MbPerExample > 0
+        ? gb * 1000 < BuildPeakMb ? 0 : (int)Math.Clamp(Math.Floor((gb * 1000 - FixedMb) / MbPerExample), 0, int.MaxValue)
         : null;
 }
 
@@ -295,7 +296,7 @@ public static class Planner
                 : $"{n:N0} examples meets the size guidance; run `gansharp data audit` to check they are not near-duplicate frames.");
         }
 
-        if (o.MemoryGb is double gb)
+        if (o.MemoryGb is double gb && e.LargestBatch is not null)
         {
             int fit = e.LargestBatch!.Value;
             if (fit == 0) lines.Add($"Not even one example fits in {gb:G} GB (one needs about {(e.FixedMb + e.MbPerExample) / 1000:F1} GB): lower --crop-size or --ngf/--ndf.");

@@ -57,6 +57,10 @@ public sealed class PlanTests
         var e = Planner.Estimate(new PlanOptions(), Counts, Small with { SecondsPerIteration = 1.0 }, Large with { SecondsPerIteration = 0.9 });
         Assert.Equal(0, e.SecondsPerMegapixel);
         Assert.Equal(1.0, e.FixedSeconds, 9);
+        // Memory that did not grow with size gives no batch limit rather than an absurd one.
+        var flat = Planner.Estimate(new PlanOptions { MemoryGb = 16 }, Counts, Small with { PeakMb = 1171 }, Large with { PeakMb = 1126 });
+        Assert.Equal(0, flat.MbPerMegapixel);
+        Assert.Null(flat.LargestBatch);
     }
 
     [Fact]

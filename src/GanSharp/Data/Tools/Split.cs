@@ -154,18 +154,29 @@ public static class DataSplit
                 var splitOf = new Dictionary<string, string>();
                 int total = sorted.Count, test = 0, val = 0;
                 int testTarget = (int)Math.Round(options.TestFraction * total), valTarget = (int)Math.Round(options.ValFraction * total);
+                // A group joins test (then val) while that keeps the split within half a group of its target, so one
+                // huge sequence never swallows the test set.
                 foreach (int gi in perm)
                 {
                     string g = groups[gi];
                     int n = sizes[g];
                     string s;
-                    // Keep at least one group for training.
-                    bool lastTrainGroup = !splitOf.ContainsValue("train") && splitOf.Count == groups.Count - 1;
-                    if (!lastTrainGroup && options.TestFraction > 0 && test < testTarget && (test == 0 || test + n / 2 <= testTarget)) { s = "test"; test += n; }
-                    else if (!lastTrainGroup && options.ValFraction > 0 && val < valTarget && (val == 0 || val + n / 2 <= valTarget)) { s = "val"; val += n; }
+                    if (options.TestFraction > 0 && test + n / 2.0 <= testTarget) { s = "test"; test += n; }
+                    else if (options.ValFraction > 0 && val + n / 2.0 <= valTarget) { s = "val"; val += n; }
                     else s = "train";
                     splitOf[g] = s;
                 }
+                // Every group larger than twice a target: hold out the smallest one rather than nothing, as long as
+                // training keeps a group.
+                foreach (var (name, fraction) in new[] { ("test", options.TestFraction), ("val", options.ValFraction) })
+                {
+                    if (fraction <= 0 || splitOf.ContainsValue(name)) continue;
+                    var trainGroups = splitOf.Where(kv => kv.Value == "train").Select(kv => kv.Key).ToList();
+                    if (trainGroups.Count < 2) continue;
+                    splitOf[trainGroups.OrderBy(g => sizes[g]).ThenBy(g => g, NaturalSort.Instance).First()] = name;
+                }
+                if (!splitOf.ContainsValue("train"))
+                    splitOf[splitOf.Keys.OrderByDescending(g => sizes[g]).ThenBy(g => g, NaturalSort.Instance).First()] = "train";
                 return sorted.Select(p => new SplitEntry(p.Stem, splitOf[groupOf[p.Stem]], groupOf[p.Stem])).ToList();
             }
             case SplitMode.Stratified:

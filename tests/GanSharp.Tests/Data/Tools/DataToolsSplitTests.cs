@@ -46,6 +46,20 @@ public sealed class DataToolsSplitTests
     }
 
     [Fact]
+    public void One_huge_sequence_never_becomes_the_test_set()
+    {
+        var pairs = Enumerable.Range(0, 40).Select(i => new DataSplit.Pair($"big_{i:D3}", "", "", null, ""))
+            .Concat(Enumerable.Range(0, 12).Select(i => new DataSplit.Pair($"s{i % 4}_{i:D3}", "", "", null, ""))).ToList();
+        for (int seed = 0; seed < 10; seed++)
+        {
+            var entries = DataSplit.Assign(Grouped(seed) with { ValFraction = 0, TestFraction = 0.2 }, pairs);
+            Assert.All(entries.Where(e => e.Group == "big"), e => Assert.Equal("train", e.Split));
+            // Target 10 of 52; groups of 3 fill it to 9 or 12 within half a group.
+            Assert.InRange(entries.Count(e => e.Split == "test"), 9, 12);
+        }
+    }
+
+    [Fact]
     public void Stratified_split_puts_a_class_of_two_images_on_both_sides()
     {
         using var tmp = new TempDir();
