@@ -44,7 +44,8 @@ public class LabelConversionTests
 
         ImageIO.WritePng(Colours((128, 64, 128), (1, 2, 3)), Path.Combine(input, "zz.png"));
         var e = Assert.Throws<GanSharpException>(() => LabelConversion.ConvertFolder(input, output, dir.File("map.txt")));
-        Assert.Contains("zz.png has colour (1, 2, 3) at pixel (1, 0)", e.Message);
+        Assert.Contains("1 colours are not in", e.Message);
+        Assert.Contains("(1, 2, 3) on 1 pixels, first " + Path.Combine(input, "zz.png") + " at pixel (1, 0)", e.Message);
     }
 
     [Fact]
