@@ -59,6 +59,8 @@ public static class SpadeBench
     private static (double Sec, double PeakMb, string Extra) RunChild(string self, string config, bool tuned, bool infer)
     {
         var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
+        // Started as `dotnet GanSharp.Bench.dll`, the process is the dotnet host: hand it the assembly again.
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(typeof(SpadeBench).Assembly.Location);
         psi.ArgumentList.Add("spade");
         psi.ArgumentList.Add("--child");
         psi.ArgumentList.Add(config);
