@@ -76,7 +76,7 @@ public class DataOptionsBinderTests
     public void DataVerbsAreInTheCommandTree()
     {
         var data = Program.BuildRoot().Subcommands.Single(c => c.Name == "data");
-        Assert.Equal(new[] { "convert", "validate" }, data.Subcommands.Select(c => c.Name).Order());
+        Assert.Equal(new[] { "audit", "convert", "split", "validate" }, data.Subcommands.Select(c => c.Name).Order());
         var validate = data.Subcommands.Single(c => c.Name == "validate");
         Assert.Contains(validate.Options, o => o.Aliases.Contains("--label_nc"));
     }
