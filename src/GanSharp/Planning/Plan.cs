@@ -190,15 +190,7 @@ public static class Planner
         for (int i = 0; i < WarmupIterations + TimedIterations; i++)
         {
             var sw = Stopwatch.StartNew();
-            using (var scope = NewDisposeScope())
-            {
-                optG.zero_grad();
-                model.ComputeGeneratorLoss(sem, image).Total().backward();
-                optG.step();
-                optD.zero_grad();
-                model.ComputeDiscriminatorLoss(sem, image).Total().backward();
-                optD.step();
-            }
+            model.ReferenceIteration(optG, optD, sem, image);
             if (i >= WarmupIterations) times.Add(sw.Elapsed.TotalSeconds);
         }
         return new ProbeMeasurement(crop, h, Median(times), PeakRssMb(), buildPeak);

@@ -245,6 +245,21 @@ public sealed class SpadeModel : IDisposable
         return NetG.call(semantics, Options.UseVae ? z : null);
     }
 
+    /// <summary>
+    /// One reference iteration outside the trainer (benchmarks, the plan probes): G step, then D step with the fake
+    /// regenerated, under one dispose scope.
+    /// </summary>
+    public void ReferenceIteration(TorchSharp.Modules.OptimizerHelper optG, TorchSharp.Modules.OptimizerHelper optD, Tensor semantics, Tensor image)
+    {
+        using var scope = NewDisposeScope();
+        optG.zero_grad();
+        ComputeGeneratorLoss(semantics, image).Total().backward();
+        optG.step();
+        optD.zero_grad();
+        ComputeDiscriminatorLoss(semantics, image).Total().backward();
+        optD.step();
+    }
+
     /// <summary>z = mu + eps * exp(0.5 logvar), eps ~ N(0, 1).</summary>
     public static Tensor Reparameterize(Tensor mu, Tensor logvar)
     {
