@@ -112,15 +112,7 @@ public static class SpadeBench
         }
         times.Sort();
         double median = (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {median:F4} {PeakRssMb():F1} {pG:N0}/{pD:N0}/{pE:N0}{(tuned ? "" : " untuned")}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {median:F4} {GanSharp.Planning.Planner.PeakRssMb():F1} {pG:N0}/{pD:N0}/{pE:N0}{(tuned ? "" : " untuned")}"));
         return 0;
-    }
-
-    private static double PeakRssMb()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
-        return double.NaN;
     }
 }
