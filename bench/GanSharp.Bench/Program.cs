@@ -18,11 +18,13 @@ public static class Program
                 return FidBench.Run(rest);
             case "spade":
                 return SpadeBench.Run(rest);
+            case "diagnostics":
+                return DiagnosticsBench.Run(rest);
             case "families":
                 FamiliesBench.Run(rest);
                 return 0;
             default:
-                Console.Error.WriteLine("usage: GanSharp.Bench <benchmark> [args]; benchmarks: loader, fid, spade, families");
+                Console.Error.WriteLine("usage: GanSharp.Bench <benchmark> [args]; benchmarks: loader, fid, spade, families, diagnostics");
                 return 2;
         }
     }

@@ -163,13 +163,18 @@ public static class DataCommand
         var binder = new DataOptionsBinder();
         var testDir = new Option<string?>("--test-image-dir") { Description = "Folder of test photos to check for near-duplicates in training (leakage).", HelpName = "dir" };
         var report = new Option<string>("--report") { Description = "Where to write the HTML report.", DefaultValueFactory = _ => "audit.html", HelpName = "file" };
+        var json = new Option<string?>("--json")
+        {
+            Description = $"Where to write the findings as JSON (default: next to --report, e.g. {AuditJson.FileName}); gansharp doctor reads it for its data-side advice.",
+            HelpName = "file",
+        };
         var threshold = new Option<int>("--hash-threshold") { Description = "Largest Hamming distance (of 64 bits) between perceptual hashes that counts as a near-duplicate.", DefaultValueFactory = _ => 6, HelpName = "bits" };
         var scene = new Option<string>("--scene") { Description = "auto, texture (about 2,000 examples needed) or street (5,000-10,000).", DefaultValueFactory = _ => "auto" };
         scene.AcceptOnlyFromAmong("auto", "texture", "street");
         var strict = new Option<bool>("--strict") { Description = $"Exit with code {ExitCodes.CheckFailed} when any problem is found." };
         var cmd = new Command("audit", "Audit a data set before training: classes, sizes, near-duplicates, train/test leakage and whether there is enough data.");
         binder.AddTo(cmd);
-        foreach (var o in new Option[] { testDir, report, threshold, scene, strict }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { testDir, report, json, threshold, scene, strict }) cmd.Options.Add(o);
         cmd.SetGuardedAction((parse, _) =>
         {
             int bits = parse.GetValue(threshold);
@@ -200,6 +205,8 @@ public static class DataCommand
                 });
             string path = parse.GetValue(report)!;
             AuditReport.Write(result, path, null, options.Data.LabelDir);
+            string jsonPath = parse.GetValue(json) ?? Path.ChangeExtension(path, ".json");
+            AuditJson.Write(result, options, jsonPath);
             var table = new Table().AddColumns("check", "result");
             table.AddRow("pairs", result.Pairs.ToString("N0"));
             table.AddRow("effective size", $"{result.EffectiveSize:N0} ({result.NearDuplicateClusters.Count} near-duplicate clusters)");
@@ -210,7 +217,7 @@ public static class DataCommand
             AnsiConsole.Write(table);
             foreach (var p in result.Problems) AnsiConsole.MarkupLineInterpolated($"[yellow]{p.Kind}:[/] {p.Message}");
             if (result.Problems.Count == 0) AnsiConsole.MarkupLine("[green]No problems found.[/]");
-            AnsiConsole.MarkupLineInterpolated($"Report: {path}");
+            AnsiConsole.MarkupLineInterpolated($"Report: {path}  findings: {jsonPath}");
             return parse.GetValue(strict) && result.Problems.Count > 0 ? ExitCodes.CheckFailed : ExitCodes.Ok;
         });
         return cmd;

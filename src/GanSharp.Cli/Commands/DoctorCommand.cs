@@ -17,10 +17,17 @@ public static class DoctorCommand
         };
         var env = new Option<bool>("--env") { Description = "Print the TorchSharp/libtorch versions, threads, device and allocator settings, and check that a convolution runs." };
         var output = new Option<string?>("--out") { Description = "Folder for doctor.html and the PNG curves (default: <run>/report)." };
+        var audit = new Option<string?>("--audit")
+        {
+            Description = "The audit.json of the training data (gansharp data audit): its near-duplicates, effective size and leakage join the prescriptions. "
+                + "Default: the one found in the run folder or next to the run's --label-dir, or in the current folder, if it audited that folder.",
+            HelpName = "file",
+        };
         var cmd = new Command("doctor", "Check the machine (--env), or diagnose a training run: failure episodes, prescriptions and an HTML report.");
         cmd.Arguments.Add(run);
         cmd.Options.Add(env);
         cmd.Options.Add(output);
+        cmd.Options.Add(audit);
         cmd.SetGuardedAction((parse, _) =>
         {
             string? runPath = parse.GetValue(run);
@@ -28,7 +35,7 @@ public static class DoctorCommand
             if (!checkEnv && runPath is null)
                 throw new GanSharpException(ErrorKind.Usage, "doctor needs a run folder (gansharp doctor checkpoints/<name>) or --env.");
             if (checkEnv) PrintEnvironment();
-            if (runPath is not null) return Diagnose(runPath, parse.GetValue(output));
+            if (runPath is not null) return Diagnose(runPath, parse.GetValue(output), parse.GetValue(audit));
             return ExitCodes.Ok;
         });
         return cmd;
@@ -49,15 +56,21 @@ public static class DoctorCommand
         AnsiConsole.Write(table);
     }
 
-    private static int Diagnose(string runPath, string? outDir)
+    private static int Diagnose(string runPath, string? outDir, string? auditPath)
     {
-        var result = DoctorReport.Write(runPath, outDir);
+        var result = DoctorReport.Write(runPath, outDir, auditPath);
         AnsiConsole.Write(SummaryTable(result));
         foreach (var v in result.Verdicts.Where(v => v.Status == VerdictStatus.Fired))
         {
             AnsiConsole.MarkupLineInterpolated($"[bold]{v.Detector.Title}[/] — try in order:");
             int n = 1;
             foreach (var r in v.Prescription) AnsiConsole.MarkupLineInterpolated($"  {n++}. [green]{r.CommandLine}[/] [grey]({r.Source})[/]");
+        }
+        AnsiConsole.MarkupLineInterpolated($"[grey]{result.AuditNote}.[/]");
+        if (result.DataAdvice.Count > 0)
+        {
+            AnsiConsole.MarkupLine("[bold]Data[/] (from the dataset audit):");
+            foreach (var r in result.DataAdvice) AnsiConsole.MarkupLineInterpolated($"  - [green]{r.CommandLine}[/]: {r.Why}");
         }
         if (result.Log.SkippedLines > 0)
             AnsiConsole.MarkupLineInterpolated($"[yellow]{result.Log.SkippedLines} unreadable lines skipped in {result.Log.Source} (a run still writing, or cut by a crash).[/]");

@@ -61,6 +61,12 @@ public static class TrainCommand
     {
         var latest = new LatestStatsSink();
         var doctor = new GanSharp.Diagnostics.LiveDoctor(Path.Combine(options.Run.RunDir, GanSharp.Diagnostics.LiveDoctor.LogFileName));
+        if (!string.IsNullOrEmpty(options.Data.LabelDir))
+        {
+            var (audit, _) = GanSharp.Diagnostics.DoctorReport.FindAuditFor([options.Data.LabelDir]);
+            doctor.Audit = audit;
+            if (audit is not null) AnsiConsole.MarkupLineInterpolated($"[blue]note:[/] dataset audit {audit.Source}: its data remedies join the live doctor's advice.");
+        }
         DoctorConsole.Attach(doctor);
         TrainResult? result = null;
         AnsiConsole.Progress()

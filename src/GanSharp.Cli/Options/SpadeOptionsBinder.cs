@@ -67,6 +67,13 @@ public sealed class SpadeOptionsBinder
         t.Add("--eval-every", [], "Compute FID and KID every this many epochs on a fixed subset of the training images (needs --inception-weights; 0 = never).", 0, "eval_every", (x, v) => x with { EvalEvery = v });
         t.Add("--eval-samples", [], "Images in the fixed FID/KID subset.", 64, "eval_samples", (x, v) => x with { EvalSamples = v });
         t.Add("--inception-weights", [], "Path of pytorch-fid's pt_inception-2015-12-05-6726825d.pth for --eval-every (or set GANSHARP_INCEPTION_WEIGHTS).", (string?)null, "inception_weights", (x, v) => x with { InceptionWeights = v });
+        // Diagnostics (the first-aid kit's validation losses, held-out D accuracy and sample diversity)
+        t.Add("--val-label-dir", [], "Held-out label maps (e.g. val_label) for validation losses (val/L1, val/VGG) and D's accuracy on held-out photos; with --val-image-dir.", (string?)null, "val_label_dir", (x, v) => x with { ValLabelDir = v });
+        t.Add("--val-image-dir", [], "The held-out photos paired with --val-label-dir (e.g. val_img).", (string?)null, "val_image_dir", (x, v) => x with { ValImageDir = v });
+        t.Add("--val-instance-dir", [], "Held-out instance maps (e.g. val_inst), needed when training uses instance maps.", (string?)null, "val_instance_dir", (x, v) => x with { ValInstanceDir = v });
+        t.Add("--val-every", [], $"Validate every this many iterations, at the next log step (0 = never; default {SpadeRunOptions.DefaultValEvery}, on whenever --val-label-dir is given).", SpadeRunOptions.DefaultValEvery, "val_every", (x, v) => x with { ValEvery = v });
+        t.Add("--val-samples", [], "Held-out pairs validated (the first in file order), and as many training pairs for D's training-side accuracy.", 16, "val_samples", (x, v) => x with { ValSamples = v });
+        t.Add("--diversity-samples", [], "Fixed training label maps whose fakes' spread is logged as diversity at every log step, for the mode-collapse check (with --use-vae also across this many z; 0 = off).", 8, "diversity_samples", (x, v) => x with { DiversitySamples = v });
         t.Add("--tf-log", ["--tf_log"], "Also write TensorBoard event files to <run>/logs.", false, "run.tf_log", (x, v) => x with { Run = x.Run with { TfLog = v } });
     }
 

@@ -85,6 +85,22 @@ public static class DiscriminatorStats
         stats.Report("D_acc_heldout", real.gt(t).to_type(ScalarType.Float32).mean());
         stats.Report("r_t_heldout", real.sub(t).sign().mean());
     }
+
+    /// <summary>
+    /// Reports D's accuracy and r_t on a fixed subset of <em>training</em> reals scored exactly as the held-out ones
+    /// (<c>D_acc_train</c>, <c>r_t_train</c>): same batch layout, no augmentation or instance noise, same moment. The
+    /// memorisation test compares it with <c>D_acc_heldout</c>; <c>D_acc_real</c> comes from the training step's own
+    /// (possibly augmented) batch and is noisier.
+    /// </summary>
+    public static void ReportTrainReference(StatsCollector stats, Tensor trainRealLogits, DLossKind lossKind)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        double t = Threshold(lossKind);
+        var real = trainRealLogits.detach().to_type(ScalarType.Float32);
+        stats.Report("D_acc_train", real.gt(t).to_type(ScalarType.Float32).mean());
+        stats.Report("r_t_train", real.sub(t).sign().mean());
+    }
 }
 
 /// <summary>Validation losses on a held-out split, logged as <c>val/&lt;term&gt;</c> next to the training term.</summary>
@@ -99,8 +115,8 @@ public static class ValidationStats
 
 /// <summary>
 /// When to evaluate the held-out split: at the first log step once <see cref="Every"/> iterations have passed since
-/// the last evaluation (validation costs forward passes, so not at every log step). Not saved with the run: after
-/// a resume the first log step evaluates.
+/// the last evaluation (validation costs forward passes, so not at every log step). Not saved by itself: after
+/// a resume the first log step evaluates, unless the recipe restores <see cref="Last"/>.
 /// </summary>
 public sealed class ValidationSchedule(long every)
 {
@@ -108,6 +124,16 @@ public sealed class ValidationSchedule(long every)
 
     /// <summary>Iterations between evaluations.</summary>
     public long Every { get; } = every;
+
+    /// <summary>
+    /// Iterations done at the last evaluation (<see cref="long.MinValue"/> before the first); a recipe saves it with
+    /// its state so that a resumed run validates at the same iterations as an uninterrupted one.
+    /// </summary>
+    public long Last
+    {
+        get => _last;
+        set => _last = value;
+    }
 
     /// <summary>True when this iteration should evaluate (and records that it does).</summary>
     public bool IsDue(StepContext context)
@@ -144,10 +170,14 @@ public static class SampleDiversity
 /// <c>no_grad</c> in every iteration whose statistics are flushed, after the phases, with that iteration's batch.
 /// </summary>
 /// <remarks>
-/// Report what the family can: <c>diversity</c> (<see cref="SampleDiversity"/> of fakes from a fixed batch of z) and
-/// <c>diversity_real</c> (the same for real data), held-out D accuracy through
-/// <see cref="DiscriminatorStats.ReportHeldOut"/>, and validation losses as <c>val/&lt;term&gt;</c> (e.g.
-/// <c>val/VGG</c>, <c>val/L1</c>) on a held-out split; a recipe may compute those only every K-th call.
+/// Report what the family can: <c>diversity</c> (<see cref="SampleDiversity"/> of fakes from a fixed batch of z, or of
+/// fixed different conditions for a conditional G) and <c>diversity_real</c> (the same for the matching real data),
+/// <c>diversity_z</c> for a conditional G with a latent (one fixed condition, several fixed z), held-out D accuracy
+/// through <see cref="DiscriminatorStats.ReportHeldOut"/> (with <see cref="DiscriminatorStats.ReportTrainReference"/>
+/// for the training side scored the same way), and validation losses as <c>val/&lt;term&gt;</c> (e.g. <c>val/VGG</c>,
+/// <c>val/L1</c>) on a held-out split; a recipe may compute those only every K-th call (<see cref="ValidationSchedule"/>).
+/// Any randomness must come from a private generator and any buffer a forward moves must be put back: exact resume
+/// and the training trajectory must not depend on whether diagnostics ran.
 /// </remarks>
 public interface IDiagnosticRecipe<in TBatch>
 {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using GanSharp.Data.Tools;
 using GanSharp.Training;
 
 namespace GanSharp.Diagnostics;
@@ -14,7 +15,15 @@ namespace GanSharp.Diagnostics;
 public sealed record ReportPlot(string Group, string Title, string Path, IReadOnlyList<string> Series);
 
 /// <summary>What <see cref="DoctorReport.Write"/> produced.</summary>
-public sealed record DoctorReportResult(string HtmlPath, RunLog Log, IReadOnlyList<Verdict> Verdicts, IReadOnlyList<ReportPlot> Plots, IReadOnlyList<Remedy> DataAdvice)
+/// <param name="HtmlPath">The report page.</param>
+/// <param name="Log">The statistics read.</param>
+/// <param name="Verdicts">One per detector; prescriptions include the audit's data remedies where they bear on the failure.</param>
+/// <param name="Plots">The curves drawn.</param>
+/// <param name="DataAdvice">Everything the dataset audit advises (empty without an audit or when it found nothing).</param>
+/// <param name="Audit">The dataset audit applied, if one was given or found.</param>
+/// <param name="AuditNote">Where the audit came from, or where the doctor looked for one.</param>
+public sealed record DoctorReportResult(string HtmlPath, RunLog Log, IReadOnlyList<Verdict> Verdicts, IReadOnlyList<ReportPlot> Plots, IReadOnlyList<Remedy> DataAdvice,
+    DataAuditSummary? Audit = null, string AuditNote = "")
 {
     /// <summary>Whether the last record has a NaN/Inf (the run diverged and stopped there).</summary>
     public bool Diverged => Log.Records.Count > 0 && Log.Records[^1].Values.Values.Any(v => !double.IsFinite(v));
@@ -28,9 +37,6 @@ public sealed record DoctorReportResult(string HtmlPath, RunLog Log, IReadOnlyLi
 /// </summary>
 public static class DoctorReport
 {
-    /// <summary>Name of the optional dataset-audit summary in a run folder (written by the data tools).</summary>
-    public const string AuditFileName = "data_audit.json";
-
     private const int PlotWidth = 1000;
     private const int PlotHeight = 320;
     private const int MaxSampleGroups = 6;
@@ -38,41 +44,142 @@ public static class DoctorReport
     private static readonly HashSet<string> NonLossScalars = new(StringComparer.Ordinal)
     {
         "D_acc", "D_acc_real", "D_acc_fake", "D_acc_heldout", "D(x)", "D(G(z))", "r_t", "r_t_heldout", "D_chance",
-        "W_dist", "diversity", "diversity_real", "M", "k",
+        "W_dist", "diversity", "diversity_real", "diversity_z", "D_acc_train", "r_t_train", "M", "k",
     };
 
-    /// <summary>Reads the run at <paramref name="runPath"/>, diagnoses it and writes the report into <paramref name="outDir"/> (default: <c>&lt;run&gt;/report</c>).</summary>
-    public static DoctorReportResult Write(string runPath, string? outDir = null, DataAuditSummary? audit = null, IReadOnlyList<Detector>? detectors = null)
+    /// <summary>
+    /// Reads the run at <paramref name="runPath"/>, diagnoses it and writes the report into <paramref name="outDir"/>
+    /// (default: <c>&lt;run&gt;/report</c>). The dataset audit is <paramref name="auditPath"/> when given, else the one
+    /// <see cref="FindAudit"/> finds for the run's training folder.
+    /// </summary>
+    public static DoctorReportResult Write(string runPath, string? outDir = null, string? auditPath = null, IReadOnlyList<Detector>? detectors = null)
     {
         var log = RunLogReader.Read(runPath);
         outDir ??= Path.Combine(log.RunDir, "report");
+        var (audit, note) = LoadAudit(log.RunDir, auditPath);
         Directory.CreateDirectory(outDir);
-        audit ??= TryReadAudit(log.RunDir);
         var series = new StatsSeries(log.Records);
-        var verdicts = (detectors ?? Detector.Defaults()).Select(d => d.Evaluate(series)).ToList();
+        var verdicts = (detectors ?? Detector.Defaults())
+            .Select(d => d.Evaluate(series))
+            .Select(v => v with { Prescription = Remedies.For(v.Detector.Id, audit) })
+            .ToList();
         var plots = RenderPlots(series, verdicts, log.XLabel, outDir);
         var dataAdvice = audit is null ? [] : Remedies.ForDataAudit(audit);
-        var result = new DoctorReportResult(Path.Combine(outDir, "doctor.html"), log, verdicts, plots, dataAdvice);
+        var result = new DoctorReportResult(Path.Combine(outDir, "doctor.html"), log, verdicts, plots, dataAdvice, audit, note);
         AtomicFile.WriteAllText(result.HtmlPath, Html(result, audit));
         return result;
     }
 
-    /// <summary>Reads <c>data_audit.json</c> ({"images", "near_duplicate_pairs", "leaked_pairs"}) when the run has one.</summary>
-    public static DataAuditSummary? TryReadAudit(string runDir)
+    private static (DataAuditSummary? Audit, string Note) LoadAudit(string runDir, string? auditPath)
     {
-        string path = Path.Combine(runDir, AuditFileName);
-        if (!File.Exists(path)) return null;
+        if (auditPath is not null)
+        {
+            if (!File.Exists(auditPath))
+                throw new GanSharpException(ErrorKind.BadInput, $"--audit {auditPath} does not exist: pass the audit.json that gansharp data audit wrote.");
+            var given = AuditJson.Read(auditPath);
+            return (given, $"dataset audit {given.Source}");
+        }
+        var (found, looked) = FindAudit(runDir);
+        if (found is not null) return (found, $"dataset audit {found.Source} (found for the run's label folder {found.LabelDir})");
+        return (null, looked.Count == 0
+            ? "no dataset audit: pass --audit <audit.json> (gansharp data audit writes it)"
+            : $"no dataset audit of the run's training folder in {string.Join(", ", looked)}: run gansharp data audit on it, or pass --audit <audit.json>");
+    }
+
+    /// <summary>
+    /// Looks for the <c>audit.json</c> of the folder a run was trained on: in the run folder, then next to the label
+    /// folder recorded in its <c>options.json</c> (its parent, the data root of the reference layout, and the folder
+    /// itself), then in the current folder (where <c>data audit</c> writes by default). Outside the run folder a file
+    /// counts only if it audited that same label folder. Relative folders in the options are resolved against the
+    /// folder training ran in (worked out from the relative checkpoints folder) and against the current one.
+    /// </summary>
+    /// <returns>The audit, or null with the places looked at.</returns>
+    public static (DataAuditSummary? Audit, IReadOnlyList<string> Looked) FindAudit(string runDir)
+    {
+        var looked = new List<string>();
+        string inRun = Path.Combine(runDir, AuditJson.FileName);
+        looked.Add(inRun);
+        if (File.Exists(inRun)) return (AuditJson.Read(inRun), looked);
+        var (audit, more) = FindAuditFor(TrainingLabelDirs(runDir));
+        looked.AddRange(more);
+        return (audit, looked);
+    }
+
+    /// <summary>
+    /// The <c>audit.json</c> of a label folder (given as the full paths it may stand for): next to it (its parent, the
+    /// data root of the reference layout), in it, or in the current folder, counting only an audit of that folder.
+    /// </summary>
+    public static (DataAuditSummary? Audit, IReadOnlyList<string> Looked) FindAuditFor(IReadOnlyList<string> labelDirs)
+    {
+        var looked = new List<string>();
+        if (labelDirs.Count == 0) return (null, looked);
+        labelDirs = labelDirs.Select(d => Path.TrimEndingDirectorySeparator(Path.GetFullPath(d))).ToList();
+        var candidates = labelDirs.SelectMany(d => new[] { Path.Combine(Path.GetDirectoryName(d) ?? d, AuditJson.FileName), Path.Combine(d, AuditJson.FileName) })
+            .Append(Path.GetFullPath(AuditJson.FileName))
+            .Distinct(StringComparer.Ordinal);
+        foreach (var path in candidates)
+        {
+            looked.Add(path);
+            if (!File.Exists(path)) continue;
+            DataAuditSummary audit;
+            try
+            {
+                audit = AuditJson.Read(path);
+            }
+            catch (GanSharpException)
+            {
+                // An audit.json that is not ours (or is broken) is not this run's audit; --audit reports why.
+                looked[^1] += " (not a GanSharp audit)";
+                continue;
+            }
+            if (audit.LabelDir is not null && labelDirs.Contains(Path.TrimEndingDirectorySeparator(Path.GetFullPath(audit.LabelDir)))) return (audit, looked);
+        }
+        return (null, looked);
+    }
+
+    // The full paths the run's data.label_dir may stand for (none for runs without one, e.g. the 2-D families).
+    private static List<string> TrainingLabelDirs(string runDir)
+    {
+        string optionsPath = Path.Combine(runDir, "options.json");
+        if (!File.Exists(optionsPath)) return [];
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            var r = doc.RootElement;
-            int Get(string n) => r.TryGetProperty(n, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : 0;
-            return new DataAuditSummary(Get("images"), Get("near_duplicate_pairs"), Get("leaked_pairs"));
+            using var doc = JsonDocument.Parse(File.ReadAllText(optionsPath));
+            var root = doc.RootElement;
+            if (!root.TryGetProperty("data", out var data) || !data.TryGetProperty("label_dir", out var ld) || ld.ValueKind != JsonValueKind.String) return [];
+            string label = ld.GetString()!;
+            var dirs = new List<string>();
+            if (Path.IsPathRooted(label)) dirs.Add(label);
+            else
+            {
+                if (TrainingWorkingDirectory(runDir, root) is { } cwd) dirs.Add(Path.GetFullPath(label, cwd));
+                dirs.Add(Path.GetFullPath(label));
+            }
+            return dirs.Select(Path.TrimEndingDirectorySeparator).Distinct(StringComparer.Ordinal).ToList();
         }
-        catch (JsonException e)
+        catch (JsonException)
         {
-            throw new GanSharpException(ErrorKind.BadInput, $"{path} is not valid JSON ({e.Message}): re-run the dataset audit or delete the file.", e);
+            return [];
         }
+    }
+
+    // The folder training ran in, when the run folder was given relative to it (run.checkpoints_dir/run.name).
+    private static string? TrainingWorkingDirectory(string runDir, JsonElement options)
+    {
+        if (!options.TryGetProperty("run", out var run) || !run.TryGetProperty("checkpoints_dir", out var cd) || cd.ValueKind != JsonValueKind.String
+            || !run.TryGetProperty("name", out var nm) || nm.ValueKind != JsonValueKind.String) return null;
+        string rel = Path.Combine(cd.GetString()!, nm.GetString()!);
+        if (Path.IsPathRooted(rel)) return null;
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(runDir));
+        string? candidate = full;
+        foreach (var part in rel.Split(['/', '\\'], StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (part == ".") continue;
+            if (part == "..") return null;
+            candidate = Path.GetDirectoryName(candidate!);
+            if (candidate is null) return null;
+        }
+        return Path.TrimEndingDirectorySeparator(Path.GetFullPath(rel, candidate!)) == full ? candidate : null;
     }
 
     /// <summary>Which statistics each plot group draws, from the names the run logged.</summary>
@@ -87,7 +194,7 @@ public static class DoctorReport
             ("grads", "Gradient norms (log10; ganhacks' alarm at 100 = 2)", "log10 norm", names.Where(n => n.StartsWith("grad/", StringComparison.Ordinal) && n.Count(c => c == '/') == 1).ToList(), true),
             ("spectral", "Largest singular value and weight norm per network", "value", names.Where(n => n.StartsWith("sigma_max/", StringComparison.Ordinal) || n.StartsWith("weight/", StringComparison.Ordinal)).ToList(), false),
             ("validation", "Validation losses (and their training terms)", "loss", ValidationNames(names), false),
-            ("other", "Diversity, r_t, BEGAN M, evaluation metrics", "value", names.Where(n => n is "diversity" or "diversity_real" or "r_t" or "r_t_heldout" or "M" || MetricJumpDetector.IsMetric(n)).ToList(), false),
+            ("other", "Diversity, r_t, BEGAN M, evaluation metrics", "value", names.Where(n => n is "diversity" or "diversity_real" or "diversity_z" or "r_t" or "r_t_heldout" or "r_t_train" or "M" || MetricJumpDetector.IsMetric(n)).ToList(), false),
         };
         return groups.Where(g => g.Item4.Count > 0).ToList();
     }
@@ -221,14 +328,22 @@ public static class DoctorReport
         }
         if (audit != null)
         {
-            sb.Append("<h3>Data (from the dataset audit: ").Append(audit.Images).Append(" images)</h3>");
-            if (r.DataAdvice.Count == 0) sb.Append("<p>The audit found no near-duplicates and no leakage.</p>");
+            sb.Append("<h3>Data (from the dataset audit)</h3><p>").Append(H(r.AuditNote)).Append(": ")
+              .Append(H(string.Create(CultureInfo.InvariantCulture,
+                  $"{audit.Pairs:N0} training pairs, effective size {audit.EffectiveSize:N0} ({audit.NearDuplicateImages:N0} near-duplicates in {audit.NearDuplicateClusters:N0} clusters) against the guidance of {audit.Guidance}; ")
+                  + (audit.TestImages == 0 ? "leakage not checked." : string.Create(CultureInfo.InvariantCulture, $"{audit.LeakedTestImages:N0} of {audit.TestImages:N0} held-out photos leaked."))))
+              .Append("</p>");
+            if (r.DataAdvice.Count == 0) sb.Append("<p>The audit found no near-duplicates, leakage, size or class problem.</p>");
             else
             {
-                sb.Append("<ol>");
+                sb.Append("<p>Data-side remedies (those that bear on a fired detector are also in its list above):</p><ol>");
                 foreach (var rem in r.DataAdvice) AppendRemedy(sb, rem);
                 sb.Append("</ol>");
             }
+        }
+        else
+        {
+            sb.Append("<p><small>").Append(H(r.AuditNote)).Append(".</small></p>");
         }
 
         sb.Append("<h2>Curves</h2>");

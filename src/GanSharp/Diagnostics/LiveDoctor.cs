@@ -68,6 +68,12 @@ public sealed class LiveDoctor : IStatsSink
     /// <summary>Raised once per episode, when a detector starts firing.</summary>
     public event Action<DoctorWarning>? Warning;
 
+    /// <summary>
+    /// The dataset audit of the training folder, when there is one: its data remedies then lead the prescriptions of
+    /// the failures data explains, as in the report.
+    /// </summary>
+    public GanSharp.Data.Tools.DataAuditSummary? Audit { get; set; }
+
     /// <summary>Every warning raised so far.</summary>
     public IReadOnlyList<DoctorWarning> Warnings => _warnings;
 
@@ -89,7 +95,7 @@ public sealed class LiveDoctor : IStatsSink
             {
                 if (st.QuietFor >= _o.QuietRecordsBetweenEpisodes)
                 {
-                    var w = new DoctorWarning(d.Id, d.Title, record.Epoch, record.Iteration, f!.Value.Evidence, Remedies.For(d.Id));
+                    var w = new DoctorWarning(d.Id, d.Title, record.Epoch, record.Iteration, f!.Value.Evidence, Remedies.For(d.Id, Audit));
                     _warnings.Add(w);
                     Append(w.Format());
                     Warning?.Invoke(w);

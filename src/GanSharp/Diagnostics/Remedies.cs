@@ -1,3 +1,6 @@
+using System.Globalization;
+using GanSharp.Data.Tools;
+
 namespace GanSharp.Diagnostics;
 
 /// <summary>One change to try: a GanSharp flag with a suggested value, why it helps, and where the advice comes from.</summary>
@@ -10,12 +13,6 @@ public sealed record Remedy(string Flag, string Value, string Why, string Source
     /// <summary>The flag and value as a user types them (or "action: what" for a remedy that is not a flag).</summary>
     public string CommandLine => Value.Length == 0 ? Flag : Flag.StartsWith("--", StringComparison.Ordinal) ? $"{Flag} {Value}" : $"{Flag}: {Value}";
 }
-
-/// <summary>What a dataset audit found (produced by the data tools; the doctor turns it into data-side advice).</summary>
-/// <param name="Images">Training images audited.</param>
-/// <param name="NearDuplicatePairs">Pairs of training images that are near-duplicates of each other.</param>
-/// <param name="LeakedPairs">Pairs with one image in training and a near-duplicate in the validation/test split.</param>
-public sealed record DataAuditSummary(int Images, int NearDuplicatePairs, int LeakedPairs);
 
 /// <summary>
 /// The one table of prescriptions: for each detector, the remedies in the order the sources give them (the GauGAN
@@ -82,10 +79,10 @@ public static class Remedies
     private static readonly Remedy R1 = new("--r1", "10",
         "An R1 penalty on real images keeps D's gradients small where the data is.",
         "GanSharp (Mescheder et al.)");
-    private static readonly Remedy DiffAugment = new("--diffaugment", "color,translation,cutout",
+    private static readonly Remedy DiffAugment = new("--diff-augment", "color,translation,cutout",
         "Differentiable augmentation of real and fake images stops D from memorising a small training set.",
         "GanSharp (DiffAugment)");
-    private static readonly Remedy Ada = new("--ada", "",
+    private static readonly Remedy Ada = new("--ada-target", "0.6",
         "Adaptive augmentation raises the augmentation strength until r_t falls back to 0.6.",
         "GanSharp (StyleGAN2-ADA)");
     private static readonly Remedy ResumeEarlier = new("--which-epoch", "the last epoch before the episode",
@@ -121,18 +118,81 @@ public static class Remedies
         return list.Count == 0 ? "see gansharp doctor" : "try " + string.Join(", then ", list);
     }
 
-    /// <summary>Data-side advice for what a dataset audit found; empty when it found nothing.</summary>
+    /// <summary>
+    /// The remedies for a detector when the run's data set has been audited: the audit's concrete data remedies that
+    /// bear on this failure first (fixing the data before tuning, or the tuning chases a data problem), then the
+    /// table's, without the generic ones the audit's numbers replace. Without an audit, or for detectors data does
+    /// not explain, the table's list.
+    /// </summary>
+    public static IReadOnlyList<Remedy> For(string detectorId, DataAuditSummary? audit)
+    {
+        var table = For(detectorId);
+        if (audit is null) return table;
+        var data = DataRemediesFor(detectorId, audit);
+        // The generic "more data" and "split by scene" give way to the audit's numbers on the same subject: its
+        // duplicate or size finding, or its leakage check (which, when it found nothing, makes the advice moot).
+        bool replacesMoreData = data.Any(d => d.Key is "duplicates" or "size");
+        bool replacesSplit = audit.TestImages > 0;
+        var rest = table.Where(r =>
+            !(ReferenceEquals(r, MoreData) && replacesMoreData)
+            && !(ReferenceEquals(r, SplitByScene) && replacesSplit)
+            && !data.Any(d => d.Remedy.Flag.StartsWith("--", StringComparison.Ordinal) && d.Remedy.Flag == r.Flag));
+        return [.. data.Select(d => d.Remedy), .. rest];
+    }
+
+    // Which of the audit's findings explain which failure: a small or repetitive set lets D win by memorising it
+    // (D overpowering G, D memorising, perceptual over-fitting); leakage hides memorisation and over-fitting from the
+    // held-out measurements those two detectors rest on.
+    private static List<(string Key, Remedy Remedy)> DataRemediesFor(string detectorId, DataAuditSummary audit)
+    {
+        var a = DataRemedies(audit);
+        var keys = detectorId switch
+        {
+            DetectorIds.DOverpowersG => ["duplicates", "size", "diffaugment", "ada"],
+            DetectorIds.DMemorising => ["duplicates", "size", "diffaugment", "ada", "leakage"],
+            DetectorIds.PerceptualOverfit => ["duplicates", "size", "leakage"],
+            _ => Array.Empty<string>(),
+        };
+        return keys.Where(a.ContainsKey).Select(k => (k, a[k])).ToList();
+    }
+
+    /// <summary>Data-side advice for everything a dataset audit found, with its numbers; empty when it found nothing.</summary>
     public static IReadOnlyList<Remedy> ForDataAudit(DataAuditSummary audit)
     {
-        var list = new List<Remedy>();
-        if (audit.NearDuplicatePairs > 0)
-            list.Add(new Remedy("data", "remove near-duplicates",
-                $"{audit.NearDuplicatePairs} near-duplicate pairs among {audit.Images} images: the set is smaller than it looks (like consecutive video frames) and D memorises it; deduplicate and count the effective size.",
-                "first-aid kit, data"));
-        if (audit.LeakedPairs > 0)
-            list.Add(new Remedy("data", "split by scene or sequence",
-                $"{audit.LeakedPairs} training images have a near-duplicate in the held-out split, so validation losses understate over-fitting; re-split so that no scene is on both sides.",
-                "first-aid kit, data"));
+        var a = DataRemedies(audit);
+        return new[] { "duplicates", "size", "leakage", "diffaugment", "ada", "rare" }.Where(a.ContainsKey).Select(k => a[k]).ToList();
+    }
+
+    private static Dictionary<string, Remedy> DataRemedies(DataAuditSummary audit)
+    {
+        static string N(int n) => n.ToString("N0", CultureInfo.InvariantCulture);
+        var list = new Dictionary<string, Remedy>(StringComparer.Ordinal);
+        if (audit.NearDuplicateImages > 0)
+            list["duplicates"] = new Remedy("data", $"remove {N(audit.NearDuplicateImages)} near-duplicates",
+                $"{N(audit.NearDuplicateImages)} of {N(audit.Pairs)} training photos are near-duplicates of another ({N(audit.NearDuplicateClusters)} clusters, the largest of {N(audit.LargestCluster)}): "
+                + $"the set is worth about {N(audit.EffectiveSize)} distinct examples and D memorises the repeats. Keep one photo per cluster (audit.html lists them), or fewer frames per video sequence.",
+                "data audit: duplicates");
+        if (audit.TooSmall)
+        {
+            list["size"] = new Remedy("data", $"more varied examples ({N(audit.EffectiveSize)} effective vs the guidance of {audit.Guidance})",
+                $"The guidance asks for about 2,000 examples of texture-like data and 5,000–10,000 of dense street scenes; this {(audit.Scene == SceneKind.Street ? "street-scene" : "texture-like")} set has {N(audit.EffectiveSize)} distinct examples, few enough for D to learn by heart.",
+                "first-aid kit, data; data audit: size");
+            list["diffaugment"] = new Remedy("--diff-augment", "color,translation,cutout",
+                $"With {N(audit.EffectiveSize)} effective examples (guidance {audit.Guidance}), differentiable augmentation of D's real and fake inputs keeps D from memorising them.",
+                "GanSharp (DiffAugment); data audit: size");
+            list["ada"] = new Remedy("--ada-target", "0.6",
+                $"Or adaptive augmentation, made for a few thousand images ({N(audit.EffectiveSize)} here): the augmentation probability rises until r_t = E[sign(D(real))] is back at 0.6.",
+                "GanSharp (StyleGAN2-ADA); data audit: size");
+        }
+        if (audit.LeakedTestImages > 0)
+            list["leakage"] = new Remedy("data", "re-split by scene or sequence (gansharp data split --mode grouped)",
+                $"{N(audit.LeakedTestImages)} of {N(audit.TestImages)} held-out photos have a near-duplicate in training, so validation losses and D's held-out accuracy look better than they are and hide over-fitting; "
+                + "put each scene or sequence on one side only.",
+                "first-aid kit, data; data audit: leakage");
+        if (audit.RareClasses.Count > 0)
+            list["rare"] = new Remedy("data", $"more examples of rare classes {string.Join(", ", audit.RareClasses.Take(12))}{(audit.RareClasses.Count > 12 ? ", …" : "")}",
+                "Classes that appear in few images or pixels are painted poorly; add photos that show them, or merge them into a related class (gansharp data convert).",
+                "data audit: rare classes");
         return list;
     }
 }

@@ -87,6 +87,49 @@ public class TrainParseTests
     }
 
     [Fact]
+    public void DiagnosticOptionsBindAreInHelpAndComeBackFromTheCheckpoint()
+    {
+        var cmd = new Command("train");
+        var data = new DataOptionsBinder(requireFolders: false);
+        data.AddTo(cmd);
+        var spade = new SpadeOptionsBinder(training: true);
+        spade.AddTo(cmd);
+        var parse = cmd.Parse("--label_dir L --image_dir I --val-label-dir VL --val-image-dir VI --val-instance-dir VN --val-every 200 --val-samples 4 --diversity-samples 0");
+        Assert.Empty(parse.Errors);
+        var (o, given) = spade.Bind(parse, data.Bind(parse, isTrain: true), TrainCommand.DataGiven(parse, cmd));
+        Assert.Equal(("VL", "VI", "VN"), (o.ValLabelDir, o.ValImageDir, o.ValInstanceDir));
+        Assert.Equal((200, 4, 0), (o.ValEvery, o.ValSamples, o.DiversitySamples));
+        Assert.Contains("val_every", given);
+        o.ValidateDiagnostics(valEveryGiven: true);
+        Assert.Contains("\"val_label_dir\": \"VL\"", o.ToJson());
+        Assert.Equal("200", o.Flatten()["val_every"]);
+
+        // Defaults: validation every 500 iterations once a held-out split is given, 16 pairs, 8 diversity maps.
+        var plain = cmd.Parse("--label_dir L --image_dir I");
+        var (p, pGiven) = spade.Bind(plain, data.Bind(plain, isTrain: true), TrainCommand.DataGiven(plain, cmd));
+        Assert.Equal((SpadeRunOptions.DefaultValEvery, 16, 8), (p.ValEvery, p.ValSamples, p.DiversitySamples));
+        Assert.Equal(500, SpadeRunOptions.DefaultValEvery);
+        Assert.Null(p.ValLabelDir);
+        Assert.False(p.Validates);
+        p.ValidateDiagnostics(valEveryGiven: false);
+        // On resume without the flags the checkpoint's values come back.
+        var resumed = SpadeRunOptions.Merge(p, pGiven, o, "ck", _ => false);
+        Assert.Equal(("VL", 200, 0), (resumed.ValLabelDir, resumed.ValEvery, resumed.DiversitySamples));
+
+        Assert.Throws<GanSharpException>(() => (p with { ValLabelDir = "VL" }).ValidateDiagnostics(false));
+        Assert.Contains("needs a held-out split", Assert.Throws<GanSharpException>(() => p.ValidateDiagnostics(valEveryGiven: true)).Message);
+        Assert.Contains("--diversity-samples 1", Assert.Throws<GanSharpException>(() => (p with { DiversitySamples = 1 }).ValidateDiagnostics(false)).Message);
+
+        var train = Program.BuildRoot().Subcommands.First(c => c.Name == "train");
+        foreach (var flag in new[] { "--val-label-dir", "--val-image-dir", "--val-instance-dir", "--val-every", "--val-samples", "--diversity-samples" })
+            Assert.Contains(train.Options, x => x.Name == flag);
+        var audit = Program.BuildRoot().Subcommands.First(c => c.Name == "doctor");
+        Assert.Contains(audit.Options, x => x.Name == "--audit");
+        var dataAudit = Program.BuildRoot().Subcommands.First(c => c.Name == "data").Subcommands.First(c => c.Name == "audit");
+        Assert.Contains(dataAudit.Options, x => x.Name == "--json");
+    }
+
+    [Fact]
     public void EveryVerbHasHelp()
     {
         var root = Program.BuildRoot();

@@ -162,6 +162,54 @@ public class DetectorTests
     }
 
     [Fact]
+    public void ModeCollapseAcrossZFiresWhenGIgnoresTheLatent()
+    {
+        // SPADE with the VAE: one map, several z spread 40 % as much as different maps do, until G stops using z.
+        var run = Build(80, (i, r) =>
+        {
+            var v = Healthy(i, r);
+            v["diversity_z"] = i is >= 40 and < 60 ? 0.02 : 0.8 + 0.05 * Math.Sin(i / 3.0);
+            return v;
+        });
+        var e = Assert.Single(Evaluate(new ModeCollapseDetector(), run).Episodes);
+        Assert.Equal((40, 59), (e.StartIndex, e.EndIndex));
+        Assert.Matches(@"^G ignores z: for one label map the fakes spread 1\.\d+ % as much as across maps \(threshold 5 % over 3 records, after having been above it\)$", e.Evidence);
+
+        // Healthy spread across z: quiet, and still judged (not "not logged") when only diversity_z and diversity exist.
+        var healthy = Build(80, (i, r) => new Dictionary<string, double> { ["diversity"] = 1.9, ["diversity_z"] = 0.7 + 0.05 * Math.Sin(i) });
+        var verdict = Evaluate(new ModeCollapseDetector(), healthy);
+        Assert.Equal(VerdictStatus.Healthy, verdict.Status);
+    }
+
+    [Fact]
+    public void DMemorisingJudgesSparseHeldOutPointsWithTheTrainingReference()
+    {
+        // Validation every 10 records (SPADE's --val-every): D_acc_train and D_acc_heldout only there; r_t stays high
+        // throughout but no longer decides once held-out accuracy exists.
+        var run = Build(200, (i, r) =>
+        {
+            var v = Healthy(i, r);
+            v.Remove("D_acc_heldout");
+            v["r_t"] = 0.95;
+            v["D_acc_real"] = 0.5;
+            if (i % 10 == 0)
+            {
+                v["D_acc_train"] = i >= 100 ? 0.95 : 0.7;
+                v["D_acc_heldout"] = i >= 100 ? 0.6 : 0.68;
+            }
+            return v;
+        });
+        var e = Assert.Single(Evaluate(new DMemorisingDetector(), run).Episodes);
+        // Held-out points 100..140 all show the gap: the episode fires at 140, is shaded from 100 and lasts to the end.
+        Assert.Equal((100, 199), (e.StartIndex, e.EndIndex));
+        // The live doctor warns once for it, not at every held-out measurement.
+        var live = new LiveDoctor(null, [new DMemorisingDetector()]);
+        foreach (var rec in run) live.OnStats(rec);
+        Assert.Equal(140 * Step + Step, Assert.Single(live.Warnings).Iteration);
+        Assert.Equal("D accuracy on training reals exceeds held-out reals by 35 points (threshold 20 over the last 5 held-out measurements)", e.Evidence);
+    }
+
+    [Fact]
     public void PerceptualOverfitFiresWhenValidationRisesWhileTrainingFalls()
     {
         var run = Build(200, (i, r) =>

@@ -127,20 +127,96 @@ public class DoctorReportTests
         Assert.Contains("has neither stats.jsonl nor loss_log.txt", e.Message);
     }
 
-    [Fact]
-    public void DataAuditFindingsBecomeDataSideAdvice()
+    // A run trained from <root>/ck/r1 on <root>/data/lab<b>els whose D wins from the start (D_acc 0.95).
+    private static string RunWithLabelDir(TempDir tmp, string name, string labelDir)
     {
-        var advice = Remedies.ForDataAudit(new DataAuditSummary(630, 41, 7));
-        Assert.Equal(["remove near-duplicates", "split by scene or sequence"], advice.Select(a => a.Value).ToArray());
-        Assert.Contains("41 near-duplicate pairs among 630 images", advice[0].Why);
-        Assert.Empty(Remedies.ForDataAudit(new DataAuditSummary(630, 0, 0)));
+        string run = Path.Combine(tmp.Root, "ck", name);
+        Directory.CreateDirectory(run);
+        File.WriteAllLines(Path.Combine(run, "stats.jsonl"), Enumerable.Range(1, 12).Select(i => string.Create(CultureInfo.InvariantCulture,
+            $"{{\"epoch\":1,\"epoch_iter\":{i * 8},\"iteration\":{i * 10},\"time\":{i},\"GAN\":3.5,\"D_Fake\":0.02,\"D_real\":0.03,\"D_acc\":0.95,\"r_t\":0.97}}")));
+        File.WriteAllText(Path.Combine(run, "options.json"),
+            $"{{\"data\": {{\"label_dir\": \"{labelDir}\"}}, \"run\": {{\"checkpoints_dir\": \"ck\", \"name\": \"{name}\"}}}}");
+        return run;
+    }
 
+    private static string PlantedAudit(string labelDirFull) =>
+        "{\"format\": \"gansharp-audit/1\", \"label_dir\": " + System.Text.Json.JsonSerializer.Serialize(labelDirFull)
+        + ", \"pairs\": 630, \"effective_size\": 589, \"near_duplicate_images\": 41,"
+        + " \"near_duplicate_clusters\": [[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\"], [\"h\",\"i\"]],"
+        + " \"test_images\": 60, \"leaked_test_images\": 7, \"scene\": \"texture\", \"recommended_size\": 2000,"
+        + " \"classes\": [{\"class\": 0, \"images\": 630, \"rare\": false}, {\"class\": 5, \"images\": 3, \"rare\": true}, {\"class\": 6, \"images\": 0, \"rare\": true}]}";
+
+    [Fact]
+    public void APlantedAuditPutsItsNumbersFirstInThePrescriptionsOfDataFailures()
+    {
         using var tmp = Fixtures.TempDir();
-        File.WriteAllText(tmp.File("loss_log.txt"), "(epoch: 1, iters: 100, time: 0.500) GAN: 0.700 D_Fake: 0.900 D_real: 0.900 \n");
-        File.WriteAllText(tmp.File(DoctorReport.AuditFileName), "{\"images\": 630, \"near_duplicate_pairs\": 41, \"leaked_pairs\": 0}");
-        var result = DoctorReport.Write(tmp.Root);
-        Assert.Equal("remove near-duplicates", Assert.Single(result.DataAdvice).Value);
-        Assert.Contains("41 near-duplicate pairs", File.ReadAllText(result.HtmlPath));
+        string labelDir = Path.Combine(tmp.Root, "data", "lab<b>els");
+        Directory.CreateDirectory(labelDir);
+        // The data root of the reference layout (the label folder's parent), where the doctor looks.
+        File.WriteAllText(Path.Combine(tmp.Root, "data", "audit.json"), PlantedAudit(labelDir));
+        string run = RunWithLabelDir(tmp, "r1", "data/lab<b>els");
+
+        var result = DoctorReport.Write(run);
+        Assert.NotNull(result.Audit);
+        Assert.Equal(Path.Combine(tmp.Root, "data", "audit.json"), result.Audit.Source);
+        var overpowers = result.Verdicts.Single(v => v.Detector.Id == DetectorIds.DOverpowersG);
+        Assert.Equal(VerdictStatus.Fired, overpowers.Status);
+        Assert.Equal(
+            ["data: remove 41 near-duplicates", "data: more varied examples (589 effective vs the guidance of 2,000)", "--diff-augment color,translation,cutout", "--ada-target 0.6", "--ngf 128"],
+            overpowers.Prescription.Take(5).Select(r => r.CommandLine).ToArray());
+        Assert.Equal("41 of 630 training photos are near-duplicates of another (2 clusters, the largest of 7): the set is worth about 589 distinct examples and D memorises the repeats. "
+            + "Keep one photo per cluster (audit.html lists them), or fewer frames per video sequence.", overpowers.Prescription[0].Why);
+        Assert.Contains("589 effective examples (guidance 2,000)", overpowers.Prescription[2].Why);
+
+        // The live doctor, given the same audit (train finds it for its --label-dir), warns with the same list.
+        var live = new LiveDoctor(null, [new DOverpowersGDetector()]) { Audit = DoctorReport.FindAuditFor([labelDir]).Audit };
+        foreach (var rec in result.Log.Records) live.OnStats(rec);
+        Assert.Equal(overpowers.Prescription, Assert.Single(live.Warnings).Prescription);
+
+        // D memorising also gets the leakage finding, and the generic "more data"/"split by scene" give way to the numbers.
+        var memorising = result.Verdicts.Single(v => v.Detector.Id == DetectorIds.DMemorising);
+        Assert.Equal(VerdictStatus.Fired, memorising.Status);
+        var lines = memorising.Prescription.Select(r => r.CommandLine).ToList();
+        Assert.Equal("data: re-split by scene or sequence (gansharp data split --mode grouped)", lines[4]);
+        Assert.StartsWith("7 of 60 held-out photos have a near-duplicate in training", memorising.Prescription[4].Why, StringComparison.Ordinal);
+        Assert.DoesNotContain("data: more and more varied images", lines);
+        Assert.Equal(1, lines.Count(l => l.StartsWith("--diff-augment", StringComparison.Ordinal)));
+        Assert.Equal(["--soft-real-label 0.9", "--instance-noise 0.1"], lines.Skip(5).ToArray());
+        Assert.Equal("--lambda-vgg 5", Remedies.For(DetectorIds.PerceptualOverfit, result.Audit)[3].CommandLine);
+
+        // Everything the audit advises, rare class 5 included (absent class 6 is not "rare"); all of it escaped.
+        Assert.Equal(6, result.DataAdvice.Count);
+        Assert.Equal("data: more examples of rare classes 5", result.DataAdvice[^1].CommandLine);
+        string html = File.ReadAllText(result.HtmlPath);
+        Assert.Contains("lab&lt;b&gt;els", html);
+        Assert.DoesNotContain("lab<b>els", html);
+        Assert.Contains("630 training pairs, effective size 589 (41 near-duplicates in 2 clusters) against the guidance of 2,000; 7 of 60 held-out photos leaked.", html);
+        Assert.Contains("<code>data: remove 41 near-duplicates</code>", html);
+
+        // A run on another folder ignores that audit, and says where it looked; --audit applies one explicitly.
+        string other = RunWithLabelDir(tmp, "r2", "elsewhere/labels");
+        Directory.CreateDirectory(Path.Combine(tmp.Root, "elsewhere"));
+        File.WriteAllText(Path.Combine(tmp.Root, "elsewhere", "audit.json"), "{\"some other tool\": true}");
+        var none = DoctorReport.Write(other);
+        Assert.Null(none.Audit);
+        Assert.StartsWith("no dataset audit of the run's training folder in ", none.AuditNote, StringComparison.Ordinal);
+        Assert.Contains(Path.Combine(tmp.Root, "elsewhere", "audit.json") + " (not a GanSharp audit)", none.AuditNote);
+        Assert.Equal("--ngf 128", none.Verdicts.Single(v => v.Detector.Id == DetectorIds.DOverpowersG).Prescription[0].CommandLine);
+        var given = DoctorReport.Write(other, auditPath: Path.Combine(tmp.Root, "data", "audit.json"));
+        Assert.Equal("data: remove 41 near-duplicates", given.Verdicts.Single(v => v.Detector.Id == DetectorIds.DOverpowersG).Prescription[0].CommandLine);
+        Assert.Equal(ErrorKind.BadInput, Assert.Throws<GanSharpException>(() => DoctorReport.Write(other, auditPath: tmp.File("missing.json"))).Kind);
+    }
+
+    [Fact]
+    public void AnAuditThatFoundNothingLeavesTheTableAsItIs()
+    {
+        var clean = new GanSharp.Data.Tools.DataAuditSummary { Pairs = 6000, EffectiveSize = 6000 };
+        Assert.Empty(Remedies.ForDataAudit(clean));
+        Assert.Equal(Remedies.For(DetectorIds.DOverpowersG), Remedies.For(DetectorIds.DOverpowersG, clean));
+        // Leakage was checked and found nothing: the generic "split by scene" advice is moot.
+        var checkedSplit = clean with { TestImages = 500 };
+        Assert.DoesNotContain(Remedies.For(DetectorIds.PerceptualOverfit, checkedSplit), r => r.Value == "split train/test by scene or sequence");
+        Assert.Contains(Remedies.For(DetectorIds.PerceptualOverfit, clean), r => r.Value == "split train/test by scene or sequence");
     }
 
     private static byte[] OnePixelPng() => Convert.FromBase64String(

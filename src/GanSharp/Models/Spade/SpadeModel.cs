@@ -279,6 +279,13 @@ public sealed class SpadeModel : IDisposable
         return (NetG.call(semantics, z), kld);
     }
 
+    /// <summary>
+    /// D's outputs for a fake and a real image under the same label map, passed as one batch (fake first) exactly as
+    /// in a training step, without tricks: per scale, every layer's output for the fake half and the real half.
+    /// </summary>
+    public (Tensor[][] PredFake, Tensor[][] PredReal) DiscriminatePair(Tensor semantics, Tensor fake, Tensor real) =>
+        Discriminate(semantics, fake, semantics, real);
+
     /// <summary>What D sees of one sample: the label map's channels, then the image's (tricks only ever change the latter).</summary>
     public static Tensor DiscriminatorInput(Tensor semantics, Tensor image) => cat(new[] { semantics, image }, 1);
 

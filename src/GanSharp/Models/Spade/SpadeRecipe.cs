@@ -1,4 +1,5 @@
 using GanSharp.Data;
+using GanSharp.Diagnostics;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;
 using TorchSharp;
@@ -14,7 +15,7 @@ namespace GanSharp.Models.Spade;
 /// random draw is the reference's. Trick randomness comes from torch's global generator, which the training state
 /// saves, and the rest of the trick state (replay buffer, ADA p, EMA copy) is checkpointed, so resume is exact.
 /// </summary>
-public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>
+public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<SpadeBatch>
 {
     private readonly SpadeModel _model;
     private readonly OptimOptions _optim;
@@ -80,6 +81,26 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>
 
     /// <summary>The adaptive augmentation state (null unless --ada-target is set).</summary>
     public AdaptiveAugment? Ada => _ada;
+
+    /// <summary>
+    /// Sample diversity, validation losses and held-out D accuracy reported at log steps (null: none). The recipe owns
+    /// it; its validation schedule is saved with the training state, so a resumed run validates where an uninterrupted
+    /// one would.
+    /// </summary>
+    public SpadeDiagnostics? Diagnostics
+    {
+        get => _diagnostics;
+        set
+        {
+            _diagnostics?.Dispose();
+            _diagnostics = value;
+        }
+    }
+
+    private SpadeDiagnostics? _diagnostics;
+
+    /// <summary>Reports <see cref="Diagnostics"/>' statistics; the trainer calls it under no_grad at log steps only.</summary>
+    public void ReportDiagnostics(SpadeBatch batch, StepContext context) => _diagnostics?.Report(_model, context, LossKind);
 
     /// <summary>
     /// Refuses, with one sentence, the tricks that have no meaning for SPADE (rather than ignoring them silently),
@@ -181,15 +202,15 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>
         using var scope = NewDisposeScope();
         var real = cat(predReal.Select(s => s[^1].flatten()).ToArray());
         var fake = cat(predFake.Select(s => s[^1].flatten()).ToArray());
-        Diagnostics.DiscriminatorStats.Report(context.Stats, real, fake, LossKind);
+        DiscriminatorStats.Report(context.Stats, real, fake, LossKind);
     }
 
-    private Diagnostics.DLossKind LossKind => _model.LossOptions.GanMode switch
+    private DLossKind LossKind => _model.LossOptions.GanMode switch
     {
-        Losses.GanMode.Original => Diagnostics.DLossKind.NonSaturating,
-        Losses.GanMode.Ls => Diagnostics.DLossKind.LeastSquares,
-        Losses.GanMode.W => Diagnostics.DLossKind.Wasserstein,
-        _ => Diagnostics.DLossKind.Hinge,
+        Losses.GanMode.Original => DLossKind.NonSaturating,
+        Losses.GanMode.Ls => DLossKind.LeastSquares,
+        Losses.GanMode.W => DLossKind.Wasserstein,
+        _ => DLossKind.Hinge,
     };
 
     public void AfterStep(TrainPhase phase, StepContext context)
@@ -221,6 +242,7 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>
         var state = new Dictionary<object, object?>();
         if (_replay is not null) state["replay"] = _replay.State();
         if (_ada is not null) state["ada"] = _ada.State();
+        if (_diagnostics?.Schedule is { } schedule) state["validation"] = new Dictionary<object, object?> { ["last"] = schedule.Last };
         return state;
     }
 
@@ -228,6 +250,8 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>
     {
         _replay?.Load(state.GetValueOrDefault("replay") as Dictionary<object, object?>);
         _ada?.Load(state.GetValueOrDefault("ada") as Dictionary<object, object?>);
+        if (_diagnostics?.Schedule is { } schedule && state.GetValueOrDefault("validation") is Dictionary<object, object?> v)
+            schedule.Last = Convert.ToInt64(v["last"], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     public void Dispose()
@@ -236,6 +260,7 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>
         _gEma?.Dispose();
         _replay?.Dispose();
         _ada?.Dispose();
+        _diagnostics?.Dispose();
         _model.Dispose();
     }
 }

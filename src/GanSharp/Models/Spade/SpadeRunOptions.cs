@@ -37,6 +37,60 @@ public sealed record SpadeRunOptions
     /// <summary>pytorch-fid's <c>pt_inception-2015-12-05-6726825d.pth</c>, needed for <see cref="EvalEvery"/>.</summary>
     public string? InceptionWeights { get; init; }
 
+    /// <summary>
+    /// Held-out label maps (e.g. the reference layout's <c>val_label</c>) for validation losses and D's held-out
+    /// accuracy; null: no validation.
+    /// </summary>
+    public string? ValLabelDir { get; init; }
+
+    /// <summary>The photos paired with <see cref="ValLabelDir"/> (<c>val_img</c>).</summary>
+    public string? ValImageDir { get; init; }
+
+    /// <summary>Instance maps of the held-out split (<c>val_inst</c>), needed when training uses instance maps.</summary>
+    public string? ValInstanceDir { get; init; }
+
+    /// <summary>
+    /// Iterations between validations, each taken at the first log step after the period (and at the first log step
+    /// of the run); 0 = never. Only used when <see cref="ValLabelDir"/> is given.
+    /// </summary>
+    public int ValEvery { get; init; } = DefaultValEvery;
+
+    /// <summary>Held-out pairs validated (the first ones in file order); as many training pairs give D's training-side accuracy.</summary>
+    public int ValSamples { get; init; } = 16;
+
+    /// <summary>
+    /// Fixed training label maps whose fakes' spread is logged as <c>diversity</c> at every log step (0 = off); with
+    /// the VAE, also this many z for one map (<c>diversity_z</c>).
+    /// </summary>
+    public int DiversitySamples { get; init; } = 8;
+
+    /// <summary>Default of <see cref="ValEvery"/>: a few percent of the iteration time at the reference's settings.</summary>
+    public const int DefaultValEvery = 500;
+
+    /// <summary>Whether a held-out split is configured and due to be evaluated at all.</summary>
+    [JsonIgnore]
+    public bool Validates => ValLabelDir is not null && ValEvery > 0;
+
+    /// <summary>
+    /// Checks the validation and diversity options (one sentence naming the option); <paramref name="valEveryGiven"/>
+    /// says whether the user typed --val-every, which without a held-out split would silently do nothing.
+    /// </summary>
+    public void ValidateDiagnostics(bool valEveryGiven)
+    {
+        if ((ValLabelDir is null) != (ValImageDir is null))
+            throw new GanSharpException(ErrorKind.Usage,
+                "--val-label-dir and --val-image-dir go together: give both (e.g. val_label and val_img), or neither to train without validation.");
+        if (ValInstanceDir is not null && ValLabelDir is null)
+            throw new GanSharpException(ErrorKind.Usage, "--val-instance-dir needs --val-label-dir and --val-image-dir.");
+        if (valEveryGiven && ValEvery > 0 && ValLabelDir is null)
+            throw new GanSharpException(ErrorKind.Usage,
+                $"--val-every {ValEvery} needs a held-out split: pass --val-label-dir and --val-image-dir (gansharp data split makes one).");
+        if (ValEvery < 0) throw new GanSharpException(ErrorKind.Usage, $"--val-every {ValEvery} must be 0 (off) or a number of iterations.");
+        if (ValSamples < 1) throw new GanSharpException(ErrorKind.Usage, $"--val-samples {ValSamples} must be at least 1 (16 is sensible).");
+        if (DiversitySamples is < 0 or 1)
+            throw new GanSharpException(ErrorKind.Usage, $"--diversity-samples {DiversitySamples} must be 0 (off) or at least 2: diversity is a distance between samples.");
+    }
+
     /// <summary>Threads for libtorch's intra-op parallelism (0 = libtorch's default: one per core).</summary>
     public int Threads { get; init; }
 

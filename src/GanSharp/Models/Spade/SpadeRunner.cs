@@ -54,6 +54,7 @@ public static class SpadeRunner
         options.Run.Validate();
         options.Optim.Validate();
         SpadeRecipe.CheckTricks(options.Tricks);
+        options.ValidateDiagnostics(valEveryGiven: given.Contains("val_every"));
         if (options.Threads > 0) torch.set_num_threads(options.Threads);
 
         var dataset = SpadeDataset.Open(options.Data with { IsTrain = true });
@@ -74,9 +75,11 @@ public static class SpadeRunner
         if (state != null) notice($"Resuming {state.Path} at epoch {state.Position.Epoch}, batch {state.Position.BatchIndex} (iteration {state.Position.Iteration}).");
 
         var vgg = LoadVgg(options);
+        // Read before seeding: loading uses no torch randomness, but keeping it out of the seeded stretch makes that obvious.
+        var diagnostics = SpadeDiagnostics.Create(options, notice);
         torch.manual_seed(options.Run.Seed);
         var spade = new SpadeModel(model, options.Loss, vgg);
-        using var recipe = new SpadeRecipe(spade, options.Optim, options.Tricks);
+        using var recipe = new SpadeRecipe(spade, options.Optim, options.Tricks) { Diagnostics = diagnostics };
         var folder = new RunFolder(options.Run.RunDir);
         Directory.CreateDirectory(folder.Dir);
         string json = options.ToJson();

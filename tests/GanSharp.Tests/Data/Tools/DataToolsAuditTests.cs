@@ -104,6 +104,51 @@ public sealed class DataToolsAuditTests
     }
 
     [Fact]
+    public void Audit_json_carries_the_numbers_the_doctor_reads()
+    {
+        using var tmp = new TempDir();
+        var planted = Plant(tmp);
+        var options = Options(planted);
+        var result = DataAudit.Run(options);
+        string path = tmp.File("audit.json");
+        AuditJson.Write(result, options, path);
+
+        var s = AuditJson.Read(path);
+        Assert.Equal(Path.GetFullPath(path), s.Source);
+        Assert.Equal(Path.GetFullPath(planted.Info.TrainLabelDir), s.LabelDir);
+        Assert.Equal((19, 16, 3, 1, 4), (s.Pairs, s.EffectiveSize, s.NearDuplicateImages, s.NearDuplicateClusters, s.LargestCluster));
+        Assert.Equal((3, 1), (s.TestImages, s.LeakedTestImages));
+        Assert.Equal([RareClass], s.RareClasses);
+        Assert.Equal((SceneKind.Texture, 2000, "2,000", true), (s.Scene, s.RecommendedSize, s.Guidance, s.TooSmall));
+        Assert.Equal(DataAuditSummary.From(result, planted.Info.TrainLabelDir) with { Source = s.Source, RareClasses = s.RareClasses }, s with { RareClasses = s.RareClasses });
+
+        string json = File.ReadAllText(path);
+        Assert.Contains("\"format\": \"gansharp-audit/1\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"near_duplicate_images\": 3", json, StringComparison.Ordinal);
+        Assert.Contains("\"train_stem\": \"train_0005\"", json, StringComparison.Ordinal);
+
+        File.WriteAllText(path, "{\"pairs\": ");
+        Assert.Equal(ErrorKind.BadInput, Assert.Throws<GanSharpException>(() => AuditJson.Read(path)).Kind);
+        File.WriteAllText(path, "{\"images\": 3}");
+        Assert.Contains("not a GanSharp audit", Assert.Throws<GanSharpException>(() => AuditJson.Read(path)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_audit_verb_writes_the_json_next_to_the_report()
+    {
+        using var tmp = new TempDir();
+        var planted = Plant(tmp);
+        string report = tmp.File("out/audit.html");
+        int code = GanSharp.Cli.Program.BuildRoot().Parse(
+            ["data", "audit", "--label-dir", planted.Info.TrainLabelDir, "--image-dir", planted.Info.TrainImageDir, "--label-nc", "8",
+             "--no-instance", "--preprocess-mode", "none", "--test-image-dir", planted.TestDir, "--report", report]).Invoke();
+        Assert.Equal(0, code);
+        Assert.True(File.Exists(report));
+        var s = AuditJson.Read(tmp.File("out/audit.json"));
+        Assert.Equal((19, 16, 1), (s.Pairs, s.EffectiveSize, s.LeakedTestImages));
+    }
+
+    [Fact]
     public void Distinct_scenes_of_other_seeds_are_never_near_duplicates()
     {
         var hashes = new List<ulong>();
