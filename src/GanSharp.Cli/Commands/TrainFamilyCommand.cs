@@ -27,7 +27,10 @@ public static class TrainFamilyCommand
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask($"{FamilyOptionsBinder.FamilyNames[(int)f.Family]} on {f.Data.ToString().ToLowerInvariant()}");
-                    var doctor = new GanSharp.Diagnostics.LiveDoctor(Path.Combine(run.RunDir, GanSharp.Diagnostics.LiveDoctor.LogFileName));
+                    var doctor = new GanSharp.Diagnostics.LiveDoctor(Path.Combine(run.RunDir, GanSharp.Diagnostics.LiveDoctor.LogFileName))
+                    {
+                        Kind = GanSharp.Diagnostics.RunKind.Family,
+                    };
                     DoctorConsole.Attach(doctor);
                     result = FamilyRunner.Train(f, t, run, token, p =>
                     {

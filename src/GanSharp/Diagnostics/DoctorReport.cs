@@ -61,13 +61,29 @@ public static class DoctorReport
         var series = new StatsSeries(log.Records);
         var verdicts = (detectors ?? Detector.Defaults())
             .Select(d => d.Evaluate(series))
-            .Select(v => v with { Prescription = Remedies.For(v.Detector.Id, audit) })
+            .Select(v => v with { Prescription = Remedies.For(v.Detector.Id, audit, KindOf(log.RunDir)) })
             .ToList();
         var plots = RenderPlots(series, verdicts, log.XLabel, outDir);
         var dataAdvice = audit is null ? [] : Remedies.ForDataAudit(audit);
         var result = new DoctorReportResult(Path.Combine(outDir, "doctor.html"), log, verdicts, plots, dataAdvice, audit, note);
         AtomicFile.WriteAllText(result.HtmlPath, Html(result, audit));
         return result;
+    }
+
+    /// <summary>A run of <c>--family</c> records its family in options.json; everything else is a SPADE run.</summary>
+    public static RunKind KindOf(string runDir)
+    {
+        string optionsPath = Path.Combine(runDir, "options.json");
+        if (!File.Exists(optionsPath)) return RunKind.Spade;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(optionsPath));
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("family", out _) ? RunKind.Family : RunKind.Spade;
+        }
+        catch (JsonException)
+        {
+            return RunKind.Spade;
+        }
     }
 
     private static (DataAuditSummary? Audit, string Note) LoadAudit(string runDir, string? auditPath)

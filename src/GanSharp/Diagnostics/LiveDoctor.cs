@@ -74,6 +74,9 @@ public sealed class LiveDoctor : IStatsSink
     /// </summary>
     public GanSharp.Data.Tools.DataAuditSummary? Audit { get; set; }
 
+    /// <summary>Whose flags the prescriptions name: SPADE's (<c>gansharp train</c>) or the families'.</summary>
+    public RunKind Kind { get; set; } = RunKind.Spade;
+
     /// <summary>Every warning raised so far.</summary>
     public IReadOnlyList<DoctorWarning> Warnings => _warnings;
 
@@ -95,7 +98,7 @@ public sealed class LiveDoctor : IStatsSink
             {
                 if (st.QuietFor >= _o.QuietRecordsBetweenEpisodes)
                 {
-                    var w = new DoctorWarning(d.Id, d.Title, record.Epoch, record.Iteration, f!.Value.Evidence, Remedies.For(d.Id, Audit));
+                    var w = new DoctorWarning(d.Id, d.Title, record.Epoch, record.Iteration, f!.Value.Evidence, Remedies.For(d.Id, Audit, Kind));
                     _warnings.Add(w);
                     Append(w.Format());
                     Warning?.Invoke(w);

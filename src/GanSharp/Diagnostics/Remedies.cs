@@ -10,8 +10,35 @@ namespace GanSharp.Diagnostics;
 /// <param name="Source">The advice's origin: "first-aid kit #n" (the GauGAN first-aid kit's ordered list), "ganhacks n", or "GanSharp" for remedies outside those sources.</param>
 public sealed record Remedy(string Flag, string Value, string Why, string Source)
 {
+    /// <summary>
+    /// The same advice in the flags of <c>gansharp train --family</c> when they differ from SPADE's; null when SPADE's
+    /// flag also works there. <see cref="NotForFamilies"/> marks advice that has no family equivalent.
+    /// </summary>
+    public Remedy? Family { get; init; }
+
+    /// <summary>SPADE-only advice (e.g. the VGG loss weight).</summary>
+    public bool NotForFamilies { get; init; }
+
+    /// <summary>Advice that only the families can follow (e.g. BEGAN's γ).</summary>
+    public bool NotForSpade { get; init; }
+
+    /// <summary>The advice as a run of <paramref name="kind"/> takes it; null when it does not apply there.</summary>
+    public Remedy? For(RunKind kind) => kind switch
+    {
+        RunKind.Family when NotForFamilies => null,
+        RunKind.Family => Family ?? this,
+        _ => NotForSpade ? null : this,
+    };
+
     /// <summary>The flag and value as a user types them (or "action: what" for a remedy that is not a flag).</summary>
     public string CommandLine => Value.Length == 0 ? Flag : Flag.StartsWith("--", StringComparison.Ordinal) ? $"{Flag} {Value}" : $"{Flag}: {Value}";
+}
+
+/// <summary>Which trainer a run used: flags differ between <c>gansharp train</c> (SPADE) and <c>--family</c> runs.</summary>
+public enum RunKind
+{
+    Spade,
+    Family,
 }
 
 /// <summary>
@@ -24,28 +51,48 @@ public static class Remedies
     // The first-aid kit's "restore the balance" list, in its order (try them one after another).
     private static readonly Remedy LargerG = new("--ngf", "128",
         "A generator with more filters (64 → 128), or more G layers where the family has a depth option, can fit what D has learnt to detect.",
-        "first-aid kit #1");
+        "first-aid kit #1")
+    {
+        Family = new("--layers", "4",
+            "A deeper generator (one more hidden layer; on images a larger --width, which widens both networks) can fit what D has learnt to detect.",
+            "first-aid kit #1"),
+    };
     private static readonly Remedy SlowerG = new("--lr-scale-g", "0.5",
         "A lower G learning rate explores the loss surface more carefully instead of overshooting; combine it with --g-steps 2 (two G updates per D update).",
-        "first-aid kit #2");
+        "first-aid kit #2")
+    {
+        Family = new("--lr-g", "(half the family's default)",
+            "A lower G learning rate explores the loss surface more carefully instead of overshooting; combine it with --g-steps 2 (two G updates per D update).",
+            "first-aid kit #2"),
+    };
     private static readonly Remedy MoreGSteps = new("--g-steps", "2",
         "Updating G twice per D update gives the slower G a chance to catch up with D.",
         "first-aid kit #2");
-    private static readonly Remedy SoftLabels = new("--soft-real-label", "0.9",
-        "With hard real labels D becomes over-confident and relies on a few features that G then exploits; 0.9, or a random label in [0.7, 1.2] (--soft-real-label 0.7,1.2), keeps it calibrated.",
+    private static readonly Remedy SoftLabels = new("--soft-labels", "fixed --real-target 0.9",
+        "With hard real labels D becomes over-confident and relies on a few features that G then exploits; 0.9, or a random label in [0.7, 1.2] (--soft-labels uniform), keeps it calibrated.",
         "first-aid kit #3, ganhacks 6");
-    private static readonly Remedy SpectralNormD = new("--spectral-norm-d", "",
-        "Spectral normalisation bounds D's Lipschitz constant so its gradients to G stay informative; the reference GauGAN uses it in both networks.",
-        "first-aid kit #4");
+    private static readonly Remedy SpectralNormD = new("--norm-D", "spectralinstance",
+        "Spectral normalisation bounds D's Lipschitz constant so its gradients to G stay informative; the reference GauGAN uses it in both networks (its default norm-D).",
+        "first-aid kit #4")
+    {
+        Family = new("--spectral-norm-d", "",
+            "Spectral normalisation bounds D's Lipschitz constant so its gradients to G stay informative; the reference GauGAN uses it in both networks.",
+            "first-aid kit #4"),
+    };
     private static readonly Remedy InstanceNoise = new("--instance-noise", "0.1",
         "Real and fake data lie on low-dimensional manifolds that D separates perfectly; Gaussian noise on both D inputs (decayed over training) makes them overlap.",
         "first-aid kit #5, ganhacks 13");
     private static readonly Remedy LargerD = new("--ndf", "128",
         "Only once G has stopped improving: a stronger D gives better supervision, since G learns only from D's gradients.",
-        "first-aid kit #6");
+        "first-aid kit #6")
+    {
+        Family = new("--d-steps", "2",
+            "Only once G has stopped improving: a stronger D (here more D updates per G update, as the families share one --width) gives better supervision, since G learns only from D's gradients.",
+            "first-aid kit #6"),
+    };
     private static readonly Remedy LowerVgg = new("--lambda-vgg", "5",
         "The perceptual loss keeps falling on training images while the adversarial loss is flat, so the net loss is reduced by over-fitting it; lower its weight (default 10).",
-        "first-aid kit, other losses");
+        "first-aid kit, other losses") { NotForFamilies = true };
     private static readonly Remedy MoreData = new("data", "more and more varied images",
         "A small or repetitive data set (consecutive video frames) is memorised; the first-aid kit suggests thousands of varied examples for complex scenes.",
         "first-aid kit, data");
@@ -54,11 +101,16 @@ public static class Remedies
         "first-aid kit, data");
     private static readonly Remedy LowerLr = new("--lr", "0.0001",
         "Halving the base learning rate (default 0.0002) keeps updates from overshooting into huge weights.",
-        "first-aid kit #2");
+        "first-aid kit #2")
+    {
+        Family = new("--lr-g, --lr-d", "(half the family's defaults)",
+            "Halving both learning rates keeps updates from overshooting into huge weights.",
+            "first-aid kit #2"),
+    };
     private static readonly Remedy NormalizeInputs = new("data", "images in [-1, 1], tanh output",
         "Inputs outside the generator's output range make D's job trivial and gradients large.",
         "ganhacks 1");
-    private static readonly Remedy LabelFlip = new("--label-flip", "0.05",
+    private static readonly Remedy LabelFlip = new("--flip-labels", "0.05",
         "Occasionally swapping real and fake labels for D keeps it from becoming certain.",
         "ganhacks 6");
     private static readonly Remedy StopAndCheck = new("stop the run", "",
@@ -67,30 +119,30 @@ public static class Remedies
     private static readonly Remedy NoLossGating = new("no loss-threshold gating", "",
         "Do not skip D updates when its loss is below a threshold (\"while lossD > A: train D\"); it rarely balances the game.",
         "ganhacks 11");
-    private static readonly Remedy TrainDMore = new("--n-critic", "2",
+    private static readonly Remedy TrainDMore = new("--d-steps", "2",
         "More D updates per G update restore supervision when D has fallen behind.",
         "ganhacks 14");
-    private static readonly Remedy CriticSteps = new("--n-critic", "5",
+    private static readonly Remedy CriticSteps = new("--d-steps", "5",
         "A WGAN critic must be near-optimal for its output to estimate the distance; 5 critic steps per G step is the paper's setting.",
         "GanSharp (WGAN paper)");
-    private static readonly Remedy GradientPenalty = new("--gp", "10",
+    private static readonly Remedy GradientPenalty = new("--penalty", "wgan-gp --penalty-weight 10",
         "A gradient penalty keeps D (or the critic) 1-Lipschitz without clipping, so gradients and outputs cannot blow up.",
         "GanSharp (WGAN-GP)");
-    private static readonly Remedy R1 = new("--r1", "10",
+    private static readonly Remedy R1 = new("--penalty", "r1 --penalty-weight 10",
         "An R1 penalty on real images keeps D's gradients small where the data is.",
         "GanSharp (Mescheder et al.)");
     private static readonly Remedy DiffAugment = new("--diff-augment", "color,translation,cutout",
         "Differentiable augmentation of real and fake images stops D from memorising a small training set.",
         "GanSharp (DiffAugment)");
-    private static readonly Remedy Ada = new("--ada-target", "0.6",
+    private static readonly Remedy Ada = new("--ada-target", "0.6 --diff-augment color,translation,cutout",
         "Adaptive augmentation raises the augmentation strength until r_t falls back to 0.6.",
         "GanSharp (StyleGAN2-ADA)");
-    private static readonly Remedy ResumeEarlier = new("--which-epoch", "the last epoch before the episode",
+    private static readonly Remedy ResumeEarlier = new("--continue-train --which-epoch", "the last epoch before the episode",
         "Resume from a checkpoint saved before the collapse rather than from the latest one.",
         "GanSharp");
     private static readonly Remedy BeganGamma = new("--began-gamma", "0.5",
         "A lower diversity ratio γ asks less of G's reconstruction and lets the equilibrium term k settle.",
-        "GanSharp (BEGAN)");
+        "GanSharp (BEGAN)") { NotForSpade = true };
 
     private static readonly Dictionary<string, Remedy[]> Table = new(StringComparer.Ordinal)
     {
@@ -108,13 +160,13 @@ public static class Remedies
     };
 
     /// <summary>The remedies for a detector, in the order to try them; empty for an unknown id.</summary>
-    public static IReadOnlyList<Remedy> For(string detectorId) =>
-        Table.TryGetValue(detectorId, out var list) ? list : [];
+    public static IReadOnlyList<Remedy> For(string detectorId, RunKind kind = RunKind.Spade) =>
+        Table.TryGetValue(detectorId, out var list) ? list.Select(r => r.For(kind)).OfType<Remedy>().ToList() : [];
 
     /// <summary>The first few remedies as a short clause for one-sentence messages.</summary>
-    public static string Summary(string detectorId, int count = 3)
+    public static string Summary(string detectorId, int count = 3, RunKind kind = RunKind.Spade)
     {
-        var list = For(detectorId).Take(count).Select(r => r.CommandLine).ToList();
+        var list = For(detectorId, kind).Take(count).Select(r => r.CommandLine).ToList();
         return list.Count == 0 ? "see gansharp doctor" : "try " + string.Join(", then ", list);
     }
 
@@ -124,9 +176,9 @@ public static class Remedies
     /// table's, without the generic ones the audit's numbers replace. Without an audit, or for detectors data does
     /// not explain, the table's list.
     /// </summary>
-    public static IReadOnlyList<Remedy> For(string detectorId, DataAuditSummary? audit)
+    public static IReadOnlyList<Remedy> For(string detectorId, DataAuditSummary? audit, RunKind kind = RunKind.Spade)
     {
-        var table = For(detectorId);
+        var table = For(detectorId, kind);
         if (audit is null) return table;
         var data = DataRemediesFor(detectorId, audit);
         // The generic "more data" and "split by scene" give way to the audit's numbers on the same subject: its
@@ -134,8 +186,8 @@ public static class Remedies
         bool replacesMoreData = data.Any(d => d.Key is "duplicates" or "size");
         bool replacesSplit = audit.TestImages > 0;
         var rest = table.Where(r =>
-            !(ReferenceEquals(r, MoreData) && replacesMoreData)
-            && !(ReferenceEquals(r, SplitByScene) && replacesSplit)
+            !(r == MoreData && replacesMoreData)
+            && !(r == SplitByScene && replacesSplit)
             && !data.Any(d => d.Remedy.Flag.StartsWith("--", StringComparison.Ordinal) && d.Remedy.Flag == r.Flag));
         return [.. data.Select(d => d.Remedy), .. rest];
     }
@@ -180,7 +232,7 @@ public static class Remedies
             list["diffaugment"] = new Remedy("--diff-augment", "color,translation,cutout",
                 $"With {N(audit.EffectiveSize)} effective examples (guidance {audit.Guidance}), differentiable augmentation of D's real and fake inputs keeps D from memorising them.",
                 "GanSharp (DiffAugment); data audit: size");
-            list["ada"] = new Remedy("--ada-target", "0.6",
+            list["ada"] = new Remedy("--ada-target", "0.6 --diff-augment color,translation,cutout",
                 $"Or adaptive augmentation, made for a few thousand images ({N(audit.EffectiveSize)} here): the augmentation probability rises until r_t = E[sign(D(real))] is back at 0.6.",
                 "GanSharp (StyleGAN2-ADA); data audit: size");
         }

@@ -88,7 +88,7 @@ public static class FamilyRunner
         if (run.TfLog) stats.Subscribe(new TensorBoardSink(Path.Combine(run.RunDir, "logs")));
         foreach (var sink in sinks ?? []) stats.Subscribe(sink);
         AtomicFile.WriteAllText(folder.OptionsJsonPath, json);
-        using var trainer = new Trainer<IGanBatch>(recipe, source, run, family.Epochs, json, stats);
+        using var trainer = new Trainer<IGanBatch>(recipe, source, run, family.Epochs, json, stats) { Kind = GanSharp.Diagnostics.RunKind.Family };
         var start = new TrainPosition(1, 0, 0, 0, 0);
         if (run.ContinueTrain)
         {

@@ -54,6 +54,9 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
     /// </summary>
     public Action<int, StatsCollector>? EpochEnd { get; set; }
 
+    /// <summary>Whose flags the divergence message prescribes: SPADE's or the families'.</summary>
+    public RunKind Kind { get; init; } = RunKind.Spade;
+
     public RunFolder Folder => _folder;
 
     /// <summary>Observers of every saved checkpoint (tests use it to simulate a crash between writes).</summary>
@@ -204,7 +207,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         string latest = _folder.StatePath("latest");
         string checkpoint = File.Exists(latest) ? $"the last good checkpoint {latest} is kept" : "no checkpoint was saved before it";
         throw new GanSharpException(ErrorKind.TrainingFailed,
-            $"training diverged: {NonFiniteDetector.Describe(term, value, sinceIteration, iteration)}; {checkpoint} — {Remedies.Summary(NonFiniteDetector.DetectorId)}, then resume with --continue-train.");
+            $"training diverged: {NonFiniteDetector.Describe(term, value, sinceIteration, iteration)}; {checkpoint} — {Remedies.Summary(NonFiniteDetector.DetectorId, kind: Kind)}, then resume with --continue-train.");
     }
 
     // A checkpoint of a diverged run would overwrite the last good one, so look before saving.

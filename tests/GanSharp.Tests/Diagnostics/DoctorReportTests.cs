@@ -69,7 +69,7 @@ public class DoctorReportTests
         Assert.True(new FileInfo(result.Plots[0].Path).Length > 5000);
         string html = File.ReadAllText(result.HtmlPath);
         Assert.Contains("<code>--ngf 128</code>", html);
-        Assert.True(html.IndexOf("--ngf 128", StringComparison.Ordinal) < html.IndexOf("--spectral-norm-d", StringComparison.Ordinal));
+        Assert.True(html.IndexOf("--ngf 128", StringComparison.Ordinal) < html.IndexOf("--norm-D spectralinstance", StringComparison.Ordinal));
         Assert.Contains("data:image/png;base64,iVBORw0KGgo", html);
     }
 
@@ -162,7 +162,7 @@ public class DoctorReportTests
         var overpowers = result.Verdicts.Single(v => v.Detector.Id == DetectorIds.DOverpowersG);
         Assert.Equal(VerdictStatus.Fired, overpowers.Status);
         Assert.Equal(
-            ["data: remove 41 near-duplicates", "data: more varied examples (589 effective vs the guidance of 2,000)", "--diff-augment color,translation,cutout", "--ada-target 0.6", "--ngf 128"],
+            ["data: remove 41 near-duplicates", "data: more varied examples (589 effective vs the guidance of 2,000)", "--diff-augment color,translation,cutout", "--ada-target 0.6 --diff-augment color,translation,cutout", "--ngf 128"],
             overpowers.Prescription.Take(5).Select(r => r.CommandLine).ToArray());
         Assert.Equal("41 of 630 training photos are near-duplicates of another (2 clusters, the largest of 7): the set is worth about 589 distinct examples and D memorises the repeats. "
             + "Keep one photo per cluster (audit.html lists them), or fewer frames per video sequence.", overpowers.Prescription[0].Why);
@@ -181,7 +181,7 @@ public class DoctorReportTests
         Assert.StartsWith("7 of 60 held-out photos have a near-duplicate in training", memorising.Prescription[4].Why, StringComparison.Ordinal);
         Assert.DoesNotContain("data: more and more varied images", lines);
         Assert.Equal(1, lines.Count(l => l.StartsWith("--diff-augment", StringComparison.Ordinal)));
-        Assert.Equal(["--soft-real-label 0.9", "--instance-noise 0.1"], lines.Skip(5).ToArray());
+        Assert.Equal(["--soft-labels fixed --real-target 0.9", "--instance-noise 0.1"], lines.Skip(5).ToArray());
         Assert.Equal("--lambda-vgg 5", Remedies.For(DetectorIds.PerceptualOverfit, result.Audit)[3].CommandLine);
 
         // Everything the audit advises, rare class 5 included (absent class 6 is not "rare"); all of it escaped.

@@ -32,7 +32,7 @@ public class ProvokedRunTests
         using var recipe = new MlpGanRecipe(new MlpGanOptions { Hidden = 16, HiddenD = 128, LayersG = 2, LayersD = 2, LrG = 1e-4, LrD = 1e-3 });
         var run = Run(tmp.Root, 600, printEvery: 20);
         using var stats = new StatsCollector();
-        var doctor = new LiveDoctor(Path.Combine(run.RunDir, LiveDoctor.LogFileName));
+        var doctor = new LiveDoctor(Path.Combine(run.RunDir, LiveDoctor.LogFileName)) { Kind = RunKind.Family };
         var printed = new List<DoctorWarning>();
         doctor.Warning += printed.Add;
         var all = new LatestStatsSink();
@@ -44,13 +44,13 @@ public class ProvokedRunTests
 
         var w = Assert.Single(printed, x => x.DetectorId == DetectorIds.DOverpowersG);
         Assert.Equal(
-            ["--ngf", "--lr-scale-g", "--g-steps", "--soft-real-label", "--spectral-norm-d", "--instance-noise", "--ndf"],
+            ["--layers", "--lr-g", "--g-steps", "--soft-labels", "--spectral-norm-d", "--instance-noise", "--d-steps"],
             w.Prescription.Take(7).Select(r => r.Flag).ToArray());
-        Assert.Equal("--soft-real-label 0.9", w.Prescription[3].CommandLine);
+        Assert.Equal("--soft-labels fixed --real-target 0.9", w.Prescription[3].CommandLine);
         Assert.True(all.All[^1].Values["D_acc"] > 0.85, $"D accuracy {all.All[^1].Values["D_acc"]}");
         string log = File.ReadAllText(Path.Combine(run.RunDir, LiveDoctor.LogFileName));
         Assert.Contains("D overpowering G: D accuracy ≥ 0.85 for 5 records", log);
-        Assert.Contains("1. --ngf 128", log);
+        Assert.Contains("1. --layers 4", log);
         Assert.Equal(1, CountOccurrences(log, "D overpowering G: D accuracy"));
     }
 
