@@ -30,11 +30,11 @@ public sealed class TricksOptionsBinder
 
     public Option<double> ReplayProb { get; } = Dbl("--replay-prob", 0.5, "Probability that a fake shown to D is swapped for a stored one.");
 
-    public Option<int?> DSteps { get; } = new("--d-steps", "--n-critic") { Description = "D (critic) steps per iteration (default: 5 for wgan/wgan-gp, else 1)." };
+    public Option<int?> DSteps { get; } = new("--d-steps", "--n-critic") { Description = "D (critic) steps per iteration, each on a new real batch (default: 5 for wgan/wgan-gp, else 1)." };
 
     public Option<int?> GSteps { get; } = new("--g-steps") { Description = "G steps per iteration (default 1)." };
 
-    public Option<double?> LrG { get; } = new("--lr-g") { Description = "G's learning rate (default: the family's, e.g. 2e-4 for dcgan, 5e-5 for wgan, 1e-4 for wgan-gp)." };
+    public Option<double?> LrG { get; } = new("--lr-g") { Description = "G's learning rate (default: the family's, e.g. 2e-4 for dcgan, 5e-5 for wgan, 1e-4 for wgan-gp on images, 2e-3 for wgan-gp on 2-D data)." };
 
     public Option<double?> LrD { get; } = new("--lr-d") { Description = "D's learning rate (default: the family's); a separate lr per network is TTUR." };
 
@@ -52,7 +52,7 @@ public sealed class TricksOptionsBinder
 
     public Option<string?> Penalty { get; } = new("--penalty") { Description = "Gradient penalty on D: none, wgan-gp (on interpolates) or r1 (on reals); default wgan-gp for wgan-gp/progan, none otherwise." };
 
-    public Option<double?> PenaltyWeight { get; } = new("--penalty-weight") { Description = "Penalty weight: lambda of wgan-gp or gamma of r1 (default 10)." };
+    public Option<double?> PenaltyWeight { get; } = new("--penalty-weight") { Description = "Penalty weight: lambda of wgan-gp or gamma of r1 (default 10; 0.1 for wgan-gp on 2-D data, as the WGAN-GP toy code)." };
 
     public Option<int> R1Interval { get; } = new("--r1-interval") { Description = "Lazy R1: apply the penalty every k iterations, scaled by k (1 = every iteration; StyleGAN2 uses 16).", DefaultValueFactory = _ => 1 };
 
@@ -66,7 +66,7 @@ public sealed class TricksOptionsBinder
 
     public Option<int> AdaInterval { get; } = new("--ada-interval") { Description = "Iterations between adjustments of p.", DefaultValueFactory = _ => 4 };
 
-    public Option<double> EmaBeta { get; } = Dbl("--ema", 0, "Exponential moving average of G's weights used for sampling, e.g. 0.999 (0 = off).");
+    public Option<double?> EmaBeta { get; } = new("--ema") { Description = "Exponential moving average of G's weights used for sampling, e.g. 0.999 (0 = off; default 0.99 for wgan-gp on 2-D data, off otherwise)." };
 
     public IReadOnlyList<Option> All =>
     [

@@ -75,6 +75,7 @@ public static class FamilyRunner
         run.Validate();
         if (tricks.DiffAugment.Length > 0 && !family.IsImage)
             throw new GanSharpException(ErrorKind.Usage, "--diff-augment works on images only: use --data shapes32 or drop it.");
+        if (family.Threads > 0) TorchSharp.torch.set_num_threads(family.Threads);
         TorchSharp.torch.manual_seed(run.Seed);
         string json = OptionsJson(family, tricks);
         using var recipe = CreateRecipe(family, tricks);

@@ -26,9 +26,16 @@ public sealed record OptimizerSlot(
 
 /// <summary>
 /// One phase of an iteration: the recipe computes a loss for it, the trainer back-propagates and steps the named
-/// optimizer, <see cref="Repeat"/> times (n_critic for WGAN, G steps per D step, ...).
+/// optimizer, <see cref="Repeat"/> times (n_critic for WGAN, G steps per D step, ...). With
+/// <see cref="FreshBatch"/>, every repetition after the first is given the next batch of the source instead of the
+/// iteration's batch, as WGAN's and WGAN-GP's critic loops draw a new real batch per critic step; the extra batches
+/// count in the data position, so a resumed run reads exactly the batches a straight run would.
 /// </summary>
-public sealed record TrainPhase(string Name, string Optimizer, int Repeat = 1);
+public sealed record TrainPhase(string Name, string Optimizer, int Repeat = 1, bool FreshBatch = false)
+{
+    /// <summary>Batches the phase reads beyond the iteration's own.</summary>
+    public int ExtraBatches => FreshBatch ? Repeat - 1 : 0;
+}
 
 /// <summary>What a recipe sees while computing a phase's loss.</summary>
 public sealed class StepContext

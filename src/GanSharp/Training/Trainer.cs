@@ -15,7 +15,8 @@ public sealed record TrainResult(TrainPosition Position, bool Completed, bool In
 
 /// <summary>
 /// The training loop shared by every family: per iteration it runs the recipe's phases (loss, backward, optimizer
-/// step, after-step hook) under one dispose scope; it schedules learning rates per epoch, reports statistics at
+/// step, after-step hook) under one dispose scope, handing a phase marked <see cref="TrainPhase.FreshBatch"/> the
+/// source's next batch for each repetition after the first (the data position counts those batches); it schedules learning rates per epoch, reports statistics at
 /// print intervals, writes sample pages, and saves resumable checkpoints. It knows nothing about any family.
 /// </summary>
 public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
@@ -93,21 +94,26 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         long epochImages = start.EpochImages;
         int batchSize = _source.BatchSize;
         int perEpoch = _source.BatchesPerEpoch;
-        long totalIterations = (long)_totalEpochs * perEpoch;
+        // Phases with FreshBatch read one batch per extra repetition: an iteration then takes several batches.
+        int extraPerIteration = _recipe.Phases.Sum(p => p.ExtraBatches);
+        long iterationsPerEpoch = (perEpoch + extraPerIteration) / (1 + extraPerIteration);
+        long totalIterations = (long)_totalEpochs * iterationsPerEpoch;
         if (_run.MaxIterations > 0) totalIterations = Math.Min(totalIterations, _run.MaxIterations);
         var ctx = new StepContext(Stats);
         var pages = new WebPage(_folder.WebDir, _run.Name);
         TrainPosition position = start;
         _lastFlush = start.Iteration;
+        var extras = new List<TBatch>(extraPerIteration);
 
         for (int epoch = start.Epoch; epoch <= _totalEpochs; epoch++)
         {
             SetLearningRates(epoch);
             int index = epoch == start.Epoch ? start.BatchIndex : 0;
             if (epoch != start.Epoch) epochImages = 0;
-            foreach (var batch in _source.Epoch(epoch, index))
+            using var batches = _source.Epoch(epoch, index).GetEnumerator();
+            while (batches.MoveNext())
             {
-                using (batch)
+                using (var batch = batches.Current)
                 {
                     if (_run.MaxIterations > 0 && iteration >= _run.MaxIterations)
                     {
@@ -115,38 +121,55 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
                         Save("latest", position);
                         return new TrainResult(position, Completed: false, Interrupted: false, StoppedBy: "max-iterations");
                     }
-                    ctx.Epoch = epoch;
-                    ctx.Iteration = iteration;
-                    // Same test as the flush below, one iteration ahead: costly statistics are taken only in
-                    // iterations whose statistics are flushed, so the device syncs stay at log intervals.
-                    bool logStep = (iteration + 1) * batchSize % _run.PrintFreq < batchSize;
-                    ctx.IsLogStep = logStep;
-                    using (var scope = NewDisposeScope())
+                    // The fresh batches of this iteration, read before the step's dispose scope opens (they are
+                    // disposed with the iteration). An epoch that runs out leaves the last repetitions its last batch.
+                    extras.Clear();
+                    while (extras.Count < extraPerIteration && batches.MoveNext()) extras.Add(batches.Current);
+                    int read = 1 + extras.Count;
+                    try
                     {
-                        foreach (var phase in _recipe.Phases)
+                        ctx.Epoch = epoch;
+                        ctx.Iteration = iteration;
+                        // Same test as the flush below, one iteration ahead: costly statistics are taken only in
+                        // iterations whose statistics are flushed, so the device syncs stay at log intervals.
+                        bool logStep = (iteration + 1) * batchSize % _run.PrintFreq < batchSize;
+                        ctx.IsLogStep = logStep;
+                        using (var scope = NewDisposeScope())
                         {
-                            var opt = _optimizers[phase.Optimizer];
-                            for (int r = 0; r < phase.Repeat; r++)
+                            int next = 0;
+                            foreach (var phase in _recipe.Phases)
                             {
-                                ctx.Repetition = r;
-                                opt.zero_grad();
-                                var loss = _recipe.Loss(phase, batch, ctx);
-                                loss.backward();
-                                // Gradients exist only between backward and step: the family-agnostic hook.
-                                if (logStep && r == phase.Repeat - 1) _networkStats.Report(phase.Optimizer, Stats);
-                                opt.step();
-                                _recipe.AfterStep(phase, ctx);
+                                var opt = _optimizers[phase.Optimizer];
+                                var current = batch;
+                                for (int r = 0; r < phase.Repeat; r++)
+                                {
+                                    if (r > 0 && phase.FreshBatch && next < extras.Count) current = extras[next++];
+                                    ctx.Repetition = r;
+                                    opt.zero_grad();
+                                    var loss = _recipe.Loss(phase, current, ctx);
+                                    loss.backward();
+                                    // Gradients exist only between backward and step: the family-agnostic hook.
+                                    if (logStep && r == phase.Repeat - 1) _networkStats.Report(phase.Optimizer, Stats);
+                                    opt.step();
+                                    _recipe.AfterStep(phase, ctx);
+                                }
+                            }
+                            if (logStep && _recipe is IDiagnosticRecipe<TBatch> diagnostic)
+                            {
+                                using var _ = no_grad();
+                                diagnostic.ReportDiagnostics(batch, ctx);
                             }
                         }
-                        if (logStep && _recipe is IDiagnosticRecipe<TBatch> diagnostic)
-                        {
-                            using var _ = no_grad();
-                            diagnostic.ReportDiagnostics(batch, ctx);
-                        }
+                    }
+                    finally
+                    {
+                        foreach (var extra in extras) extra.Dispose();
+                        extras.Clear();
                     }
                     iteration++;
-                    index++;
-                    epochImages += batchSize;
+                    index += read;
+                    // Images of the epoch's data read so far (the data position), as the reference's epoch_iter.
+                    epochImages += (long)read * batchSize;
                     long totalImages = iteration * batchSize;
                     if (totalImages % _run.PrintFreq < batchSize)
                     {

@@ -40,8 +40,9 @@ public class FamilyLearningTests(ITestOutputHelper output)
     {
         set_num_threads(1);
         using var dir = Fixtures.TempDir();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var r = FamilyTestKit.Train(options ?? Points(family), tricks, steps, dir.Root);
-        output.WriteLine($"{family} ring8 {steps} steps: {r.Modes}/8 modes, {r.HighQuality:P1} high quality");
+        output.WriteLine($"{family} ring8 {steps} steps: {r.Modes}/8 modes, {r.HighQuality:P1} high quality, {clock.Elapsed.TotalSeconds:F1} s");
         return (r.Modes, r.HighQuality);
     }
 
@@ -77,19 +78,22 @@ public class FamilyLearningTests(ITestOutputHelper output)
     [Fact]
     public void WganCoversRingModes()
     {
-        // Reached here: 4/8 modes, 0.4 % high quality (clipped critics are slow; the bench's 1000 steps do better).
+        // Reached here: 7/8 modes, 0.5 % high quality (clipped critics are slow; the bench's 1000 steps do better).
         var (modes, hq) = TrainPoints(GanFamily.Wgan, new TricksOptions { LrG = 5e-4, LrD = 5e-4 }, 400);
-        Assert.True(modes >= 4, $"{modes} modes");
+        Assert.True(modes >= 6, $"{modes} modes");
         Assert.True(hq >= 0.002, $"{hq:P1}");
     }
 
     [Fact]
     public void WganGpCoversRingModes()
     {
-        // Reached here: 4/8 modes, 0.5 % high quality in 400 iterations (2000 critic steps); 1500 iterations reach 7/8, 7.9 %.
-        var (modes, hq) = TrainPoints(GanFamily.WganGp, new TricksOptions { LrG = 1e-3, LrD = 1e-3 }, 400);
-        Assert.True(modes >= 4, $"{modes} modes");
-        Assert.True(hq >= 0.002, $"{hq:P1}");
+        // wgan-gp's 2-D defaults (λ 0.1, Adam 2e-3 β (0.5, 0.9), 5 critic steps on fresh batches, samples from an EMA
+        // 0.99 of G) with the toy code's batch of 256. The bar: ≥ 7/8 modes, ≥ 50 % within 3 std of a centre.
+        // Reached here: 8/8 modes, 71.5 % high quality in 22 s with the 2-core machine's load average at 12 (the
+        // bench's settings reach 83.5 % at 1500 iterations; 5000 iterations reach 96.2 %, the data's own 98.9 %).
+        var (modes, hq) = TrainPoints(GanFamily.WganGp, new TricksOptions(), 1000, Points(GanFamily.WganGp) with { BatchSize = 256 });
+        Assert.True(modes >= 7, $"{modes} modes");
+        Assert.True(hq >= 0.5, $"{hq:P1}");
     }
 
     [Fact]

@@ -35,6 +35,101 @@ public class FamilyMechanismTests
     }
 
     [Fact]
+    public void CriticStepsReadFreshRealBatchesAndThePositionCountsThem()
+    {
+        // 7 batches per epoch, n_critic 5: iteration 1 reads batches 0-4, iteration 2 batches 5 and 6 (the epoch's
+        // end: its last critic steps keep batch 6), iteration 3 batches 0-4 of epoch 2.
+        manual_seed(1);
+        var f = SmallPoints with { Family = GanFamily.WganGp, BatchesPerEpoch = 7, Epochs = 2 };
+        using var recipe = new FamilyTestKit.CountingRecipe(FamilyRunner.CreateRecipe(f, new TricksOptions()));
+        using var dir = Fixtures.TempDir();
+        using var stats = new StatsCollector();
+        var source = FamilyRunner.CreateSource(f, 1);
+        using var trainer = new Trainer<IGanBatch>(recipe, source, FamilyTestKit.Run(dir.Root, 3), 2, "{}", stats);
+        var result = trainer.Run(new TrainPosition(1, 0, 0, 0, 0), CancellationToken.None);
+        float[] Batch(int epoch, int index)
+        {
+            using var b = source.Epoch(epoch, index).First();
+            return b.Data.data<float>().ToArray();
+        }
+        var critic = recipe.Seen.Where(s => s.Phase == "D").Select(s => s.Data).ToList();
+        var generator = recipe.Seen.Where(s => s.Phase == "G").Select(s => s.Data).ToList();
+        Assert.Equal(15, critic.Count);
+        Assert.Equal(5, critic.Take(5).Select(d => string.Join(",", d)).Distinct().Count());   // five different real batches
+        for (int k = 0; k < 5; k++) Assert.Equal(Batch(1, k), critic[k]);
+        Assert.Equal(Batch(1, 5), critic[5]);
+        for (int k = 6; k < 10; k++) Assert.Equal(Batch(1, 6), critic[k]);
+        for (int k = 0; k < 5; k++) Assert.Equal(Batch(2, k), critic[10 + k]);
+        // G's step (and the iteration's statistics and visuals) has the iteration's first batch.
+        Assert.Equal([Batch(1, 0), Batch(1, 5), Batch(2, 0)], generator);
+        // The data position counts every batch read: a resume starts at batch 5 of epoch 2.
+        Assert.Equal(new TrainPosition(2, 5, 3, 5 * 16, result.Position.ElapsedSeconds), result.Position);
+    }
+
+    [Fact]
+    public void ResumeWithFreshCriticBatchesEqualsAStraightRun()
+    {
+        // 12 batches per epoch, n_critic 5: iterations read 5, 5 and 2 batches, so 4 iterations stop mid-epoch at
+        // batch 5 of epoch 2. The EMA of G (wgan-gp's 2-D default) is part of the state too.
+        var f = SmallPoints with { Family = GanFamily.WganGp, BatchesPerEpoch = 12, Epochs = 2 };
+        var t = new TricksOptions();
+        using var straight = Fixtures.TempDir();
+        using var split = Fixtures.TempDir();
+        var a = FamilyTestKit.Train(f, t, 6, straight.Root);
+        FamilyTestKit.Train(f, t, 4, split.Root);
+        var stopped = new RunFolder(Path.Combine(split.Root, "f")).TryLoad("latest")!.Position;
+        Assert.Equal((2, 5, 4L), (stopped.Epoch, stopped.BatchIndex, stopped.Iteration));
+        var b = FamilyTestKit.Train(f, t, 6, split.Root, resume: true);
+        Assert.True(a.Train.Completed && b.Train.Completed);
+        Assert.Equal(6, b.Train.Position.Iteration);
+        foreach (var net in new[] { "G", "D", "G_ema" })
+        {
+            Assert.Equal(File.ReadAllBytes(Path.Combine(straight.Root, "f", $"latest_net_{net}.pth")),
+                File.ReadAllBytes(Path.Combine(split.Root, "f", $"latest_net_{net}.pth")));
+        }
+    }
+
+    [Fact]
+    public void WganGpDefaultsDifferOnPointsAndImages()
+    {
+        // 2-D: the toy code's λ 0.1 and β1 0.5, Adam 2e-3, sampling from an EMA 0.99 of G; images: the paper's.
+        using var points = (Models.Common.AdversarialRecipe)FamilyRunner.CreateRecipe(SmallPoints with { Family = GanFamily.WganGp }, new TricksOptions());
+        Assert.Equal(0.99, points.EmaBeta);
+        Assert.Equal(0.1, points.PenaltyWeight);
+        Assert.Contains(points.Networks, n => n.Name == "G_ema");
+        Assert.Equal((2e-3, 0.5, 0.9), (points.Optimizers[0].Lr, points.Optimizers[0].Beta1, points.Optimizers[0].Beta2));
+        Assert.Equal(5, points.Phases[0].Repeat);
+        Assert.True(points.Phases[0].FreshBatch);
+        using var images = (Models.Common.AdversarialRecipe)FamilyRunner.CreateRecipe(SmallShapes with { Family = GanFamily.WganGp }, new TricksOptions());
+        Assert.Equal(0.0, images.EmaBeta);
+        Assert.Equal(10.0, images.PenaltyWeight);
+        Assert.DoesNotContain(images.Networks, n => n.Name == "G_ema");
+        Assert.Equal((1e-4, 0.0, 0.9), (images.Optimizers[0].Lr, images.Optimizers[0].Beta1, images.Optimizers[0].Beta2));
+        // Flags still win over the family's defaults.
+        using var off = (Models.Common.AdversarialRecipe)FamilyRunner.CreateRecipe(SmallPoints with { Family = GanFamily.WganGp }, new TricksOptions { EmaBeta = 0 });
+        Assert.DoesNotContain(off.Networks, n => n.Name == "G_ema");
+    }
+
+    [Fact]
+    public void LayerNormOfImageCriticsStartsAtIdentityAffine()
+    {
+        // TorchSharp 0.107's nn.GroupNorm leaves weight and bias uninitialised (zeros, 1e36 or NaN by turns), which
+        // gave wgan-gp's image critic NaN outputs at init; DNormLayer sets them to 1 and 0 as PyTorch does.
+        for (int i = 0; i < 20; i++)
+        {
+            using var norm = (TorchSharp.Modules.GroupNorm)Models.Common.NetParts.DNormLayer(DNorm.Layer, 32, maps: true)!;
+            Assert.True(norm.weight!.eq(1).all().item<bool>());
+            Assert.True(norm.bias!.eq(0).all().item<bool>());
+        }
+        manual_seed(7);
+        using var recipe = FamilyRunner.CreateRecipe(SmallShapes with { Family = GanFamily.WganGp }, new TricksOptions());
+        using var x = rand(4, 3, 32, 32) * 2 - 1;
+        using var d = ((nn.Module<Tensor, Tensor>)recipe.Networks.Single(n => n.Name == "D").Module).call(x);
+        Assert.True(d.isfinite().all().item<bool>());
+        Assert.True(d.abs().max().item<float>() < 100);
+    }
+
+    [Fact]
     public void WganClipsCriticWeightsAfterEveryCriticStep()
     {
         using var dir = Fixtures.TempDir();

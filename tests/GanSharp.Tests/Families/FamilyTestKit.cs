@@ -32,10 +32,16 @@ internal static class FamilyTestKit
         return FamilyRunner.Score(f, recipe, 256, seed).FeatureDistance;
     }
 
-    /// <summary>Counts the recipe's loss calls per phase (a decorator: the trainer sees the same recipe).</summary>
+    /// <summary>
+    /// Counts the recipe's loss calls per phase and keeps a copy of the data each call was given (a decorator: the
+    /// trainer sees the same recipe).
+    /// </summary>
     public sealed class CountingRecipe(IGanRecipe<IGanBatch> inner) : IGanRecipe<IGanBatch>
     {
         public Dictionary<string, int> Calls { get; } = [];
+
+        /// <summary>Per loss call in order: the phase and the values of the batch's data.</summary>
+        public List<(string Phase, float[] Data)> Seen { get; } = [];
 
         public string Family => inner.Family;
 
@@ -50,6 +56,7 @@ internal static class FamilyTestKit
         public TorchSharp.torch.Tensor Loss(TrainPhase phase, IGanBatch batch, StepContext context)
         {
             Calls[phase.Name] = Calls.GetValueOrDefault(phase.Name) + 1;
+            Seen.Add((phase.Name, batch.Data.data<float>().ToArray()));
             return inner.Loss(phase, batch, context);
         }
 

@@ -22,7 +22,7 @@ public class TrainFamilyCommandTests
             "--progan-phase-images", "--continue-train", "--soft-labels", "--real-target", "--flip-labels", "--instance-noise",
             "--instance-noise-decay", "--replay-size", "--replay-prob", "--d-steps", "--g-steps", "--lr-g", "--lr-d", "--g-dropout",
             "--sphere-latent", "--joint-batch", "--minibatch-std", "--spectral-norm-g", "--spectral-norm-d", "--penalty",
-            "--penalty-weight", "--r1-interval", "--diff-augment", "--ada-target", "--ada-p-max", "--ema",
+            "--penalty-weight", "--r1-interval", "--diff-augment", "--ada-target", "--ada-p-max", "--ema", "--threads",
         ];
         Assert.All(expected, n => Assert.Contains(n, names));
         Assert.All(Verb().Options, o => Assert.False(string.IsNullOrWhiteSpace(o.Description), o.Name));
@@ -38,13 +38,14 @@ public class TrainFamilyCommandTests
         tricks.AddTo(cmd);
         var parse = cmd.Parse("--family wgan --data shapes32 --loss hinge --n-critic 3 --g-steps 2 --soft-labels uniform --flip-labels 0.05 "
             + "--instance-noise 0.1 --instance-noise-decay exponential --replay-size 64 --penalty r1 --r1-interval 16 --diff-augment color,cutout "
-            + "--ada-target 0.6 --ema 0.999 --sphere-latent --joint-batch --spectral-norm-d --lr-g 0.0001 --continue-train --name run1");
+            + "--ada-target 0.6 --ema 0.999 --sphere-latent --joint-batch --spectral-norm-d --lr-g 0.0001 --continue-train --name run1 --threads 1");
         Assert.Empty(parse.Errors);
         var f = family.Bind(parse);
         var t = tricks.Bind(parse);
         var run = family.BindRun(parse);
         Assert.Equal(GanFamily.Wgan, f.Family);
         Assert.Equal(FamilyData.Shapes32, f.Data);
+        Assert.Equal(1, f.Threads);
         Assert.Equal(AdversarialLoss.Hinge, f.Loss);
         Assert.Equal(3, t.DSteps);
         Assert.Equal(2, t.GSteps);

@@ -8,7 +8,10 @@ using static TorchSharp.torch;
 
 namespace GanSharp.Models.Common;
 
-/// <summary>What a family hands to <see cref="AdversarialRecipe"/>: its networks and its own defaults.</summary>
+/// <summary>
+/// What a family hands to <see cref="AdversarialRecipe"/>: its networks and its own defaults. <see cref="PenaltyWeight"/>
+/// (λ of WGAN-GP, γ of R1) and <see cref="EmaBeta"/> (0 = no average of G) apply when the tricks leave them unset.
+/// </summary>
 public sealed record FamilyParts(
     string Family,
     nn.Module<Tensor, Tensor, Tensor> G,
@@ -24,7 +27,9 @@ public sealed record FamilyParts(
     double Beta2,
     int DSteps,
     PenaltyKind Penalty,
-    double Drift = 0);
+    double Drift = 0,
+    double PenaltyWeight = 10,
+    double EmaBeta = 0);
 
 /// <summary>Anything that can draw samples from a trained G (tests and benchmarks score with it).</summary>
 public interface IGanSampler
@@ -57,11 +62,12 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
         Replay = tricks.ReplaySize > 0 ? new ReplayBuffer(tricks.ReplaySize, tricks.ReplayProb) : null;
         Ada = tricks.AdaTarget > 0 ? new AdaptiveAugment(tricks.AdaTarget, tricks.AdaPMax, tricks.AdaSpeedImages, tricks.AdaInterval) : null;
         Penalty = tricks.Penalty ?? parts.Penalty;
-        PenaltyWeight = tricks.PenaltyWeight ?? 10.0;
+        PenaltyWeight = tricks.PenaltyWeight ?? parts.PenaltyWeight;
+        EmaBeta = tricks.EmaBeta ?? parts.EmaBeta;
         _lrG = tricks.LrG ?? parts.LrG;
         _lrD = tricks.LrD ?? parts.LrD;
         var nets = new List<NetworkSlot> { new("G", G), new("D", D) };
-        if (tricks.EmaBeta > 0)
+        if (EmaBeta > 0)
         {
             _gEma = parts.MakeG();
             Ema.CopyFrom(_gEma, G);
@@ -75,7 +81,8 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
             new OptimizerSlot("G", G.parameters().ToList(), parts.Optimizer, _lrG, parts.Beta1, parts.Beta2),
             new OptimizerSlot("D", D.parameters().ToList(), parts.Optimizer, _lrD, parts.Beta1, parts.Beta2),
         ];
-        Phases = [new TrainPhase("D", "D", tricks.DSteps ?? parts.DSteps), new TrainPhase("G", "G", tricks.GSteps ?? 1)];
+        // Every critic step sees a new real batch, as WGAN's and WGAN-GP's critic loops (n_critic > 1) do.
+        Phases = [new TrainPhase("D", "D", tricks.DSteps ?? parts.DSteps, FreshBatch: true), new TrainPhase("G", "G", tricks.GSteps ?? 1)];
     }
 
     protected FamilyParts Parts { get; }
@@ -97,7 +104,11 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
 
     protected PenaltyKind Penalty { get; }
 
-    protected double PenaltyWeight { get; }
+    /// <summary>λ of WGAN-GP or γ of R1.</summary>
+    public double PenaltyWeight { get; }
+
+    /// <summary>Decay of the average of G's weights that <see cref="Sample"/> draws from (0 = none, sample G itself).</summary>
+    public double EmaBeta { get; }
 
     public string Family => Parts.Family;
 
@@ -246,7 +257,7 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
         }
         else if (_gEma is not null)
         {
-            Ema.Update(_gEma, G, Tricks.EmaBeta);
+            Ema.Update(_gEma, G, EmaBeta);
         }
     }
 

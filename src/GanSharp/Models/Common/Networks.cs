@@ -41,10 +41,26 @@ public static class NetParts
         DNorm.Batch => maps ? nn.BatchNorm2d(channels) : nn.BatchNorm1d(channels),
         DNorm.Instance => nn.InstanceNorm2d(channels, affine: true),
         // GroupNorm with one group normalises over C, H, W: layer norm that works for any spatial size.
-        DNorm.Layer => maps ? nn.GroupNorm(1, channels) : nn.LayerNorm(channels),
+        DNorm.Layer => maps ? GroupNorm(1, channels) : nn.LayerNorm(channels),
         DNorm.None => null,
         _ => throw new ArgumentOutOfRangeException(nameof(norm), norm, "unknown norm"),
     };
+
+    /// <summary>
+    /// nn.GroupNorm with its affine weight 1 and bias 0, as PyTorch initialises them. TorchSharp 0.107's GroupNorm
+    /// leaves both uninitialised (whatever the allocator returns: measured zeros, values up to 1e36, or NaN from one
+    /// construction to the next), which made wgan-gp's layer-normed image critic start from NaN or huge outputs.
+    /// </summary>
+    public static TorchSharp.Modules.GroupNorm GroupNorm(long groups, long channels)
+    {
+        var norm = nn.GroupNorm(groups, channels);
+        using (no_grad())
+        {
+            norm.weight!.fill_(1);
+            norm.bias!.fill_(0);
+        }
+        return norm;
+    }
 
     /// <summary>
     /// Nearest-neighbour upsampling by an integer factor through expand + reshape. TorchSharp 0.107's

@@ -49,7 +49,7 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
         var nets = new List<NetworkSlot> { new("G", model.NetG) };
         if (model.NetD != null) nets.Add(new NetworkSlot("D", model.NetD));
         if (model.NetE != null) nets.Add(new NetworkSlot("E", model.NetE));
-        if (_tricks.EmaBeta > 0)
+        if (_tricks.EmaBeta is > 0)
         {
             _gEma = new SpadeGenerator(model.Options, model.NetG.parameters().First().device);
             Ema.CopyFrom(_gEma, model.NetG);
@@ -58,7 +58,8 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
             nets.Add(new NetworkSlot("G_ema", _gEma));
         }
         Networks = nets;
-        Phases = [new TrainPhase("G", "G", _tricks.GSteps ?? 1), new TrainPhase("D", "D", _tricks.DSteps ?? 1)];
+        // Extra D steps (--d-steps) each see a new batch of the loader; the first shares the G step's batch.
+        Phases = [new TrainPhase("G", "G", _tricks.GSteps ?? 1), new TrainPhase("D", "D", _tricks.DSteps ?? 1, FreshBatch: true)];
         var (lrG, lrD) = (baseG * _lrFactorG, baseD * _lrFactorD);
         var (b1, b2) = optim.Betas;
         Optimizers =
@@ -225,7 +226,7 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
         }
         else if (_gEma is not null)
         {
-            Ema.Update(_gEma, _model.NetG, _tricks.EmaBeta);
+            Ema.Update(_gEma, _model.NetG, _tricks.EmaBeta ?? 0);
         }
     }
 

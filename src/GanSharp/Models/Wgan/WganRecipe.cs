@@ -9,8 +9,12 @@ namespace GanSharp.Models.Wgan;
 /// <summary>
 /// WGAN (Arjovsky et al. 2017) and WGAN-GP (Gulrajani et al. 2017), seed 003. WGAN: a critic without sigmoid,
 /// weights clipped to [−c, c] after every critic step, RMSProp at 5e-5, 5 critic steps per G step. WGAN-GP: the
-/// clipping replaced by λ = 10 times the gradient penalty on random interpolates, no BN in the critic (layer norm by
-/// default on images, none on 2-D data) because the penalty is per sample, Adam 1e-4 with β = (0, 0.9).
+/// clipping replaced by λ times the gradient penalty on random interpolates, no BN in the critic (layer norm by
+/// default on images, none on 2-D data) because the penalty is per sample. On images: λ = 10, Adam 1e-4 with
+/// β = (0, 0.9), as the paper. On 2-D data, the paper's toy code (gan_toy.py): λ = 0.1 and Adam β = (0.5, 0.9)
+/// (λ = 10 leaves G on 2 of the ring's 8 modes here); then Adam 2e-3 instead of the toy's 1e-4 (which needs tens of
+/// thousands of iterations) with samples drawn from an average of G's weights (EMA 0.99), which removes the jitter
+/// of G's iterates at that rate. Every critic step reads a new real batch (the trainer's fresh-batch phases).
 /// </summary>
 public sealed class WganRecipe : AdversarialRecipe
 {
@@ -21,6 +25,9 @@ public sealed class WganRecipe : AdversarialRecipe
         _clip = options.Family == GanFamily.Wgan ? options.WeightClip : 0;
     }
 
+    /// <summary>WGAN-GP's defaults on 2-D data (see the class summary): λ, Adam lr and β1, and the EMA decay of G.</summary>
+    public static (double Lambda, double Lr, double Beta1, double Ema) PointDefaults => (0.1, 2e-3, 0.5, 0.99);
+
     private static FamilyParts Build(FamilyRunOptions o, TricksOptions t)
     {
         bool gp = o.Family == GanFamily.WganGp;
@@ -30,9 +37,13 @@ public sealed class WganRecipe : AdversarialRecipe
         var spec = FamilyNets.Spec(o, t, classes: 0, norm, gBatchNorm: o.IsImage);
         var (g, d, makeG) = FamilyNets.Build(o.IsImage, spec);
         var loss = o.Loss ?? AdversarialLoss.W;
-        return gp
-            ? new FamilyParts("wgan-gp", g, d, makeG, spec.ZDim, 0, loss, OptimizerKind.Adam, 1e-4, 1e-4, 0.0, 0.9, DSteps: 5, PenaltyKind.WganGp)
-            : new FamilyParts("wgan", g, d, makeG, spec.ZDim, 0, loss, OptimizerKind.RmsProp, 5e-5, 5e-5, 0, 0, DSteps: 5, PenaltyKind.None);
+        if (!gp)
+            return new FamilyParts("wgan", g, d, makeG, spec.ZDim, 0, loss, OptimizerKind.RmsProp, 5e-5, 5e-5, 0, 0, DSteps: 5, PenaltyKind.None);
+        if (o.IsImage)
+            return new FamilyParts("wgan-gp", g, d, makeG, spec.ZDim, 0, loss, OptimizerKind.Adam, 1e-4, 1e-4, 0.0, 0.9, DSteps: 5, PenaltyKind.WganGp);
+        var p = PointDefaults;
+        return new FamilyParts("wgan-gp", g, d, makeG, spec.ZDim, 0, loss, OptimizerKind.Adam, p.Lr, p.Lr, p.Beta1, 0.9, DSteps: 5, PenaltyKind.WganGp,
+            PenaltyWeight: p.Lambda, EmaBeta: p.Ema);
     }
 
     public override void AfterStep(TrainPhase phase, StepContext context)

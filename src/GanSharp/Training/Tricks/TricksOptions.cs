@@ -103,7 +103,7 @@ public sealed record TricksOptions
     /// <summary>Gradient penalty added to D's loss (null = the family's default: WGAN-GP for wgan-gp/progan, none otherwise).</summary>
     public PenaltyKind? Penalty { get; init; }
 
-    /// <summary>Penalty weight: λ of WGAN-GP or γ of R1 (null = 10 for both).</summary>
+    /// <summary>Penalty weight: λ of WGAN-GP or γ of R1 (null = the family's: 0.1 for wgan-gp on 2-D data, else 10).</summary>
     public double? PenaltyWeight { get; init; }
 
     /// <summary>Lazy R1: apply the penalty every k-th iteration, scaled by k (1 = every iteration).</summary>
@@ -124,8 +124,11 @@ public sealed record TricksOptions
     /// <summary>Iterations between p updates.</summary>
     public int AdaInterval { get; init; } = 4;
 
-    /// <summary>Decay of the exponential moving average of G's weights used for sampling (0 = off, e.g. 0.999).</summary>
-    public double EmaBeta { get; init; }
+    /// <summary>
+    /// Decay of the exponential moving average of G's weights used for sampling (0 = off, e.g. 0.999; null = the
+    /// family's: 0.99 for wgan-gp on 2-D data, off otherwise).
+    /// </summary>
+    public double? EmaBeta { get; init; }
 
     /// <summary>Checks ranges; a user error is one sentence naming the flag.</summary>
     public void Validate()
@@ -151,7 +154,7 @@ public sealed record TricksOptions
         Need(AdaTarget is >= 0 and < 1, $"--ada-target {AdaTarget} must lie in [0, 1).");
         Need(AdaPMax is > 0 and <= 1, $"--ada-p-max {AdaPMax} must lie in (0, 1].");
         Need(AdaSpeedImages >= 1 && AdaInterval >= 1, "--ada-speed-images and --ada-interval must be at least 1.");
-        Need(EmaBeta is >= 0 and < 1, $"--ema {EmaBeta} must lie in [0, 1), e.g. 0.999.");
+        Need(EmaBeta is null or (>= 0 and < 1), $"--ema {EmaBeta} must lie in [0, 1), e.g. 0.999.");
         Tricks.DiffAugment.ParsePolicy(DiffAugment);
         Need(AdaTarget == 0 || DiffAugment.Length > 0, "--ada-target needs --diff-augment to name the augmentations it steers.");
     }
