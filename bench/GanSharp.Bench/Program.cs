@@ -20,11 +20,13 @@ public static class Program
                 return SpadeBench.Run(rest);
             case "diagnostics":
                 return DiagnosticsBench.Run(rest);
+            case "audit":
+                return AuditBench.Run(rest);
             case "families":
                 FamiliesBench.Run(rest);
                 return 0;
             default:
-                Console.Error.WriteLine("usage: GanSharp.Bench <benchmark> [args]; benchmarks: loader, fid, spade, families, diagnostics");
+                Console.Error.WriteLine("usage: GanSharp.Bench <benchmark> [args]; benchmarks: loader, fid, spade, families, audit, diagnostics");
                 return 2;
         }
     }

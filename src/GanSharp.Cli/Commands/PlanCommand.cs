@@ -77,10 +77,11 @@ public static class PlanCommand
             ProbeMeasurement small = null!, large = null!;
             AnsiConsole.Status().Start("Measuring", ctx =>
             {
-                ctx.Status($"Measuring {Planner.WarmupIterations + Planner.TimedIterations} iterations at crop {Planner.ProbeCrops.Small}");
-                small = Run(Planner.ProbeCrops.Small);
-                ctx.Status($"Measuring {Planner.WarmupIterations + Planner.TimedIterations} iterations at crop {Planner.ProbeCrops.Large}");
-                large = Run(Planner.ProbeCrops.Large);
+                var (smallCrop, largeCrop) = Planner.ProbeCropsFor(options);
+                ctx.Status($"Measuring {Planner.WarmupIterations + Planner.TimedIterations} iterations at crop {smallCrop}");
+                small = Run(smallCrop);
+                ctx.Status($"Measuring {Planner.WarmupIterations + Planner.TimedIterations} iterations at crop {largeCrop}");
+                large = Run(largeCrop);
                 ctx.Status("Counting parameters");
                 counts = Planner.CountParameters(options);
             });

@@ -128,11 +128,23 @@ public sealed record PlanEstimate
 /// <summary>Builds <see cref="PlanEstimate"/>s from measured probes and words the verdict.</summary>
 public static class Planner
 {
-    /// <summary>Probe crop widths: small enough to run in seconds, two apart so both lines are determined.</summary>
-    public static readonly (int Small, int Large) ProbeCrops = (32, 64);
+    /// <summary>The largest probe crop: a crop-256 network of default width takes seconds per iteration here.</summary>
+    public const int MaxProbeCrop = 128;
+
+    /// <summary>
+    /// Probe crop widths for a plan: the larger is the requested crop itself up to <see cref="MaxProbeCrop"/>, the
+    /// smaller half of it (at least 32). Extrapolating from probes at 32 and 64 overestimated crop 256 by 37 %: the
+    /// activation memory per pixel is not quite constant (small maps carry more per-pixel overhead), so the probes
+    /// are kept as close to the target as a short run allows.
+    /// </summary>
+    public static (int Small, int Large) ProbeCropsFor(PlanOptions options)
+    {
+        int large = Math.Max(64, Math.Min(MaxProbeCrop, options.CropSize));
+        return (Math.Max(32, large / 2 / 32 * 32), large);
+    }
 
     /// <summary>Iterations per probe: the first ones allocate and warm caches, so the median of the rest is used.</summary>
-    public const int WarmupIterations = 1, TimedIterations = 3;
+    public const int WarmupIterations = 4, TimedIterations = 5;
 
     /// <summary>Fits both lines through the two probes.</summary>
     public static PlanEstimate Estimate(PlanOptions options, ParameterCounts parameters, ProbeMeasurement small, ProbeMeasurement large)
@@ -183,6 +195,7 @@ public static class Planner
         using var image = rand(1, 3, h, crop) * 2 - 1;
         model.Train(true);
         double buildPeak = PeakRssMb();
+        GanSharp.Runtime.NativeSetup.TrimAllocator();
         ResetPeakRss();
         using var optG = torch.optim.Adam(model.GeneratorParameters(), 0.0001, 0.0, 0.9);
         using var optD = torch.optim.Adam(model.DiscriminatorParameters(), 0.0004, 0.0, 0.9);

@@ -13,6 +13,29 @@ public static partial class NativeSetup
     [LibraryImport("libc.so.6", EntryPoint = "mallopt")]
     private static partial int Mallopt(int param, int value);
 
+    [LibraryImport("libc.so.6", EntryPoint = "malloc_trim")]
+    private static partial int MallocTrim(nuint pad);
+
+    /// <summary>
+    /// Hands the memory glibc keeps after frees back to the kernel, so that resident memory is what is live. The plan
+    /// probes call it between building the networks and training: with <see cref="TuneAllocator"/> the transient
+    /// copies of construction otherwise stay resident and hide how training memory grows with image size.
+    /// </summary>
+    public static void TrimAllocator()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try
+        {
+            _ = MallocTrim(0);
+        }
+        catch (DllNotFoundException)
+        {
+        }
+        catch (EntryPointNotFoundException)
+        {
+        }
+    }
+
     /// <summary>
     /// Switches libtorch's oneDNN (mkldnn) convolutions off, so convolutions take ATen's im2col + GEMM path, as
     /// PyTorch's <c>torch.backends.mkldnn.enabled = False</c> does. On these AVX-512 VMs libtorch 2.10's oneDNN

@@ -64,6 +64,17 @@ public sealed class PlanTests
     }
 
     [Fact]
+    public void Probes_sit_as_close_to_the_requested_crop_as_a_short_run_allows()
+    {
+        Assert.Equal((64, 128), Planner.ProbeCropsFor(new PlanOptions { CropSize = 256 }));
+        Assert.Equal((64, 128), Planner.ProbeCropsFor(new PlanOptions { CropSize = 1024 }));
+        Assert.Equal((64, 128), Planner.ProbeCropsFor(new PlanOptions { CropSize = 128 }));
+        Assert.Equal((32, 96), Planner.ProbeCropsFor(new PlanOptions { CropSize = 96 }));
+        Assert.Equal((32, 64), Planner.ProbeCropsFor(new PlanOptions { CropSize = 64 }));
+        Assert.Equal((32, 64), Planner.ProbeCropsFor(new PlanOptions { CropSize = 32 }));
+    }
+
+    [Fact]
     public void Probe_lines_round_trip()
     {
         var m = new ProbeMeasurement(64, 48, 0.123456789, 987.654321, 1234.5);
