@@ -5,6 +5,7 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        if (GanSharp.Runtime.GcQuiet.ShouldRelaunch()) return GanSharp.Runtime.GcQuiet.Relaunch(args, typeof(Program).Assembly.Location);
         // The SPADE benchmark's untuned children measure glibc's defaults, so only they skip the tuning.
         bool untunedChild = args.Length > 1 && args[0] == "spade" && args[1] == "--child" && !args.Contains("--tuned");
         if (!untunedChild) GanSharp.Runtime.NativeSetup.TuneAllocator();

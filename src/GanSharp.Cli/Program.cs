@@ -8,6 +8,8 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        // See GcQuiet: the gen0 budget that keeps collections out of training iterations is read at start-up only.
+        if (GcQuiet.ShouldRelaunch()) return GcQuiet.Relaunch(args, typeof(Program).Assembly.Location);
         // Must precede the first tensor: see NativeSetup.TuneAllocator.
         NativeSetup.TuneAllocator();
         // Ctrl+C is handled by the verbs themselves (training saves a resumable checkpoint first), so the parser's own

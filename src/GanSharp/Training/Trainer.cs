@@ -1,3 +1,4 @@
+using GanSharp.Runtime;
 using System.Diagnostics;
 using GanSharp.Diagnostics;
 using GanSharp.Reporting;
@@ -134,6 +135,8 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
                         // iterations whose statistics are flushed, so the device syncs stay at log intervals.
                         bool logStep = (iteration + 1) * batchSize % _run.PrintFreq < batchSize;
                         ctx.IsLogStep = logStep;
+                        // See GcQuiet: no collection may free a TorchSharp Scalar while libtorch reads it.
+                        GcQuiet.AtIterationStart();
                         using (var scope = NewDisposeScope())
                         {
                             int next = 0;
