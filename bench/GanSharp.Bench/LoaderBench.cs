@@ -113,7 +113,7 @@ public static class LoaderBench
         return ts.Seconds * 1000.0 + ts.Nanoseconds / 1e6;
     }
 
-    private static string LoadAverage()
+    internal static string LoadAverage()
     {
         try
         {

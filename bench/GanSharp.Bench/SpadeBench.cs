@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using GanSharp.Losses;
 using GanSharp.Models.Spade;
+using GanSharp.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -35,14 +36,13 @@ public static class SpadeBench
     {
         if (args.Length > 0 && args[0] == "--child") return Child(args[1], args.Contains("--infer"), args.Contains("--tuned"));
         var only = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToHashSet();
-        string self = Environment.ProcessPath!;
         Console.WriteLine("config  tuned  s/iter   peak MB  ref s/iter  ref MB  time ratio  mem ratio  params G/D/E");
         foreach (var c in Configs.Where(c => only.Count == 0 || only.Contains(c.Name)))
         {
             foreach (bool tuned in new[] { true, false })
             {
                 if (!tuned && args.Contains("--tuned-only")) continue;
-                var line = RunChild(self, c.Name, tuned, infer: false);
+                var line = RunChild(c.Name, tuned, infer: false);
                 var (refS, refMb) = Reference[c.Name];
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{c.Name,-7} {(tuned ? "yes" : "no"),-6} {line.Sec,7:F3} {line.PeakMb,9:F0} {refS,10:F2} {refMb,7:F0} {line.Sec / refS,10:F2} {line.PeakMb / refMb,9:F2}  {line.Extra}"));
@@ -50,22 +50,19 @@ public static class SpadeBench
         }
         if (only.Count == 0 || only.Contains("b"))
         {
-            var inf = RunChild(self, "b", tuned: true, infer: true);
+            var inf = RunChild("b", tuned: true, infer: true);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"inference (b): {inf.Sec:F3} s/image (reference 0.33, ratio {inf.Sec / 0.33:F2})"));
         }
         return 0;
     }
 
-    private static (double Sec, double PeakMb, string Extra) RunChild(string self, string config, bool tuned, bool infer)
+    private static (double Sec, double PeakMb, string Extra) RunChild(string config, bool tuned, bool infer)
     {
-        var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
-        // Started as `dotnet GanSharp.Bench.dll`, the process is the dotnet host: hand it the assembly again.
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(typeof(SpadeBench).Assembly.Location);
-        psi.ArgumentList.Add("spade");
-        psi.ArgumentList.Add("--child");
-        psi.ArgumentList.Add(config);
-        if (tuned) psi.ArgumentList.Add("--tuned");
-        if (infer) psi.ArgumentList.Add("--infer");
+        var args = new List<string> { "spade", "--child", config };
+        if (tuned) args.Add("--tuned");
+        if (infer) args.Add("--infer");
+        var psi = GcQuiet.SelfStartInfo(typeof(SpadeBench).Assembly.Location, args);
+        psi.RedirectStandardOutput = true;
         using var p = Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();

@@ -46,15 +46,24 @@ public static class GcQuiet
     /// </summary>
     public static int Relaunch(string[] args, string entryAssemblyPath)
     {
-        string self = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
-        var psi = new ProcessStartInfo(self) { UseShellExecute = false };
-        // Started as `dotnet gansharp.dll`, the process is the dotnet host: hand it the assembly again.
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(entryAssemblyPath);
-        foreach (var a in args) psi.ArgumentList.Add(a);
+        var psi = SelfStartInfo(entryAssemblyPath, args);
         psi.Environment[Gen0SizeVariable] = Gen0Size;
         Console.CancelKeyPress += (_, e) => e.Cancel = true;
-        using var child = Process.Start(psi) ?? throw new InvalidOperationException($"{self} could not be started");
+        using var child = Process.Start(psi) ?? throw new InvalidOperationException($"{psi.FileName} could not be started");
         child.WaitForExit();
         return child.ExitCode;
+    }
+
+    /// <summary>
+    /// How to start this program again with <paramref name="args"/>. Started as <c>dotnet x.dll</c>, the process is the
+    /// dotnet host, so the entry assembly is handed to it again.
+    /// </summary>
+    public static ProcessStartInfo SelfStartInfo(string entryAssemblyPath, IEnumerable<string> args)
+    {
+        string self = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
+        var psi = new ProcessStartInfo(self) { UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(entryAssemblyPath);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return psi;
     }
 }
