@@ -22,6 +22,10 @@ public sealed record Remedy(string Flag, string Value, string Why, string Source
     /// <summary>Advice that only the families can follow (e.g. BEGAN's γ).</summary>
     public bool NotForSpade { get; init; }
 
+    /// <summary>This advice with other flags for the families (the same source, and the same reason unless given).</summary>
+    public Remedy ForFamiliesAs(string flag, string value, string? why = null) =>
+        this with { Family = this with { Flag = flag, Value = value, Why = why ?? Why } };
+
     /// <summary>The advice as a run of <paramref name="kind"/> takes it; null when it does not apply there.</summary>
     public Remedy? For(RunKind kind) => kind switch
     {
@@ -49,47 +53,34 @@ public enum RunKind
 public static class Remedies
 {
     // The first-aid kit's "restore the balance" list, in its order (try them one after another).
-    private static readonly Remedy LargerG = new("--ngf", "128",
+    private static readonly Remedy LargerG = new Remedy("--ngf", "128",
         "A generator with more filters (64 → 128), or more G layers where the family has a depth option, can fit what D has learnt to detect.",
         "first-aid kit #1")
-    {
-        Family = new("--layers", "4",
-            "A deeper generator (one more hidden layer; on images a larger --width, which widens both networks) can fit what D has learnt to detect.",
-            "first-aid kit #1"),
-    };
-    private static readonly Remedy SlowerG = new("--lr-scale-g", "0.5",
+        .ForFamiliesAs("--layers", "4",
+            "A deeper generator (one more hidden layer; on images a larger --width, which widens both networks) can fit what D has learnt to detect.");
+    private static readonly Remedy SlowerG = new Remedy("--lr-scale-g", "0.5",
         "A lower G learning rate explores the loss surface more carefully instead of overshooting; combine it with --g-steps 2 (two G updates per D update).",
         "first-aid kit #2")
-    {
-        Family = new("--lr-g", "(half the family's default)",
-            "A lower G learning rate explores the loss surface more carefully instead of overshooting; combine it with --g-steps 2 (two G updates per D update).",
-            "first-aid kit #2"),
-    };
+        .ForFamiliesAs("--lr-g", "(half the family's default)");
     private static readonly Remedy MoreGSteps = new("--g-steps", "2",
         "Updating G twice per D update gives the slower G a chance to catch up with D.",
         "first-aid kit #2");
     private static readonly Remedy SoftLabels = new("--soft-labels", "fixed --real-target 0.9",
         "With hard real labels D becomes over-confident and relies on a few features that G then exploits; 0.9, or a random label in [0.7, 1.2] (--soft-labels uniform), keeps it calibrated.",
         "first-aid kit #3, ganhacks 6");
-    private static readonly Remedy SpectralNormD = new("--norm-D", "spectralinstance",
+    private static readonly Remedy SpectralNormD = new Remedy("--norm-D", "spectralinstance",
         "Spectral normalisation bounds D's Lipschitz constant so its gradients to G stay informative; the reference GauGAN uses it in both networks (its default norm-D).",
         "first-aid kit #4")
-    {
-        Family = new("--spectral-norm-d", "",
-            "Spectral normalisation bounds D's Lipschitz constant so its gradients to G stay informative; the reference GauGAN uses it in both networks.",
-            "first-aid kit #4"),
-    };
+        .ForFamiliesAs("--spectral-norm-d", "",
+            "Spectral normalisation bounds D's Lipschitz constant so its gradients to G stay informative; the reference GauGAN uses it in both networks.");
     private static readonly Remedy InstanceNoise = new("--instance-noise", "0.1",
         "Real and fake data lie on low-dimensional manifolds that D separates perfectly; Gaussian noise on both D inputs (decayed over training) makes them overlap.",
         "first-aid kit #5, ganhacks 13");
-    private static readonly Remedy LargerD = new("--ndf", "128",
+    private static readonly Remedy LargerD = new Remedy("--ndf", "128",
         "Only once G has stopped improving: a stronger D gives better supervision, since G learns only from D's gradients.",
         "first-aid kit #6")
-    {
-        Family = new("--d-steps", "2",
-            "Only once G has stopped improving: a stronger D (here more D updates per G update, as the families share one --width) gives better supervision, since G learns only from D's gradients.",
-            "first-aid kit #6"),
-    };
+        .ForFamiliesAs("--d-steps", "2",
+            "Only once G has stopped improving: a stronger D (here more D updates per G update, as the families share one --width) gives better supervision, since G learns only from D's gradients.");
     private static readonly Remedy LowerVgg = new("--lambda-vgg", "5",
         "The perceptual loss keeps falling on training images while the adversarial loss is flat, so the net loss is reduced by over-fitting it; lower its weight (default 10).",
         "first-aid kit, other losses") { NotForFamilies = true };
@@ -99,14 +90,11 @@ public static class Remedies
     private static readonly Remedy SplitByScene = new("data", "split train/test by scene or sequence",
         "Near-identical frames on both sides of the split make validation look good while the model over-fits.",
         "first-aid kit, data");
-    private static readonly Remedy LowerLr = new("--lr", "0.0001",
+    private static readonly Remedy LowerLr = new Remedy("--lr", "0.0001",
         "Halving the base learning rate (default 0.0002) keeps updates from overshooting into huge weights.",
         "first-aid kit #2")
-    {
-        Family = new("--lr-g, --lr-d", "(half the family's defaults)",
-            "Halving both learning rates keeps updates from overshooting into huge weights.",
-            "first-aid kit #2"),
-    };
+        .ForFamiliesAs("--lr-g, --lr-d", "(half the family's defaults)",
+            "Halving both learning rates keeps updates from overshooting into huge weights.");
     private static readonly Remedy NormalizeInputs = new("data", "images in [-1, 1], tanh output",
         "Inputs outside the generator's output range make D's job trivial and gradients large.",
         "ganhacks 1");
