@@ -11,8 +11,10 @@ namespace GanSharp.Bench;
 /// <summary>
 /// Seconds per SPADE training iteration (median of 20 after 3 warm-up) and peak RSS for the issue's configurations,
 /// batch 1, no VGG, no instance maps, label_nc 13; plus test-time seconds per image. Each configuration runs in a
-/// child process of its own (peak RSS is per process; glibc's malloc options can only be set at process start), with
-/// and without the allocator tuning, so the ratios compare runs of the same command.
+/// child process of its own (peak RSS is per process; glibc's malloc options can only be set at process start):
+/// on the generator's GEMM convolutions, and as the baseline of the same command on libtorch's
+/// (<c>GANSHARP_CONV=aten</c>); with <c>--untuned</c> also without the allocator tuning. <c>--gemm-only</c> skips
+/// the baselines.
 /// </summary>
 public static class SpadeBench
 {
@@ -36,32 +38,41 @@ public static class SpadeBench
     {
         if (args.Length > 0 && args[0] == "--child") return Child(args[1], args.Contains("--infer"), args.Contains("--tuned"));
         var only = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToHashSet();
-        Console.WriteLine("config  tuned  s/iter   peak MB  ref s/iter  ref MB  time ratio  mem ratio  params G/D/E");
+        bool baselines = !args.Contains("--gemm-only") && !args.Contains("--tuned-only");
+        var variants = new List<(string Name, bool Tuned, bool Aten)> { ("gemm", true, false) };
+        if (baselines) variants.Add(("aten", true, true));
+        if (args.Contains("--untuned")) variants.Add(("untuned", false, false));
+        Console.WriteLine("config  variant  s/iter   peak MB  ref s/iter  ref MB  time ratio  mem ratio  vs aten  params G/D/E");
         foreach (var c in Configs.Where(c => only.Count == 0 || only.Contains(c.Name)))
         {
-            foreach (bool tuned in new[] { true, false })
+            double? gemmSec = null;
+            foreach (var v in variants)
             {
-                if (!tuned && args.Contains("--tuned-only")) continue;
-                var line = RunChild(c.Name, tuned, infer: false);
+                var line = RunChild(c.Name, v.Tuned, infer: false, v.Aten);
+                gemmSec ??= line.Sec;
                 var (refS, refMb) = Reference[c.Name];
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{c.Name,-7} {(tuned ? "yes" : "no"),-6} {line.Sec,7:F3} {line.PeakMb,9:F0} {refS,10:F2} {refMb,7:F0} {line.Sec / refS,10:F2} {line.PeakMb / refMb,9:F2}  {line.Extra}"));
+                    $"{c.Name,-7} {v.Name,-8} {line.Sec,7:F3} {line.PeakMb,9:F0} {refS,10:F2} {refMb,7:F0} {line.Sec / refS,10:F2} {line.PeakMb / refMb,9:F2} {line.Sec / gemmSec.Value,8:F2}  {line.Extra}"));
             }
         }
         if (only.Count == 0 || only.Contains("b"))
         {
-            var inf = RunChild("b", tuned: true, infer: true);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"inference (b): {inf.Sec:F3} s/image (reference 0.33, ratio {inf.Sec / 0.33:F2})"));
+            foreach (var v in variants.Where(v => v.Tuned))
+            {
+                var inf = RunChild("b", tuned: true, infer: true, v.Aten);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"inference (b), {v.Name}: {inf.Sec:F3} s/image (reference 0.33, ratio {inf.Sec / 0.33:F2})"));
+            }
         }
         return 0;
     }
 
-    private static (double Sec, double PeakMb, string Extra) RunChild(string config, bool tuned, bool infer)
+    private static (double Sec, double PeakMb, string Extra) RunChild(string config, bool tuned, bool infer, bool aten)
     {
         var args = new List<string> { "spade", "--child", config };
         if (tuned) args.Add("--tuned");
         if (infer) args.Add("--infer");
         var psi = GcQuiet.SelfStartInfo(typeof(SpadeBench).Assembly.Location, args);
+        if (aten) psi.Environment[OneDnnGemm.ConvolutionVariable] = "aten";
         psi.RedirectStandardOutput = true;
         using var p = Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd();
@@ -109,7 +120,7 @@ public static class SpadeBench
         }
         times.Sort();
         double median = (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {median:F4} {GanSharp.Planning.Planner.PeakRssMb():F1} {pG:N0}/{pD:N0}/{pE:N0}{(tuned ? "" : " untuned")}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {median:F4} {GanSharp.Planning.Planner.PeakRssMb():F1} {pG:N0}/{pD:N0}/{pE:N0}{(tuned ? "" : " untuned")} conv: {OneDnnGemm.Status}"));
         return 0;
     }
 }

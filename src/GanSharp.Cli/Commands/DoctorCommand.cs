@@ -53,6 +53,7 @@ public static class DoctorCommand
         table.AddRow("glibc malloc tuned", e.AllocatorTuned ? "yes (mmap_max 0, trim_threshold max)" : "no");
         table.AddRow("native library", Markup.Escape(e.NativeLibraryPath));
         table.AddRow("conv forward+backward", SelfCheck.ConvRoundTrip() ? "ok" : "FAILED");
+        table.AddRow("SPADE generator convolutions", Markup.Escape(OneDnnGemm.Status));
         AnsiConsole.Write(table);
     }
 

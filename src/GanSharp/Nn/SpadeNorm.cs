@@ -69,19 +69,21 @@ public sealed class SpadeNorm : nn.Module<Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         var normalized = param_free_norm.call(x);
         var seg = SameSpatialSize(segmap, x) ? segmap : ResizeNearest(segmap, x.shape[2], x.shape[3]);
-        var actv = mlp_shared.call(seg); // [N, 128, H, W]
+        var shared = (Conv2d)mlp_shared[0];
+        var actv = F.relu(GemmConvolution.Conv2d(seg, shared.weight!, shared.bias, shared.weight!.shape[2] / 2)); // [N, 128, H, W]
         Tensor gamma, beta;
         if (FuseGammaBeta) {
             var w = cat(new[] { mlp_gamma.weight!, mlp_beta.weight! }, 0);
             var b = cat(new[] { mlp_gamma.bias!, mlp_beta.bias! }, 0);
             long p = mlp_gamma.weight!.shape[2] / 2;
-            var both = F.conv2d(actv, w, b, padding: new[] { p, p }); // [N, 2C, H, W]
+            var both = GemmConvolution.Conv2d(actv, w, b, p); // [N, 2C, H, W]
             var parts = both.chunk(2, 1);
             gamma = parts[0];
             beta = parts[1];
         } else {
-            gamma = mlp_gamma.call(actv);
-            beta = mlp_beta.call(actv);
+            long p = mlp_gamma.weight!.shape[2] / 2;
+            gamma = GemmConvolution.Conv2d(actv, mlp_gamma.weight!, mlp_gamma.bias, p);
+            beta = GemmConvolution.Conv2d(actv, mlp_beta.weight!, mlp_beta.bias, p);
         }
         return normalized.mul(gamma.add(1)).add_(beta).MoveToOuterDisposeScope();
     }

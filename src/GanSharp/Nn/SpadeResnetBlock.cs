@@ -53,14 +53,20 @@ public sealed class SpadeResnetBlock : nn.Module<Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         if (!SpadeNorm.SameSpatialSize(seg, x))
             seg = SpadeNorm.ResizeNearest(seg, x.shape[2], x.shape[3]);
-        var xs = LearnedShortcut ? conv_s!.call(norm_s!.call(x, seg)) : x;
-        var dx = conv_0.call(F.leaky_relu(norm_0.call(x, seg), Slope));
-        dx = conv_1.call(F.leaky_relu(norm_1.call(dx, seg), Slope));
+        var xs = LearnedShortcut ? Convolve(conv_s!, norm_s!.call(x, seg)) : x;
+        var dx = Convolve(conv_0, F.leaky_relu(norm_0.call(x, seg), Slope));
+        dx = Convolve(conv_1, F.leaky_relu(norm_1.call(dx, seg), Slope));
         return xs.add(dx).MoveToOuterDisposeScope();
     }
 
+    // The generator never needs a double backward, so its convolutions may take the GEMM path.
+    private static Tensor Convolve(nn.Module<Tensor, Tensor> conv, Tensor x) => conv switch {
+        TorchSharp.Modules.Conv2d plain => GemmConvolution.Conv2d(x, plain.weight!, plain.bias, plain.weight!.shape[2] / 2),
+        _ => conv.call(x),
+    };
+
     private static nn.Module<Tensor, Tensor> Conv(long cin, long cout, long k, long pad, bool bias, bool spectral, Device? device) =>
         spectral
-            ? new SpectralNormConv2d(cin, cout, k, padding: pad, bias: bias, device: device)
+            ? new SpectralNormConv2d(cin, cout, k, padding: pad, bias: bias, device: device) { SingleBackwardGemm = true }
             : nn.Conv2d(cin, cout, k, padding: pad, bias: bias, device: device);
 }

@@ -113,7 +113,8 @@ public sealed class SpadeGenerator : nn.Module<Tensor, Tensor?, Tensor>
             x = Up(x);
             x = up_4.call(x, SegFor(x));
         }
-        x = conv_img.call(F.leaky_relu(x, 0.2)); // [N, 3, H, W]
+        var img = (TorchSharp.Modules.Conv2d)conv_img;
+        x = GemmConvolution.Conv2d(F.leaky_relu(x, 0.2), img.weight!, img.bias, 1); // [N, 3, H, W]
         if (CapturePreTanh) {
             LastPreTanh?.Dispose();
             LastPreTanh = x.detach().clone().DetachFromDisposeScope();

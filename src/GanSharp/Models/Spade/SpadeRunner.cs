@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using GanSharp.Data;
 using GanSharp.Interop;
+using GanSharp.Runtime;
 using GanSharp.Reporting;
 using GanSharp.Training;
 using TorchSharp;
@@ -55,7 +56,11 @@ public static class SpadeRunner
         options.Optim.Validate();
         SpadeRecipe.CheckTricks(options.Tricks);
         options.ValidateDiagnostics(valEveryGiven: given.Contains("val_every"));
-        if (options.Threads > 0) torch.set_num_threads(options.Threads);
+        if (options.Threads > 0) {
+            torch.set_num_threads(options.Threads);
+            OneDnnGemm.SetThreads(options.Threads);
+        }
+        notice($"Generator convolutions: {OneDnnGemm.Status}.");
 
         var dataset = SpadeDataset.Open(options.Data with { IsTrain = true });
         foreach (var n in dataset.Notices) notice(n);

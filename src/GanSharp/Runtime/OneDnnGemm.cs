@@ -1,0 +1,114 @@
+using System.Runtime.InteropServices;
+
+namespace GanSharp.Runtime;
+
+/// <summary>
+/// oneDNN's single-precision GEMM (<c>dnnl_sgemm</c>) from the system's libdnnl.so.2 (Debian: <c>apt-get install
+/// libdnnl2</c>). libtorch's own GEMM is MKL, which takes its AVX2 path on AMD processors: on the Zen 5 VMs we run on
+/// it reaches ~110 GFLOP/s on 2 cores where oneDNN's AVX-512 kernels reach ~360 (measured). libtorch's bundled oneDNN
+/// convolutions would be the natural route but give wrong values on these machines (see
+/// <see cref="NativeSetup.DisableOneDnnConvolutions"/>), so GanSharp calls the GEMM of the system's oneDNN itself and
+/// builds its convolutions on it (<see cref="Nn.GemmConvolution"/>). When the library is missing, or fails the
+/// check on first use, everything takes libtorch's path and says so once.
+/// </summary>
+public static unsafe partial class OneDnnGemm
+{
+    private const string Library = "libdnnl.so.2";
+
+    [LibraryImport(Library, EntryPoint = "dnnl_sgemm")]
+    private static partial int Sgemm(sbyte transA, sbyte transB, long m, long n, long k, float alpha, float* a, long lda,
+        float* b, long ldb, float beta, float* c, long ldc);
+
+    // oneDNN in Debian is built on the system's OpenMP runtime, not the one libtorch bundles: its thread count is set here.
+    [LibraryImport("libgomp.so.1", EntryPoint = "omp_set_num_threads")]
+    private static partial void OmpSetNumThreads(int n);
+
+    private static readonly Lazy<string?> Problem = new(Probe);
+
+    /// <summary>Environment variable that sends every convolution to libtorch when set to <c>aten</c> (for A/B measurements).</summary>
+    public const string ConvolutionVariable = "GANSHARP_CONV";
+
+    /// <summary>True when the GEMM is loaded and passed its check; false sends the callers to libtorch.</summary>
+    public static bool Available => Problem.Value is null && !ForcedOff;
+
+    /// <summary>Which path convolutions take and, when it is libtorch's, why: for <c>doctor --env</c> and run headers.</summary>
+    public static string Status => ForcedOff ? $"off ({ConvolutionVariable}=aten)" : Problem.Value ?? "oneDNN sgemm (libdnnl.so.2)";
+
+    /// <summary>Lets tests and benchmarks compare against libtorch's convolutions in one process.</summary>
+    public static bool ForcedOff { get; set; } =
+        string.Equals(Environment.GetEnvironmentVariable(ConvolutionVariable), "aten", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Row-major C = alpha·op(A)·op(B) + beta·C, as <c>dnnl_sgemm</c>.</summary>
+    public static void Gemm(bool transA, bool transB, long m, long n, long k, float alpha, float* a, long lda,
+        float* b, long ldb, float beta, float* c, long ldc)
+    {
+        int status = Sgemm(transA ? (sbyte)'T' : (sbyte)'N', transB ? (sbyte)'T' : (sbyte)'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        if (status != 0)
+            throw new InvalidOperationException($"oneDNN sgemm returned status {status} for a {m}x{n}x{k} product; set {ConvolutionVariable}=aten to use libtorch's convolutions and report this.");
+    }
+
+    /// <summary>Gives oneDNN the thread count libtorch uses, so that --threads bounds both.</summary>
+    public static void SetThreads(int threads)
+    {
+        if (threads < 1 || Problem.Value is not null) return;
+        try
+        {
+            OmpSetNumThreads(threads);
+        }
+        catch (DllNotFoundException)
+        {
+        }
+        catch (EntryPointNotFoundException)
+        {
+        }
+    }
+
+    // The library loads, and a small product equals the one computed in double precision: given what libtorch's
+    // oneDNN does on these machines, a wrong kernel must be caught before it trains anything.
+    private static string? Probe()
+    {
+        if (!OperatingSystem.IsLinux()) return "libtorch (oneDNN's GEMM is used on Linux only)";
+        if (!NativeLibrary.TryLoad(Library, typeof(OneDnnGemm).Assembly, null, out _))
+            return "libtorch (libdnnl.so.2 not found; apt-get install libdnnl2 makes convolutions 2-3x faster)";
+        try
+        {
+            const int m = 37, n = 53, k = 41;
+            var a = new float[m * k];
+            var b = new float[k * n];
+            var c = new float[m * n];
+            for (int i = 0; i < a.Length; i++) a[i] = (float)Math.Sin(i * 0.37);
+            for (int i = 0; i < b.Length; i++) b[i] = (float)Math.Cos(i * 0.11);
+            fixed (float* pa = a, pb = b, pc = c)
+                if (Sgemm((sbyte)'N', (sbyte)'N', m, n, k, 1f, pa, k, pb, n, 0f, pc, n) != 0)
+                    return "libtorch (oneDNN's sgemm refused a test product)";
+            for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0;
+                for (int t = 0; t < k; t++) s += (double)a[i * k + t] * b[t * n + j];
+                if (Math.Abs(s - c[i * n + j]) > 1e-4)
+                    return "libtorch (oneDNN's sgemm gave a wrong test product on this machine)";
+            }
+            SetThreadsFromTorch();
+            return null;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return "libtorch (libdnnl.so.2 has no dnnl_sgemm)";
+        }
+    }
+
+    private static void SetThreadsFromTorch()
+    {
+        try
+        {
+            OmpSetNumThreads(TorchSharp.torch.get_num_threads());
+        }
+        catch (DllNotFoundException)
+        {
+        }
+        catch (EntryPointNotFoundException)
+        {
+        }
+    }
+}

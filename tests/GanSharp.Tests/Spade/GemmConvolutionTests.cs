@@ -1,0 +1,130 @@
+using GanSharp.Losses;
+using GanSharp.Models.Spade;
+using GanSharp.Nn;
+using GanSharp.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace GanSharp.Tests.Spade;
+
+/// <summary>
+/// The shifted-GEMM convolution on oneDNN's sgemm against libtorch's convolution computed in float64: values and
+/// all three gradients, for the kernel sizes, batch sizes and shapes SPADE's generator gives it.
+/// </summary>
+[Collection(GemmSwitch.Name)]
+public class GemmConvolutionTests
+{
+    [Fact]
+    public void AvailableWheneverTheSystemLibraryIsInstalled()
+    {
+        // CI installs libdnnl2, so the GEMM path is what the other tests here exercise; where the library exists it
+        // must load and pass its check, or every SPADE layer silently falls back to the slower path.
+        bool installed = File.Exists("/usr/lib/x86_64-linux-gnu/libdnnl.so.2") || File.Exists("/usr/lib64/libdnnl.so.2");
+        Assert.Equal(installed, OneDnnGemm.Available || OneDnnGemm.ForcedOff);
+        if (!installed) Assert.Contains("libdnnl2", OneDnnGemm.Status, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(2, 32, 40, 3, 9, 13, true)]
+    [InlineData(1, 48, 3, 3, 16, 16, true)]
+    [InlineData(2, 33, 17, 1, 7, 5, false)]
+    [InlineData(1, 32, 8, 5, 11, 6, true)]
+    public void ValuesAndGradientsEqualLibTorchInFloat64(int n, int cin, int cout, int k, int h, int w, bool withBias)
+    {
+        if (!OneDnnGemm.Available) return; // the comparison needs the path; AvailableWhenever... pins when it exists
+        using var scope = NewDisposeScope();
+        manual_seed(7);
+        var x = randn(n, cin, h, w).requires_grad_();
+        var weight = (randn(cout, cin, k, k) * 0.1).requires_grad_();
+        var bias = withBias ? randn(cout).requires_grad_() : null;
+        var upstream = randn(n, cout, h, w);
+        Assert.True(GemmConvolution.Applies(x, weight, 1, k / 2));
+
+        var y = GemmConvolution.Conv2d(x, weight, bias, k / 2);
+        Assert.True(y.requires_grad);
+        y.backward(new[] { upstream });
+
+        var x64 = x.detach().to(float64).requires_grad_();
+        var w64 = weight.detach().to(float64).requires_grad_();
+        var b64 = bias?.detach().to(float64).requires_grad_();
+        var y64 = F.conv2d(x64, w64, b64, padding: new long[] { k / 2, k / 2 });
+        y64.backward(new[] { upstream.to(float64) });
+
+        AssertClose(y64, y, "output");
+        AssertClose(x64.grad!, x.grad!, "input gradient");
+        AssertClose(w64.grad!, weight.grad!, "weight gradient");
+        if (withBias) AssertClose(b64!.grad!, bias!.grad!, "bias gradient");
+    }
+
+    [Fact]
+    public void InputsThatNeedNoGradientGetNone()
+    {
+        if (!OneDnnGemm.Available) return;
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        var seg = randn(1, 32, 8, 8); // like a label map: no gradient wanted
+        var weight = randn(16, 32, 3, 3).requires_grad_();
+        GemmConvolution.Conv2d(seg, weight, null, 1).sum().backward();
+        Assert.Null(seg.grad);
+        var w64 = weight.detach().to(float64).requires_grad_();
+        F.conv2d(seg.to(float64), w64, padding: new long[] { 1, 1 }).sum().backward();
+        AssertClose(w64.grad!, weight.grad!, "weight gradient");
+    }
+
+    [Fact]
+    public void SpadeGeneratorTrainsTheSameOnEitherPath()
+    {
+        if (!OneDnnGemm.Available) return;
+        // ngf 32 puts every block conv and every gamma/beta conv on the GEMM path (≥ 32 input channels). Crop 64, not
+        // 32: at 32 the head runs at 1x1, where batch norm over two values makes the true gradients of the first
+        // layers zero and both paths return only rounding noise there.
+        var options = new SpadeModelOptions { LabelNc = 5, NoInstance = true, CropSize = 64, Ngf = 32, Ndf = 16 };
+        var losses = new SpadeLossOptions { NoVggLoss = true };
+        (double[] Output, double[] Grads) Run(bool gemm)
+        {
+            bool before = OneDnnGemm.ForcedOff;
+            OneDnnGemm.ForcedOff = !gemm;
+            try {
+                manual_seed(11);
+                using var model = new SpadeModel(options, losses);
+                model.Train(true);
+                using var scope = NewDisposeScope();
+                manual_seed(12);
+                var label = randint(0, 5, new long[] { 2, 1, 64, 64 });
+                var sem = zeros(2, options.SemanticNc, 64, 64).scatter_(1, label, ones(2, 1, 64, 64));
+                var image = rand(2, 3, 64, 64) * 2 - 1;
+                var g = model.ComputeGeneratorLoss(sem, image);
+                g.Total().backward();
+                var grads = model.GeneratorParameters().Select(p => p.grad!.abs().sum().item<float>() * 1.0).ToArray();
+                var fake = g.Fake.detach().flatten().to(float64).data<double>().ToArray();
+                return (fake, grads);
+            } finally {
+                OneDnnGemm.ForcedOff = before;
+            }
+        }
+        var aten = Run(gemm: false);
+        var gemmRun = Run(gemm: true);
+        Assert.Equal(aten.Output.Length, gemmRun.Output.Length);
+        double outDiff = aten.Output.Zip(gemmRun.Output, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(outDiff < 1e-5, $"generator output differs by {outDiff}");
+        Assert.Equal(aten.Grads.Length, gemmRun.Grads.Length);
+        for (int i = 0; i < aten.Grads.Length; i++)
+            Assert.True(Math.Abs(aten.Grads[i] - gemmRun.Grads[i]) <= 1e-4 * Math.Max(1, Math.Abs(aten.Grads[i])),
+                $"parameter {i}: |grad| sums {aten.Grads[i]} (libtorch) vs {gemmRun.Grads[i]} (GEMM)");
+    }
+
+    private static void AssertClose(Tensor expected64, Tensor actual, string what)
+    {
+        double scale = Math.Max(1.0, expected64.abs().max().item<double>());
+        double diff = (actual.detach().to(float64) - expected64.detach()).abs().max().item<double>();
+        Assert.True(diff <= 2e-5 * scale, $"{what} differs by {diff} (scale {scale})");
+    }
+}
+
+/// <summary>Tests that flip <see cref="OneDnnGemm.ForcedOff"/> must not run beside tests that build SPADE models.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class GemmSwitch
+{
+    public const string Name = "GEMM convolution switch";
+}
