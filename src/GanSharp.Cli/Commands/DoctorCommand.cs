@@ -50,7 +50,7 @@ public static class DoctorCommand
         table.AddRow("device", Markup.Escape(e.Device));
         table.AddRow("intra-op threads", e.IntraOpThreads.ToString());
         table.AddRow("inter-op threads", e.InteropThreads.ToString());
-        table.AddRow("glibc malloc tuned", e.AllocatorTuned ? "yes (mmap_max 0, trim_threshold max)" : "no");
+        table.AddRow("malloc", Markup.Escape(NativeAllocator.Current()));
         table.AddRow("native library", Markup.Escape(e.NativeLibraryPath));
         table.AddRow("conv forward+backward", SelfCheck.ConvRoundTrip() ? "ok" : "FAILED");
         table.AddRow("SPADE generator convolutions", Markup.Escape(OneDnnGemm.Status));

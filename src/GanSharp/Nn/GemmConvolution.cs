@@ -26,42 +26,165 @@ public static class GemmConvolution
     // Below this many input channels a GEMM's inner dimension is too short for the tap-wise split to pay.
     private const long MinInputChannels = 32;
 
-    /// <summary>Whether <see cref="Conv2d"/> would take the GEMM path for this layer and input.</summary>
-    public static bool Applies(Tensor input, Tensor weight, long stride, long padding) =>
+    /// <summary>Whether Conv2d takes a GEMM path for this input and weight (else libtorch's).</summary>
+    public static bool Eligible(Tensor input, Tensor weight) =>
         OneDnnGemm.Available
         && input.device_type == DeviceType.CPU && input.dtype == ScalarType.Float32 && weight.dtype == ScalarType.Float32
-        && input.dim() == 4 && weight.dim() == 4
-        && stride == 1 && weight.shape[2] == weight.shape[3] && weight.shape[2] % 2 == 1 && padding == weight.shape[2] / 2
-        && weight.shape[1] == input.shape[1] && input.shape[1] >= MinInputChannels
-        && input.shape[3] >= weight.shape[2];
+        && input.dim() == 4 && weight.dim() == 4 && weight.shape[1] == input.shape[1] && weight.shape[2] == weight.shape[3];
+
+    // The shifted path: stride 1, odd kernel, "same" padding, enough input channels for each tap's GEMM
+    // (inner dimension Cin) to run at full speed. Everything else (SPADE's label MLP and first conv with their few
+    // channels, the discriminator's 4x4 stride-2 layers) unfolds the input once and runs one GEMM of inner dimension
+    // Cin·k²; its column buffer is small exactly for those layers.
+    private static bool Shifts(Tensor input, Tensor weight, long stride, long padding) =>
+        stride == 1 && weight.shape[2] % 2 == 1 && padding == weight.shape[2] / 2
+        && input.shape[1] >= MinInputChannels && input.shape[3] >= weight.shape[2];
 
     /// <summary>
-    /// conv2d(input, weight, bias, stride 1, padding k/2), through the GEMM path when <see cref="Applies"/>,
-    /// otherwise libtorch's. Gradients flow to all three as usual (once).
+    /// conv2d(input, weight, bias, stride, padding) (square kernel, groups 1), on a GEMM path when
+    /// <see cref="Eligible"/>, otherwise libtorch's. Gradients flow to all three as usual, once: no double backward.
     /// </summary>
-    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long padding)
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long stride, long padding)
     {
-        if (!Applies(input, weight, 1, padding))
-            return F.conv2d(input, weight, bias, padding: new[] { padding, padding });
+        if (!Eligible(input, weight))
+            return F.conv2d(input, weight, bias, strides: new[] { stride, stride }, padding: new[] { padding, padding });
         // TorchSharp allocates an output-sized placeholder per call for its own bookkeeping; this scope frees it now.
         using var scope = NewDisposeScope();
-        var output = bias is null ? ShiftedGemmConv.apply(input, weight) : ShiftedGemmConv.apply(input, weight, bias);
+        Tensor output;
+        if (Shifts(input, weight, stride, padding))
+            output = bias is null ? ShiftedGemmConv.apply(input, weight) : ShiftedGemmConv.apply(input, weight, bias);
+        else
+            output = bias is null
+                ? UnfoldedGemmConv.apply(input, weight, stride, padding)
+                : UnfoldedGemmConv.apply(input, weight, stride, padding, bias);
         return output.MoveToOuterDisposeScope();
     }
 
-    /// <summary>The same convolution without autograd, on the GEMM path (for tests that pin the arithmetic).</summary>
-    public static Tensor Forward(Tensor input, Tensor weight, Tensor? bias)
+    /// <summary>Stride 1, "same" padding k/2: the generator's and VGG's convolutions.</summary>
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long padding) => Conv2d(input, weight, bias, 1, padding);
+
+
+    // Gradients handed back to libtorch must outlive the callback (it copies them after we return), yet must not
+    // wait for the training iteration's dispose scope: they are freed at the next backward or forward on the same
+    // thread. Per thread, because libtorch runs a CPU backward on the thread that called it, and another thread's
+    // backward (parallel tests, two models) must never free gradients this one has not handed over yet.
+    [ThreadStatic]
+    private static List<Tensor>? returned;
+
+    private static void ReleaseReturned()
     {
-        using var _ = no_grad();
-        return ShiftedGemmConv.Compute(input, weight, bias);
+        if (returned is null) return;
+        foreach (var t in returned) t.Dispose();
+        returned.Clear();
+    }
+
+    // One entry per argument of apply, tensor or not (TorchSharp's rule); null where no gradient is due.
+    private static List<Tensor> HandBack(Tensor gradOutput, params Tensor?[] gradients)
+    {
+        var result = gradients.Select(g => g!).ToList();
+        returned ??= [];
+        foreach (var t in result)
+            if (t is not null) returned.Add(t.DetachFromDisposeScope());
+        gradOutput.Dispose();
+        return result;
+    }
+
+    // [N, Cout, positions], holding the bias when there is one (the GEMMs then accumulate onto it). Always a fresh
+    // buffer: contiguous() of the expanded bias would return the parameter itself for one sample at one position,
+    // and the GEMM would then write into the bias.
+    private static Tensor OutputBuffer(Tensor? bias, long n, long cout, long positions)
+    {
+        var buffer = empty(new[] { n, cout, positions }, dtype: ScalarType.Float32);
+        if (bias is not null) buffer.copy_(bias.detach().view(1, -1, 1).expand(n, cout, positions));
+        return buffer;
+    }
+
+    private static unsafe float* Data(Tensor t) => (float*)t.storage<float>().data_ptr() + t.storage_offset();
+
+    private sealed unsafe class UnfoldedGemmConv : autograd.SingleTensorFunction<UnfoldedGemmConv>
+    {
+        public override string Name => "GemmConvolutionUnfolded";
+
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            ReleaseReturned();
+            var input = (Tensor)vars[0];
+            var weight = (Tensor)vars[1];
+            long stride = (long)vars[2], padding = (long)vars[3];
+            var bias = vars.Length > 4 ? (Tensor)vars[4] : null;
+            ctx.save_for_backward([input, weight]);
+            ctx.save_data("grads", (input.requires_grad, weight.requires_grad, bias?.requires_grad ?? false));
+            ctx.save_data("geometry", (stride, padding));
+            return Compute(input, weight, bias, stride, padding);
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+        {
+            ReleaseReturned();
+            var (needInput, needWeight, needBias) = ((bool, bool, bool))ctx.get_data("grads");
+            var (stride, p) = ((long, long))ctx.get_data("geometry");
+            var saved = ctx.get_saved_variables();
+            Tensor? dInput = null, dWeight = null, dBias = null;
+            using (var scope = NewDisposeScope())
+            {
+                var input = saved[0].detach();
+                var weight = saved[1].detach();
+                long n = input.shape[0], cin = input.shape[1], k = weight.shape[2], cout = weight.shape[0];
+                long rows = cin * k * k, positions = gradOutput.shape[2] * gradOutput.shape[3];
+                var g = gradOutput.contiguous();
+                var w = weight.reshape(cout, rows).contiguous();
+                float* pg = Data(g), pw = Data(w);
+                if (needWeight)
+                {
+                    var cols = F.unfold(input, k, padding: p, stride: stride).contiguous(); // [N, Cin·k², Ho·Wo]
+                    var dw = empty(new[] { cout, rows }, dtype: ScalarType.Float32);
+                    float* pc = Data(cols), pd = Data(dw);
+                    for (long s = 0; s < n; s++)
+                        OneDnnGemm.Gemm(false, true, cout, rows, positions, 1f, pg + s * cout * positions, positions,
+                            pc + s * rows * positions, positions, s == 0 ? 0f : 1f, pd, rows);
+                    GC.KeepAlive(cols);
+                    dWeight = dw.view(weight.shape).MoveToOuterDisposeScope();
+                }
+                if (needInput)
+                {
+                    var dcols = empty(new[] { n, rows, positions }, dtype: ScalarType.Float32);
+                    float* pd = Data(dcols);
+                    for (long s = 0; s < n; s++)
+                        OneDnnGemm.Gemm(true, false, rows, positions, cout, 1f, pw, rows, pg + s * cout * positions, positions,
+                            0f, pd + s * rows * positions, positions);
+                    dInput = F.fold(dcols, (input.shape[2], input.shape[3]), (k, k), padding: (p, p), stride: (stride, stride))
+                        .MoveToOuterDisposeScope();
+                }
+                if (needBias) dBias = g.sum(new long[] { 0, 2, 3 }).MoveToOuterDisposeScope();
+                GC.KeepAlive(g);
+                GC.KeepAlive(w);
+                foreach (var t in saved) t.Dispose();
+            }
+            // apply's arguments: input, weight, stride, padding[, bias].
+            return HandBack(gradOutput, dInput, dWeight, null, null, dBias);
+        }
+
+        private static Tensor Compute(Tensor input, Tensor weight, Tensor? bias, long stride, long padding)
+        {
+            using var scope = NewDisposeScope();
+            long n = input.shape[0], cin = input.shape[1], k = weight.shape[2], cout = weight.shape[0], rows = cin * k * k;
+            long h = (input.shape[2] + 2 * padding - k) / stride + 1, wd = (input.shape[3] + 2 * padding - k) / stride + 1;
+            long positions = h * wd;
+            var cols = F.unfold(input.detach(), k, padding: padding, stride: stride).contiguous(); // [N, Cin·k², Ho·Wo]
+            var w = weight.detach().reshape(cout, rows).contiguous();
+            var y = OutputBuffer(bias, n, cout, positions);
+            float* pc = Data(cols), pw = Data(w), py = Data(y);
+            for (long s = 0; s < n; s++)
+                OneDnnGemm.Gemm(false, false, cout, positions, rows, 1f, pw, rows, pc + s * rows * positions, positions,
+                    bias is null ? 0f : 1f, py + s * cout * positions, positions);
+            GC.KeepAlive(cols);
+            GC.KeepAlive(w);
+            return y.view(n, cout, h, wd).MoveToOuterDisposeScope();
+        }
     }
 
     private sealed unsafe class ShiftedGemmConv : autograd.SingleTensorFunction<ShiftedGemmConv>
     {
-        // Gradients handed back to libtorch must outlive the callback (it copies them after we return), yet must
-        // not wait for the training iteration's dispose scope: they are freed at the next backward or forward.
-        private static readonly List<Tensor> Returned = [];
-
         public override string Name => "GemmConvolution";
 
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
@@ -94,24 +217,10 @@ public static class GemmConvolution
                 if (needBias) dBias = g.sum(new long[] { 0, 2, 3 }).MoveToOuterDisposeScope();
                 foreach (var t in saved) t.Dispose();
             }
-            var result = new List<Tensor> { dInput!, dWeight!, dBias! };
-            lock (Returned)
-                foreach (var t in result)
-                    if (t is not null) Returned.Add(t.DetachFromDisposeScope());
-            gradOutput.Dispose();
-            return result;
+            return HandBack(gradOutput, dInput, dWeight, dBias);
         }
 
-        private static void ReleaseReturned()
-        {
-            lock (Returned)
-            {
-                foreach (var t in Returned) t.Dispose();
-                Returned.Clear();
-            }
-        }
-
-        internal static Tensor Compute(Tensor input, Tensor weight, Tensor? bias)
+        private static Tensor Compute(Tensor input, Tensor weight, Tensor? bias)
         {
             using var scope = NewDisposeScope();
             var geometry = new Geometry(input, weight);
@@ -141,8 +250,6 @@ public static class GemmConvolution
         private long Positions => h * wp;
         private long PaddedLength => rows * wp;
 
-        private static float* Data(Tensor t) => (float*)t.storage<float>().data_ptr() + t.storage_offset();
-
         private long Offset(long tap) => tap / k * wp + tap % k;
 
         /// <summary>[N, Cin, rows, W+2p], zero borders, contiguous.</summary>
@@ -157,9 +264,7 @@ public static class GemmConvolution
         public Tensor Output(Tensor padded, Tensor taps, Tensor? bias)
         {
             long positions = Positions, length = PaddedLength, taps2 = k * k;
-            var ext = bias is null
-                ? empty(new[] { n, cout, positions }, dtype: ScalarType.Float32)
-                : bias.detach().view(1, -1, 1).expand(n, cout, positions).contiguous();
+            var ext = OutputBuffer(bias, n, cout, positions);
             float* x = Data(padded), wt = Data(taps), y = Data(ext);
             for (long s = 0; s < n; s++)
             for (long t = 0; t < taps2; t++)

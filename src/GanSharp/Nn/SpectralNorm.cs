@@ -110,16 +110,16 @@ public sealed class SpectralNormConv2d : nn.Module<Tensor, Tensor>
     public Tensor WeightV => weight_v;
 
     /// <summary>
-    /// Routes stride-1 "same" convolutions through <see cref="GemmConvolution"/>. Only for layers that never need a
-    /// double backward (SPADE's generator); off by default because discriminators' gradient penalties need one.
+    /// Routes the convolution through <see cref="GemmConvolution"/>. Only for layers that never need a double
+    /// backward: SPADE's generator and encoder, and its discriminator when no gradient penalty is on. Off by default.
     /// </summary>
     public bool SingleBackwardGemm { get; set; }
 
     public override Tensor forward(Tensor input)
     {
         using var weight = SpectralNorm.NormalizedWeight(weight_orig, weight_u, weight_v, training);
-        if (SingleBackwardGemm && GemmConvolution.Applies(input, weight, stride[0], padding[0]))
-            return GemmConvolution.Conv2d(input, weight, bias, padding[0]);
+        if (SingleBackwardGemm && stride[0] == stride[1] && padding[0] == padding[1] && GemmConvolution.Eligible(input, weight))
+            return GemmConvolution.Conv2d(input, weight, bias, stride[0], padding[0]);
         return F.conv2d(input, weight, bias, strides: stride, padding: padding);
     }
 }

@@ -48,6 +48,7 @@ public static class GcQuiet
     {
         var psi = SelfStartInfo(entryAssemblyPath, args);
         psi.Environment[Gen0SizeVariable] = Gen0Size;
+        NativeAllocator.ApplyTo(psi);
         Console.CancelKeyPress += (_, e) => e.Cancel = true;
         using var child = Process.Start(psi) ?? throw new InvalidOperationException($"{psi.FileName} could not be started");
         child.WaitForExit();

@@ -30,6 +30,10 @@ public class GemmConvolutionTests
     [InlineData(1, 48, 3, 3, 16, 16, true)]
     [InlineData(2, 33, 17, 1, 7, 5, false)]
     [InlineData(1, 32, 8, 5, 11, 6, true)]
+    [InlineData(2, 14, 40, 3, 9, 13, true)] // few channels: the unfolded path
+    [InlineData(1, 6, 16, 1, 5, 7, false)]
+    [InlineData(1, 32, 16, 3, 1, 1, true)] // one position: the bias must be copied, never written through
+    [InlineData(1, 8, 16, 1, 1, 1, true)]
     public void ValuesAndGradientsEqualLibTorchInFloat64(int n, int cin, int cout, int k, int h, int w, bool withBias)
     {
         if (!OneDnnGemm.Available) return; // the comparison needs the path; AvailableWhenever... pins when it exists
@@ -39,10 +43,12 @@ public class GemmConvolutionTests
         var weight = (randn(cout, cin, k, k) * 0.1).requires_grad_();
         var bias = withBias ? randn(cout).requires_grad_() : null;
         var upstream = randn(n, cout, h, w);
-        Assert.True(GemmConvolution.Applies(x, weight, 1, k / 2));
+        Assert.True(GemmConvolution.Eligible(x, weight));
 
+        using var biasBefore = bias?.detach().clone();
         var y = GemmConvolution.Conv2d(x, weight, bias, k / 2);
         Assert.True(y.requires_grad);
+        if (withBias) Assert.Equal(0f, (bias!.detach() - biasBefore!).abs().max().item<float>());
         y.backward(new[] { upstream });
 
         var x64 = x.detach().to(float64).requires_grad_();
@@ -55,6 +61,51 @@ public class GemmConvolutionTests
         AssertClose(x64.grad!, x.grad!, "input gradient");
         AssertClose(w64.grad!, weight.grad!, "weight gradient");
         if (withBias) AssertClose(b64!.grad!, bias!.grad!, "bias gradient");
+    }
+
+    [Theory]
+    [InlineData(2, 16, 32, 4, 2, 2, 17, 17)] // SPADE discriminator's first layers: 4x4, stride 2, padding 2
+    [InlineData(1, 64, 8, 4, 1, 2, 9, 9)] // its last layers: 4x4, stride 1, padding 2 (the output grows by one)
+    [InlineData(2, 3, 16, 3, 2, 1, 16, 16)] // the VAE encoder's 3x3 stride-2 layers
+    public void StridedAndEvenKernelsEqualLibTorchInFloat64(int n, int cin, int cout, int k, int stride, int padding, int h, int w)
+    {
+        if (!OneDnnGemm.Available) return;
+        using var scope = NewDisposeScope();
+        manual_seed(8);
+        var x = randn(n, cin, h, w).requires_grad_();
+        var weight = (randn(cout, cin, k, k) * 0.1).requires_grad_();
+        var bias = randn(cout).requires_grad_();
+        var y = GemmConvolution.Conv2d(x, weight, bias, stride, padding);
+        var upstream = randn(y.shape);
+        y.backward(new[] { upstream });
+
+        var x64 = x.detach().to(float64).requires_grad_();
+        var w64 = weight.detach().to(float64).requires_grad_();
+        var b64 = bias.detach().to(float64).requires_grad_();
+        var y64 = F.conv2d(x64, w64, b64, strides: new long[] { stride, stride }, padding: new long[] { padding, padding });
+        Assert.Equal(y64.shape, y.shape);
+        y64.backward(new[] { upstream.to(float64) });
+        AssertClose(y64, y, "output");
+        AssertClose(x64.grad!, x.grad!, "input gradient");
+        AssertClose(w64.grad!, weight.grad!, "weight gradient");
+        AssertClose(b64.grad!, bias.grad!, "bias gradient");
+    }
+
+    [Fact]
+    public void GradientPenaltiesKeepTheDiscriminatorOnLibTorch()
+    {
+        // The GEMM path has no double backward; a penalty differentiates D twice, so SPADE's D must leave it.
+        var model = new SpadeModelOptions { LabelNc = 3, ContainDontcareLabel = false, NoInstance = true, CropSize = 32, Ngf = 2, Ndf = 4 };
+        bool[] Flags(GanSharp.Training.Tricks.TricksOptions tricks)
+        {
+            using var recipe = new SpadeRecipe(new SpadeModel(model, new SpadeLossOptions { NoVggLoss = true }), new GanSharp.Training.OptimOptions(), tricks);
+            return recipe.Model.NetD!.modules().OfType<SpectralNormConv2d>().Select(c => c.SingleBackwardGemm).ToArray();
+        }
+        var plain = Flags(new GanSharp.Training.Tricks.TricksOptions());
+        var r1 = Flags(new GanSharp.Training.Tricks.TricksOptions { Penalty = GanSharp.Training.Tricks.PenaltyKind.R1 });
+        Assert.NotEmpty(plain);
+        Assert.All(plain, Assert.True);
+        Assert.All(r1, Assert.False);
     }
 
     [Fact]

@@ -73,6 +73,18 @@ public sealed class MultiscaleDiscriminator : nn.Module<Tensor, Tensor[][]>
         RegisterComponents();
     }
 
+    /// <summary>
+    /// Sends the spectral-normed convolutions through <see cref="GemmConvolution"/> (4x4 stride-2 layers unfold
+    /// into one oneDNN GEMM each). That path has no double backward: turn it off before a gradient penalty.
+    /// </summary>
+    public bool SingleBackwardGemm
+    {
+        set
+        {
+            foreach (var m in modules().OfType<SpectralNormConv2d>()) m.SingleBackwardGemm = value;
+        }
+    }
+
     /// <returns>
     /// Per scale (finest first): all group outputs when feature matching is on, else only the final prediction.
     /// The prediction is always the last element.

@@ -110,7 +110,8 @@ public sealed class SpadeModel : IDisposable
         NetG = new SpadeGenerator(Options, device);
         SpadeInit.XavierNormal(NetG, Options.InitVariance);
         if (buildDiscriminator) {
-            NetD = new MultiscaleDiscriminator(Options, device);
+            // SPADE's own losses never differentiate D twice; SpadeRecipe turns this off for gradient penalties.
+            NetD = new MultiscaleDiscriminator(Options, device) { SingleBackwardGemm = true };
             SpadeInit.XavierNormal(NetD, Options.InitVariance);
         }
         if (Options.UseVae) {

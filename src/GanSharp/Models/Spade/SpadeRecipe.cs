@@ -41,6 +41,8 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
         _replay = _tricks.ReplaySize > 0 ? new ReplayBuffer(_tricks.ReplaySize, _tricks.ReplayProb) : null;
         _ada = _tricks.AdaTarget > 0 ? new AdaptiveAugment(_tricks.AdaTarget, _tricks.AdaPMax, _tricks.AdaSpeedImages, _tricks.AdaInterval) : null;
         _penalty = _tricks.Penalty ?? PenaltyKind.None;
+        // A gradient penalty differentiates D's output twice; the GEMM convolutions have a single backward.
+        if (_penalty != PenaltyKind.None && model.NetD is not null) model.NetD.SingleBackwardGemm = false;
         _penaltyWeight = _tricks.PenaltyWeight ?? 10.0;
         // --lr-g/--lr-d set the epoch-1 rate; SPADE's schedule (TTUR, linear decay) then scales it like the reference's.
         var (baseG, baseD) = optim.LearningRatesAt(1);

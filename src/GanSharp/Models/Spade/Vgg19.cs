@@ -1,3 +1,4 @@
+using GanSharp.Nn;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -61,7 +62,10 @@ public sealed class Vgg19 : nn.Module<Tensor, Tensor[]>
         using var scope = NewDisposeScope();
         for (int s = 0; s < SliceEnds.Length; s++) {
             for (; layer < SliceEnds[s]; layer++)
-                h = ((nn.Module<Tensor, Tensor>)features[layer]).call(h);
+                // The perceptual loss differentiates VGG once, so its 3x3 convolutions may take the GEMM path.
+                h = features[layer] is TorchSharp.Modules.Conv2d conv
+                    ? GemmConvolution.Conv2d(h, conv.weight!, conv.bias, 1)
+                    : ((nn.Module<Tensor, Tensor>)features[layer]).call(h);
             outs[s] = h;
         }
         foreach (var o in outs) o.MoveToOuterDisposeScope();
