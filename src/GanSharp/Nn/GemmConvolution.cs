@@ -253,13 +253,38 @@ public static class GemmConvolution
         private long Offset(long tap) => tap / k * wp + tap % k;
 
         /// <summary>[N, Cin, rows, W+2p], zero borders, contiguous.</summary>
-        public Tensor PadInput(Tensor input) =>
-            k == 1 ? input.contiguous() : F.pad(input, new[] { p, p, p, p + 1 }).contiguous();
+        public Tensor PadInput(Tensor input)
+        {
+            if (k == 1) return input.contiguous();
+            // F.pad fills the whole result and then copies the interior; only the borders need the zeros.
+            var padded = empty(new[] { n, cin, rows, wp }, dtype: ScalarType.Float32);
+            padded.narrow(2, p, h).narrow(3, p, w).copy_(input);
+            ZeroOutside(padded, p, h, p, w);
+            return padded;
+        }
 
         /// <summary>[k², Cout, Cin]: one contiguous matrix per kernel tap.</summary>
         public Tensor Taps(Tensor weight) => weight.detach().permute(2, 3, 0, 1).reshape(k * k, cout, cin).contiguous();
 
-        public Tensor ExtendColumns(Tensor g) => k == 1 ? g : F.pad(g, new[] { 0L, 2 * p }).contiguous();
+        public Tensor ExtendColumns(Tensor g)
+        {
+            if (k == 1) return g;
+            var ext = empty(new[] { n, cout, h, wp }, dtype: ScalarType.Float32);
+            ext.narrow(3, 0, w).copy_(g);
+            ext.narrow(3, w, 2 * p).zero_();
+            return ext;
+        }
+
+        // Zeroes everything of t [N, C, R, Q] outside rows [top, top+height) and columns [left, left+width).
+        private static void ZeroOutside(Tensor t, long top, long height, long left, long width)
+        {
+            long r = t.shape[2], q = t.shape[3];
+            if (top > 0) t.narrow(2, 0, top).zero_();
+            if (r - top - height > 0) t.narrow(2, top + height, r - top - height).zero_();
+            var band = t.narrow(2, top, height);
+            if (left > 0) band.narrow(3, 0, left).zero_();
+            if (q - left - width > 0) band.narrow(3, left + width, q - left - width).zero_();
+        }
 
         public Tensor Output(Tensor padded, Tensor taps, Tensor? bias)
         {
@@ -275,6 +300,7 @@ public static class GemmConvolution
             }
             GC.KeepAlive(padded);
             GC.KeepAlive(taps);
+            // A copy, not a view that skips the dropped columns: downstream ops on the strided view measured slower.
             return k == 1 ? ext.view(n, cout, h, w) : ext.view(n, cout, h, wp).narrow(3, 0, w).contiguous();
         }
 
