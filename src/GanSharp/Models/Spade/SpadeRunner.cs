@@ -60,7 +60,7 @@ public static class SpadeRunner
             torch.set_num_threads(options.Threads);
             OneDnnGemm.SetThreads(options.Threads);
         }
-        notice($"Generator convolutions: {OneDnnGemm.Status}.");
+        notice($"SPADE convolutions: {OneDnnGemm.Status}.");
 
         var dataset = SpadeDataset.Open(options.Data with { IsTrain = true });
         foreach (var n in dataset.Notices) notice(n);
