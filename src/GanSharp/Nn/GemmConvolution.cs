@@ -6,19 +6,23 @@ using F = TorchSharp.torch.nn.functional;
 namespace GanSharp.Nn;
 
 /// <summary>
-/// Stride-1 "same" convolutions (odd k×k kernel, padding k/2) computed as k² GEMMs on shifted views of the padded
-/// input, with oneDNN's sgemm (<see cref="OneDnnGemm"/>), instead of libtorch's im2col + MKL path.
+/// Convolutions on oneDNN's sgemm (<see cref="OneDnnGemm"/>) instead of libtorch's im2col + MKL path, as TorchSharp
+/// custom autograd functions. libtorch has no such convolution, hence this code.
 /// <para>
-/// Why: on the AMD machines we run on libtorch's MKL GEMM takes its AVX2 path, and its im2col buffer for a 128-channel
-/// 3x3 layer at 256² is 302 MB (two in backward). Flattening the zero-padded input of one sample to a
-/// [C, rows·(W+2p)] matrix makes every kernel tap a contiguous column window of it, so output = Σ_tap W_tap · X[:, off_tap:]
-/// needs no column buffer at all; the 2p extra columns per row it computes are dropped. Measured on 2 cores: a 128→128
-/// 3x3 layer at 256² runs forward + backward in ~0.4x libtorch's time.
+/// Why: on the AMD machines we run on, libtorch's MKL GEMM takes its AVX2 path (~110 GFLOP/s on 2 cores against
+/// oneDNN's ~360), and its im2col buffer for a 128-channel 3x3 layer at 256² is 302 MB (two in backward).
 /// </para>
 /// <para>
-/// The backward is hand-written (TorchSharp custom autograd function) and has no double backward, so only layers
-/// that never need gradients of gradients may use it: SPADE's generator opts in; discriminators, whose gradient
-/// penalties differentiate twice, never do. libtorch has no such convolution, hence this code.
+/// Shifted path (stride 1, odd k×k kernel, padding k/2, ≥ 32 input channels): flattening one zero-padded sample to
+/// [C, rows·(W+2p)] makes every kernel tap a contiguous column window of it, so output = Σ_tap W_tap · X[:, off_tap:]
+/// needs no column buffer; the 2p extra columns per row it computes are dropped. Measured on 2 cores: a 128→128 3x3
+/// layer at 256² runs forward + backward in ~0.4x libtorch's time. Unfolded path (everything else: few channels,
+/// strides, even kernels): <c>F.unfold</c>, then one GEMM of inner dimension Cin·k².
+/// </para>
+/// <para>
+/// The backward is hand-written and has no double backward, so only layers that are never differentiated twice may
+/// use it: SPADE's generator, encoder and VGG, and its discriminator while no gradient penalty is on
+/// (<see cref="SpectralNormConv2d.SingleBackwardGemm"/>, <c>MultiscaleDiscriminator.SingleBackwardGemm</c>).
 /// </para>
 /// </summary>
 public static class GemmConvolution
@@ -62,7 +66,6 @@ public static class GemmConvolution
 
     /// <summary>Stride 1, "same" padding k/2: the generator's and VGG's convolutions.</summary>
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long padding) => Conv2d(input, weight, bias, 1, padding);
-
 
     // Gradients handed back to libtorch must outlive the callback (it copies them after we return), yet must not
     // wait for the training iteration's dispose scope: they are freed at the next backward or forward on the same
