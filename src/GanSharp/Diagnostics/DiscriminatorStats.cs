@@ -76,15 +76,8 @@ public static class DiscriminatorStats
     /// Reports D's accuracy and r_t on held-out real images (<c>D_acc_heldout</c>, <c>r_t_heldout</c>); compared with
     /// <c>D_acc_real</c> on training images it shows memorisation (the BigGAN paper's test).
     /// </summary>
-    public static void ReportHeldOut(StatsCollector stats, Tensor heldOutRealLogits, DLossKind lossKind)
-    {
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        double t = Threshold(lossKind);
-        var real = heldOutRealLogits.detach().to_type(ScalarType.Float32);
-        stats.Report("D_acc_heldout", real.gt(t).to_type(ScalarType.Float32).mean());
-        stats.Report("r_t_heldout", real.sub(t).sign().mean());
-    }
+    public static void ReportHeldOut(StatsCollector stats, Tensor heldOutRealLogits, DLossKind lossKind) =>
+        ReportRealAccuracy(stats, heldOutRealLogits, lossKind, "heldout");
 
     /// <summary>
     /// Reports D's accuracy and r_t on a fixed subset of <em>training</em> reals scored exactly as the held-out ones
@@ -92,14 +85,18 @@ public static class DiscriminatorStats
     /// memorisation test compares it with <c>D_acc_heldout</c>; <c>D_acc_real</c> comes from the training step's own
     /// (possibly augmented) batch and is noisier.
     /// </summary>
-    public static void ReportTrainReference(StatsCollector stats, Tensor trainRealLogits, DLossKind lossKind)
+    public static void ReportTrainReference(StatsCollector stats, Tensor trainRealLogits, DLossKind lossKind) =>
+        ReportRealAccuracy(stats, trainRealLogits, lossKind, "train");
+
+    // D_acc_<suffix> and r_t_<suffix> of logits on real images.
+    private static void ReportRealAccuracy(StatsCollector stats, Tensor realLogits, DLossKind lossKind, string suffix)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         double t = Threshold(lossKind);
-        var real = trainRealLogits.detach().to_type(ScalarType.Float32);
-        stats.Report("D_acc_train", real.gt(t).to_type(ScalarType.Float32).mean());
-        stats.Report("r_t_train", real.sub(t).sign().mean());
+        var real = realLogits.detach().to_type(ScalarType.Float32);
+        stats.Report($"D_acc_{suffix}", real.gt(t).to_type(ScalarType.Float32).mean());
+        stats.Report($"r_t_{suffix}", real.sub(t).sign().mean());
     }
 }
 

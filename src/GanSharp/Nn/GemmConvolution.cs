@@ -102,6 +102,17 @@ public static class GemmConvolution
         return buffer;
     }
 
+    // What both functions' backwards need: the input and weight, and which of input, weight, bias want a gradient.
+    private static void Remember(autograd.AutogradContext ctx, Tensor input, Tensor weight, Tensor? bias)
+    {
+        ReleaseReturned();
+        ctx.save_for_backward([input, weight]);
+        ctx.save_data("grads", (input.requires_grad, weight.requires_grad, bias?.requires_grad ?? false));
+    }
+
+    private static (bool Input, bool Weight, bool Bias) Wanted(autograd.AutogradContext ctx) =>
+        ((bool, bool, bool))ctx.get_data("grads");
+
     private static unsafe float* Data(Tensor t) => (float*)t.storage<float>().data_ptr() + t.storage_offset();
 
     private sealed unsafe class UnfoldedGemmConv : autograd.SingleTensorFunction<UnfoldedGemmConv>
@@ -110,13 +121,11 @@ public static class GemmConvolution
 
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
         {
-            ReleaseReturned();
             var input = (Tensor)vars[0];
             var weight = (Tensor)vars[1];
             long stride = (long)vars[2], padding = (long)vars[3];
             var bias = vars.Length > 4 ? (Tensor)vars[4] : null;
-            ctx.save_for_backward([input, weight]);
-            ctx.save_data("grads", (input.requires_grad, weight.requires_grad, bias?.requires_grad ?? false));
+            Remember(ctx, input, weight, bias);
             ctx.save_data("geometry", (stride, padding));
             return Compute(input, weight, bias, stride, padding);
         }
@@ -124,7 +133,7 @@ public static class GemmConvolution
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
         {
             ReleaseReturned();
-            var (needInput, needWeight, needBias) = ((bool, bool, bool))ctx.get_data("grads");
+            var (needInput, needWeight, needBias) = Wanted(ctx);
             var (stride, p) = ((long, long))ctx.get_data("geometry");
             var saved = ctx.get_saved_variables();
             Tensor? dInput = null, dWeight = null, dBias = null;
@@ -135,8 +144,7 @@ public static class GemmConvolution
                 long n = input.shape[0], cin = input.shape[1], k = weight.shape[2], cout = weight.shape[0];
                 long rows = cin * k * k, positions = gradOutput.shape[2] * gradOutput.shape[3];
                 var g = gradOutput.contiguous();
-                var w = weight.reshape(cout, rows).contiguous();
-                float* pg = Data(g), pw = Data(w);
+                float* pg = Data(g);
                 if (needWeight)
                 {
                     var cols = F.unfold(input, k, padding: p, stride: stride).contiguous(); // [N, Cin·k², Ho·Wo]
@@ -150,17 +158,18 @@ public static class GemmConvolution
                 }
                 if (needInput)
                 {
+                    var w = weight.reshape(cout, rows).contiguous();
                     var dcols = empty(new[] { n, rows, positions }, dtype: ScalarType.Float32);
-                    float* pd = Data(dcols);
+                    float* pw = Data(w), pd = Data(dcols);
                     for (long s = 0; s < n; s++)
                         OneDnnGemm.Gemm(true, false, rows, positions, cout, 1f, pw, rows, pg + s * cout * positions, positions,
                             0f, pd + s * rows * positions, positions);
+                    GC.KeepAlive(w);
                     dInput = F.fold(dcols, (input.shape[2], input.shape[3]), (k, k), padding: (p, p), stride: (stride, stride))
                         .MoveToOuterDisposeScope();
                 }
                 if (needBias) dBias = g.sum(new long[] { 0, 2, 3 }).MoveToOuterDisposeScope();
                 GC.KeepAlive(g);
-                GC.KeepAlive(w);
                 foreach (var t in saved) t.Dispose();
             }
             // apply's arguments: input, weight, stride, padding[, bias].
@@ -192,19 +201,17 @@ public static class GemmConvolution
 
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
         {
-            ReleaseReturned();
             var input = (Tensor)vars[0];
             var weight = (Tensor)vars[1];
             var bias = vars.Length > 2 ? (Tensor)vars[2] : null;
-            ctx.save_for_backward([input, weight]);
-            ctx.save_data("grads", (input.requires_grad, weight.requires_grad, bias?.requires_grad ?? false));
+            Remember(ctx, input, weight, bias);
             return Compute(input, weight, bias);
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
         {
             ReleaseReturned();
-            var (needInput, needWeight, needBias) = ((bool, bool, bool))ctx.get_data("grads");
+            var (needInput, needWeight, needBias) = Wanted(ctx);
             var saved = ctx.get_saved_variables();
             Tensor? dInput = null, dWeight = null, dBias = null;
             using (var scope = NewDisposeScope())
@@ -214,8 +221,7 @@ public static class GemmConvolution
                 var g = gradOutput.contiguous();
                 var geometry = new Geometry(input, weight);
                 var gExt = geometry.ExtendColumns(g); // [N, Cout, H, W+2p], the extra columns zero
-                var taps = geometry.Taps(weight);
-                if (needInput) dInput = geometry.InputGradient(gExt, taps).MoveToOuterDisposeScope();
+                if (needInput) dInput = geometry.InputGradient(gExt, geometry.Taps(weight)).MoveToOuterDisposeScope();
                 if (needWeight) dWeight = geometry.WeightGradient(gExt, input).MoveToOuterDisposeScope();
                 if (needBias) dBias = g.sum(new long[] { 0, 2, 3 }).MoveToOuterDisposeScope();
                 foreach (var t in saved) t.Dispose();

@@ -50,7 +50,11 @@ public static unsafe partial class OneDnnGemm
     /// <summary>Gives oneDNN the thread count libtorch uses, so that --threads bounds both.</summary>
     public static void SetThreads(int threads)
     {
-        if (threads < 1 || Problem.Value is not null) return;
+        if (threads >= 1 && Problem.Value is null) TrySetOmpThreads(threads);
+    }
+
+    private static void TrySetOmpThreads(int threads)
+    {
         try
         {
             OmpSetNumThreads(threads);
@@ -89,26 +93,12 @@ public static unsafe partial class OneDnnGemm
                 if (Math.Abs(s - c[i * n + j]) > 1e-4)
                     return "libtorch (oneDNN's sgemm gave a wrong test product on this machine)";
             }
-            SetThreadsFromTorch();
+            TrySetOmpThreads(TorchSharp.torch.get_num_threads());
             return null;
         }
         catch (EntryPointNotFoundException)
         {
             return "libtorch (libdnnl.so.2 has no dnnl_sgemm)";
-        }
-    }
-
-    private static void SetThreadsFromTorch()
-    {
-        try
-        {
-            OmpSetNumThreads(TorchSharp.torch.get_num_threads());
-        }
-        catch (DllNotFoundException)
-        {
-        }
-        catch (EntryPointNotFoundException)
-        {
         }
     }
 }
