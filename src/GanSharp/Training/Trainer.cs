@@ -136,7 +136,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
                         bool logStep = (iteration + 1) * batchSize % _run.PrintFreq < batchSize;
                         ctx.IsLogStep = logStep;
                         // See GcQuiet: no collection may free a TorchSharp Scalar while libtorch reads it.
-                        GcQuiet.AtIterationStart();
+                        using (GcQuiet.Iteration())
                         using (var scope = NewDisposeScope())
                         {
                             int next = 0;
@@ -247,6 +247,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
     private void Save(string which, TrainPosition position)
     {
         _folder.Save(which, _recipe.Family, _recipe.Networks, _optimizers, position, _recipe.ExtraState(), _optionsJson);
+        GcQuiet.AfterBulkWrite();
         Saved?.Invoke(which);
     }
 

@@ -252,7 +252,7 @@ public sealed class SpadeModel : IDisposable
     /// </summary>
     public void ReferenceIteration(TorchSharp.Modules.OptimizerHelper optG, TorchSharp.Modules.OptimizerHelper optD, Tensor semantics, Tensor image)
     {
-        GanSharp.Runtime.GcQuiet.AtIterationStart();
+        using var quiet = GanSharp.Runtime.GcQuiet.Iteration();
         using var scope = NewDisposeScope();
         optG.zero_grad();
         ComputeGeneratorLoss(semantics, image).Total().backward();

@@ -192,6 +192,7 @@ public static class SpadeRunner
             foreach (var batch in loader.ReadEpoch(new LoaderPosition(1, 0), token))
             {
                 using (batch)
+                using (GcQuiet.Iteration())
                 using (var scope = NewDisposeScope())
                 {
                     var fake = model.Generate(batch.Semantics, image: options.Model.UseVae ? batch.Image : null);
