@@ -102,6 +102,20 @@ public static class GemmConvolution
         return buffer;
     }
 
+    // dW products, Σ over samples of g_s · x_{s,tap}ᵀ per tap, with the positions split over the threads
+    // (OneDnnGemm.WeightGradient says why); the other threads' partial sums live in a scratch tensor.
+    private static unsafe void WeightProducts(long samples, long taps, long m, long n, long k, Tensor a, long aSample, long lda,
+        Tensor b, long bSample, long ldb, long[] offsets, Tensor c)
+    {
+        int threads = OneDnnGemm.SplitThreads(k);
+        using var partials = empty(new[] { Math.Max(1, (threads - 1) * taps * m * n) }, dtype: ScalarType.Float32);
+        fixed (long* po = offsets)
+            OneDnnGemm.WeightGradient(samples, taps, m, n, k, Data(a), aSample, lda, Data(b), bSample, ldb, po, Data(c), Data(partials), threads);
+        GC.KeepAlive(a);
+        GC.KeepAlive(b);
+        GC.KeepAlive(c);
+    }
+
     // What both functions' backwards need: the input and weight, and which of input, weight, bias want a gradient.
     private static void Remember(autograd.AutogradContext ctx, Tensor input, Tensor weight, Tensor? bias)
     {
@@ -149,11 +163,7 @@ public static class GemmConvolution
                 {
                     var cols = F.unfold(input, k, padding: p, stride: stride).contiguous(); // [N, Cin·k², Ho·Wo]
                     var dw = empty(new[] { cout, rows }, dtype: ScalarType.Float32);
-                    float* pc = Data(cols), pd = Data(dw);
-                    for (long s = 0; s < n; s++)
-                        OneDnnGemm.Gemm(false, true, cout, rows, positions, 1f, pg + s * cout * positions, positions,
-                            pc + s * rows * positions, positions, s == 0 ? 0f : 1f, pd, rows);
-                    GC.KeepAlive(cols);
+                    WeightProducts(n, 1, cout, rows, positions, g, cout * positions, positions, cols, rows * positions, positions, [0L], dw);
                     dWeight = dw.view(weight.shape).MoveToOuterDisposeScope();
                 }
                 if (needInput)
@@ -332,11 +342,9 @@ public static class GemmConvolution
             long positions = Positions, length = PaddedLength, taps2 = k * k;
             var padded = PadInput(input.detach());
             var dTaps = empty(new[] { taps2, cout, cin }, dtype: ScalarType.Float32);
-            float* g = Data(gExt), x = Data(padded), dw = Data(dTaps);
-            for (long s = 0; s < n; s++)
-            for (long t = 0; t < taps2; t++)
-                OneDnnGemm.Gemm(false, true, cout, cin, positions, 1f, g + s * cout * positions, positions,
-                    x + s * cin * length + Offset(t), length, s == 0 ? 0f : 1f, dw + t * cout * cin, cin);
+            var offsets = new long[taps2];
+            for (long t = 0; t < taps2; t++) offsets[t] = Offset(t);
+            WeightProducts(n, taps2, cout, cin, positions, gExt, cout * positions, positions, padded, cin * length, length, offsets, dTaps);
             GC.KeepAlive(gExt);
             GC.KeepAlive(padded);
             return dTaps.view(k, k, cout, cin).permute(2, 3, 0, 1).contiguous();
