@@ -48,7 +48,7 @@ public static class GemmConvolution
     /// conv2d(input, weight, bias, stride, padding) (square kernel, groups 1), on a GEMM path when
     /// <see cref="Eligible"/>, otherwise libtorch's. Gradients flow to all three as usual, once: no double backward.
     /// </summary>
-    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long stride, long padding)
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long stride, long padding, bool shareInput = false)
     {
         if (!Eligible(input, weight))
             return F.conv2d(input, weight, bias, strides: new[] { stride, stride }, padding: new[] { padding, padding });
@@ -58,14 +58,74 @@ public static class GemmConvolution
         if (Shifts(input, weight, stride, padding))
             output = bias is null ? ShiftedGemmConv.apply(input, weight) : ShiftedGemmConv.apply(input, weight, bias);
         else
+        {
+            pendingColumns = shareInput ? SharedColumns(input, weight.shape[2], stride, padding) : null;
             output = bias is null
                 ? UnfoldedGemmConv.apply(input, weight, stride, padding)
                 : UnfoldedGemmConv.apply(input, weight, stride, padding, bias);
+        }
         return output.MoveToOuterDisposeScope();
     }
 
     /// <summary>Stride 1, "same" padding k/2: the generator's and VGG's convolutions.</summary>
-    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long padding) => Conv2d(input, weight, bias, 1, padding);
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long padding, bool shareInput = false) =>
+        Conv2d(input, weight, bias, 1, padding, shareInput);
+
+    // Unfolded label maps of the current ShareUnfolds scope, by input (the same tensor object) and geometry.
+    [ThreadStatic]
+    private static Dictionary<(Tensor Input, long K, long Stride, long Padding), Tensor>? sharedColumns;
+
+    // The shared columns Conv2d looked up for the UnfoldedGemmConv.forward it is about to run.
+    [ThreadStatic]
+    private static Tensor? pendingColumns;
+
+    /// <summary>
+    /// Until the returned scope ends, convolutions called with <c>shareInput</c> on the same input tensor object with
+    /// the same kernel size, stride and padding share one unfolded copy of it. SPADE's generator feeds one resized
+    /// label map to the 2-3 label convolutions of every block at a resolution; their im2col took ~4 % of a 256²
+    /// training iteration. The input must stay alive and unchanged while the scope is open.
+    /// </summary>
+    public static UnfoldSharing ShareUnfolds()
+    {
+        bool outer = sharedColumns is null;
+        sharedColumns ??= new(new ReferenceKeyComparer());
+        return new UnfoldSharing(outer);
+    }
+
+    /// <summary>Frees the shared unfolded inputs (the backward of each convolution keeps its own view).</summary>
+    public readonly struct UnfoldSharing(bool outer) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (!outer || sharedColumns is null) return;
+            foreach (var t in sharedColumns.Values) t.Dispose();
+            sharedColumns = null;
+        }
+    }
+
+    private sealed class ReferenceKeyComparer : IEqualityComparer<(Tensor Input, long K, long Stride, long Padding)>
+    {
+        public bool Equals((Tensor Input, long K, long Stride, long Padding) a, (Tensor Input, long K, long Stride, long Padding) b) =>
+            ReferenceEquals(a.Input, b.Input) && a.K == b.K && a.Stride == b.Stride && a.Padding == b.Padding;
+
+        public int GetHashCode((Tensor Input, long K, long Stride, long Padding) key) =>
+            HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(key.Input), key.K, key.Stride, key.Padding);
+    }
+
+    private static Tensor Unfold(Tensor input, long k, long stride, long padding) =>
+        F.unfold(input.detach(), k, padding: padding, stride: stride).contiguous(); // [N, Cin·k², Ho·Wo]
+
+    private static Tensor? SharedColumns(Tensor input, long k, long stride, long padding)
+    {
+        if (sharedColumns is null) return null;
+        var key = (input, k, stride, padding);
+        if (!sharedColumns.TryGetValue(key, out var cols))
+        {
+            cols = Unfold(input, k, stride, padding).DetachFromDisposeScope();
+            sharedColumns[key] = cols;
+        }
+        return cols;
+    }
 
     // Gradients handed back to libtorch must outlive the callback (it copies them after we return), yet must not
     // wait for the training iteration's dispose scope: they are freed at the next backward or forward on the same
@@ -139,9 +199,18 @@ public static class GemmConvolution
             var weight = (Tensor)vars[1];
             long stride = (long)vars[2], padding = (long)vars[3];
             var bias = vars.Length > 4 ? (Tensor)vars[4] : null;
+            using var scope = NewDisposeScope();
+            long k = weight.shape[2];
+            var cols = pendingColumns ?? Unfold(input, k, stride, padding);
+            pendingColumns = null;
             Remember(ctx, input, weight, bias);
+            // Kept for the weight gradient when no bigger than the output (the label convolutions: 117 rows against
+            // 128 channels), instead of unfolding the input again in backward. A view of its own, which backward frees
+            // (TorchSharp's save_for_backward hands back no storage for a tensor that is neither input nor output).
+            if (weight.requires_grad && is_grad_enabled() && input.shape[1] * k * k <= weight.shape[0])
+                ctx.save_data("columns", cols.view(cols.shape).DetachFromDisposeScope());
             ctx.save_data("geometry", (stride, padding));
-            return Compute(input, weight, bias, stride, padding);
+            return Compute(input, cols, weight, bias, stride, padding).MoveToOuterDisposeScope();
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
@@ -161,9 +230,14 @@ public static class GemmConvolution
                 float* pg = Data(g);
                 if (needWeight)
                 {
-                    var cols = F.unfold(input, k, padding: p, stride: stride).contiguous(); // [N, Cin·k², Ho·Wo]
+                    var cols = ctx.get_data("columns") is Tensor kept ? kept : Unfold(input, k, stride, p);
                     var dw = empty(new[] { cout, rows }, dtype: ScalarType.Float32);
                     WeightProducts(n, 1, cout, rows, positions, g, cout * positions, positions, cols, rows * positions, positions, [0L], dw);
+                    if (ctx.get_data("columns") is Tensor used)
+                    {
+                        used.Dispose();
+                        ctx.save_data("columns", null!);
+                    }
                     dWeight = dw.view(weight.shape).MoveToOuterDisposeScope();
                 }
                 if (needInput)
@@ -186,13 +260,12 @@ public static class GemmConvolution
             return HandBack(gradOutput, dInput, dWeight, null, null, dBias);
         }
 
-        private static Tensor Compute(Tensor input, Tensor weight, Tensor? bias, long stride, long padding)
+        private static Tensor Compute(Tensor input, Tensor cols, Tensor weight, Tensor? bias, long stride, long padding)
         {
             using var scope = NewDisposeScope();
             long n = input.shape[0], cin = input.shape[1], k = weight.shape[2], cout = weight.shape[0], rows = cin * k * k;
             long h = (input.shape[2] + 2 * padding - k) / stride + 1, wd = (input.shape[3] + 2 * padding - k) / stride + 1;
             long positions = h * wd;
-            var cols = F.unfold(input.detach(), k, padding: padding, stride: stride).contiguous(); // [N, Cin·k², Ho·Wo]
             var w = weight.detach().reshape(cout, rows).contiguous();
             var y = OutputBuffer(bias, n, cout, positions);
             float* pc = Data(cols), pw = Data(w), py = Data(y);

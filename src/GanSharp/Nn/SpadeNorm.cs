@@ -70,7 +70,9 @@ public sealed class SpadeNorm : nn.Module<Tensor, Tensor, Tensor>
         var normalized = param_free_norm.call(x);
         var seg = SameSpatialSize(segmap, x) ? segmap : ResizeNearest(segmap, x.shape[2], x.shape[3]);
         var shared = (Conv2d)mlp_shared[0];
-        var actv = F.relu(GemmConvolution.Conv2d(seg, shared.weight!, shared.bias, shared.weight!.shape[2] / 2)); // [N, 128, H, W]
+        // The label map is the same tensor for every SPADE layer at this resolution (SpadeGenerator), so its unfolded
+        // copy is shared.
+        var actv = F.relu(GemmConvolution.Conv2d(seg, shared.weight!, shared.bias, shared.weight!.shape[2] / 2, shareInput: true)); // [N, 128, H, W]
         Tensor gamma, beta;
         if (FuseGammaBeta) {
             var w = cat(new[] { mlp_gamma.weight!, mlp_beta.weight! }, 0);

@@ -78,6 +78,7 @@ public sealed class SpadeGenerator : nn.Module<Tensor, Tensor?, Tensor>
             throw new GanSharpException(ErrorKind.Usage, "A latent z was given to a generator built without use_vae.");
 
         using var scope = NewDisposeScope();
+        using var columns = GemmConvolution.ShareUnfolds();
         // One nearest resize of the label map per resolution, shared by every SPADE layer at that resolution
         // (the reference resizes in each of the ~20 SPADE layers; the result is identical).
         var segAt = new Dictionary<long, Tensor>();
