@@ -99,13 +99,48 @@ public class GemmConvolutionTests
         bool[] Flags(GanSharp.Training.Tricks.TricksOptions tricks)
         {
             using var recipe = new SpadeRecipe(new SpadeModel(model, new SpadeLossOptions { NoVggLoss = true }), new GanSharp.Training.OptimOptions(), tricks);
-            return recipe.Model.NetD!.modules().OfType<SpectralNormConv2d>().Select(c => c.SingleBackwardGemm).ToArray();
+            var d = recipe.Model.NetD!.modules();
+            // The spectral-normed middle layers and each scale's plain first and last convolutions.
+            return d.OfType<SpectralNormConv2d>().Select(c => c.SingleBackwardGemm)
+                .Concat(d.OfType<NLayerDiscriminator>().Select(n => n.SingleBackwardGemm)).ToArray();
         }
         var plain = Flags(new GanSharp.Training.Tricks.TricksOptions());
         var r1 = Flags(new GanSharp.Training.Tricks.TricksOptions { Penalty = GanSharp.Training.Tricks.PenaltyKind.R1 });
         Assert.NotEmpty(plain);
         Assert.All(plain, Assert.True);
         Assert.All(r1, Assert.False);
+    }
+
+    [Fact]
+    public void ConvolutionsSharingOneUnfoldedLabelMapGiveTheirOwnValuesAndGradients()
+    {
+        if (!OneDnnGemm.Available) return;
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        var seg = rand(2, 14, 12, 10); // 14 channels: the unfolded path, as SPADE's label convolutions
+        var w1 = randn(128, 14, 3, 3).requires_grad_();
+        var w2 = randn(128, 14, 3, 3).requires_grad_();
+        var b1 = randn(128).requires_grad_();
+        Tensor y1, y2;
+        using (GemmConvolution.ShareUnfolds())
+        {
+            y1 = GemmConvolution.Conv2d(seg, w1, b1, 1, shareInput: true);
+            y2 = GemmConvolution.Conv2d(seg, w2, null, 1, shareInput: true);
+        }
+        // Backward after the scope has freed the shared copy: each convolution kept what its weight gradient needs.
+        (y1.square().sum() + y2.mul(y1.detach()).sum()).backward();
+        var s64 = seg.to(float64);
+        var w1d = w1.detach().to(float64).requires_grad_();
+        var w2d = w2.detach().to(float64).requires_grad_();
+        var b1d = b1.detach().to(float64).requires_grad_();
+        var r1 = F.conv2d(s64, w1d, b1d, padding: new long[] { 1, 1 });
+        var r2 = F.conv2d(s64, w2d, padding: new long[] { 1, 1 });
+        (r1.square().sum() + r2.mul(r1.detach()).sum()).backward();
+        AssertClose(r1, y1, "first output");
+        AssertClose(r2, y2, "second output");
+        AssertClose(w1d.grad!, w1.grad!, "first weight gradient");
+        AssertClose(w2d.grad!, w2.grad!, "second weight gradient");
+        AssertClose(b1d.grad!, b1.grad!, "bias gradient");
     }
 
     [Fact]
