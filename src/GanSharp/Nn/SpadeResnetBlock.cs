@@ -54,8 +54,9 @@ public sealed class SpadeResnetBlock : nn.Module<Tensor, Tensor, Tensor>
         if (!SpadeNorm.SameSpatialSize(seg, x))
             seg = SpadeNorm.ResizeNearest(seg, x.shape[2], x.shape[3]);
         var xs = LearnedShortcut ? Convolve(conv_s!, norm_s!.call(x, seg)) : x;
-        var dx = Convolve(conv_0, F.leaky_relu(norm_0.call(x, seg), Slope));
-        dx = Convolve(conv_1, F.leaky_relu(norm_1.call(dx, seg), Slope));
+        // In place on the SPADE output, which nothing else keeps: leaky ReLU's backward needs only its result.
+        var dx = Convolve(conv_0, F.leaky_relu(norm_0.call(x, seg), Slope, inplace: true));
+        dx = Convolve(conv_1, F.leaky_relu(norm_1.call(dx, seg), Slope, inplace: true));
         return xs.add(dx).MoveToOuterDisposeScope();
     }
 

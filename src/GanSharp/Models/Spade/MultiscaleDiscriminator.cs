@@ -39,32 +39,16 @@ public sealed class NLayerDiscriminator : nn.Module<Tensor, Tensor[]>
         RegisterComponents();
     }
 
-    /// <summary>
-    /// Sends the plain (un-normed) first and last convolutions through <see cref="GemmConvolution"/> as well; set by
-    /// <see cref="MultiscaleDiscriminator.SingleBackwardGemm"/>.
-    /// </summary>
-    public bool SingleBackwardGemm { get; set; }
-
     /// <returns>The output of every group: n_layers_D features after LeakyReLU, then the [N, 1, h, w] prediction.</returns>
     public override Tensor[] forward(Tensor input)
     {
         var outputs = new Tensor[groups.Count];
         var x = input;
         for (int n = 0; n < groups.Count; n++) {
-            x = SingleBackwardGemm && groups[n][0] is Conv2d plain ? Plain(plain, groups[n], x) : groups[n].call(x);
+            x = groups[n].call(x);
             outputs[n] = x;
         }
         return outputs;
-    }
-
-    // The group's convolution on the GEMM path, then the rest of the group (its LeakyReLU, if any).
-    private static Tensor Plain(Conv2d conv, Sequential group, Tensor x)
-    {
-        if (!GemmConvolution.Eligible(x, conv.weight!)) return group.call(x);
-        using var scope = NewDisposeScope();
-        var y = GemmConvolution.Conv2d(x, conv.weight!, conv.bias, conv.stride![0], conv.padding![0]);
-        for (int i = 1; i < group.Count; i++) y = ((nn.Module<Tensor, Tensor>)group[i]).call(y);
-        return y.MoveToOuterDisposeScope();
     }
 }
 
@@ -98,7 +82,6 @@ public sealed class MultiscaleDiscriminator : nn.Module<Tensor, Tensor[][]>
         set
         {
             foreach (var m in modules().OfType<SpectralNormConv2d>()) m.SingleBackwardGemm = value;
-            foreach (var d in scales) d.SingleBackwardGemm = value;
         }
     }
 
