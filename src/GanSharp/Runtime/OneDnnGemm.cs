@@ -19,7 +19,8 @@ public static unsafe partial class OneDnnGemm
     private static partial int Sgemm(sbyte transA, sbyte transB, long m, long n, long k, float alpha, float* a, long lda,
         float* b, long ldb, float beta, float* c, long ldc);
 
-    // oneDNN in Debian is built on the system's OpenMP runtime, not the one libtorch bundles: its thread count is set here.
+    // Debian's oneDNN asks for libgomp.so.1, and libtorch's bundled OpenMP runtime (libgomp-98b21ff3.so.1) carries that
+    // soname, so the dynamic loader hands oneDNN libtorch's runtime: one thread pool, whose count this sets.
     [LibraryImport("libgomp.so.1", EntryPoint = "omp_set_num_threads")]
     private static partial void OmpSetNumThreads(int n);
 
@@ -72,6 +73,8 @@ public static unsafe partial class OneDnnGemm
     private static string? Probe()
     {
         if (!OperatingSystem.IsLinux()) return "libtorch (oneDNN's GEMM is used on Linux only)";
+        // libtorch first, so that its OpenMP runtime is the libgomp.so.1 oneDNN gets (one thread pool, see above).
+        int threads = TorchSharp.torch.get_num_threads();
         if (!NativeLibrary.TryLoad(Library, typeof(OneDnnGemm).Assembly, null, out _))
             return "libtorch (libdnnl.so.2 not found; apt-get install libdnnl2 makes convolutions 2-3x faster)";
         try
@@ -93,7 +96,7 @@ public static unsafe partial class OneDnnGemm
                 if (Math.Abs(s - c[i * n + j]) > 1e-4)
                     return "libtorch (oneDNN's sgemm gave a wrong test product on this machine)";
             }
-            TrySetOmpThreads(TorchSharp.torch.get_num_threads());
+            TrySetOmpThreads(threads);
             return null;
         }
         catch (EntryPointNotFoundException)
