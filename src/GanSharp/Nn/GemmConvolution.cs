@@ -303,9 +303,11 @@ public static class GemmConvolution
                 var weight = saved[1];
                 var g = gradOutput.contiguous();
                 var geometry = new Geometry(input, weight);
-                var gExt = geometry.ExtendColumns(g); // [N, Cout, H, W+2p], the extra columns zero
-                if (needInput) dInput = geometry.InputGradient(gExt, geometry.Taps(weight)).MoveToOuterDisposeScope();
-                if (needWeight) dWeight = geometry.WeightGradient(gExt, input).MoveToOuterDisposeScope();
+                // Zero-padded like the input: the input gradient is the same-padded convolution of it with the kernel
+                // flipped and transposed, and shifted by (p, p) it is the output gradient with zero extra columns.
+                var gPadded = geometry.Pad(g);
+                if (needInput) dInput = geometry.InputGradient(gPadded, geometry.Taps(weight)).MoveToOuterDisposeScope();
+                if (needWeight) dWeight = geometry.WeightGradient(geometry.Unshifted(gPadded), input).MoveToOuterDisposeScope();
                 if (needBias) dBias = g.sum(new long[] { 0, 2, 3 }).MoveToOuterDisposeScope();
                 foreach (var t in saved) t.Dispose();
             }
@@ -316,7 +318,7 @@ public static class GemmConvolution
         {
             using var scope = NewDisposeScope();
             var geometry = new Geometry(input, weight);
-            return geometry.Output(geometry.PadInput(input), geometry.Taps(weight), bias).MoveToOuterDisposeScope();
+            return geometry.Output(geometry.Pad(input), geometry.Taps(weight), bias).MoveToOuterDisposeScope();
         }
     }
 
@@ -344,28 +346,26 @@ public static class GemmConvolution
 
         private long Offset(long tap) => tap / k * wp + tap % k;
 
-        /// <summary>[N, Cin, rows, W+2p], zero borders, contiguous.</summary>
-        public Tensor PadInput(Tensor input)
+        /// <summary>[N, C, rows, W+2p] of an [N, C, H, W] input or output gradient, zero borders, contiguous.</summary>
+        public Tensor Pad(Tensor t)
         {
-            if (k == 1) return input.contiguous();
+            if (k == 1) return t.contiguous();
             // F.pad fills the whole result and then copies the interior; only the borders need the zeros.
-            var padded = empty(new[] { n, cin, rows, wp }, dtype: ScalarType.Float32);
-            padded.narrow(2, p, h).narrow(3, p, w).copy_(input);
+            var padded = empty(new[] { n, t.shape[1], rows, wp }, dtype: ScalarType.Float32);
+            padded.narrow(2, p, h).narrow(3, p, w).copy_(t);
             ZeroOutside(padded, p, h, p, w);
             return padded;
         }
 
+        /// <summary>
+        /// [N, C, H·(W+2p)] view of a padded output gradient that starts at its (p, p): the gradient at i·(W+2p) + j,
+        /// zeros (right border, then the next row's left border) in the 2p extra columns of every row.
+        /// </summary>
+        public Tensor Unshifted(Tensor padded) =>
+            k == 1 ? padded.view(n, padded.shape[1], Positions) : padded.view(n, padded.shape[1], PaddedLength).narrow(2, p * wp + p, Positions);
+
         /// <summary>[k², Cout, Cin]: one contiguous matrix per kernel tap.</summary>
         public Tensor Taps(Tensor weight) => weight.detach().permute(2, 3, 0, 1).reshape(k * k, cout, cin).contiguous();
-
-        public Tensor ExtendColumns(Tensor g)
-        {
-            if (k == 1) return g;
-            var ext = empty(new[] { n, cout, h, wp }, dtype: ScalarType.Float32);
-            ext.narrow(3, 0, w).copy_(g);
-            ext.narrow(3, w, 2 * p).zero_();
-            return ext;
-        }
 
         // Zeroes everything of t [N, C, R, Q] outside rows [top, top+height) and columns [left, left+width).
         private static void ZeroOutside(Tensor t, long top, long height, long left, long width)
@@ -396,28 +396,30 @@ public static class GemmConvolution
             return k == 1 ? ext.view(n, cout, h, w) : ext.view(n, cout, h, wp).narrow(3, 0, w).contiguous();
         }
 
-        public Tensor InputGradient(Tensor gExt, Tensor taps)
+        // dX = the same-padded convolution of the output gradient with tap k²-1-t transposed as tap t: one gathered
+        // sum per input position, so no scatter into overlapping windows and no zero-filled buffer.
+        public Tensor InputGradient(Tensor gPadded, Tensor taps)
         {
             long positions = Positions, length = PaddedLength, taps2 = k * k;
-            var dPadded = zeros(new[] { n, cin, rows, wp }, dtype: ScalarType.Float32);
-            float* g = Data(gExt), wt = Data(taps), dx = Data(dPadded);
+            var ext = empty(new[] { n, cin, positions }, dtype: ScalarType.Float32);
+            float* g = Data(gPadded), wt = Data(taps), dx = Data(ext);
             for (long s = 0; s < n; s++)
             for (long t = 0; t < taps2; t++)
-                OneDnnGemm.Gemm(true, false, cin, positions, cout, 1f, wt + t * cout * cin, cin,
-                    g + s * cout * positions, positions, 1f, dx + s * cin * length + Offset(t), length);
-            GC.KeepAlive(gExt);
+                OneDnnGemm.Gemm(true, false, cin, positions, cout, 1f, wt + (taps2 - 1 - t) * cout * cin, cin,
+                    g + s * cout * length + Offset(t), length, t == 0 ? 0f : 1f, dx + s * cin * positions, positions);
+            GC.KeepAlive(gPadded);
             GC.KeepAlive(taps);
-            return k == 1 ? dPadded : dPadded.narrow(2, p, h).narrow(3, p, w).contiguous();
+            return k == 1 ? ext.view(n, cin, h, w) : ext.view(n, cin, h, wp).narrow(3, 0, w).contiguous();
         }
 
         public Tensor WeightGradient(Tensor gExt, Tensor input)
         {
             long positions = Positions, length = PaddedLength, taps2 = k * k;
-            var padded = PadInput(input.detach());
+            var padded = Pad(input.detach());
             var dTaps = empty(new[] { taps2, cout, cin }, dtype: ScalarType.Float32);
             var offsets = new long[taps2];
             for (long t = 0; t < taps2; t++) offsets[t] = Offset(t);
-            WeightProducts(n, taps2, cout, cin, positions, gExt, cout * positions, positions, padded, cin * length, length, offsets, dTaps);
+            WeightProducts(n, taps2, cout, cin, positions, gExt, cout * length, length, padded, cin * length, length, offsets, dTaps);
             GC.KeepAlive(gExt);
             GC.KeepAlive(padded);
             return dTaps.view(k, k, cout, cin).permute(2, 3, 0, 1).contiguous();
