@@ -48,12 +48,25 @@ public class GcQuietRegionTests
     }
 
     [Fact]
-    public void ANestedIterationKeepsTheOuterRegionAndABulkWriteEndsIt()
+    public void ANestedIterationKeepsTheOuterRegion()
     {
         using (GcQuiet.Iteration())
         {
+            int before = GC.CollectionCount(0);
             using (GcQuiet.Iteration())
                 Assert.Equal(GCLatencyMode.NoGCRegion, GCSettings.LatencyMode);
+            // The inner scope neither collected nor ended the outer region.
+            Assert.Equal(before, GC.CollectionCount(0));
+            Assert.Equal(GCLatencyMode.NoGCRegion, GCSettings.LatencyMode);
+        }
+        Assert.NotEqual(GCLatencyMode.NoGCRegion, GCSettings.LatencyMode);
+    }
+
+    [Fact]
+    public void ABulkWriteEndsTheRegion()
+    {
+        using (GcQuiet.Iteration())
+        {
             GcQuiet.AfterBulkWrite();
             Assert.NotEqual(GCLatencyMode.NoGCRegion, GCSettings.LatencyMode);
         }

@@ -43,18 +43,20 @@ public static class GcQuiet
     /// </summary>
     public static QuietScope Iteration()
     {
-        EndRegion();
+        // Nested (synthesis inside a training step, or another thread's iteration in tests): the open region already
+        // keeps collections out, and only its owner ends it.
+        if (GCSettings.LatencyMode == GCLatencyMode.NoGCRegion) return new QuietScope(owner: false);
         GC.Collect(0, GCCollectionMode.Forced, blocking: true);
         GC.WaitForPendingFinalizers();
         try
         {
-            GC.TryStartNoGCRegion(RegionBytes);
+            return new QuietScope(owner: GC.TryStartNoGCRegion(RegionBytes));
         }
         catch (InvalidOperationException)
         {
-            // Already in a region (a nested scope): the outer one keeps collections out.
+            // Another thread opened a region since the check above (tests run in parallel): that one holds.
+            return new QuietScope(owner: false);
         }
-        return default;
     }
 
     /// <summary>
@@ -81,10 +83,13 @@ public static class GcQuiet
         }
     }
 
-    /// <summary>Ends an iteration's no-GC region.</summary>
-    public readonly struct QuietScope : IDisposable
+    /// <summary>Ends an iteration's no-GC region, if this scope started it.</summary>
+    public readonly struct QuietScope(bool owner) : IDisposable
     {
-        public void Dispose() => EndRegion();
+        public void Dispose()
+        {
+            if (owner) EndRegion();
+        }
     }
 
     /// <summary>

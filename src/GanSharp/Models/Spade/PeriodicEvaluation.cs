@@ -1,6 +1,7 @@
 using GanSharp.Data;
 using GanSharp.Evaluation;
 using GanSharp.Reporting;
+using GanSharp.Runtime;
 using GanSharp.Training;
 using static TorchSharp.torch;
 
@@ -44,7 +45,9 @@ internal sealed class PeriodicEvaluation : IDisposable
         var reals = new List<RgbImage>();
         foreach (var batch in new SpadeLoader(dataset).ReadEpoch(new LoaderPosition(1, 0)))
         {
+            // The loader's threads are still decoding: see GcQuiet.
             using (batch)
+            using (GcQuiet.Iteration())
             {
                 sems.Add(batch.Semantics.clone());
                 imgs.Add(batch.Image.clone());
