@@ -380,18 +380,8 @@ public static class GemmConvolution
 
         public Tensor Output(Tensor padded, Tensor taps, Tensor? bias)
         {
-            long positions = Positions, length = PaddedLength, taps2 = k * k;
-            var ext = OutputBuffer(bias, n, cout, positions);
-            float* x = Data(padded), wt = Data(taps), y = Data(ext);
-            for (long s = 0; s < n; s++)
-            for (long t = 0; t < taps2; t++)
-            {
-                float beta = t == 0 && bias is null ? 0f : 1f;
-                OneDnnGemm.Gemm(false, false, cout, positions, cin, 1f, wt + t * cout * cin, cin,
-                    x + s * cin * length + Offset(t), length, beta, y + s * cout * positions, positions);
-            }
-            GC.KeepAlive(padded);
-            GC.KeepAlive(taps);
+            var ext = OutputBuffer(bias, n, cout, Positions);
+            Accumulate(padded, taps, transposed: false, ext, bias is null ? 0f : 1f);
             // A copy, not a view that skips the dropped columns: downstream ops on the strided view measured slower.
             return k == 1 ? ext.view(n, cout, h, w) : ext.view(n, cout, h, wp).narrow(3, 0, w).contiguous();
         }
@@ -400,16 +390,30 @@ public static class GemmConvolution
         // sum per input position, so no scatter into overlapping windows and no zero-filled buffer.
         public Tensor InputGradient(Tensor gPadded, Tensor taps)
         {
-            long positions = Positions, length = PaddedLength, taps2 = k * k;
-            var ext = empty(new[] { n, cin, positions }, dtype: ScalarType.Float32);
-            float* g = Data(gPadded), wt = Data(taps), dx = Data(ext);
-            for (long s = 0; s < n; s++)
-            for (long t = 0; t < taps2; t++)
-                OneDnnGemm.Gemm(true, false, cin, positions, cout, 1f, wt + (taps2 - 1 - t) * cout * cin, cin,
-                    g + s * cout * length + Offset(t), length, t == 0 ? 0f : 1f, dx + s * cin * positions, positions);
-            GC.KeepAlive(gPadded);
-            GC.KeepAlive(taps);
+            var ext = empty(new[] { n, cin, Positions }, dtype: ScalarType.Float32);
+            Accumulate(gPadded, taps, transposed: true, ext, 0f);
             return k == 1 ? ext.view(n, cin, h, w) : ext.view(n, cin, h, wp).narrow(3, 0, w).contiguous();
+        }
+
+        // target[s] (beta0 ·) + Σ_tap W_tap · padded[s] window: the forward with the taps as they are, the input
+        // gradient with them flipped and transposed ([Cout, Cin] blocks read as [Cin, Cout]).
+        private void Accumulate(Tensor padded, Tensor taps, bool transposed, Tensor target, float beta0)
+        {
+            long positions = Positions, length = PaddedLength, taps2 = k * k;
+            long channelsIn = transposed ? cout : cin, channelsOut = transposed ? cin : cout;
+            var aOffsets = new long[taps2];
+            var bOffsets = new long[taps2];
+            for (long t = 0; t < taps2; t++)
+            {
+                aOffsets[t] = (transposed ? taps2 - 1 - t : t) * cout * cin;
+                bOffsets[t] = Offset(t);
+            }
+            fixed (long* pa = aOffsets, pb = bOffsets)
+                OneDnnGemm.TapProducts(n, taps2, transposed, channelsOut, positions, channelsIn, Data(taps), pa, cin,
+                    Data(padded), channelsIn * length, pb, length, Data(target), channelsOut * positions, positions, beta0);
+            GC.KeepAlive(padded);
+            GC.KeepAlive(taps);
+            GC.KeepAlive(target);
         }
 
         public Tensor WeightGradient(Tensor gExt, Tensor input)

@@ -107,3 +107,78 @@ public static unsafe partial class OneDnnGemm
         }
     }
 }
+
+public static unsafe partial class OneDnnGemm
+{
+    // Columns per block: a block of the output (≤ 512 × 2048 floats) stays in cache while all taps accumulate into it.
+    private const long TapBlock = 2048;
+
+    /// <summary>
+    /// Tap-wise products accumulated into one output: for every sample s and tap t,
+    /// <c>C_s += op(A_t) · B_{s,t}</c> (the first tap with <paramref name="beta0"/>), where A_t = <paramref name="a"/> +
+    /// aOffsets[t] (op = transpose when <paramref name="transA"/>, leading dimension <paramref name="lda"/>), B_{s,t} =
+    /// <paramref name="b"/> + s·<paramref name="bSample"/> + bOffsets[t] ([k, n], row stride <paramref name="ldb"/>) and
+    /// C_s = <paramref name="c"/> + s·<paramref name="cSample"/> ([m, n], row stride <paramref name="ldc"/>).
+    /// </summary>
+    /// <remarks>
+    /// One GEMM per tap over all n columns streams the whole output through memory once per tap (9 times for 3x3).
+    /// Here each OpenMP thread takes a share of the columns and runs all taps on one 2,048-column block before the next,
+    /// so the block stays in cache: 128x66048x128 x 9 taps went from 310-320 to 345-365 GFLOP/s on 2 cores. Below
+    /// 2 blocks per thread, oneDNN's own threading over m is left to do the work.
+    /// </remarks>
+    public static void TapProducts(long samples, long taps, bool transA, long m, long n, long k, float* a, long* aOffsets,
+        long lda, float* b, long bSample, long* bOffsets, long ldb, float* c, long cSample, long ldc, float beta0)
+    {
+        int threads = OmpMaxThreads();
+        while (threads > 1 && n / threads < 2 * TapBlock) threads--;
+        var job = new TapJob
+        {
+            Samples = samples, Taps = taps, TransA = transA ? (sbyte)'T' : (sbyte)'N', M = m, N = n, K = k, A = a,
+            AOffsets = aOffsets, Lda = lda, B = b, BSample = bSample, BOffsets = bOffsets, Ldb = ldb, C = c,
+            CSample = cSample, Ldc = ldc, Beta0 = beta0, Threads = threads,
+        };
+        if (threads <= 1)
+        {
+            for (long s = 0; s < samples; s++)
+            for (long t = 0; t < taps; t++)
+                Gemm(transA, false, m, n, k, 1f, a + aOffsets[t], lda, b + s * bSample + bOffsets[t], ldb,
+                    t == 0 ? beta0 : 1f, c + s * cSample, ldc);
+            return;
+        }
+        GompParallel(&TapBody, &job, (uint)threads, 0);
+        if (job.Failed != 0)
+            throw new InvalidOperationException($"oneDNN sgemm returned status {job.Failed} for a {m}x{n}x{k} product; set {ConvolutionVariable}=aten to use libtorch's convolutions and report this.");
+    }
+
+    private struct TapJob
+    {
+        public long Samples, Taps, M, N, K, Lda, BSample, Ldb, CSample, Ldc;
+        public float* A, B, C;
+        public long* AOffsets, BOffsets;
+        public float Beta0;
+        public sbyte TransA;
+        public int Threads, Failed;
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    private static void TapBody(void* data)
+    {
+        var job = (TapJob*)data;
+        int id = OmpThreadNum();
+        if (id >= job->Threads) return;
+        long share = (job->N / job->Threads + 15) & ~15L;
+        long n0 = Math.Min(job->N, id * share), n1 = id == job->Threads - 1 ? job->N : Math.Min(job->N, n0 + share);
+        for (long s = 0; s < job->Samples; s++)
+        for (long b0 = n0; b0 < n1; b0 += TapBlock)
+        {
+            long nb = Math.Min(TapBlock, n1 - b0);
+            for (long t = 0; t < job->Taps; t++)
+            {
+                int status = Sgemm(job->TransA, (sbyte)'N', job->M, nb, job->K, 1f, job->A + job->AOffsets[t], job->Lda,
+                    job->B + s * job->BSample + job->BOffsets[t] + b0, job->Ldb, t == 0 ? job->Beta0 : 1f,
+                    job->C + s * job->CSample + b0, job->Ldc);
+                if (status != 0) job->Failed = status;
+            }
+        }
+    }
+}

@@ -34,6 +34,10 @@ public class GemmConvolutionTests
     [InlineData(1, 6, 16, 1, 5, 7, false)]
     [InlineData(1, 32, 16, 3, 1, 1, true)] // one position: the bias must be copied, never written through
     [InlineData(1, 8, 16, 1, 1, 1, true)]
+    // ≥ 8,192 positions: the products split over the OpenMP threads, in 2,048-column blocks with a remainder, and the
+    // weight gradient split along the positions
+    [InlineData(2, 32, 40, 3, 90, 93, true)]
+    [InlineData(1, 36, 32, 5, 70, 121, false)]
     public void ValuesAndGradientsEqualLibTorchInFloat64(int n, int cin, int cout, int k, int h, int w, bool withBias)
     {
         if (!OneDnnGemm.Available) return; // the comparison needs the path; AvailableWhenever... pins when it exists
