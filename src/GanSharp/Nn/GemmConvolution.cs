@@ -230,12 +230,13 @@ public static class GemmConvolution
                 float* pg = Data(g);
                 if (needWeight)
                 {
-                    var cols = ctx.get_data("columns") is Tensor kept ? kept : Unfold(input, k, stride, p);
+                    var kept = ctx.get_data("columns") as Tensor;
+                    var cols = kept ?? Unfold(input, k, stride, p);
                     var dw = empty(new[] { cout, rows }, dtype: ScalarType.Float32);
                     WeightProducts(n, 1, cout, rows, positions, g, cout * positions, positions, cols, rows * positions, positions, [0L], dw);
-                    if (ctx.get_data("columns") is Tensor used)
+                    if (kept is not null)
                     {
-                        used.Dispose();
+                        kept.Dispose();
                         ctx.save_data("columns", null!);
                     }
                     dWeight = dw.view(weight.shape).MoveToOuterDisposeScope();

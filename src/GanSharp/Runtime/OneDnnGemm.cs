@@ -44,6 +44,11 @@ public static unsafe partial class OneDnnGemm
         float* b, long ldb, float beta, float* c, long ldc)
     {
         int status = Sgemm(transA ? (sbyte)'T' : (sbyte)'N', transB ? (sbyte)'T' : (sbyte)'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        ThrowIfFailed(status, m, n, k);
+    }
+
+    private static void ThrowIfFailed(int status, long m, long n, long k)
+    {
         if (status != 0)
             throw new InvalidOperationException($"oneDNN sgemm returned status {status} for a {m}x{n}x{k} product; set {ConvolutionVariable}=aten to use libtorch's convolutions and report this.");
     }
