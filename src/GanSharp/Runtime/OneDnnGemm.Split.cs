@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 
 namespace GanSharp.Runtime;
@@ -69,6 +70,10 @@ public static unsafe partial class OneDnnGemm
         return threads;
     }
 
+    // Positions per block of the weight gradient: a block of both operands (≤ 256 rows × 1,024 floats each) stays in
+    // cache while all taps use it.
+    private const long WeightBlock = 1024;
+
     private struct SplitJob
     {
         public long Samples, Taps, M, N, K, ASample, Lda, BSample, Ldb;
@@ -92,20 +97,25 @@ public static unsafe partial class OneDnnGemm
         long k0 = Math.Min(job->K, id * chunk), k1 = id == job->Threads - 1 ? job->K : Math.Min(job->K, k0 + chunk);
         long mn = job->M * job->N;
         float* output = id == 0 ? job->C : job->Partials + (id - 1) * job->Taps * mn;
-        for (long s = 0; s < job->Samples; s++)
-        for (long t = 0; t < job->Taps; t++)
+        if (k1 <= k0)
         {
-            float* target = output + t * mn;
-            if (k1 <= k0)
+            new Span<float>(output, (int)(mn * job->Taps)).Clear();
+            return;
+        }
+        // Blocks pay only when several taps reuse them (one GEMM per tap, same A block, B blocks overlapping).
+        long block = job->Taps > 1 ? WeightBlock : k1 - k0;
+        for (long s = 0; s < job->Samples; s++)
+        for (long b0 = k0; b0 < k1; b0 += block)
+        {
+            long kb = Math.Min(block, k1 - b0);
+            for (long t = 0; t < job->Taps; t++)
             {
-                if (s == 0) new Span<float>(target, (int)mn).Clear();
-                continue;
+                int status = Sgemm((sbyte)'N', (sbyte)'T', job->M, job->N, kb, 1f,
+                    job->A + s * job->ASample + b0, job->Lda,
+                    job->B + s * job->BSample + job->Offsets[t] + b0, job->Ldb,
+                    s == 0 && b0 == k0 ? 0f : 1f, output + t * mn, job->N);
+                if (status != 0) job->Failed = status;
             }
-            int status = Sgemm((sbyte)'N', (sbyte)'T', job->M, job->N, k1 - k0, 1f,
-                job->A + s * job->ASample + k0, job->Lda,
-                job->B + s * job->BSample + job->Offsets[t] + k0, job->Ldb,
-                s == 0 ? 0f : 1f, target, job->N);
-            if (status != 0) job->Failed = status;
         }
     }
 }
@@ -115,47 +125,52 @@ public static unsafe partial class OneDnnGemm
     // Columns per block: a block of the output (≤ 512 × 2048 floats) stays in cache while all taps accumulate into it.
     private const long TapBlock = 2048;
 
+    /// <summary>Floats of scratch that <see cref="TapProducts"/> needs for an [m, n] product.</summary>
+    public static long TapScratchLength(long m, long n) => TapThreads(n) * m * Math.Min(TapBlock, n);
+
+    private static int TapThreads(long n) => ThreadsFor(n, 2 * TapBlock);
+
     /// <summary>
-    /// Tap-wise products accumulated into one output: for every sample s and tap t,
-    /// <c>C_s += op(A_t) · B_{s,t}</c> (the first tap with <paramref name="beta0"/>), where A_t = <paramref name="a"/> +
-    /// aOffsets[t] (op = transpose when <paramref name="transA"/>, leading dimension <paramref name="lda"/>), B_{s,t} =
-    /// <paramref name="b"/> + s·<paramref name="bSample"/> + bOffsets[t] ([k, n], row stride <paramref name="ldb"/>) and
-    /// C_s = <paramref name="c"/> + s·<paramref name="cSample"/> ([m, n], row stride <paramref name="ldc"/>).
+    /// Tap-wise products summed into one output: for every sample s, <c>P_s = Σ_t op(A_t) · B_{s,t}</c>, where A_t =
+    /// <paramref name="a"/> + aOffsets[t] (op = transpose when <paramref name="transA"/>, leading dimension
+    /// <paramref name="lda"/>) and B_{s,t} = <paramref name="b"/> + s·<paramref name="bSample"/> + bOffsets[t] ([k, n],
+    /// row stride <paramref name="ldb"/>). P_s's columns are image rows of <paramref name="rowIn"/> positions of which
+    /// the first <paramref name="rowOut"/> are kept: C_s[i, r·rowOut + j] = P_s[i, r·rowIn + j] + bias[i] for j &lt; rowOut,
+    /// C_s = <paramref name="c"/> + s·m·(n / rowIn)·rowOut, contiguous. <paramref name="bias"/> may be null.
     /// </summary>
     /// <remarks>
-    /// One GEMM per tap over all n columns streams the whole output through memory once per tap (9 times for 3x3).
-    /// Here each OpenMP thread takes a share of the columns and runs all taps on one 2,048-column block before the next,
-    /// so the block stays in cache: 128x66048x128 x 9 taps went from 310-320 to 345-365 GFLOP/s on 2 cores. Below
-    /// 2 blocks per thread, oneDNN's own threading over m is left to do the work.
+    /// One GEMM per tap over all n columns would stream the whole output through memory once per tap (9 times for 3x3).
+    /// Here each OpenMP thread takes a share of the columns and runs all taps on one 2,048-column block of
+    /// <paramref name="scratch"/> (<see cref="TapScratchLength"/> floats) before the next, so the block stays in cache:
+    /// 128x66048x128 x 9 taps went from 310-320 to 345-365 GFLOP/s on 2 cores. The block is then written to its place in
+    /// the output with the bias added and the dropped columns left out, while it is still in cache: the output is written
+    /// once, instead of a bias fill, the GEMMs' read-modify-write and a copy that drops the columns. Below 2 blocks per
+    /// thread, one thread runs the blocks and oneDNN's own threading over m does the work.
     /// </remarks>
     public static void TapProducts(long samples, long taps, bool transA, long m, long n, long k, float* a, long* aOffsets,
-        long lda, float* b, long bSample, long* bOffsets, long ldb, float* c, long cSample, long ldc, float beta0)
+        long lda, float* b, long bSample, long* bOffsets, long ldb, float* c, long rowIn, long rowOut, float* bias, float* scratch)
     {
-        int threads = ThreadsFor(n, 2 * TapBlock);
+        if (n % rowIn != 0 || rowOut > rowIn)
+            throw new ArgumentException($"{n} product columns are not whole rows of {rowIn} keeping {rowOut}.");
+        int threads = TapThreads(n);
         var job = new TapJob
         {
             Samples = samples, Taps = taps, TransA = transA ? (sbyte)'T' : (sbyte)'N', M = m, N = n, K = k, A = a,
             AOffsets = aOffsets, Lda = lda, B = b, BSample = bSample, BOffsets = bOffsets, Ldb = ldb, C = c,
-            CSample = cSample, Ldc = ldc, Beta0 = beta0, Threads = threads,
+            RowIn = rowIn, RowOut = rowOut, Bias = bias, Scratch = scratch, Block = Math.Min(TapBlock, n), Threads = threads,
         };
         if (threads <= 1)
-        {
-            for (long s = 0; s < samples; s++)
-            for (long t = 0; t < taps; t++)
-                Gemm(transA, false, m, n, k, 1f, a + aOffsets[t], lda, b + s * bSample + bOffsets[t], ldb,
-                    t == 0 ? beta0 : 1f, c + s * cSample, ldc);
-            return;
-        }
-        GompParallel(&TapBody, &job, (uint)threads, 0);
+            RunTaps(&job, 0);
+        else
+            GompParallel(&TapBody, &job, (uint)threads, 0);
         ThrowIfFailed(job.Failed, m, n, k);
     }
 
     private struct TapJob
     {
-        public long Samples, Taps, M, N, K, Lda, BSample, Ldb, CSample, Ldc;
-        public float* A, B, C;
+        public long Samples, Taps, M, N, K, Lda, BSample, Ldb, RowIn, RowOut, Block;
+        public float* A, B, C, Bias, Scratch;
         public long* AOffsets, BOffsets;
-        public float Beta0;
         public sbyte TransA;
         public int Threads, Failed;
     }
@@ -165,19 +180,51 @@ public static unsafe partial class OneDnnGemm
     {
         var job = (TapJob*)data;
         int id = OmpThreadNum();
-        if (id >= job->Threads) return;
+        if (id < job->Threads) RunTaps(job, id);
+    }
+
+    private static void RunTaps(TapJob* job, int id)
+    {
         long share = (job->N / job->Threads + 15) & ~15L;
         long n0 = Math.Min(job->N, id * share), n1 = id == job->Threads - 1 ? job->N : Math.Min(job->N, n0 + share);
+        long lds = job->Block;
+        float* block = job->Scratch + id * job->M * lds;
+        long channelStride = job->N / job->RowIn * job->RowOut;
         for (long s = 0; s < job->Samples; s++)
-        for (long b0 = n0; b0 < n1; b0 += TapBlock)
+        for (long b0 = n0; b0 < n1; b0 += lds)
         {
-            long nb = Math.Min(TapBlock, n1 - b0);
+            long nb = Math.Min(lds, n1 - b0);
             for (long t = 0; t < job->Taps; t++)
             {
                 int status = Sgemm(job->TransA, (sbyte)'N', job->M, nb, job->K, 1f, job->A + job->AOffsets[t], job->Lda,
-                    job->B + s * job->BSample + job->BOffsets[t] + b0, job->Ldb, t == 0 ? job->Beta0 : 1f,
-                    job->C + s * job->CSample + b0, job->Ldc);
+                    job->B + s * job->BSample + job->BOffsets[t] + b0, job->Ldb, t == 0 ? 0f : 1f, block, lds);
                 if (status != 0) job->Failed = status;
+            }
+            WriteBlock(job, block, b0, nb, job->C + s * job->M * channelStride, channelStride);
+        }
+    }
+
+    // Copies the kept columns of one block ([M, nb] at stride Block, product columns b0..b0+nb) to the output, plus bias.
+    private static void WriteBlock(TapJob* job, float* block, long b0, long nb, float* output, long channelStride)
+    {
+        long rowIn = job->RowIn, rowOut = job->RowOut, end = b0 + nb;
+        for (long i = 0; i < job->M; i++)
+        {
+            float* src = block + i * job->Block;
+            float* dst = output + i * channelStride;
+            float bias = job->Bias is null ? 0f : job->Bias[i];
+            for (long p = b0; p < end;)
+            {
+                long r = p / rowIn, j = p - r * rowIn;
+                if (j < rowOut)
+                {
+                    int len = (int)(Math.Min(end, r * rowIn + rowOut) - p);
+                    var from = new ReadOnlySpan<float>(src + (p - b0), len);
+                    var to = new Span<float>(dst + r * rowOut + j, len);
+                    if (job->Bias is null) from.CopyTo(to);
+                    else TensorPrimitives.Add(from, bias, to);
+                }
+                p = (r + 1) * rowIn;
             }
         }
     }

@@ -26,10 +26,12 @@ public class GemmConvolutionTests
     }
 
     [Theory]
-    [InlineData(2, 32, 40, 3, 9, 13, true)]
+    // ≥ 256 positions and ≥ 32 input channels: the shifted path
+    [InlineData(2, 32, 40, 3, 17, 19, true)]
     [InlineData(1, 48, 3, 3, 16, 16, true)]
-    [InlineData(2, 33, 17, 1, 7, 5, false)]
-    [InlineData(1, 32, 8, 5, 11, 6, true)]
+    [InlineData(2, 33, 17, 1, 16, 17, false)]
+    [InlineData(1, 32, 8, 5, 16, 17, true)]
+    [InlineData(2, 32, 40, 3, 9, 13, true)] // fewer positions: the unfolded path
     [InlineData(2, 14, 40, 3, 9, 13, true)] // few channels: the unfolded path
     [InlineData(1, 6, 16, 1, 5, 7, false)]
     [InlineData(1, 32, 16, 3, 1, 1, true)] // one position: the bias must be copied, never written through
@@ -71,6 +73,14 @@ public class GemmConvolutionTests
     [InlineData(2, 16, 32, 4, 2, 2, 17, 17)] // SPADE discriminator's first layers: 4x4, stride 2, padding 2
     [InlineData(1, 64, 8, 4, 1, 2, 9, 9)] // its last layers: 4x4, stride 1, padding 2 (the output grows by one)
     [InlineData(2, 3, 16, 3, 2, 1, 16, 16)] // the VAE encoder's 3x3 stride-2 layers
+    // Stride 1, ≥ 32 input channels, ≥ 256 output positions and any padding below the kernel size: the shifted path,
+    // whose input-gradient padding is k-1-p and differs from p for even kernels
+    [InlineData(2, 64, 1, 4, 1, 2, 90, 93)] // the discriminator's final one-channel layer, at ≥ 8,192 positions
+    [InlineData(1, 32, 24, 4, 1, 1, 20, 23)]
+    [InlineData(1, 32, 16, 3, 1, 0, 18, 20)]
+    [InlineData(2, 40, 8, 2, 1, 0, 17, 17)]
+    [InlineData(1, 32, 8, 5, 1, 4, 13, 14)]
+    [InlineData(1, 48, 16, 3, 1, 2, 14, 16)]
     public void StridedAndEvenKernelsEqualLibTorchInFloat64(int n, int cin, int cout, int k, int stride, int padding, int h, int w)
     {
         if (!OneDnnGemm.Available) return;
@@ -103,7 +113,9 @@ public class GemmConvolutionTests
         bool[] Flags(GanSharp.Training.Tricks.TricksOptions tricks)
         {
             using var recipe = new SpadeRecipe(new SpadeModel(model, new SpadeLossOptions { NoVggLoss = true }), new GanSharp.Training.OptimOptions(), tricks);
-            return recipe.Model.NetD!.modules().OfType<SpectralNormConv2d>().Select(c => c.SingleBackwardGemm).ToArray();
+            var d = recipe.Model.NetD!.modules();
+            return d.OfType<SpectralNormConv2d>().Select(c => c.SingleBackwardGemm)
+                .Concat(d.OfType<NLayerDiscriminator>().Select(n => n.FinalConvOnGemm)).ToArray();
         }
         var plain = Flags(new GanSharp.Training.Tricks.TricksOptions());
         var r1 = Flags(new GanSharp.Training.Tricks.TricksOptions { Penalty = GanSharp.Training.Tricks.PenaltyKind.R1 });

@@ -39,13 +39,22 @@ public sealed class NLayerDiscriminator : nn.Module<Tensor, Tensor[]>
         RegisterComponents();
     }
 
+    /// <summary>
+    /// Sends the final one-channel convolution through <see cref="GemmConvolution"/> too (its stride-1 path reads the
+    /// 512-channel input once per tap instead of unfolding it into 16 copies). Set by
+    /// <see cref="MultiscaleDiscriminator.SingleBackwardGemm"/>.
+    /// </summary>
+    internal bool FinalConvOnGemm { get; set; }
+
     /// <returns>The output of every group: n_layers_D features after LeakyReLU, then the [N, 1, h, w] prediction.</returns>
     public override Tensor[] forward(Tensor input)
     {
         var outputs = new Tensor[groups.Count];
         var x = input;
         for (int n = 0; n < groups.Count; n++) {
-            x = groups[n].call(x);
+            x = n == groups.Count - 1 && FinalConvOnGemm && groups[n][0] is Conv2d final && GemmConvolution.Eligible(x, final.weight!)
+                ? GemmConvolution.Conv2d(x, final.weight!, final.bias, 1, Padding)
+                : groups[n].call(x);
             outputs[n] = x;
         }
         return outputs;
@@ -82,6 +91,7 @@ public sealed class MultiscaleDiscriminator : nn.Module<Tensor, Tensor[][]>
         set
         {
             foreach (var m in modules().OfType<SpectralNormConv2d>()) m.SingleBackwardGemm = value;
+            foreach (var d in scales) d.FinalConvOnGemm = value;
         }
     }
 
