@@ -106,6 +106,33 @@ public class GemmConvolutionTests
     }
 
     [Fact]
+    public void RepeatedRunsGiveBitIdenticalValuesAndGradients()
+    {
+        // The threads take column blocks as they come free; exact resume needs every block summed the same way anyway.
+        if (!OneDnnGemm.Available) return;
+        using var scope = NewDisposeScope();
+        manual_seed(9);
+        var x = randn(2, 32, 90, 93);
+        var weight = randn(40, 32, 3, 3) * 0.1;
+        var bias = randn(40);
+        var upstream = randn(2, 40, 90, 93);
+        float[][] Run()
+        {
+            var xi = x.clone().requires_grad_();
+            var wi = weight.clone().requires_grad_();
+            var bi = bias.clone().requires_grad_();
+            var y = GemmConvolution.Conv2d(xi, wi, bi, 1);
+            y.backward(new[] { upstream });
+            return new[] { y, xi.grad!, wi.grad!, bi.grad! }.Select(t => t.detach().flatten().data<float>().ToArray()).ToArray();
+        }
+        var first = Run();
+        for (int r = 0; r < 3; r++) {
+            var again = Run();
+            for (int i = 0; i < first.Length; i++) Assert.True(first[i].SequenceEqual(again[i]), $"run {r + 2}, tensor {i} differs");
+        }
+    }
+
+    [Fact]
     public void GradientPenaltiesKeepTheDiscriminatorOnLibTorch()
     {
         // The GEMM path has no double backward; a penalty differentiates D twice, so SPADE's D must leave it.
