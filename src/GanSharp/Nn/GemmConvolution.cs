@@ -261,8 +261,10 @@ public static class GemmConvolution
                         OneDnnGemm.Gemm(true, false, rows, positions, cout, 1f, pw, rows, pg + s * cout * positions, positions,
                             0f, pd + s * rows * positions, positions);
                     GC.KeepAlive(w);
-                    dInput = F.fold(dcols, (input.shape[2], input.shape[3]), (k, k), padding: (p, p), stride: (stride, stride))
-                        .MoveToOuterDisposeScope();
+                    var folded = empty(input.shape, dtype: ScalarType.Float32);
+                    OneDnnGemm.Fold(pd, n, cin, k, stride, p, gradOutput.shape[2], gradOutput.shape[3], input.shape[2], input.shape[3], Data(folded));
+                    GC.KeepAlive(dcols);
+                    dInput = folded.MoveToOuterDisposeScope();
                 }
                 if (needBias) dBias = g.sum(new long[] { 0, 2, 3 }).MoveToOuterDisposeScope();
                 GC.KeepAlive(g);

@@ -230,3 +230,68 @@ public static unsafe partial class OneDnnGemm
         }
     }
 }
+
+public static unsafe partial class OneDnnGemm
+{
+    /// <summary>
+    /// col2im: output[s, c] (an H×W plane, overwritten) = Σ over taps (ki, kj) and column positions (oh, ow) of
+    /// cols[s, c·k² + ki·k + kj, oh·Wo + ow], added at (oh·stride − padding + ki, ow·stride − padding + kj) when inside.
+    /// </summary>
+    /// <remarks>
+    /// The same sums in the same order as libtorch's <c>F.fold</c>, which runs on one thread while the other core waits.
+    /// Here the threads take (sample, channel) planes one at a time: crop 256 with the VAE (benchmark d) 1.4 % faster
+    /// per iteration (interleaved A/B, 2.616 s against 2.653 s).
+    /// </remarks>
+    public static void Fold(float* cols, long samples, long channels, long k, long stride, long padding, long ho, long wo,
+        long h, long w, float* output)
+    {
+        var job = new FoldJob
+        {
+            Cols = cols, Output = output, Planes = samples * channels, K = k, Stride = stride, Padding = padding,
+            Ho = ho, Wo = wo, H = h, W = w,
+        };
+        int threads = ThreadsFor(samples * channels * ho * wo * k * k, MinFoldPerThread);
+        if (threads <= 1) RunFold(&job);
+        else GompParallel(&FoldBody, &job, (uint)threads, 0);
+    }
+
+    // Column values per thread below which a parallel region costs more than it saves.
+    private const long MinFoldPerThread = 1 << 16;
+
+    private struct FoldJob
+    {
+        public float* Cols, Output;
+        public long Planes, K, Stride, Padding, Ho, Wo, H, W, Next;
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    private static void FoldBody(void* data) => RunFold((FoldJob*)data);
+
+    private static void RunFold(FoldJob* job)
+    {
+        long k = job->K, stride = job->Stride, pad = job->Padding, ho = job->Ho, wo = job->Wo, h = job->H, w = job->W;
+        long columns = ho * wo;
+        for (long u = Interlocked.Increment(ref job->Next) - 1; u < job->Planes; u = Interlocked.Increment(ref job->Next) - 1)
+        {
+            float* dst = job->Output + u * h * w;
+            new Span<float>(dst, checked((int)(h * w))).Clear();
+            float* src = job->Cols + u * k * k * columns;
+            for (long ki = 0; ki < k; ki++)
+            for (long kj = 0; kj < k; kj++)
+            {
+                float* plane = src + (ki * k + kj) * columns;
+                // Output columns ow whose x = ow·stride − pad + kj lies in [0, w).
+                long first = pad - kj <= 0 ? 0 : (pad - kj + stride - 1) / stride;
+                long last = w - 1 + pad - kj < 0 ? -1 : Math.Min(wo - 1, (w - 1 + pad - kj) / stride);
+                for (long oh = 0; oh < ho; oh++)
+                {
+                    long y = oh * stride - pad + ki;
+                    if (y < 0 || y >= h) continue;
+                    float* row = plane + oh * wo;
+                    float* target = dst + y * w - pad + kj;
+                    for (long ow = first; ow <= last; ow++) target[ow * stride] += row[ow];
+                }
+            }
+        }
+    }
+}

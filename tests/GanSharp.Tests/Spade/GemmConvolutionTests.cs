@@ -73,6 +73,9 @@ public class GemmConvolutionTests
     [InlineData(2, 16, 32, 4, 2, 2, 17, 17)] // SPADE discriminator's first layers: 4x4, stride 2, padding 2
     [InlineData(1, 64, 8, 4, 1, 2, 9, 9)] // its last layers: 4x4, stride 1, padding 2 (the output grows by one)
     [InlineData(2, 3, 16, 3, 2, 1, 16, 16)] // the VAE encoder's 3x3 stride-2 layers
+    [InlineData(2, 16, 32, 4, 2, 2, 64, 64)] // enough columns for the input gradient's fold to run on both threads
+    [InlineData(1, 8, 4, 5, 2, 1, 3, 4)] // the kernel overhangs the input: taps that touch no input position
+    [InlineData(1, 10, 6, 3, 3, 0, 20, 17)]
     // Stride 1, ≥ 32 input channels, ≥ 256 output positions and any padding below the kernel size: the shifted path,
     // whose input-gradient padding is k-1-p and differs from p for even kernels
     [InlineData(2, 64, 1, 4, 1, 2, 90, 93)] // the discriminator's final one-channel layer, at ≥ 8,192 positions
