@@ -41,14 +41,7 @@ public static unsafe partial class OneDnnGemm
             Samples = samples, Taps = taps, M = m, N = n, K = k, A = a, ASample = aSample, Lda = lda, B = b,
             BSample = bSample, Ldb = ldb, Offsets = offsets, C = c, Partials = partials, Threads = threads,
         };
-        if (threads <= 1)
-        {
-            RunPart(&job, 0);
-        }
-        else
-        {
-            GompParallel(&SplitBody, &job, (uint)threads, 0);
-        }
+        InParallel(&SplitBody, &job, threads);
         ThrowIfFailed(job.Failed, m, n, k);
         long size = taps * m * n;
         for (int p = 1; p < threads; p++)
@@ -61,6 +54,14 @@ public static unsafe partial class OneDnnGemm
 
     /// <summary>How many threads <see cref="WeightGradient"/> should split an inner dimension of <paramref name="k"/> over.</summary>
     public static int SplitThreads(long k) => ThreadsFor(k, MinSplitLength);
+
+    // Runs body(data) on that many OpenMP threads, or on this one alone, where omp_get_thread_num() is 0 too and
+    // oneDNN's calls inside keep their own threading.
+    private static void InParallel(delegate* unmanaged[Cdecl]<void*, void> body, void* data, int threads)
+    {
+        if (threads <= 1) body(data);
+        else GompParallel(body, data, (uint)threads, 0);
+    }
 
     // The most OpenMP threads that still get at least minPerThread of length each (at least 1).
     private static int ThreadsFor(long length, long minPerThread)
@@ -159,10 +160,7 @@ public static unsafe partial class OneDnnGemm
             AOffsets = aOffsets, Lda = lda, B = b, BSample = bSample, BOffsets = bOffsets, Ldb = ldb, C = c,
             RowIn = rowIn, RowOut = rowOut, Bias = bias, Scratch = scratch, Block = Math.Min(TapBlock, n), Threads = threads,
         };
-        if (threads <= 1)
-            RunTaps(&job, 0);
-        else
-            GompParallel(&TapBody, &job, (uint)threads, 0);
+        InParallel(&TapBody, &job, threads);
         ThrowIfFailed(job.Failed, m, n, k);
     }
 
@@ -251,8 +249,7 @@ public static unsafe partial class OneDnnGemm
             Ho = ho, Wo = wo, H = h, W = w,
         };
         int threads = ThreadsFor(samples * channels * ho * wo * k * k, MinFoldPerThread);
-        if (threads <= 1) RunFold(&job);
-        else GompParallel(&FoldBody, &job, (uint)threads, 0);
+        InParallel(&FoldBody, &job, threads);
     }
 
     // Column values per thread below which a parallel region costs more than it saves.
