@@ -70,6 +70,72 @@ public class GemmConvolutionTests
     }
 
     [Theory]
+    // 3x3 "same" layers on even sizes with ≥ 1,024 positions: Winograd F(2x2, 3x3) for the forward and input gradient
+    [InlineData(1, 32, 40, 64, 64, true)] // 32 tiles per row: the vector loops only
+    [InlineData(2, 48, 24, 66, 78, true)] // 39 tiles per row: 32 in the vector loops, 7 one by one
+    [InlineData(1, 32, 16, 64, 80, false)] // 6 tile rows per block and a short last block
+    [InlineData(1, 40, 8, 4, 1040, true)] // 520 tiles per row: blocks of 256 columns and a remainder
+    [InlineData(3, 33, 64, 60, 70, true)] // more output than input channels, odd channel counts
+    public void WinogradEqualsLibTorchInFloat64(int n, int cin, int cout, int h, int w, bool withBias)
+    {
+        if (!OneDnnGemm.Available) return;
+        bool before = GemmConvolution.WinogradEnabled;
+        GemmConvolution.WinogradEnabled = true;
+        try
+        {
+            using var scope = NewDisposeScope();
+            manual_seed(11);
+            var x = randn(n, cin, h, w).requires_grad_();
+            var weight = (randn(cout, cin, 3, 3) * 0.1).requires_grad_();
+            var bias = withBias ? randn(cout).requires_grad_() : null;
+            var upstream = randn(n, cout, h, w);
+            Assert.True(GemmConvolution.TakesWinograd(x, weight, 1, 1));
+
+            var y = GemmConvolution.Conv2d(x, weight, bias, 1);
+            y.backward(new[] { upstream });
+
+            var x64 = x.detach().to(float64).requires_grad_();
+            var w64 = weight.detach().to(float64).requires_grad_();
+            var b64 = bias?.detach().to(float64).requires_grad_();
+            var y64 = F.conv2d(x64, w64, b64, padding: new long[] { 1, 1 });
+            y64.backward(new[] { upstream.to(float64) });
+
+            AssertClose(y64, y, "output");
+            AssertClose(x64.grad!, x.grad!, "input gradient");
+            AssertClose(w64.grad!, weight.grad!, "weight gradient");
+            if (withBias) AssertClose(b64!.grad!, bias!.grad!, "bias gradient");
+        }
+        finally
+        {
+            GemmConvolution.WinogradEnabled = before;
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 32, 8, 31, 40)] // odd height
+    [InlineData(1, 32, 8, 32, 32)] // 1,024 positions: too few tiles
+    [InlineData(1, 16, 8, 64, 64)] // few input channels: the unfolded path
+    public void WinogradOnlyWhereItApplies(int n, int cin, int cout, int h, int w)
+    {
+        if (!OneDnnGemm.Available) return;
+        bool before = GemmConvolution.WinogradEnabled;
+        GemmConvolution.WinogradEnabled = true;
+        try
+        {
+            using var scope = NewDisposeScope();
+            var x = randn(n, cin, h, w);
+            Assert.False(GemmConvolution.TakesWinograd(x, randn(cout, cin, 3, 3), 1, 1));
+            Assert.False(GemmConvolution.TakesWinograd(x, randn(cout, cin, 5, 5), 1, 2));
+            Assert.False(GemmConvolution.TakesWinograd(randn(n, cin, 64, 64), randn(cout, cin, 3, 3), 2, 1));
+            Assert.True(GemmConvolution.TakesWinograd(randn(n, 32, 64, 64), randn(cout, 32, 3, 3), 1, 1));
+        }
+        finally
+        {
+            GemmConvolution.WinogradEnabled = before;
+        }
+    }
+
+    [Theory]
     [InlineData(2, 16, 32, 4, 2, 2, 17, 17)] // SPADE discriminator's first layers: 4x4, stride 2, padding 2
     [InlineData(1, 64, 8, 4, 1, 2, 9, 9)] // its last layers: 4x4, stride 1, padding 2 (the output grows by one)
     [InlineData(2, 3, 16, 3, 2, 1, 16, 16)] // the VAE encoder's 3x3 stride-2 layers

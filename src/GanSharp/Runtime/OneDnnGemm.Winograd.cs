@@ -1,0 +1,414 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace GanSharp.Runtime;
+
+/// <summary>
+/// Winograd F(2x2, 3x3) for stride-1 3x3 convolutions with padding 1 on even-sized inputs: every 4x4 input tile
+/// (stride 2) is transformed (Bᵀ d B), the 16 transform points are multiplied by the transformed kernels (G g Gᵀ) in
+/// 16 GEMMs of inner dimension Cin, and every 4x4 product is transformed back to a 2x2 output tile (Aᵀ m A). That is
+/// 16 multiplications per 4 outputs where the direct convolution needs 36: 2.25x fewer FLOPs. libtorch's CPU
+/// convolutions have no Winograd path and oneDNN's needs its own convolution primitives (which libtorch's build gets
+/// wrong on these machines, see <see cref="NativeSetup.DisableOneDnnConvolutions"/>), so the transforms are ours.
+/// </summary>
+/// <remarks>
+/// The work goes in blocks of tiles (≈ 256), handed to the OpenMP threads one at a time: a thread transforms its block
+/// into scratch, runs the 16 products on it and transforms the results into the output while all of it is still in
+/// cache. The transforms are vectorised across 16 tiles (AVX-512: one permute splits a row into the tiles' even and
+/// odd columns); elsewhere the same code runs on .NET's portable vectors, correct but slower. Each block is summed by
+/// one thread in a fixed order, so results do not depend on which thread took it (exact resume relies on this).
+/// Rounding: the transforms add and subtract up to 9 values per point, so the error is ~2-3x the direct
+/// convolution's; in float32 it stays around 1e-6 relative.
+/// </remarks>
+public static unsafe partial class OneDnnGemm
+{
+    /// <summary>Transform points per tile of F(2x2, 3x3).</summary>
+    public const int WinogradPoints = 16;
+
+    // Tiles per block: the block's transformed input and products (16·(Cin+Cout)·256 floats, 1 MB at 128 channels)
+    // stay in the core's cache between the three steps.
+    private static readonly long WinogradBlockTiles = long.TryParse(Environment.GetEnvironmentVariable("WGB"), out var wgb) ? wgb : 256;
+
+    /// <summary>Whether the transforms run on AVX-512 here; without it the shifted path is faster.</summary>
+    public static bool WinogradAccelerated => Avx512F.IsSupported;
+
+    private readonly record struct WinogradPlan(long TileRows, long TileCols, long RowsPerBlock, long ColsPerBlock, long Blocks, int Threads)
+    {
+        public long BlockTiles => RowsPerBlock * ColsPerBlock;
+    }
+
+    private static WinogradPlan PlanWinograd(long samples, long h, long w)
+    {
+        long th = h / 2, tw = w / 2;
+        long cols = tw <= WinogradBlockTiles ? tw : WinogradBlockTiles;
+        long rows = Math.Clamp(WinogradBlockTiles / cols, 1, th);
+        long blocks = samples * ((th + rows - 1) / rows) * ((tw + cols - 1) / cols);
+        int threads = OmpMaxThreads();
+        while (threads > 1 && blocks < 2 * threads) threads--;
+        return new WinogradPlan(th, tw, rows, cols, blocks, threads);
+    }
+
+    /// <summary>Floats of scratch that <see cref="Winograd3x3"/> needs for m output and k input channels.</summary>
+    public static long WinogradScratchLength(long samples, long m, long k, long h, long w)
+    {
+        var plan = PlanWinograd(samples, h, w);
+        return plan.Threads * WinogradPoints * (m + k) * plan.BlockTiles;
+    }
+
+    /// <summary>
+    /// output[s] ([m, h, w], contiguous) = the 3x3 "same" convolution of input[s] with the kernels whose transforms
+    /// <paramref name="u"/> holds (+ bias[i]). input[s] = <paramref name="input"/> + s·<paramref name="sampleStride"/>
+    /// is [k, rows, h+2... ] zero-padded by one on every side: plane stride <paramref name="planeStride"/>, rows of
+    /// <paramref name="rowWidth"/> ≥ w+2. Point ξ's [m, k] matrix is op(<paramref name="u"/> + uOffsets[ξ]) with leading
+    /// dimension <paramref name="ldu"/> (op = transpose when <paramref name="transU"/>). h and w must be even.
+    /// </summary>
+    public static void Winograd3x3(long samples, long m, long k, long h, long w, float* input, long sampleStride,
+        long planeStride, long rowWidth, float* u, long* uOffsets, long ldu, bool transU, float* bias, float* output, float* scratch)
+    {
+        if (h % 2 != 0 || w % 2 != 0 || h < 2 || w < 2)
+            throw new ArgumentException($"Winograd F(2x2, 3x3) needs an even-sized input, not {h}x{w}.");
+        if (rowWidth < w + 2 || planeStride < (h + 2) * rowWidth)
+            throw new ArgumentException($"A {h}x{w} input needs rows of ≥ {w + 2} and planes of ≥ {(h + 2) * rowWidth} floats.");
+        var plan = PlanWinograd(samples, h, w);
+        var job = new WinogradJob
+        {
+            M = m, K = k, H = h, W = w, Input = input, SampleStride = sampleStride, PlaneStride = planeStride,
+            RowWidth = rowWidth, U = u, UOffsets = uOffsets, Ldu = ldu, TransU = transU ? (sbyte)'T' : (sbyte)'N',
+            Bias = bias, Output = output, Scratch = scratch, TileRows = plan.TileRows, TileCols = plan.TileCols,
+            RowsPerBlock = plan.RowsPerBlock, ColsPerBlock = plan.ColsPerBlock, Blocks = plan.Blocks, Threads = plan.Threads,
+        };
+        InParallel(&WinogradBody, &job, plan.Threads);
+        ThrowIfFailed(job.Failed, m, plan.BlockTiles, k);
+    }
+
+    private struct WinogradJob
+    {
+        public long M, K, H, W, SampleStride, PlaneStride, RowWidth, Ldu, TileRows, TileCols, RowsPerBlock, ColsPerBlock, Blocks, Next;
+        public float* Input, U, Bias, Output, Scratch;
+        public long* UOffsets;
+        public sbyte TransU;
+        public int Threads, Failed;
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    private static void WinogradBody(void* data)
+    {
+        var job = (WinogradJob*)data;
+        int id = OmpThreadNum();
+        if (id < job->Threads) RunWinograd(job, id);
+    }
+
+    private static void RunWinograd(WinogradJob* job, int id)
+    {
+        long tb = job->RowsPerBlock * job->ColsPerBlock;
+        float* v = job->Scratch + id * WinogradPoints * (job->M + job->K) * tb;
+        float* products = v + WinogradPoints * job->K * tb;
+        long rowBlocks = (job->TileRows + job->RowsPerBlock - 1) / job->RowsPerBlock;
+        long colBlocks = (job->TileCols + job->ColsPerBlock - 1) / job->ColsPerBlock;
+        for (long b = Interlocked.Increment(ref job->Next) - 1; b < job->Blocks; b = Interlocked.Increment(ref job->Next) - 1)
+        {
+            long s = b / (rowBlocks * colBlocks), rb = b / colBlocks % rowBlocks, cb = b % colBlocks;
+            long ty0 = rb * job->RowsPerBlock, nty = Math.Min(job->RowsPerBlock, job->TileRows - ty0);
+            long tx0 = cb * job->ColsPerBlock, ntx = Math.Min(job->ColsPerBlock, job->TileCols - tx0);
+            long n = nty * ntx;
+            TransformInput(job->Input + s * job->SampleStride, job->K, job->PlaneStride, job->RowWidth, ty0, nty, tx0, ntx, v, n);
+            for (int xi = 0; xi < WinogradPoints; xi++)
+            {
+                int status = Sgemm(job->TransU, (sbyte)'N', job->M, n, job->K, 1f, job->U + job->UOffsets[xi], job->Ldu,
+                    v + xi * job->K * n, n, 0f, products + xi * job->M * n, n);
+                if (status != 0) job->Failed = status;
+            }
+            TransformOutput(products, job->M, n, job->Bias, job->Output + s * job->M * job->H * job->W, job->H, job->W, ty0, nty, tx0, ntx);
+        }
+    }
+
+    private static readonly Vector512<int> EvenLanes = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    private static readonly Vector512<int> OddLanes = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    private static readonly Vector512<int> LowInterleave = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    private static readonly Vector512<int> HighInterleave = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+
+    // 16 lanes from p[0], p[2], ..., p[30] (odd: p[1], ..., p[31]).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Lanes(float* p, bool odd)
+    {
+        if (Avx512F.IsSupported)
+            return Avx512F.PermuteVar16x32x2(Vector512.Load(p), odd ? OddLanes : EvenLanes, Vector512.Load(p + 16));
+        int o = odd ? 1 : 0;
+        return Vector512.Create(p[o], p[o + 2], p[o + 4], p[o + 6], p[o + 8], p[o + 10], p[o + 12], p[o + 14],
+            p[o + 16], p[o + 18], p[o + 20], p[o + 22], p[o + 24], p[o + 26], p[o + 28], p[o + 30]);
+    }
+
+    // Stores a0, b0, a1, b1, ..., a15, b15 at p[0..32).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreInterleaved(Vector512<float> a, Vector512<float> b, float* p)
+    {
+        if (Avx512F.IsSupported)
+        {
+            Avx512F.PermuteVar16x32x2(a, LowInterleave, b).Store(p);
+            Avx512F.PermuteVar16x32x2(a, HighInterleave, b).Store(p + 16);
+            return;
+        }
+        for (int i = 0; i < 16; i++)
+        {
+            p[2 * i] = a.GetElement(i);
+            p[2 * i + 1] = b.GetElement(i);
+        }
+    }
+
+    // v[ξ, c, r·ntx + t] = (Bᵀ d B)[ξ] of the 4x4 tile at padded rows 2(ty0+r).., columns 2(tx0+t).. of plane c.
+    private static void TransformInput(float* x, long k, long planeStride, long rowWidth, long ty0, long nty, long tx0, long ntx,
+        float* v, long n)
+    {
+        long point = k * n;
+        for (long c = 0; c < k; c++)
+        for (long r = 0; r < nty; r++)
+        {
+            float* tileRow = x + c * planeStride + 2 * (ty0 + r) * rowWidth + 2 * tx0;
+            float* dst = v + c * n + r * ntx;
+            long t = 0;
+            for (; t + 16 <= ntx; t += 16)
+            {
+                float* p = tileRow + 2 * t;
+                // Bᵀ along each of the 4 rows (h), then along the columns (Bᵀ d B).
+                var h0 = RowTransform(p, out var h1, out var h2, out var h3);
+                var g0 = RowTransform(p + rowWidth, out var g1, out var g2, out var g3);
+                var f0 = RowTransform(p + 2 * rowWidth, out var f1, out var f2, out var f3);
+                var e0 = RowTransform(p + 3 * rowWidth, out var e1, out var e2, out var e3);
+                float* q = dst + t;
+                (h0 - f0).Store(q);
+                (h1 - f1).Store(q + point);
+                (h2 - f2).Store(q + 2 * point);
+                (h3 - f3).Store(q + 3 * point);
+                (g0 + f0).Store(q + 4 * point);
+                (g1 + f1).Store(q + 5 * point);
+                (g2 + f2).Store(q + 6 * point);
+                (g3 + f3).Store(q + 7 * point);
+                (f0 - g0).Store(q + 8 * point);
+                (f1 - g1).Store(q + 9 * point);
+                (f2 - g2).Store(q + 10 * point);
+                (f3 - g3).Store(q + 11 * point);
+                (g0 - e0).Store(q + 12 * point);
+                (g1 - e1).Store(q + 13 * point);
+                (g2 - e2).Store(q + 14 * point);
+                (g3 - e3).Store(q + 15 * point);
+            }
+            for (; t < ntx; t++) TransformInputTile(tileRow + 2 * t, rowWidth, dst + t, point);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> RowTransform(float* p, out Vector512<float> r1, out Vector512<float> r2, out Vector512<float> r3)
+    {
+        var d0 = Lanes(p, false);
+        var d1 = Lanes(p, true);
+        var d2 = Lanes(p + 2, false);
+        var d3 = Lanes(p + 2, true);
+        r1 = d1 + d2;
+        r2 = d2 - d1;
+        r3 = d1 - d3;
+        return d0 - d2;
+    }
+
+    // The same sums as the vector loop, in the same order, for one tile.
+    private static void TransformInputTile(float* p, long rowWidth, float* q, long point)
+    {
+        var hRows = stackalloc float[16];
+        for (int i = 0; i < 4; i++)
+        {
+            float* d = p + i * rowWidth;
+            hRows[4 * i] = d[0] - d[2];
+            hRows[4 * i + 1] = d[1] + d[2];
+            hRows[4 * i + 2] = d[2] - d[1];
+            hRows[4 * i + 3] = d[1] - d[3];
+        }
+        for (int j = 0; j < 4; j++)
+        {
+            float a = hRows[j], b = hRows[4 + j], c = hRows[8 + j], e = hRows[12 + j];
+            q[j * point] = a - c;
+            q[(4 + j) * point] = b + c;
+            q[(8 + j) * point] = c - b;
+            q[(12 + j) * point] = b - e;
+        }
+    }
+
+    // output[i, 2(ty0+r)+a, 2(tx0+t)+b] = (Aᵀ m A)[a, b] of products[·, i, r·ntx + t] (+ bias[i]).
+    private static void TransformOutput(float* products, long m, long n, float* bias, float* output, long h, long w,
+        long ty0, long nty, long tx0, long ntx)
+    {
+        long point = m * n;
+        for (long i = 0; i < m; i++)
+        {
+            float b = bias is null ? 0f : bias[i];
+            var bv = Vector512.Create(b);
+            for (long r = 0; r < nty; r++)
+            {
+                float* src = products + i * n + r * ntx;
+                float* top = output + i * h * w + 2 * (ty0 + r) * w + 2 * tx0;
+                float* bottom = top + w;
+                long t = 0;
+                for (; t + 16 <= ntx; t += 16)
+                {
+                    float* q = src + t;
+                    // Aᵀ along the columns (rows 0-3 of the tile into 2), then along the rows.
+                    var s00 = Vector512.Load(q) + Vector512.Load(q + 4 * point) + Vector512.Load(q + 8 * point);
+                    var s01 = Vector512.Load(q + point) + Vector512.Load(q + 5 * point) + Vector512.Load(q + 9 * point);
+                    var s02 = Vector512.Load(q + 2 * point) + Vector512.Load(q + 6 * point) + Vector512.Load(q + 10 * point);
+                    var s03 = Vector512.Load(q + 3 * point) + Vector512.Load(q + 7 * point) + Vector512.Load(q + 11 * point);
+                    var s10 = Vector512.Load(q + 4 * point) - Vector512.Load(q + 8 * point) - Vector512.Load(q + 12 * point);
+                    var s11 = Vector512.Load(q + 5 * point) - Vector512.Load(q + 9 * point) - Vector512.Load(q + 13 * point);
+                    var s12 = Vector512.Load(q + 6 * point) - Vector512.Load(q + 10 * point) - Vector512.Load(q + 14 * point);
+                    var s13 = Vector512.Load(q + 7 * point) - Vector512.Load(q + 11 * point) - Vector512.Load(q + 15 * point);
+                    StoreInterleaved(s00 + s01 + s02 + bv, s01 - s02 - s03 + bv, top + 2 * t);
+                    StoreInterleaved(s10 + s11 + s12 + bv, s11 - s12 - s13 + bv, bottom + 2 * t);
+                }
+                for (; t < ntx; t++) TransformOutputTile(src + t, point, b, top + 2 * t, w);
+            }
+        }
+    }
+
+    private static void TransformOutputTile(float* q, long point, float bias, float* top, long w)
+    {
+        var s = stackalloc float[8];
+        for (int j = 0; j < 4; j++)
+        {
+            s[j] = q[j * point] + q[(4 + j) * point] + q[(8 + j) * point];
+            s[4 + j] = q[(4 + j) * point] - q[(8 + j) * point] - q[(12 + j) * point];
+        }
+        top[0] = s[0] + s[1] + s[2] + bias;
+        top[1] = s[1] - s[2] - s[3] + bias;
+        top[w] = s[4] + s[5] + s[6] + bias;
+        top[w + 1] = s[5] - s[6] - s[7] + bias;
+    }
+}
+
+public static unsafe partial class OneDnnGemm
+{
+    /// <summary>Floats of scratch that <see cref="WinogradWeightGradient"/> needs.</summary>
+    public static long WinogradWeightScratchLength(long samples, long m, long k, long h, long w)
+    {
+        var plan = PlanWinograd(samples, h, w);
+        return plan.Threads * WinogradPoints * (m + k) * plan.BlockTiles + (plan.Threads - 1) * WinogradPoints * m * k;
+    }
+
+    /// <summary>
+    /// The weight gradient of <see cref="Winograd3x3"/>'s forward, in the transform domain: dU[ξ] ([m, k] at
+    /// <paramref name="du"/> + ξ·m·k) = Σ over samples and tiles of (A g Aᵀ)[ξ] · (Bᵀ d B)[ξ]ᵀ, with g the output gradient
+    /// ([N, m, h, w], contiguous) and d the padded input as <see cref="Winograd3x3"/> reads it. The kernels' gradient
+    /// is then Gᵀ dU G. 2.25x fewer multiplications than the tap-wise products.
+    /// </summary>
+    /// <remarks>
+    /// Each thread sums a fixed, contiguous share of the blocks (thread 0 into dU, the others into scratch, added in
+    /// thread order afterwards), so the sums do not depend on timing: exact resume relies on that.
+    /// </remarks>
+    public static void WinogradWeightGradient(long samples, long m, long k, long h, long w, float* input, long sampleStride,
+        long planeStride, long rowWidth, float* gradient, float* du, float* scratch)
+    {
+        if (h % 2 != 0 || w % 2 != 0 || h < 2 || w < 2)
+            throw new ArgumentException($"Winograd F(2x2, 3x3) needs an even-sized input, not {h}x{w}.");
+        var plan = PlanWinograd(samples, h, w);
+        var job = new WinogradJob
+        {
+            M = m, K = k, H = h, W = w, Input = input, SampleStride = sampleStride, PlaneStride = planeStride,
+            RowWidth = rowWidth, Output = gradient, U = du, Scratch = scratch, TileRows = plan.TileRows,
+            TileCols = plan.TileCols, RowsPerBlock = plan.RowsPerBlock, ColsPerBlock = plan.ColsPerBlock, Blocks = plan.Blocks,
+            Threads = plan.Threads,
+        };
+        InParallel(&WinogradWeightBody, &job, plan.Threads);
+        ThrowIfFailed(job.Failed, m, k, plan.BlockTiles);
+        long size = WinogradPoints * m * k;
+        float* partials = scratch + plan.Threads * WinogradPoints * (m + k) * plan.BlockTiles;
+        for (int p = 1; p < plan.Threads; p++)
+            System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<float>(du, checked((int)size)),
+                new ReadOnlySpan<float>(partials + (p - 1) * size, (int)size), new Span<float>(du, (int)size));
+    }
+
+    [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+    private static void WinogradWeightBody(void* data)
+    {
+        var job = (WinogradJob*)data;
+        int id = OmpThreadNum();
+        if (id < job->Threads) RunWinogradWeights(job, id);
+    }
+
+    private static void RunWinogradWeights(WinogradJob* job, int id)
+    {
+        long tb = job->RowsPerBlock * job->ColsPerBlock, m = job->M, k = job->K;
+        float* v = job->Scratch + id * WinogradPoints * (m + k) * tb;
+        float* gy = v + WinogradPoints * k * tb;
+        float* du = id == 0 ? job->U : job->Scratch + job->Threads * WinogradPoints * (m + k) * tb + (id - 1) * WinogradPoints * m * k;
+        long rowBlocks = (job->TileRows + job->RowsPerBlock - 1) / job->RowsPerBlock;
+        long colBlocks = (job->TileCols + job->ColsPerBlock - 1) / job->ColsPerBlock;
+        long first = job->Blocks * id / job->Threads, end = job->Blocks * (id + 1) / job->Threads;
+        if (first == end) new Span<float>(du, checked((int)(WinogradPoints * m * k))).Clear();
+        for (long b = first; b < end; b++)
+        {
+            long s = b / (rowBlocks * colBlocks), rb = b / colBlocks % rowBlocks, cb = b % colBlocks;
+            long ty0 = rb * job->RowsPerBlock, nty = Math.Min(job->RowsPerBlock, job->TileRows - ty0);
+            long tx0 = cb * job->ColsPerBlock, ntx = Math.Min(job->ColsPerBlock, job->TileCols - tx0);
+            long n = nty * ntx;
+            TransformInput(job->Input + s * job->SampleStride, k, job->PlaneStride, job->RowWidth, ty0, nty, tx0, ntx, v, n);
+            TransformGradient(job->Output + s * m * job->H * job->W, m, job->H, job->W, ty0, nty, tx0, ntx, gy, n);
+            for (int xi = 0; xi < WinogradPoints; xi++)
+            {
+                int status = Sgemm((sbyte)'N', (sbyte)'T', m, k, n, 1f, gy + xi * m * n, n, v + xi * k * n, n,
+                    b == first ? 0f : 1f, du + xi * m * k, k);
+                if (status != 0) job->Failed = status;
+            }
+        }
+    }
+
+    // gy[ξ, i, r·ntx + t] = (A y Aᵀ)[ξ] of the 2x2 gradient tile at rows 2(ty0+r).., columns 2(tx0+t).. of plane i:
+    // the adjoint of the output transform.
+    private static void TransformGradient(float* g, long m, long h, long w, long ty0, long nty, long tx0, long ntx, float* gy, long n)
+    {
+        long point = m * n;
+        for (long i = 0; i < m; i++)
+        for (long r = 0; r < nty; r++)
+        {
+            float* top = g + i * h * w + 2 * (ty0 + r) * w + 2 * tx0;
+            float* dst = gy + i * n + r * ntx;
+            long t = 0;
+            for (; t + 16 <= ntx; t += 16)
+            {
+                float* p = top + 2 * t;
+                var a0 = Lanes(p, false);
+                var a1 = Lanes(p, true);
+                var b0 = Lanes(p + w, false);
+                var b1 = Lanes(p + w, true);
+                // A along the rows (2 columns into 4), then along the columns.
+                var z0 = a0; var z1 = a0 + a1; var z2 = a0 - a1; var z3 = -a1;
+                var y0 = b0; var y1 = b0 + b1; var y2 = b0 - b1; var y3 = -b1;
+                float* q = dst + t;
+                z0.Store(q);
+                z1.Store(q + point);
+                z2.Store(q + 2 * point);
+                z3.Store(q + 3 * point);
+                (z0 + y0).Store(q + 4 * point);
+                (z1 + y1).Store(q + 5 * point);
+                (z2 + y2).Store(q + 6 * point);
+                (z3 + y3).Store(q + 7 * point);
+                (z0 - y0).Store(q + 8 * point);
+                (z1 - y1).Store(q + 9 * point);
+                (z2 - y2).Store(q + 10 * point);
+                (z3 - y3).Store(q + 11 * point);
+                (-y0).Store(q + 12 * point);
+                (-y1).Store(q + 13 * point);
+                (-y2).Store(q + 14 * point);
+                (-y3).Store(q + 15 * point);
+            }
+            for (; t < ntx; t++)
+            {
+                float* p = top + 2 * t;
+                float* q = dst + t;
+                float z0 = p[0], z1 = p[0] + p[1], z2 = p[0] - p[1], z3 = -p[1];
+                float y0 = p[w], y1 = p[w] + p[w + 1], y2 = p[w] - p[w + 1], y3 = -p[w + 1];
+                q[0] = z0; q[point] = z1; q[2 * point] = z2; q[3 * point] = z3;
+                q[4 * point] = z0 + y0; q[5 * point] = z1 + y1; q[6 * point] = z2 + y2; q[7 * point] = z3 + y3;
+                q[8 * point] = z0 - y0; q[9 * point] = z1 - y1; q[10 * point] = z2 - y2; q[11 * point] = z3 - y3;
+                q[12 * point] = -y0; q[13 * point] = -y1; q[14 * point] = -y2; q[15 * point] = -y3;
+            }
+        }
+    }
+}
