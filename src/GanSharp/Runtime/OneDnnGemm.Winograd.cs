@@ -14,7 +14,7 @@ namespace GanSharp.Runtime;
 /// wrong on these machines, see <see cref="NativeSetup.DisableOneDnnConvolutions"/>), so the transforms are ours.
 /// </summary>
 /// <remarks>
-/// The work goes in blocks of tiles (≈ 256), handed to the OpenMP threads one at a time: a thread transforms its block
+/// The work goes in blocks of tiles (≈ 128), handed to the OpenMP threads one at a time: a thread transforms its block
 /// into scratch, runs the 16 products on it and transforms the results into the output while all of it is still in
 /// cache. The transforms are vectorised across 16 tiles (AVX-512: one permute splits a row into the tiles' even and
 /// odd columns); elsewhere the same code runs on .NET's portable vectors, correct but slower. Each block is summed by
@@ -27,9 +27,10 @@ public static unsafe partial class OneDnnGemm
     /// <summary>Transform points per tile of F(2x2, 3x3).</summary>
     public const int WinogradPoints = 16;
 
-    // Tiles per block: the block's transformed input and products (16·(Cin+Cout)·256 floats, 1 MB at 128 channels)
-    // stay in the core's cache between the three steps.
-    private static readonly long WinogradBlockTiles = long.TryParse(Environment.GetEnvironmentVariable("WGB"), out var wgb) ? wgb : 256;
+    // Tiles per block: the block's transformed input and products (16·(Cin+Cout)·128 floats, 1 MB at 128 channels
+    // each way) stay in the core's cache between the three steps. 128→64 channels at 256², forward + input gradient,
+    // time of both threads summed: 64 tiles 67 ms, 128 tiles 61-64 ms, 256 tiles 65-69 ms.
+    private const long WinogradBlockTiles = 128;
 
     /// <summary>Whether the transforms run on AVX-512 here; without it the shifted path is faster.</summary>
     public static bool WinogradAccelerated => Avx512F.IsSupported;
@@ -60,8 +61,8 @@ public static unsafe partial class OneDnnGemm
     /// <summary>
     /// output[s] ([m, h, w], contiguous) = the 3x3 "same" convolution of input[s] with the kernels whose transforms
     /// <paramref name="u"/> holds (+ bias[i]). input[s] = <paramref name="input"/> + s·<paramref name="sampleStride"/>
-    /// is [k, rows, h+2... ] zero-padded by one on every side: plane stride <paramref name="planeStride"/>, rows of
-    /// <paramref name="rowWidth"/> ≥ w+2. Point ξ's [m, k] matrix is op(<paramref name="u"/> + uOffsets[ξ]) with leading
+    /// holds k planes of the h×w input zero-padded by one on every side: plane stride <paramref name="planeStride"/>,
+    /// rows of <paramref name="rowWidth"/> ≥ w+2 floats. Point ξ's [m, k] matrix is op(<paramref name="u"/> + uOffsets[ξ]) with leading
     /// dimension <paramref name="ldu"/> (op = transpose when <paramref name="transU"/>). h and w must be even.
     /// </summary>
     public static void Winograd3x3(long samples, long m, long k, long h, long w, float* input, long sampleStride,

@@ -73,8 +73,8 @@ public class GemmConvolutionTests
     // 3x3 "same" layers on even sizes with ≥ 1,024 positions: Winograd F(2x2, 3x3) for the forward and input gradient
     [InlineData(1, 32, 40, 64, 64, true)] // 32 tiles per row: the vector loops only
     [InlineData(2, 48, 24, 66, 78, true)] // 39 tiles per row: 32 in the vector loops, 7 one by one
-    [InlineData(1, 32, 16, 64, 80, false)] // 6 tile rows per block and a short last block
-    [InlineData(1, 40, 8, 4, 1040, true)] // 520 tiles per row: blocks of 256 columns and a remainder
+    [InlineData(1, 32, 16, 64, 80, false)] // 3 tile rows per block and a short last block
+    [InlineData(1, 40, 8, 4, 1040, true)] // 520 tiles per row: blocks of 128 columns and a remainder
     [InlineData(3, 33, 64, 60, 70, true)] // more output than input channels, odd channel counts
     public void WinogradEqualsLibTorchInFloat64(int n, int cin, int cout, int h, int w, bool withBias)
     {
