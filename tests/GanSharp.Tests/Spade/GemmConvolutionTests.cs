@@ -174,30 +174,43 @@ public class GemmConvolutionTests
         AssertClose(b64.grad!, bias.grad!, "bias gradient");
     }
 
-    [Fact]
-    public void RepeatedRunsGiveBitIdenticalValuesAndGradients()
+    [Theory]
+    [InlineData(90, 93, false)] // the shifted path's tap products
+    [InlineData(90, 94, true)] // Winograd: blocks taken as they come free, the weight gradient in fixed shares
+    public void RepeatedRunsGiveBitIdenticalValuesAndGradients(int h, int w, bool winograd)
     {
         // The threads take column blocks as they come free; exact resume needs every block summed the same way anyway.
         if (!OneDnnGemm.Available) return;
-        using var scope = NewDisposeScope();
-        manual_seed(9);
-        var x = randn(2, 32, 90, 93);
-        var weight = randn(40, 32, 3, 3) * 0.1;
-        var bias = randn(40);
-        var upstream = randn(2, 40, 90, 93);
-        float[][] Run()
+        bool before = GemmConvolution.WinogradEnabled;
+        GemmConvolution.WinogradEnabled = winograd;
+        try
         {
-            var xi = x.clone().requires_grad_();
-            var wi = weight.clone().requires_grad_();
-            var bi = bias.clone().requires_grad_();
-            var y = GemmConvolution.Conv2d(xi, wi, bi, 1);
-            y.backward(new[] { upstream });
-            return new[] { y, xi.grad!, wi.grad!, bi.grad! }.Select(t => t.detach().flatten().data<float>().ToArray()).ToArray();
+            using var scope = NewDisposeScope();
+            manual_seed(9);
+            var x = randn(2, 32, h, w);
+            var weight = randn(40, 32, 3, 3) * 0.1;
+            var bias = randn(40);
+            var upstream = randn(2, 40, h, w);
+            Assert.Equal(winograd, GemmConvolution.TakesWinograd(x, weight, 1, 1));
+            float[][] Run()
+            {
+                var xi = x.clone().requires_grad_();
+                var wi = weight.clone().requires_grad_();
+                var bi = bias.clone().requires_grad_();
+                var y = GemmConvolution.Conv2d(xi, wi, bi, 1);
+                y.backward(new[] { upstream });
+                return new[] { y, xi.grad!, wi.grad!, bi.grad! }.Select(t => t.detach().flatten().data<float>().ToArray()).ToArray();
+            }
+            var first = Run();
+            for (int r = 0; r < 3; r++)
+            {
+                var again = Run();
+                for (int i = 0; i < first.Length; i++) Assert.True(first[i].SequenceEqual(again[i]), $"run {r + 2}, tensor {i} differs");
+            }
         }
-        var first = Run();
-        for (int r = 0; r < 3; r++) {
-            var again = Run();
-            for (int i = 0; i < first.Length; i++) Assert.True(first[i].SequenceEqual(again[i]), $"run {r + 2}, tensor {i} differs");
+        finally
+        {
+            GemmConvolution.WinogradEnabled = before;
         }
     }
 
