@@ -120,7 +120,7 @@ public static class SpadeBench
         }
         times.Sort();
         double median = (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {median:F4} {GanSharp.Planning.Planner.PeakRssMb():F1} {pG:N0}/{pD:N0}/{pE:N0}{(tuned ? "" : " untuned")} conv: {OneDnnGemm.Status}; malloc: {NativeAllocator.Current()}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {median:F4} {GanSharp.Planning.Planner.PeakRssMb():F1} {pG:N0}/{pD:N0}/{pE:N0}{(tuned ? "" : " untuned")} conv: {GanSharp.Nn.GemmConvolution.Status}; malloc: {NativeAllocator.Current()}"));
         return 0;
     }
 }

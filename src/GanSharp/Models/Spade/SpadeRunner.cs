@@ -60,7 +60,7 @@ public static class SpadeRunner
             torch.set_num_threads(options.Threads);
             OneDnnGemm.SetThreads(options.Threads);
         }
-        notice($"SPADE convolutions: {OneDnnGemm.Status}.");
+        notice($"SPADE convolutions: {Nn.GemmConvolution.Status}.");
 
         var dataset = SpadeDataset.Open(options.Data with { IsTrain = true });
         foreach (var n in dataset.Notices) notice(n);
