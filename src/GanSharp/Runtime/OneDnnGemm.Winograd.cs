@@ -101,18 +101,25 @@ public static unsafe partial class OneDnnGemm
         if (id < job->Threads) RunWinograd(job, id);
     }
 
+    // Block b's sample and tile rectangle: tile rows [ty0, ty0+nty), tile columns [tx0, tx0+ntx).
+    private static (long Sample, long Ty0, long Nty, long Tx0, long Ntx) TileBlock(WinogradJob* job, long b)
+    {
+        long rowBlocks = (job->TileRows + job->RowsPerBlock - 1) / job->RowsPerBlock;
+        long colBlocks = (job->TileCols + job->ColsPerBlock - 1) / job->ColsPerBlock;
+        long rb = b / colBlocks % rowBlocks, cb = b % colBlocks;
+        long ty0 = rb * job->RowsPerBlock, tx0 = cb * job->ColsPerBlock;
+        return (b / (rowBlocks * colBlocks), ty0, Math.Min(job->RowsPerBlock, job->TileRows - ty0), tx0,
+            Math.Min(job->ColsPerBlock, job->TileCols - tx0));
+    }
+
     private static void RunWinograd(WinogradJob* job, int id)
     {
         long tb = job->RowsPerBlock * job->ColsPerBlock;
         float* v = job->Scratch + id * WinogradPoints * (job->M + job->K) * tb;
         float* products = v + WinogradPoints * job->K * tb;
-        long rowBlocks = (job->TileRows + job->RowsPerBlock - 1) / job->RowsPerBlock;
-        long colBlocks = (job->TileCols + job->ColsPerBlock - 1) / job->ColsPerBlock;
         for (long b = Interlocked.Increment(ref job->Next) - 1; b < job->Blocks; b = Interlocked.Increment(ref job->Next) - 1)
         {
-            long s = b / (rowBlocks * colBlocks), rb = b / colBlocks % rowBlocks, cb = b % colBlocks;
-            long ty0 = rb * job->RowsPerBlock, nty = Math.Min(job->RowsPerBlock, job->TileRows - ty0);
-            long tx0 = cb * job->ColsPerBlock, ntx = Math.Min(job->ColsPerBlock, job->TileCols - tx0);
+            var (s, ty0, nty, tx0, ntx) = TileBlock(job, b);
             long n = nty * ntx;
             TransformInput(job->Input + s * job->SampleStride, job->K, job->PlaneStride, job->RowWidth, ty0, nty, tx0, ntx, v, n);
             for (int xi = 0; xi < WinogradPoints; xi++)
@@ -178,25 +185,23 @@ public static unsafe partial class OneDnnGemm
                 var f0 = RowTransform(p + 2 * rowWidth, out var f1, out var f2, out var f3);
                 var e0 = RowTransform(p + 3 * rowWidth, out var e1, out var e2, out var e3);
                 float* q = dst + t;
-                (h0 - f0).Store(q);
-                (h1 - f1).Store(q + point);
-                (h2 - f2).Store(q + 2 * point);
-                (h3 - f3).Store(q + 3 * point);
-                (g0 + f0).Store(q + 4 * point);
-                (g1 + f1).Store(q + 5 * point);
-                (g2 + f2).Store(q + 6 * point);
-                (g3 + f3).Store(q + 7 * point);
-                (f0 - g0).Store(q + 8 * point);
-                (f1 - g1).Store(q + 9 * point);
-                (f2 - g2).Store(q + 10 * point);
-                (f3 - g3).Store(q + 11 * point);
-                (g0 - e0).Store(q + 12 * point);
-                (g1 - e1).Store(q + 13 * point);
-                (g2 - e2).Store(q + 14 * point);
-                (g3 - e3).Store(q + 15 * point);
+                Store4(q, point, h0 - f0, h1 - f1, h2 - f2, h3 - f3);
+                Store4(q + 4 * point, point, g0 + f0, g1 + f1, g2 + f2, g3 + f3);
+                Store4(q + 8 * point, point, f0 - g0, f1 - g1, f2 - g2, f3 - g3);
+                Store4(q + 12 * point, point, g0 - e0, g1 - e1, g2 - e2, g3 - e3);
             }
             for (; t < ntx; t++) TransformInputTile(tileRow + 2 * t, rowWidth, dst + t, point);
         }
+    }
+
+    // p[0], p[point], p[2·point], p[3·point] = a, b, c, d: four transform points of 16 tiles.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store4(float* p, long point, Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d)
+    {
+        a.Store(p);
+        b.Store(p + point);
+        c.Store(p + 2 * point);
+        d.Store(p + 3 * point);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -339,15 +344,11 @@ public static unsafe partial class OneDnnGemm
         float* v = job->Scratch + id * WinogradPoints * (m + k) * tb;
         float* gy = v + WinogradPoints * k * tb;
         float* du = id == 0 ? job->U : job->Scratch + job->Threads * WinogradPoints * (m + k) * tb + (id - 1) * WinogradPoints * m * k;
-        long rowBlocks = (job->TileRows + job->RowsPerBlock - 1) / job->RowsPerBlock;
-        long colBlocks = (job->TileCols + job->ColsPerBlock - 1) / job->ColsPerBlock;
         long first = job->Blocks * id / job->Threads, end = job->Blocks * (id + 1) / job->Threads;
         if (first == end) new Span<float>(du, checked((int)(WinogradPoints * m * k))).Clear();
         for (long b = first; b < end; b++)
         {
-            long s = b / (rowBlocks * colBlocks), rb = b / colBlocks % rowBlocks, cb = b % colBlocks;
-            long ty0 = rb * job->RowsPerBlock, nty = Math.Min(job->RowsPerBlock, job->TileRows - ty0);
-            long tx0 = cb * job->ColsPerBlock, ntx = Math.Min(job->ColsPerBlock, job->TileCols - tx0);
+            var (s, ty0, nty, tx0, ntx) = TileBlock(job, b);
             long n = nty * ntx;
             TransformInput(job->Input + s * job->SampleStride, k, job->PlaneStride, job->RowWidth, ty0, nty, tx0, ntx, v, n);
             TransformGradient(job->Output + s * m * job->H * job->W, m, job->H, job->W, ty0, nty, tx0, ntx, gy, n);
@@ -382,22 +383,10 @@ public static unsafe partial class OneDnnGemm
                 var z0 = a0; var z1 = a0 + a1; var z2 = a0 - a1; var z3 = -a1;
                 var y0 = b0; var y1 = b0 + b1; var y2 = b0 - b1; var y3 = -b1;
                 float* q = dst + t;
-                z0.Store(q);
-                z1.Store(q + point);
-                z2.Store(q + 2 * point);
-                z3.Store(q + 3 * point);
-                (z0 + y0).Store(q + 4 * point);
-                (z1 + y1).Store(q + 5 * point);
-                (z2 + y2).Store(q + 6 * point);
-                (z3 + y3).Store(q + 7 * point);
-                (z0 - y0).Store(q + 8 * point);
-                (z1 - y1).Store(q + 9 * point);
-                (z2 - y2).Store(q + 10 * point);
-                (z3 - y3).Store(q + 11 * point);
-                (-y0).Store(q + 12 * point);
-                (-y1).Store(q + 13 * point);
-                (-y2).Store(q + 14 * point);
-                (-y3).Store(q + 15 * point);
+                Store4(q, point, z0, z1, z2, z3);
+                Store4(q + 4 * point, point, z0 + y0, z1 + y1, z2 + y2, z3 + y3);
+                Store4(q + 8 * point, point, z0 - y0, z1 - y1, z2 - y2, z3 - y3);
+                Store4(q + 12 * point, point, -y0, -y1, -y2, -y3);
             }
             for (; t < ntx; t++)
             {
