@@ -94,7 +94,7 @@ public static class DemoCommand
         AnsiConsole.MarkupLineInterpolated($"Training GauGAN/SPADE (crop 64, ngf 16, ndf 16, batch 4) for {minutes:F1} minutes...");
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(token);
         budget.CancelAfter(TimeSpan.FromMinutes(minutes));
-        var result = TrainCommand.RunWithProgress(options, [], budget.Token);
+        var result = TrainCommand.RunWithProgress(options, [], budget.Token, TimeSpan.FromMinutes(minutes));
         if (token.IsCancellationRequested) return ExitCodes.Interrupted;
         AnsiConsole.MarkupLineInterpolated($"Trained {result.Position.Iteration} iterations ({result.Position.Iteration * 4} images) in {result.Position.ElapsedSeconds:F0} s.");
 

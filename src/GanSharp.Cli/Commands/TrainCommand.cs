@@ -57,7 +57,11 @@ public static class TrainCommand
             .Where(o => o.Name.StartsWith("--", StringComparison.Ordinal) && Given.IsGiven(parse, o))
             .Select(o => "data." + o.Name[2..].Replace('-', '_').ToLowerInvariant());
 
-    internal static TrainResult RunWithProgress(SpadeRunOptions options, HashSet<string> given, CancellationToken token)
+    /// <summary>
+    /// Trains with a progress bar. With a <paramref name="budget"/> (the demo) training stops on time rather than after
+    /// its epochs, so the bar and its remaining time follow the clock instead of the iteration count.
+    /// </summary>
+    internal static TrainResult RunWithProgress(SpadeRunOptions options, HashSet<string> given, CancellationToken token, TimeSpan? budget = null)
     {
         var latest = new LatestStatsSink();
         var doctor = new GanSharp.Diagnostics.LiveDoctor(Path.Combine(options.Run.RunDir, GanSharp.Diagnostics.LiveDoctor.LogFileName));
@@ -74,25 +78,31 @@ public static class TrainCommand
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
-                var task = ctx.AddTask("training", autoStart: true, maxValue: 1);
+                var task = ctx.AddTask("training", autoStart: true, maxValue: budget?.TotalSeconds ?? 1);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
                 result = SpadeRunner.Train(options, given, token,
                     notice: n => AnsiConsole.MarkupLineInterpolated($"[blue]note:[/] {n}"),
                     progress: p =>
                     {
-                        task.MaxValue = Math.Max(1, p.TotalIterations);
-                        task.Value = p.Iteration;
-                        task.Description = Markup.Escape(Describe(p, latest));
+                        if (budget is null)
+                        {
+                            task.MaxValue = Math.Max(1, p.TotalIterations);
+                            task.Value = p.Iteration;
+                        }
+                        else task.Value = Math.Min(clock.Elapsed.TotalSeconds, task.MaxValue);
+                        task.Description = Markup.Escape(Describe(p, latest, budget is null));
                     },
                     sinks: [latest, doctor]);
+                if (budget is not null) task.Value = task.MaxValue;
             });
         return result!;
     }
 
-    private static string Describe(TrainProgress p, LatestStatsSink latest)
+    private static string Describe(TrainProgress p, LatestStatsSink latest, bool epochsBound = true)
     {
         string losses = latest.Latest is null
             ? ""
             : " " + string.Join(" ", latest.Latest.Values.Where(kv => SpadeRecipe.IsLossName(kv.Key)).Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:F3}")));
-        return $"epoch {p.Epoch}/{p.TotalEpochs} it {p.Iteration}{losses}";
+        return epochsBound ? $"epoch {p.Epoch}/{p.TotalEpochs} it {p.Iteration}{losses}" : $"epoch {p.Epoch} it {p.Iteration}{losses}";
     }
 }
