@@ -68,10 +68,7 @@ public static unsafe partial class OneDnnGemm
     public static void Winograd3x3(long samples, long m, long k, long h, long w, float* input, long sampleStride,
         long planeStride, long rowWidth, float* u, long* uOffsets, long ldu, bool transU, float* bias, float* output, float* scratch)
     {
-        if (h % 2 != 0 || w % 2 != 0 || h < 2 || w < 2)
-            throw new ArgumentException($"Winograd F(2x2, 3x3) needs an even-sized input, not {h}x{w}.");
-        if (rowWidth < w + 2 || planeStride < (h + 2) * rowWidth)
-            throw new ArgumentException($"A {h}x{w} input needs rows of ≥ {w + 2} and planes of ≥ {(h + 2) * rowWidth} floats.");
+        CheckWinogradGeometry(h, w, planeStride, rowWidth);
         var plan = PlanWinograd(samples, h, w);
         var job = new WinogradJob
         {
@@ -82,6 +79,15 @@ public static unsafe partial class OneDnnGemm
         };
         InParallel(&WinogradBody, &job, plan.Threads);
         ThrowIfFailed(job.Failed, m, plan.BlockTiles, k);
+    }
+
+    // The transforms read 4x4 tiles at stride 2 from the padded planes without bounds checks: these sizes keep them inside.
+    private static void CheckWinogradGeometry(long h, long w, long planeStride, long rowWidth)
+    {
+        if (h % 2 != 0 || w % 2 != 0 || h < 2 || w < 2)
+            throw new ArgumentException($"Winograd F(2x2, 3x3) needs an even-sized input, not {h}x{w}.");
+        if (rowWidth < w + 2 || planeStride < (h + 2) * rowWidth)
+            throw new ArgumentException($"A {h}x{w} input needs rows of ≥ {w + 2} and planes of ≥ {(h + 2) * rowWidth} floats.");
     }
 
     private struct WinogradJob
@@ -311,8 +317,7 @@ public static unsafe partial class OneDnnGemm
     public static void WinogradWeightGradient(long samples, long m, long k, long h, long w, float* input, long sampleStride,
         long planeStride, long rowWidth, float* gradient, float* du, float* scratch)
     {
-        if (h % 2 != 0 || w % 2 != 0 || h < 2 || w < 2)
-            throw new ArgumentException($"Winograd F(2x2, 3x3) needs an even-sized input, not {h}x{w}.");
+        CheckWinogradGeometry(h, w, planeStride, rowWidth);
         var plan = PlanWinograd(samples, h, w);
         var job = new WinogradJob
         {
