@@ -39,8 +39,10 @@ public sealed record NonSpadeNormSpec(bool Spectral, NonSpadeNormKind Norm)
         return Norm switch {
             NonSpadeNormKind.None => conv,
             NonSpadeNormKind.Instance => nn.Sequential(conv, nn.InstanceNorm2d(cout, affine: false, device: device)),
-            // Single-process SyncBN is BatchNorm; affine, with PyTorch's buffers and counter.
-            _ => nn.Sequential(conv, nn.BatchNorm2d(cout, affine: true, device: device)),
+            NonSpadeNormKind.Batch => nn.Sequential(conv, nn.BatchNorm2d(cout, affine: true, device: device)),
+            // Single-process SyncBN is BatchNorm's arithmetic, but the reference's CPU path calls F.batch_norm
+            // directly, so its num_batches_tracked stays 0 (torch's BatchNorm2d would count).
+            _ => nn.Sequential(conv, new ParamFreeNorm(ParamFreeNormKind.SyncBatch, cout, device, affine: true)),
         };
     }
 }

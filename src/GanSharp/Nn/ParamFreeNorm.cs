@@ -22,6 +22,8 @@ public enum ParamFreeNormKind
 /// Batch or instance normalisation without affine parameters, with PyTorch's buffer names
 /// (<c>running_mean</c>, <c>running_var</c>, <c>num_batches_tracked</c>) for the batch kinds.
 /// Running statistics use momentum 0.1 and the unbiased batch variance, as F.batch_norm does.
+/// With <c>affine</c> (D's and E's <c>sync_batch</c> norm, which torch's BatchNorm2d cannot stand for because it
+/// counts its forwards) it also has the reference's <c>weight</c> and <c>bias</c>.
 /// </summary>
 public sealed class ParamFreeNorm : nn.Module<Tensor, Tensor>
 {
@@ -31,10 +33,17 @@ public sealed class ParamFreeNorm : nn.Module<Tensor, Tensor>
     private readonly Tensor? running_mean;
     private readonly Tensor? running_var;
     private readonly Tensor? num_batches_tracked;
+    private readonly TorchSharp.Modules.Parameter? weight;
+    private readonly TorchSharp.Modules.Parameter? bias;
 
-    public ParamFreeNorm(ParamFreeNormKind kind, long numFeatures, Device? device = null) : base(nameof(ParamFreeNorm))
+    public ParamFreeNorm(ParamFreeNormKind kind, long numFeatures, Device? device = null, bool affine = false) : base(nameof(ParamFreeNorm))
     {
         Kind = kind;
+        if (affine) {
+            if (kind == ParamFreeNormKind.Instance) throw new ArgumentException("An affine instance norm is not one of the reference's norms.", nameof(affine));
+            weight = new TorchSharp.Modules.Parameter(ones(numFeatures, device: device));
+            bias = new TorchSharp.Modules.Parameter(zeros(numFeatures, device: device));
+        }
         if (kind != ParamFreeNormKind.Instance) {
             running_mean = zeros(numFeatures, device: device);
             running_var = ones(numFeatures, device: device);
@@ -45,6 +54,12 @@ public sealed class ParamFreeNorm : nn.Module<Tensor, Tensor>
 
     public ParamFreeNormKind Kind { get; }
 
+    /// <summary>The affine scale, or null without <c>affine</c>.</summary>
+    public TorchSharp.Modules.Parameter? Weight => weight;
+
+    /// <summary>The affine shift, or null without <c>affine</c>.</summary>
+    public TorchSharp.Modules.Parameter? Bias => bias;
+
     public override Tensor forward(Tensor input)
     {
         if (Kind == ParamFreeNormKind.Instance)
@@ -53,6 +68,6 @@ public sealed class ParamFreeNorm : nn.Module<Tensor, Tensor>
             using var _ = no_grad();
             num_batches_tracked!.add_(1);
         }
-        return F.batch_norm(input, running_mean, running_var, training: training, momentum: Momentum, eps: Eps);
+        return F.batch_norm(input, running_mean, running_var, weight, bias, training: training, momentum: Momentum, eps: Eps);
     }
 }

@@ -37,6 +37,10 @@ public static class SpadeInit
                 nn.init.normal_(bn.weight, 1.0, gain);
                 nn.init.zeros_(bn.bias!);
                 break;
+            case ParamFreeNorm { Weight: { } w, Bias: { } b }:
+                nn.init.normal_(w, 1.0, gain);
+                nn.init.zeros_(b);
+                break;
             }
         }
     }

@@ -73,20 +73,23 @@ public class PthTests
     [Fact]
     public void OptimizerStateReadsWithStepsAndBetas()
     {
+        var optim = GanSharp.Tests.Spade.SpadeFixtureSet.Tiny.Options('A').Optim;
+        var (beta1, beta2) = optim.Betas;
         var root = (Dictionary<object, object?>)PthReader.Read(Fixtures.SpadeTiny("A_optG_after.pth"))!;
         var groups = (List<object?>)root["param_groups"]!;
         var g0 = (Dictionary<object, object?>)groups[0]!;
-        Assert.Equal(0.0001, (double)g0["lr"]!, 12);
+        Assert.Equal(optim.LearningRatesAt(1).G, (double)g0["lr"]!, 12);
         var betas = (PickleTuple)g0["betas"]!;
-        Assert.Equal(0.0, (double)betas[0]!);
-        Assert.Equal(0.9, (double)betas[1]!);
+        Assert.Equal(beta1, (double)betas[0]!);
+        Assert.Equal(beta2, (double)betas[1]!);
         var state = (Dictionary<object, object?>)root["state"]!;
         var s0 = (Dictionary<object, object?>)state[0L]!;
         Assert.Equal(1f, ((Tensor)s0["step"]!).item<float>());
-        // beta1 = 0 makes exp_avg the gradient and exp_avg_sq = (1 - 0.9) * grad^2.
+        // After one step exp_avg = (1 - beta1) grad and exp_avg_sq = (1 - beta2) grad^2.
         var m = (Tensor)s0["exp_avg"]!;
         var v = (Tensor)s0["exp_avg_sq"]!;
-        Assert.True(v.allclose(m * m * 0.1, rtol: 1e-4, atol: 1e-12));
+        Assert.True(v.allclose(m * m * ((1 - beta2) / ((1 - beta1) * (1 - beta1))), rtol: 1e-4, atol: 1e-12));
+        Assert.True(m.abs().max().item<float>() > 0);
     }
 
     [Fact]

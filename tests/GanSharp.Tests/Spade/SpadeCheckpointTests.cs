@@ -8,10 +8,7 @@ namespace GanSharp.Tests.Spade;
 
 public class SpadeCheckpointTests
 {
-    private static readonly SpadeModelOptions A = new()
-    {
-        LabelNc = 5, ContainDontcareLabel = true, CropSize = 64, Ngf = 1, Ndf = 8, NumD = 2, NLayersD = 4,
-    };
+    private static readonly SpadeModelOptions A = SpadeFixtureSet.Tiny.Options('A').Model;
 
     [Fact]
     public void LegacyReferenceCheckpointLoadsIntoOurGeneratorAndOurFileHasTheReferenceKeyList()
@@ -30,11 +27,12 @@ public class SpadeCheckpointTests
     [Fact]
     public void ACheckpointWithOtherOptionsIsRefusedByName()
     {
-        using var model = new SpadeModel(A with { LabelNc = 6 }, new SpadeLossOptions { NoVggLoss = true });
+        using var model = new SpadeModel(A with { LabelNc = A.LabelNc + 1 }, new SpadeLossOptions { NoVggLoss = true });
         using var sd = PthReader.ReadStateDict(Fixtures.SpadeTiny("A_G_init.pth"));
         var e = Assert.Throws<GanSharpException>(() => ModuleState.Load(model.NetG, sd, "A_G_init.pth", "netG"));
         Assert.Contains("shape mismatch", e.Message);
-        Assert.Contains("fc.weight is [16,7,3,3] in the file but [16,8,3,3] in netG", e.Message);
+        long width = 16 * A.Ngf;
+        Assert.Contains($"fc.weight is [{width},{A.SemanticNc},3,3] in the file but [{width},{A.SemanticNc + 1},3,3] in netG", e.Message);
     }
 
     [Fact]

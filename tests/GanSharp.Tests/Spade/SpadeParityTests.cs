@@ -18,8 +18,6 @@ public class SpadeParityTests
     private const double ForwardAtol = 1e-5;
     private const double LossRtol = 1e-5;
     private const double PreTanhRtol = 5e-2;
-    private const double GLr = 1e-4;
-    private const double DLr = 4e-4;
 
     private readonly ITestOutputHelper output;
 
@@ -35,17 +33,12 @@ public class SpadeParityTests
 
     public SpadeParityTests(ITestOutputHelper output) => this.output = output;
 
-    /// <summary>Config A: label_nc 5 + don't-care + instance, crop 64, ngf 1, ndf 8, hinge, feature matching, no VGG.</summary>
+    public static IEnumerable<object[]> Sets() => SpadeFixtureSet.All();
+
+    /// <summary>The README's config A, whose zero-gradient tensors the README lists by name.</summary>
     internal static readonly SpadeModelOptions ConfigA = new() {
         LabelNc = 5, ContainDontcareLabel = true, CropSize = 64, AspectRatio = 1, Ngf = 1, Ndf = 8, NumD = 2, NLayersD = 4,
     };
-
-    /// <summary>Config B: as A with the VAE at crop 256.</summary>
-    internal static readonly SpadeModelOptions ConfigB = new() {
-        LabelNc = 5, ContainDontcareLabel = true, CropSize = 256, Ngf = 1, UseVae = true, ZDim = 256,
-    };
-
-    private static readonly SpadeLossOptions LossA = new() { GanMode = GanMode.Hinge, LambdaFeat = 10, NoVggLoss = true };
 
     // ---- helpers -------------------------------------------------------------------------------------------------
 
@@ -116,45 +109,74 @@ public class SpadeParityTests
 
     // ---- tests ---------------------------------------------------------------------------------------------------
 
-    [Fact]
-    public void EveryFixtureStateDictLoadsOneToOne()
+    [Theory, MemberData(nameof(Sets))]
+    public void EveryFixtureStateDictLoadsOneToOne(string set)
     {
-        using (var g = new SpadeGenerator(ConfigA)) {
-            LoadInto(g, "A_G_init.pth");
-            LoadInto(g, "A_G_after.pth");
+        var fx = SpadeFixtureSet.Open(set);
+        var a = fx.Options('A').Model;
+        using (var g = new SpadeGenerator(a)) {
+            LoadInto(g, fx.File("A_G_init.pth"));
+            LoadInto(g, fx.File("A_G_after.pth"));
+            if (fx.Has("A_G_init_legacy.pth")) LoadInto(g, fx.File("A_G_init_legacy.pth"));
         }
-        using (var d = new MultiscaleDiscriminator(ConfigA)) {
-            LoadInto(d, "A_D_init.pth");
-            LoadInto(d, "A_D_after.pth");
+        using (var d = new MultiscaleDiscriminator(a)) {
+            LoadInto(d, fx.File("A_D_init.pth"));
+            LoadInto(d, fx.File("A_D_after.pth"));
         }
-        using (var g = new SpadeGenerator(ConfigB)) LoadInto(g, "B_G_init.pth");
-        using (var e = new ConvEncoder(ConfigB)) LoadInto(e, "B_E_init.pth");
+        if (!fx.Has("B_expected.pth")) return;
+        var b = fx.Options('B').Model;
+        using (var g = new SpadeGenerator(b)) LoadInto(g, fx.File("B_G_init.pth"));
+        using (var e = new ConvEncoder(b)) LoadInto(e, fx.File("B_E_init.pth"));
     }
 
-    [Fact]
-    public void ConfigA_OneFullIterationMatchesTheReference()
+    [Theory, MemberData(nameof(Sets))]
+    public void ConfigA_OneFullIterationMatchesTheReference(string set)
     {
-        var batch = TestPth.LoadDict("A_batch.pth");
-        var exp = TestPth.LoadDict("A_expected.pth");
-        using var model = new SpadeModel(ConfigA, LossA);
-        LoadInto(model.NetG, "A_G_init.pth");
-        LoadInto(model.NetD!, "A_D_init.pth");
+        var fx = SpadeFixtureSet.Open(set);
+        var reference = fx.Options('A');
+        var options = reference.Model;
+        var lossOptions = reference.Loss;
+        var (gLr, dLr) = reference.Optim.LearningRatesAt(1);
+        var (beta1, beta2) = reference.Optim.Betas;
+        output.WriteLine($"{set}: {reference.Values["norm_G"]} / {reference.Values["norm_D"]}, gan_mode {reference.Values["gan_mode"]}, " +
+                         $"upsampling {reference.Values["num_upsampling_layers"]}, G lr {gLr}, D lr {dLr}, betas ({beta1}, {beta2})");
+        // Our reading of the reference's options gives the optimizer settings the reference used.
+        CheckParamGroup(fx.File("A_optG_after.pth"), gLr, beta1, beta2, "optG");
+        CheckParamGroup(fx.File("A_optD_after.pth"), dLr, beta1, beta2, "optD");
+
+        var batch = TestPth.LoadDict(fx.File("A_batch.pth"));
+        var exp = TestPth.LoadDict(fx.File("A_expected.pth"));
         var sem = T(batch, "input_semantics");
         var image = T(batch, "image");
+        var (zeroMaskG, zeroMaskD) = ZeroGradientEntries(fx, options, lossOptions, gLr, beta1, beta2, sem, image);
+        var zeroG = WhollyZero(zeroMaskG);
+        var zeroD = WhollyZero(zeroMaskD);
+        output.WriteLine($"zero-gradient tensors (float64 run): G {string.Join(", ", zeroG)}; D {string.Join(", ", zeroD)}; " +
+                         $"partly zero: {string.Join(", ", zeroMaskG.Keys.Concat(zeroMaskD.Keys).Except(zeroG).Except(zeroD))}");
+        if (options == ConfigA && lossOptions == new SpadeLossOptions { GanMode = GanMode.Hinge, LambdaFeat = 10, NoVggLoss = true }) {
+            // The README names them for config A.
+            Assert.Equal(17, zeroG.Count);
+            Assert.All(zeroG, k => Assert.True(IsZeroGradientG(k), $"{k} is not among the README's zero-gradient tensors"));
+            Assert.Equal(new[] { "discriminator_0.model4.0.bias", "discriminator_1.model4.0.bias" }, zeroD.Order());
+        }
+
+        using var model = new SpadeModel(options, lossOptions);
+        LoadInto(model.NetG, fx.File("A_G_init.pth"));
+        LoadInto(model.NetD!, fx.File("A_D_init.pth"));
         model.NetG.CapturePreTanh = true;
 
-        // Eval forward of the init weights: saturated, and it must change no state.
+        // Eval forward of the init weights: it must change no state.
         model.Eval();
         using (var scope = NewDisposeScope()) {
             var gEval = model.Generate(sem);
-            AssertSaturated("G_eval", gEval, model.NetG.LastPreTanh!, T(exp, "G_eval"), T(exp, "G_eval_pretanh"));
+            AssertEvalForward("G_eval", gEval, model.NetG.LastPreTanh!, T(exp, "G_eval"), T(exp, "G_eval_pretanh"));
         }
         model.Train();
 
         var gParams = model.GeneratorParameters().ToList();
         var dParams = model.DiscriminatorParameters().ToList();
-        using var optG = optim.Adam(gParams, lr: GLr, beta1: 0.0, beta2: 0.9);
-        using var optD = optim.Adam(dParams, lr: DLr, beta1: 0.0, beta2: 0.9);
+        using var optG = optim.Adam(gParams, lr: gLr, beta1: beta1, beta2: beta2);
+        using var optD = optim.Adam(dParams, lr: dLr, beta1: beta1, beta2: beta2);
 
         // G step.
         using (var scope = NewDisposeScope()) {
@@ -162,15 +184,8 @@ public class SpadeParityTests
             var g = model.ComputeGeneratorLoss(sem, image);
             AssertClose("G_train_fake", g.Fake, T(exp, "G_train_fake"), ForwardAtol);
             AssertClose("G_train_fake_pretanh", model.NetG.LastPreTanh!, T(exp, "G_train_fake_pretanh"), 1e-4);
-            for (int s = 0; s < 2; s++) {
-                for (int l = 0; l < 5; l++) {
-                    AssertClose($"D_fake_s{s}_l{l}", g.PredFake[s][l], T(exp, $"D_fake_s{s}_l{l}"), ForwardAtol);
-                    AssertClose($"D_real_s{s}_l{l}", g.PredReal[s][l], T(exp, $"D_real_s{s}_l{l}"), ForwardAtol);
-                }
-            }
-            Assert.Equal(new[] { "GAN", "GAN_Feat" }, g.Named.Select(n => n.Name));
-            AssertLoss("loss_G_GAN", g.Gan, F64(exp, "loss_G_GAN"));
-            AssertLoss("loss_G_GAN_Feat", g.GanFeat!, F64(exp, "loss_G_GAN_Feat"));
+            ComparePredictions("D", g.PredFake, g.PredReal, exp, options);
+            AssertLosses("loss_G_", g.Named, exp);
             g.Total().backward();
             optG.step();
         }
@@ -181,28 +196,115 @@ public class SpadeParityTests
             var d = model.ComputeDiscriminatorLoss(sem, image);
             AssertClose("Dstep_fake_image", d.Fake, T(exp, "Dstep_fake_image"), ForwardAtol);
             AssertClose("Dstep_fake_image_pretanh", model.NetG.LastPreTanh!, T(exp, "Dstep_fake_image_pretanh"), 1e-4);
-            for (int s = 0; s < 2; s++) {
-                for (int l = 0; l < 5; l++) {
-                    AssertClose($"Dstep_fake_s{s}_l{l}", d.PredFake[s][l], T(exp, $"Dstep_fake_s{s}_l{l}"), ForwardAtol);
-                    AssertClose($"Dstep_real_s{s}_l{l}", d.PredReal[s][l], T(exp, $"Dstep_real_s{s}_l{l}"), ForwardAtol);
-                }
-            }
-            Assert.Equal(new[] { "D_Fake", "D_real" }, d.Named.Select(n => n.Name));
-            AssertLoss("loss_D_Fake", d.DFake, F64(exp, "loss_D_Fake"));
-            AssertLoss("loss_D_real", d.DReal, F64(exp, "loss_D_real"));
+            ComparePredictions("Dstep", d.PredFake, d.PredReal, exp, options);
+            AssertLosses("loss_", d.Named, exp);
             d.Total().backward();
             optD.step();
         }
 
-        CompareAfterState(model.NetG, "A_G_after.pth", "A_G_init.pth", GLr, IsZeroGradientG, "G");
-        CompareAfterState(model.NetD!, "A_D_after.pth", "A_D_init.pth", DLr,
-            k => k.EndsWith(".model4.0.bias", StringComparison.Ordinal), "D");
-        CompareAdam(optG, gParams, model.NetG, "A_optG_after.pth", (IList)exp["optG_param_names"]!, IsZeroGradientG, "optG");
-        CompareAdam(optD, dParams, model.NetD!, "A_optD_after.pth", (IList)exp["optD_param_names"]!, _ => false, "optD");
+        CompareAfterState(model.NetG, fx.File("A_G_after.pth"), fx.File("A_G_init.pth"), gLr, zeroMaskG, "G");
+        CompareAfterState(model.NetD!, fx.File("A_D_after.pth"), fx.File("A_D_init.pth"), dLr, zeroMaskD, "D");
+        CompareAdam(optG, gParams, model.NetG, fx.File("A_optG_after.pth"), (IList)exp["optG_param_names"]!, zeroMaskG, "optG");
+        CompareAdam(optD, dParams, model.NetD!, fx.File("A_optD_after.pth"), (IList)exp["optD_param_names"]!, zeroMaskD, "optD");
+        foreach (var m in zeroMaskG.Values.Concat(zeroMaskD.Values)) m.Dispose();
 
         DisposeAll(batch);
         DisposeAll(exp);
         AssertNoFailures();
+    }
+
+    private static void CheckParamGroup(string fixture, double lr, double beta1, double beta2, string what)
+    {
+        var file = TestPth.LoadDict(fixture);
+        var group = (Hashtable)((IList)file["param_groups"]!)[0]!;
+        var betas = (object?[])group["betas"]!;
+        Assert.True(lr == (double)group["lr"]!, $"{what}: lr {lr} from the options, {group["lr"]} in {fixture}");
+        Assert.Equal(beta1, Convert.ToDouble(betas[0]));
+        Assert.Equal(beta2, Convert.ToDouble(betas[1]));
+        Assert.Equal(1e-8, (double)group["eps"]!);
+        DisposeState(file);
+    }
+
+    /// <summary>
+    /// The parameter entries whose gradient is mathematically zero in this iteration (biases that feed only into a
+    /// train-mode normalisation; D's final bias when its loss terms cancel; single weights whose terms cancel, as
+    /// behind an instance norm over two positions). In float32 such a gradient is rounding noise near Adam's eps, so
+    /// the update can be anything in [-lr, lr], in the reference as in ours. They are found by running the same
+    /// iteration in float64, where such gradients are ~1e-16 of the largest and real ones, even under the
+    /// Wasserstein loss, are above 1e-7 of it. Returns a mask per parameter that has any.
+    /// </summary>
+    private static (Dictionary<string, Tensor> G, Dictionary<string, Tensor> D) ZeroGradientEntries(SpadeFixtureSet fx,
+        SpadeModelOptions options, SpadeLossOptions lossOptions, double gLr, double beta1, double beta2, Tensor sem, Tensor image)
+    {
+        using var model = new SpadeModel(options, lossOptions);
+        LoadInto(model.NetG, fx.File("A_G_init.pth"));
+        LoadInto(model.NetD!, fx.File("A_D_init.pth"));
+        model.NetG.to(float64);
+        model.NetD!.to(float64);
+        model.Train();
+        using var scope = NewDisposeScope();
+        var sem64 = sem.to(float64);
+        var image64 = image.to(float64);
+        var gParams = model.GeneratorParameters().ToList();
+        using var optG = optim.Adam(gParams, lr: gLr, beta1: beta1, beta2: beta2);
+        model.ComputeGeneratorLoss(sem64, image64).Total().backward();
+        var zeroG = Zero(model.NetG);
+        optG.step();
+        model.ComputeDiscriminatorLoss(sem64, image64).Total().backward();
+        return (zeroG, Zero(model.NetD!));
+
+        static Dictionary<string, Tensor> Zero(nn.Module net)
+        {
+            var grads = net.named_parameters().Select(p => (p.name, Grad: p.parameter.grad ?? zeros_like(p.parameter))).ToList();
+            double largest = grads.Max(g => g.Grad.abs().max().item<double>());
+            var masks = new Dictionary<string, Tensor>();
+            foreach (var (name, grad) in grads) {
+                var mask = grad.abs().le(1e-12 * largest);
+                if (mask.any().item<bool>()) masks[name] = mask.MoveToOuterDisposeScope();
+            }
+            return masks;
+        }
+    }
+
+    private static HashSet<string> WhollyZero(Dictionary<string, Tensor> masks) =>
+        masks.Where(m => m.Value.all().item<bool>()).Select(m => m.Key).ToHashSet();
+
+    // D's outputs of one forward: every scale, every feature (only the final map with --no_ganFeat_loss), as many
+    // as the reference recorded.
+    private void ComparePredictions(string prefix, Tensor[][] fake, Tensor[][] real, Dictionary<string, object?> exp, SpadeModelOptions options)
+    {
+        int layers = options.NoGanFeatLoss ? 1 : options.NLayersD + 1;
+        Assert.Equal(options.NumD, fake.Length);
+        Assert.False(exp.ContainsKey($"{prefix}_fake_s{options.NumD}_l0"), $"the reference has more than {options.NumD} scales");
+        for (int s = 0; s < options.NumD; s++) {
+            Assert.Equal(layers, fake[s].Length);
+            Assert.False(exp.ContainsKey($"{prefix}_fake_s{s}_l{layers}"), $"the reference has more than {layers} outputs at scale {s}");
+            for (int l = 0; l < layers; l++) {
+                AssertClose($"{prefix}_fake_s{s}_l{l}", fake[s][l], T(exp, $"{prefix}_fake_s{s}_l{l}"), ForwardAtol);
+                AssertClose($"{prefix}_real_s{s}_l{l}", real[s][l], T(exp, $"{prefix}_real_s{s}_l{l}"), ForwardAtol);
+            }
+        }
+    }
+
+    // Our loss terms are the reference's, by name and value (G: loss_G_GAN, loss_G_GAN_Feat, ...; D: loss_D_Fake, loss_D_real).
+    private void AssertLosses(string prefix, IReadOnlyList<(string Name, Tensor Value)> ours, Dictionary<string, object?> exp)
+    {
+        var theirs = exp.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && (prefix != "loss_" || k.StartsWith("loss_D_", StringComparison.Ordinal)))
+            .Select(k => k[prefix.Length..]).ToList();
+        Assert.Equal(theirs, ours.Select(n => n.Name));
+        foreach (var (name, value) in ours) AssertLoss(prefix + name, value, F64(exp, prefix + name));
+    }
+
+    // An eval forward of the init weights: with spectral norms on random u, v and batch norms on initial statistics
+    // the reference's output explodes and saturates (compared sign for sign); otherwise it is compared as any forward.
+    private void AssertEvalForward(string what, Tensor actual, Tensor preTanh, Tensor expected, Tensor expectedPreTanh)
+    {
+        if (expectedPreTanh.abs().max().item<float>() > 1e3) {
+            AssertSaturated(what, actual, preTanh, expected, expectedPreTanh);
+        } else {
+            AssertClose(what, actual, expected, ForwardAtol);
+            AssertClose(what + "_pretanh", preTanh, expectedPreTanh, 1e-4);
+        }
     }
 
     // The biases whose gradient is mathematically zero in G (they feed only into a train-mode normalisation), per
@@ -213,81 +315,105 @@ public class SpadeParityTests
         || (key.EndsWith(".conv_1.bias", StringComparison.Ordinal) && key != "up_3.conv_1.bias")
         || key is "up_0.norm_s.mlp_beta.bias" or "up_1.norm_s.mlp_beta.bias" or "up_2.norm_s.mlp_beta.bias";
 
-    private void CompareAfterState(nn.Module module, string afterFixture, string initFixture, double lr, Func<string, bool> zeroGradient, string what)
+    private void CompareAfterState(nn.Module module, string afterFixture, string initFixture, double lr, Dictionary<string, Tensor> zeroGradient, string what)
     {
         var after = TestPth.LoadStateDict(afterFixture).ToDictionary(e => e.Key, e => e.Value);
         var init = TestPth.LoadStateDict(initFixture).ToDictionary(e => e.Key, e => e.Value);
         double maxParam = 0, maxUv = 0, maxStats = 0, maxNoise = 0;
-        int noise = 0;
+        long noise = 0;
         foreach (var (key, ours) in TorchStateDict.Entries(module)) {
             var theirs = after[key];
             if (key.EndsWith("num_batches_tracked", StringComparison.Ordinal)) {
-                Assert.Equal(theirs.item<long>(), ours.item<long>());
+                Assert.True(theirs.item<long>() == ours.item<long>(), $"{what} {key}: {ours.item<long>()}, the reference {theirs.item<long>()}");
             } else if (key.EndsWith("running_mean", StringComparison.Ordinal) || key.EndsWith("running_var", StringComparison.Ordinal)) {
                 maxStats = Math.Max(maxStats, MaxAbs(ours, theirs));
                 Check(MaxAbs(ours, theirs) <= 5e-5, $"{what} {key}: running stat off by {MaxAbs(ours, theirs):E2}");
-            } else if (zeroGradient(key)) {
-                // Adam on a float-noise gradient moves each entry by up to lr either way: check only the bound.
-                noise++;
-                double moved = MaxAbs(ours, init[key]);
-                maxNoise = Math.Max(maxNoise, moved);
-                Check(moved <= lr * 1.0001, $"{what} {key}: moved {moved:E2} > lr");
             } else if (key.EndsWith("weight_u", StringComparison.Ordinal) || key.EndsWith("weight_v", StringComparison.Ordinal)) {
                 maxUv = Math.Max(maxUv, MaxAbs(ours, theirs));
                 Check(MaxAbs(ours, theirs) <= ForwardAtol, $"{what} {key}: off by {MaxAbs(ours, theirs):E2}");
             } else {
-                maxParam = Math.Max(maxParam, MaxAbs(ours, theirs));
-                Check(MaxAbs(ours, theirs) <= ForwardAtol, $"{what} {key}: off by {MaxAbs(ours, theirs):E2}");
+                using var scope = NewDisposeScope();
+                var mask = zeroGradient.TryGetValue(key, out var m) ? m : zeros_like(ours, dtype: ScalarType.Bool);
+                // Adam on a float-noise gradient moves an entry by up to lr either way: there, check only the bound.
+                double moved = ours.detach().sub(init[key]).abs().masked_fill(mask.logical_not(), 0).max().item<float>();
+                noise += mask.sum().item<long>();
+                maxNoise = Math.Max(maxNoise, moved);
+                Check(moved <= lr * 1.0001, $"{what} {key}: a zero-gradient entry moved {moved:E2} > lr");
+                double off = ours.detach().sub(theirs).abs().masked_fill(mask, 0).max().item<float>();
+                maxParam = Math.Max(maxParam, off);
+                Check(off <= ForwardAtol, $"{what} {key}: off by {off:E2}");
             }
         }
         output.WriteLine($"{what} after one iteration: params {maxParam:E2}, u/v {maxUv:E2}, running stats {maxStats:E2}, " +
-                         $"{noise} zero-gradient tensors moved at most {maxNoise:E2}");
-        if (what == "G") Assert.Equal(17, noise);
+                         $"{noise} zero-gradient entries moved at most {maxNoise:E2}");
         foreach (var t in after.Values.Concat(init.Values)) t.Dispose();
     }
 
     private void CompareAdam(Adam opt, List<Parameter> parameters, nn.Module module, string fixture, IList names,
-        Func<string, bool> zeroGradient, string what)
+        Dictionary<string, Tensor> zeroGradient, string what)
     {
         var file = TestPth.LoadDict(fixture);
         var state = (IDictionary)file["state"]!;
         var nameOf = module.named_parameters().ToDictionary(p => p.parameter.Handle, p => p.name);
         Assert.Equal(names.Count, parameters.Count);
         var ours = opt.state_dict().State;
-        double maxAvg = 0, maxSq = 0;
+        // exp_avg is (1 - beta1) times the gradient. Under the Wasserstein loss every gradient can be ~1e-11, so besides
+        // the absolute tolerance the gradients are also compared relative to the network's largest one.
+        double largest = Enumerable.Range(0, parameters.Count)
+            .Max(i => ((Tensor)((IDictionary)state[i]!)["exp_avg"]!).abs().max().item<float>());
+        double maxAvg = 0, maxSq = 0, maxRel = 0, maxZero = 0;
         for (int i = 0; i < parameters.Count; i++) {
             // The fixture indexes state by position in named_parameters(); ours follows the same order.
-            Assert.Equal((string)names[i]!, nameOf[parameters[i].Handle]);
+            string name = (string)names[i]!;
+            Assert.Equal(name, nameOf[parameters[i].Handle]);
             var s = (IDictionary)state[i]!;
             var adam = (Adam.State)ours[i];
             Assert.Equal(1L, adam.step);
             Assert.Equal(1.0, ((Tensor)s["step"]!).item<float>());
-            double dAvg = MaxAbs(adam.exp_avg, (Tensor)s["exp_avg"]!);
+            var theirAvg = (Tensor)s["exp_avg"]!;
+            double dAvg = MaxAbs(adam.exp_avg, theirAvg);
             double dSq = MaxAbs(adam.exp_avg_sq, (Tensor)s["exp_avg_sq"]!);
             maxAvg = Math.Max(maxAvg, dAvg);
             maxSq = Math.Max(maxSq, dSq);
-            Check(dAvg <= ForwardAtol && dSq <= ForwardAtol, $"{what} {names[i]}: exp_avg {dAvg:E2}, exp_avg_sq {dSq:E2}");
+            maxRel = Math.Max(maxRel, dAvg / largest);
+            Check(dAvg <= ForwardAtol && dSq <= ForwardAtol, $"{what} {name}: exp_avg {dAvg:E2}, exp_avg_sq {dSq:E2}");
+            Check(dAvg <= 1e-3 * largest, $"{what} {name}: exp_avg off by {dAvg / largest:E2} of the largest gradient");
+            if (zeroGradient.TryGetValue(name, out var mask)) {
+                // Where our float64 run finds no gradient, the reference's float32 one must be rounding noise too.
+                using var masked = theirAvg.abs().masked_fill(mask.logical_not(), 0);
+                double z = masked.max().item<float>() / largest;
+                maxZero = Math.Max(maxZero, z);
+                Check(z <= 1e-3, $"{what} {name}: the reference has a gradient of {z:E2} of the largest where ours has none");
+            }
         }
-        output.WriteLine($"{what}: exp_avg max diff {maxAvg:E2}, exp_avg_sq max diff {maxSq:E2}");
+        output.WriteLine($"{what}: exp_avg max diff {maxAvg:E2} ({maxRel:E2} of the largest gradient {largest:E2}), exp_avg_sq max diff {maxSq:E2}; " +
+                         $"the reference's gradient where ours is zero: at most {maxZero:E2} of the largest");
+        DisposeState(file);
+    }
+
+    private static void DisposeState(Dictionary<string, object?> file)
+    {
+        if (file["state"] is not IDictionary state) return;
         foreach (DictionaryEntry e in state)
             foreach (DictionaryEntry f in (IDictionary)e.Value!)
                 if (f.Value is Tensor t) t.Dispose();
     }
 
-    [Fact]
-    public void ConfigA_EvalForwardOfTheAfterStateMatches()
+    [Theory, MemberData(nameof(Sets))]
+    public void ConfigA_EvalForwardOfTheAfterStateMatches(string set)
     {
-        var batch = TestPth.LoadDict("A_batch.pth");
-        var exp = TestPth.LoadDict("A_expected.pth");
-        using var g = new SpadeGenerator(ConfigA);
-        LoadInto(g, "A_G_after.pth");
+        var fx = SpadeFixtureSet.Open(set);
+        var batch = TestPth.LoadDict(fx.File("A_batch.pth"));
+        var exp = TestPth.LoadDict(fx.File("A_expected.pth"));
+        using var g = new SpadeGenerator(fx.Options('A').Model);
+        LoadInto(g, fx.File("A_G_after.pth"));
         g.eval();
         g.CapturePreTanh = true;
         using (no_grad()) {
             using var outImg = g.call(T(batch, "input_semantics"), null);
             AssertClose("G_eval_after", outImg, T(exp, "G_eval_after"), ForwardAtol);
             // Eval mode must not touch u/v or running statistics.
-            LoadAndCompareUnchanged(g, "A_G_after.pth");
+            LoadAndCompareUnchanged(g, fx.File("A_G_after.pth"));
         }
         DisposeAll(batch);
         DisposeAll(exp);
@@ -304,29 +430,34 @@ public class SpadeParityTests
         foreach (var t in theirs.Values) t.Dispose();
     }
 
-    [Fact]
-    public void ConfigB_EncoderAndGeneratorFromZMatch()
+    [Theory, MemberData(nameof(Sets))]
+    public void ConfigB_EncoderAndGeneratorFromZMatch(string set)
     {
-        var batch = TestPth.LoadDict("B_batch.pth");
-        var exp = TestPth.LoadDict("B_expected.pth");
-        using var g = new SpadeGenerator(ConfigB);
-        using var e = new ConvEncoder(ConfigB);
-        LoadInto(g, "B_G_init.pth");
-        LoadInto(e, "B_E_init.pth");
+        var fx = SpadeFixtureSet.Open(set);
+        if (!fx.Has("B_expected.pth")) return;
+        var options = fx.Options('B').Model;
+        var batch = TestPth.LoadDict(fx.File("B_batch.pth"));
+        var exp = TestPth.LoadDict(fx.File("B_expected.pth"));
+        using var g = new SpadeGenerator(options);
+        using var e = new ConvEncoder(options);
+        LoadInto(g, fx.File("B_G_init.pth"));
+        LoadInto(e, fx.File("B_E_init.pth"));
         var sem = T(batch, "input_semantics");
         var z = T(exp, "z");
         using (no_grad()) {
             e.eval();
             var (mu, logvar) = e.call(T(batch, "image"));
-            AssertClose("mu", mu, T(exp, "mu"), ForwardAtol);
-            AssertClose("logvar", logvar, T(exp, "logvar"), ForwardAtol);
+            // Without an instance norm after each conv, E's eval forward on the initial u, v grows ~100x per layer
+            // (mu reaches 1e5 with sync_batch); the float32 error then scales with the magnitude.
+            AssertClose("mu", mu, T(exp, "mu"), ForwardAtol + LossRtol * T(exp, "mu").abs().max().item<float>());
+            AssertClose("logvar", logvar, T(exp, "logvar"), ForwardAtol + LossRtol * T(exp, "logvar").abs().max().item<float>());
             mu.Dispose();
             logvar.Dispose();
 
             g.CapturePreTanh = true;
             g.eval();
             using (var evalOut = g.call(sem, z))
-                AssertSaturated("G_eval_from_z", evalOut, g.LastPreTanh!, T(exp, "G_eval_from_z"), T(exp, "G_eval_from_z_pretanh"));
+                AssertEvalForward("G_eval_from_z", evalOut, g.LastPreTanh!, T(exp, "G_eval_from_z"), T(exp, "G_eval_from_z_pretanh"));
             g.train();
             using var trainOut = g.call(sem, z);
             AssertClose("G_trainmode_from_z", trainOut, T(exp, "G_trainmode_from_z"), ForwardAtol);

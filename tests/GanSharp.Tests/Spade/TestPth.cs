@@ -10,7 +10,9 @@ namespace GanSharp.Tests.Spade;
 /// </summary>
 internal static class TestPth
 {
-    public static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "spade-tiny", name);
+    /// <summary>A file of spade-tiny by name, or any file by its full path (other fixture sets).</summary>
+    public static string Fixture(string name) =>
+        Path.IsPathRooted(name) ? name : Path.Combine(AppContext.BaseDirectory, "Fixtures", "spade-tiny", name);
 
     /// <summary>A state_dict in file order.</summary>
     public static List<(string Key, Tensor Value)> LoadStateDict(string fixture)

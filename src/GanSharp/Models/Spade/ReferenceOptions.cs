@@ -1,0 +1,273 @@
+using System.Globalization;
+using GanSharp.Data;
+using GanSharp.Losses;
+using GanSharp.Training;
+
+namespace GanSharp.Models.Spade;
+
+/// <summary>
+/// The options of an NVlabs SPADE run, resolved as its <c>train.py</c> resolves them: the base and training defaults,
+/// the generator's and discriminator's option setters, the <c>--dataset_mode</c> setter, then the command line. Read
+/// from a command line (<see cref="FromCommandLine"/>) or from the <c>opt.txt</c> the reference writes into every run
+/// folder (<see cref="FromOptText"/>), so that a reference run's checkpoints can be used without retyping its options.
+/// </summary>
+public sealed class ReferenceOptions
+{
+    // The reference's store_true options: present means true, they take no value.
+    private static readonly HashSet<string> Switches = new(StringComparer.Ordinal)
+    {
+        "contain_dontcare_label", "serial_batches", "no_flip", "load_from_opt_file", "cache_filelist_write",
+        "cache_filelist_read", "no_instance", "use_vae", "no_html", "debug", "tf_log", "continue_train", "no_TTUR",
+        "no_ganFeat_loss", "no_vgg_loss", "coco_no_portraits", "no_pairing_check",
+    };
+
+    // BaseOptions + TrainOptions + the SPADE generator's, multiscale discriminator's and n-layer discriminator's setters.
+    private static readonly Dictionary<string, string> BaseDefaults = new(StringComparer.Ordinal)
+    {
+        ["name"] = "label2coco", ["gpu_ids"] = "0", ["checkpoints_dir"] = "./checkpoints", ["model"] = "pix2pix",
+        ["norm_G"] = "spectralspadesyncbatch3x3", ["norm_D"] = "spectralinstance", ["norm_E"] = "spectralinstance",
+        ["phase"] = "train", ["batchSize"] = "1", ["preprocess_mode"] = "scale_width_and_crop", ["load_size"] = "1024",
+        ["crop_size"] = "512", ["aspect_ratio"] = "1.0", ["label_nc"] = "182", ["output_nc"] = "3",
+        ["dataset_mode"] = "coco", ["max_dataset_size"] = "9223372036854775807", ["display_winsize"] = "400", ["netG"] = "spade",
+        ["dataroot"] = "./datasets/cityscapes/", ["nThreads"] = "0",
+        ["ngf"] = "64", ["init_type"] = "xavier", ["init_variance"] = "0.02", ["z_dim"] = "256", ["nef"] = "16",
+        ["display_freq"] = "100", ["print_freq"] = "100", ["save_latest_freq"] = "5000", ["save_epoch_freq"] = "10",
+        ["which_epoch"] = "latest", ["niter"] = "50", ["niter_decay"] = "0", ["optimizer"] = "adam", ["beta1"] = "0.0",
+        ["beta2"] = "0.9", ["lr"] = "0.0002", ["D_steps_per_G"] = "1", ["ndf"] = "64", ["lambda_feat"] = "10.0",
+        ["lambda_vgg"] = "10.0", ["gan_mode"] = "hinge", ["netD"] = "multiscale", ["lambda_kld"] = "0.05",
+        ["num_upsampling_layers"] = "normal", ["netD_subarch"] = "n_layer", ["num_D"] = "2", ["n_layers_D"] = "4",
+        ["label_dir"] = "", ["image_dir"] = "", ["instance_dir"] = "",
+    };
+
+    // What each --dataset_mode's option setter changes (training side).
+    private static Dictionary<string, string> DatasetDefaults(string mode) => mode switch
+    {
+        "coco" => new() { ["preprocess_mode"] = "resize_and_crop", ["load_size"] = "286", ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "182", ["contain_dontcare_label"] = "True", ["cache_filelist_read"] = "True", ["cache_filelist_write"] = "True" },
+        "ade20k" => new() { ["preprocess_mode"] = "resize_and_crop", ["load_size"] = "286", ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "150", ["contain_dontcare_label"] = "True", ["no_instance"] = "True" },
+        "cityscapes" => new() { ["preprocess_mode"] = "fixed", ["load_size"] = "512", ["crop_size"] = "512", ["display_winsize"] = "512", ["label_nc"] = "35", ["aspect_ratio"] = "2.0", ["batchSize"] = "16", ["num_upsampling_layers"] = "more" },
+        "custom" => new() { ["preprocess_mode"] = "resize_and_crop", ["load_size"] = "286", ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "13" },
+        "facades" => new() { ["dataroot"] = "./dataset/facades/", ["preprocess_mode"] = "resize_and_crop", ["load_size"] = "286", ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "13", ["no_instance"] = "True" },
+        _ => throw new GanSharpException(ErrorKind.Usage,
+            $"--dataset_mode {mode} is not one of the reference's (coco, ade20k, cityscapes, custom, facades); GanSharp reads the custom layout with --label-dir/--image-dir."),
+    };
+
+    private readonly Dictionary<string, string> _values;
+    private readonly string _source;
+
+    private ReferenceOptions(Dictionary<string, string> values, string source)
+    {
+        _values = values;
+        _source = source;
+    }
+
+    /// <summary>Every resolved option, by the reference's name (<c>batchSize</c>, <c>norm_G</c>, ...).</summary>
+    public IReadOnlyDictionary<string, string> Values => _values;
+
+    /// <summary>Resolves a reference command line (what follows <c>train.py</c>), as <c>TrainOptions().parse()</c> does.</summary>
+    /// <param name="commandLine">The arguments, separated by white space.</param>
+    /// <param name="source">Where the command line comes from, for messages.</param>
+    public static ReferenceOptions FromCommandLine(string commandLine, string source)
+    {
+        var given = new Dictionary<string, string>(StringComparer.Ordinal);
+        var args = commandLine.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal))
+                throw new GanSharpException(ErrorKind.Usage, $"{source}: '{args[i]}' is not an option; the reference's options all start with --.");
+            string name = args[i][2..];
+            if (Switches.Contains(name)) given[name] = "True";
+            else if (i + 1 < args.Length) given[name] = args[++i];
+            else throw new GanSharpException(ErrorKind.Usage, $"{source}: --{name} needs a value.");
+        }
+        var values = new Dictionary<string, string>(BaseDefaults, StringComparer.Ordinal);
+        foreach (var s in Switches) values[s] = "False";
+        // As the reference: --no_TTUR changes the betas' defaults, the dataset mode its own defaults.
+        if (given.ContainsKey("no_TTUR")) { values["beta1"] = "0.5"; values["beta2"] = "0.999"; }
+        foreach (var (k, v) in DatasetDefaults(given.GetValueOrDefault("dataset_mode", "coco"))) values[k] = v;
+        foreach (var (k, v) in given) values[k] = v;
+        return new ReferenceOptions(values, source);
+    }
+
+    /// <summary>
+    /// Reads the reference's <c>opt.txt</c> (<c>name: value [default: x]</c> a line, as <c>BaseOptions.save_options</c>
+    /// writes it). Options it lacks (older versions of the reference) keep the reference's defaults.
+    /// </summary>
+    public static ReferenceOptions FromOptText(string text, string source)
+    {
+        var values = new Dictionary<string, string>(BaseDefaults, StringComparer.Ordinal);
+        foreach (var s in Switches) values[s] = "False";
+        int read = 0;
+        foreach (var raw in text.Split('\n'))
+        {
+            string line = raw.TrimEnd('\r');
+            int colon = line.IndexOf(": ", StringComparison.Ordinal);
+            if (colon < 0 || line.StartsWith("---", StringComparison.Ordinal)) continue;
+            string name = line[..colon].Trim();
+            string value = line[(colon + 2)..];
+            int comment = value.IndexOf("\t[default:", StringComparison.Ordinal);
+            if (comment >= 0) value = value[..comment];
+            values[name] = value.Trim();
+            read++;
+        }
+        if (read == 0 || !values.ContainsKey("label_nc"))
+            throw new GanSharpException(ErrorKind.Checkpoint, $"{source} holds no options in the reference's 'name: value' layout.");
+        return new ReferenceOptions(values, source);
+    }
+
+    /// <summary>Whether <paramref name="text"/> is the reference's opt.txt rather than GanSharp's (whose names have a section: <c>model.ngf</c>).</summary>
+    public static bool IsReferenceOptText(string text) =>
+        text.Split('\n').Any(l => l.TrimStart().StartsWith("label_nc:", StringComparison.Ordinal));
+
+    private string Get(string name) => _values.TryGetValue(name, out var v) ? v : throw new GanSharpException(ErrorKind.Checkpoint, $"{_source} has no {name}.");
+
+    private int Int(string name) =>
+        int.TryParse(Get(name), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v
+            : throw new GanSharpException(ErrorKind.Checkpoint, $"{_source}: {name} is '{Get(name)}', which is not a whole number.");
+
+    private double Double(string name) =>
+        double.TryParse(Get(name), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
+            : throw new GanSharpException(ErrorKind.Checkpoint, $"{_source}: {name} is '{Get(name)}', which is not a number.");
+
+    private bool Bool(string name) => Get(name) switch
+    {
+        "True" => true,
+        "False" => false,
+        var v => throw new GanSharpException(ErrorKind.Checkpoint, $"{_source}: {name} is '{v}', not True or False."),
+    };
+
+    private void Require(string name, string value, string what)
+    {
+        if (Get(name) != value)
+            throw new GanSharpException(ErrorKind.Usage, $"{_source} has {name} {Get(name)}; GanSharp builds only the reference's {what} ({name} {value}).");
+    }
+
+    /// <summary>The generator's, discriminator's and encoder's architecture.</summary>
+    public SpadeModelOptions Model
+    {
+        get
+        {
+            Require("model", "pix2pix", "pix2pix model");
+            Require("netG", "spade", "SPADE generator");
+            Require("netD", "multiscale", "multiscale discriminator");
+            Require("netD_subarch", "n_layer", "n-layer discriminators");
+            Require("output_nc", "3", "RGB output");
+            string ups = Get("num_upsampling_layers");
+            return new SpadeModelOptions
+            {
+                LabelNc = Int("label_nc"),
+                ContainDontcareLabel = Bool("contain_dontcare_label"),
+                NoInstance = Bool("no_instance"),
+                CropSize = Int("crop_size"),
+                AspectRatio = Double("aspect_ratio"),
+                Ngf = Int("ngf"),
+                Ndf = Int("ndf"),
+                ZDim = Int("z_dim"),
+                NormG = Get("norm_G"),
+                NormD = Get("norm_D"),
+                NormE = Get("norm_E"),
+                NumUpsamplingLayers = ups switch
+                {
+                    "normal" => NumUpsamplingLayers.Normal,
+                    "more" => NumUpsamplingLayers.More,
+                    "most" => NumUpsamplingLayers.Most,
+                    _ => throw new GanSharpException(ErrorKind.Usage, $"{_source}: num_upsampling_layers is '{ups}'; the reference knows normal, more and most."),
+                },
+                UseVae = Bool("use_vae"),
+                NumD = Int("num_D"),
+                NLayersD = Int("n_layers_D"),
+                InitVariance = Double("init_variance"),
+                NoGanFeatLoss = Bool("no_ganFeat_loss"),
+            }.Validate();
+        }
+    }
+
+    /// <summary>The loss terms and their weights.</summary>
+    public SpadeLossOptions Loss
+    {
+        get
+        {
+            string mode = Get("gan_mode");
+            return new SpadeLossOptions
+            {
+                GanMode = mode switch
+                {
+                    "hinge" => GanMode.Hinge,
+                    "original" => GanMode.Original,
+                    "ls" => GanMode.Ls,
+                    "w" => GanMode.W,
+                    _ => throw new GanSharpException(ErrorKind.Usage, $"{_source}: gan_mode is '{mode}'; the reference knows hinge, original, ls and w."),
+                },
+                LambdaFeat = Double("lambda_feat"),
+                LambdaVgg = Double("lambda_vgg"),
+                LambdaKld = Double("lambda_kld"),
+                NoGanFeatLoss = Bool("no_ganFeat_loss"),
+                NoVggLoss = Bool("no_vgg_loss"),
+            }.Validate();
+        }
+    }
+
+    /// <summary>Adam and its schedule (TTUR unless <c>no_TTUR</c>).</summary>
+    public OptimOptions Optim
+    {
+        get
+        {
+            Require("optimizer", "adam", "Adam optimizer");
+            return new OptimOptions
+            {
+                Lr = Double("lr"),
+                Beta1 = Double("beta1"),
+                Beta2 = Double("beta2"),
+                NoTtur = Bool("no_TTUR"),
+                Niter = Int("niter"),
+                NiterDecay = Int("niter_decay"),
+            };
+        }
+    }
+
+    /// <summary>
+    /// The whole run as GanSharp options. The reference's <c>dataroot</c> layouts other than custom have no folder
+    /// options: give <c>--label-dir</c>/<c>--image-dir</c> for those.
+    /// </summary>
+    public SpadeRunOptions ToRunOptions()
+    {
+        var model = Model;
+        string mode = Get("preprocess_mode");
+        var data = new DataOptions
+        {
+            LabelDir = Get("label_dir"),
+            ImageDir = Get("image_dir"),
+            InstanceDir = Get("instance_dir") is { Length: > 0 } inst ? inst : null,
+            LabelNc = model.LabelNc,
+            ContainDontcareLabel = model.ContainDontcareLabel,
+            NoInstance = model.NoInstance,
+            PreprocessMode = Transforms.ParseMode(mode)
+                ?? throw new GanSharpException(ErrorKind.Usage, $"{_source}: preprocess_mode is '{mode}', which the reference does not know."),
+            LoadSize = Int("load_size"),
+            CropSize = model.CropSize,
+            AspectRatio = model.AspectRatio,
+            NoFlip = Bool("no_flip"),
+            NoPairingCheck = Bool("no_pairing_check"),
+            BatchSize = Int("batchSize"),
+            SerialBatches = Bool("serial_batches"),
+        };
+        return new SpadeRunOptions
+        {
+            Data = data,
+            Model = model,
+            Loss = Loss,
+            Optim = Optim,
+            Run = new RunOptions
+            {
+                Name = Get("name"),
+                CheckpointsDir = Get("checkpoints_dir"),
+                WhichEpoch = Get("which_epoch"),
+                PrintFreq = Int("print_freq"),
+                DisplayFreq = Int("display_freq"),
+                SaveLatestFreq = Int("save_latest_freq"),
+                SaveEpochFreq = Int("save_epoch_freq"),
+                ContinueTrain = Bool("continue_train"),
+                TfLog = Bool("tf_log"),
+            },
+        };
+    }
+}
