@@ -42,9 +42,18 @@ public sealed class SpadeFixtureSet
     {
         var exp = TestPth.LoadDict(File($"{config}_expected.pth"));
         try {
-            return ReferenceOptions.FromCommandLine((string)exp["options"]!, File($"{config}_expected.pth"));
+            return ReferenceOptions.FromCommandLine(CommandLine(exp["options"]), File($"{config}_expected.pth"));
         } finally {
             foreach (var v in exp.Values) if (v is TorchSharp.torch.Tensor t) t.Dispose();
         }
     }
+
+    // The reference command line, or an options dict (vars(opt)) turned into one: True switches as bare flags.
+    private static string CommandLine(object? options) => options switch {
+        string s => s,
+        System.Collections.IDictionary d => string.Join(" ", d.Keys.Cast<object>().Select(k => (Key: k.ToString()!, Value: d[k]))
+            .Where(kv => kv.Value is IConvertible and not false && kv.Key != "isTrain" && !(kv.Value is string v && v.Contains(' ')))
+            .Select(kv => kv.Value is true ? $"--{kv.Key}" : $"--{kv.Key} {Convert.ToString(kv.Value, System.Globalization.CultureInfo.InvariantCulture)}")),
+        _ => throw new InvalidOperationException("the expected file has no 'options' (the reference command line)"),
+    };
 }

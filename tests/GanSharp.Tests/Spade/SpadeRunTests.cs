@@ -92,6 +92,77 @@ public class SpadeRunTests
     }
 
     [Fact]
+    public void TestVerbSynthesizesWithARunFolderOfTheReference()
+    {
+        // A run folder as the NVlabs code leaves it: opt.txt (written by its TrainOptions for config A) and
+        // latest_net_G.pth (config A's generator after one iteration), no options.json and no state of ours.
+        using var dir = Fixtures.TempDir();
+        string run = Directory.CreateDirectory(dir.File("ck/fixA")).FullName;
+        File.Copy(Fixtures.Path("reference-opt", "fixA.opt.txt"), Path.Combine(run, "opt.txt"));
+        // conv_img scaled by 500 so that the pictures span the whole range instead of 127/128 (ngf 1 at init gain
+        // 0.02 outputs about +-0.004): the expected image is then tanh(500 x the reference's pre-tanh output).
+        const float scale = 500;
+        using (var sd = PthReader.ReadStateDict(Fixtures.SpadeTiny("A_G_after.pth")))
+        {
+            sd["conv_img.weight"].mul_(scale);
+            sd["conv_img.bias"].mul_(scale);
+            PthWriter.WriteStateDict(Path.Combine(run, "latest_net_G.pth"), sd);
+        }
+
+        // The test set: config A's batch as files (labels with 255 = don't care, instance ids, photos).
+        var batch = (Dictionary<object, object?>)PthReader.Read(Fixtures.SpadeTiny("A_batch.pth"))!;
+        var raw = (TorchSharp.torch.Tensor)batch["label_raw"]!;
+        var instance = (TorchSharp.torch.Tensor)batch["instance"]!;
+        foreach (var sub in new[] { "label", "inst", "img" }) Directory.CreateDirectory(dir.File(sub));
+        for (int i = 0; i < raw.shape[0]; i++)
+        {
+            LabelIO.WritePng(new LabelMap(64, 64, raw[i, 0].data<long>().Select(v => (int)v).ToArray()), dir.File($"label/{i}.png"));
+            LabelIO.WritePng(new LabelMap(64, 64, instance[i, 0].data<long>().Select(v => (int)v).ToArray()), dir.File($"inst/{i}.png"));
+            ImageIO.WritePng(new RgbImage(64, 64), dir.File($"img/{i}.png"));
+        }
+
+        var cli = new SpadeRunOptions
+        {
+            Data = DataOptions.Create(dir.File("label"), dir.File("img"), isTrain: false, dir.File("inst")) with { LoadSize = 64, CropSize = 64 },
+            Model = new SpadeModelOptions { LabelNc = 13 },
+            Run = new RunOptions { Name = "fixA", CheckpointsDir = dir.File("ck") },
+        };
+        var notes = new List<string>();
+        var outcome = SpadeRunner.Test(cli, new HashSet<string>(), dir.File("res"), false, CancellationToken.None, notes.Add);
+        Assert.Contains(notes, n => n.Contains("run of the NVlabs reference", StringComparison.Ordinal));
+        Assert.Equal(2, outcome.Images);
+
+        // Each synthesized image is the reference's own eval forward of that checkpoint (A_expected
+        // G_eval_after_pretanh, through the scaled conv_img and tanh), to 8-bit quantisation.
+        var exp = (Dictionary<object, object?>)PthReader.Read(Fixtures.SpadeTiny("A_expected.pth"))!;
+        var expected = ((TorchSharp.torch.Tensor)exp["G_eval_after_pretanh"]!).mul(scale).tanh();
+        Assert.True(expected.max().item<float>() - expected.min().item<float>() > 1, "the scaled output should span most of [-1, 1]");
+        for (int i = 0; i < 2; i++)
+        {
+            var img = ImageIO.ReadRgb(Path.Combine(outcome.PageDir, "images", "synthesized_image", $"{i}.png"));
+            var want = expected[i].permute(1, 2, 0).contiguous().data<float>().ToArray();
+            double worst = 0;
+            for (int k = 0; k < want.Length; k++) worst = Math.Max(worst, Math.Abs(img.Pixels[k] / 255.0 * 2 - 1 - want[k]));
+            Assert.True(worst <= 2.0 / 255 + 1e-6, $"image {i}: {worst} from the reference's output");
+        }
+
+        // Weights without opt.txt (as NVlabs publishes them): the command line describes the networks, and a wrong
+        // option is named by the keys that do not fit.
+        File.Delete(Path.Combine(run, "opt.txt"));
+        var typed = cli with
+        {
+            Data = cli.Data with { LabelNc = 5, ContainDontcareLabel = true },
+            Model = SpadeParityTests.ConfigA,
+        };
+        notes.Clear();
+        Assert.Equal(2, SpadeRunner.Test(typed, new HashSet<string>(), dir.File("res2"), false, CancellationToken.None, notes.Add).Images);
+        Assert.Contains(notes, n => n.Contains("built from the command line's options", StringComparison.Ordinal));
+        var e = Assert.Throws<GanSharpException>(() =>
+            SpadeRunner.Test(typed with { Model = typed.Model with { Ngf = 2 } }, new HashSet<string>(), dir.File("res3"), false, CancellationToken.None, _ => { }));
+        Assert.Contains("fc.weight is [16,7,3,3] in the file but [32,7,3,3]", e.Message);
+    }
+
+    [Fact]
     public void StartingOverAnExistingRunIsRefused()
     {
         using var dir = Fixtures.TempDir();

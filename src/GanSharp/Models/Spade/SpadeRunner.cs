@@ -153,9 +153,24 @@ public static class SpadeRunner
         SpadeRunOptions saved;
         if (File.Exists(optionsPath))
             saved = SpadeRunOptions.FromJson(File.ReadAllText(optionsPath), optionsPath);
+        else if (folder.TryLoad(which) is { } state)
+            saved = SpadeRunOptions.FromJson(state.OptionsJson, folder.StatePath(which));
+        else if (File.Exists(folder.OptTxtPath) && ReferenceOptions.IsReferenceOptText(File.ReadAllText(folder.OptTxtPath)))
+        {
+            // A run folder of the NVlabs code: its opt.txt names every option the networks were built with.
+            saved = ReferenceOptions.FromOptText(File.ReadAllText(folder.OptTxtPath), folder.OptTxtPath).ToRunOptions();
+            notice($"{folder.Dir} is a run of the NVlabs reference: its options come from opt.txt.");
+        }
+        else if (File.Exists(folder.NetPath(which, "G")))
+        {
+            // Weights alone (e.g. a generator copied out of its run): the command line must describe the networks;
+            // a wrong option shows up as the mismatching keys and shapes when the weights load.
+            saved = cli;
+            notice($"{folder.Dir} has no options (options.json, or the reference's opt.txt): the generator is built from the command line's options.");
+        }
         else
-            saved = SpadeRunOptions.FromJson((folder.TryLoad(which) ?? throw new GanSharpException(ErrorKind.Checkpoint,
-                $"{folder.Dir} has neither options.json nor {which}_state.pth: is --name/--checkpoints-dir the training run?")).OptionsJson, folder.StatePath(which));
+            throw new GanSharpException(ErrorKind.Checkpoint,
+                $"{folder.Dir} has neither {which}_net_G.pth nor options (options.json, {which}_state.pth, the reference's opt.txt): is --name/--checkpoints-dir the training run?");
         var options = SpadeRunOptions.Merge(cli, given, saved, folder.Dir,
             flat => flat.StartsWith("data.", StringComparison.Ordinal) && !SpadeRunOptions.IsStructural(flat) || flat.StartsWith("run.", StringComparison.Ordinal));
         var data = options.Data with { IsTrain = false, NoFlip = true, SerialBatches = true, NoInstance = options.Model.NoInstance };
