@@ -148,7 +148,9 @@ public class SpadeParityTests
         var exp = TestPth.LoadDict(fx.File("A_expected.pth"));
         var sem = T(batch, "input_semantics");
         var image = T(batch, "image");
-        var (zeroMaskG, zeroMaskD) = ZeroGradientEntries(fx, options, lossOptions, gLr, beta1, beta2, sem, image);
+        var (grad64G, grad64D) = Float64Gradients(fx, options, lossOptions, gLr, beta1, beta2, sem, image);
+        var zeroMaskG = ZeroEntries(grad64G);
+        var zeroMaskD = ZeroEntries(grad64D);
         var zeroG = WhollyZero(zeroMaskG);
         var zeroD = WhollyZero(zeroMaskD);
         output.WriteLine($"zero-gradient tensors (float64 run): G {string.Join(", ", zeroG)}; D {string.Join(", ", zeroD)}; " +
@@ -206,9 +208,10 @@ public class SpadeParityTests
         var noiseD = Union(zeroMaskD, IllConditioned(optD, fx.File("A_optD_after.pth"), (IList)exp["optD_param_names"]!, dLr, beta1, beta2, "D"));
         CompareAfterState(model.NetG, fx.File("A_G_after.pth"), fx.File("A_G_init.pth"), gLr, noiseG, "G");
         CompareAfterState(model.NetD!, fx.File("A_D_after.pth"), fx.File("A_D_init.pth"), dLr, noiseD, "D");
-        CompareAdam(optG, gParams, model.NetG, fx.File("A_optG_after.pth"), (IList)exp["optG_param_names"]!, zeroMaskG, "optG");
-        CompareAdam(optD, dParams, model.NetD!, fx.File("A_optD_after.pth"), (IList)exp["optD_param_names"]!, zeroMaskD, "optD");
-        foreach (var m in zeroMaskG.Values.Concat(zeroMaskD.Values).Concat(noiseG.Values).Concat(noiseD.Values)) m.Dispose();
+        CompareAdam(optG, gParams, model.NetG, fx.File("A_optG_after.pth"), (IList)exp["optG_param_names"]!, zeroMaskG, grad64G, beta1, beta2, "optG");
+        CompareAdam(optD, dParams, model.NetD!, fx.File("A_optD_after.pth"), (IList)exp["optD_param_names"]!, zeroMaskD, grad64D, beta1, beta2, "optD");
+        foreach (var m in zeroMaskG.Values.Concat(zeroMaskD.Values).Concat(noiseG.Values).Concat(noiseD.Values)
+                     .Concat(grad64G.Values).Concat(grad64D.Values)) m.Dispose();
 
         DisposeAll(batch);
         DisposeAll(exp);
@@ -228,14 +231,11 @@ public class SpadeParityTests
     }
 
     /// <summary>
-    /// The parameter entries whose gradient is mathematically zero in this iteration (biases that feed only into a
-    /// train-mode normalisation; D's final bias when its loss terms cancel; single weights whose terms cancel, as
-    /// behind an instance norm over two positions). In float32 such a gradient is rounding noise near Adam's eps, so
-    /// the update can be anything in [-lr, lr], in the reference as in ours. They are found by running the same
-    /// iteration in float64, where such gradients are ~1e-16 of the largest and real ones, even under the
-    /// Wasserstein loss, are above 1e-7 of it. Returns a mask per parameter that has any.
+    /// The same iteration in float64 (G step, then D step with the regenerated fake): the gradients of both steps by
+    /// parameter name. It tells which entries have a mathematically zero gradient (<see cref="ZeroEntries"/>) and, where
+    /// our float32 gradient and the reference's disagree, which of the two is off.
     /// </summary>
-    private static (Dictionary<string, Tensor> G, Dictionary<string, Tensor> D) ZeroGradientEntries(SpadeFixtureSet fx,
+    private static (Dictionary<string, Tensor> G, Dictionary<string, Tensor> D) Float64Gradients(SpadeFixtureSet fx,
         SpadeModelOptions options, SpadeLossOptions lossOptions, double gLr, double beta1, double beta2, Tensor sem, Tensor image)
     {
         using var model = new SpadeModel(options, lossOptions);
@@ -250,22 +250,31 @@ public class SpadeParityTests
         var gParams = model.GeneratorParameters().ToList();
         using var optG = optim.Adam(gParams, lr: gLr, beta1: beta1, beta2: beta2);
         model.ComputeGeneratorLoss(sem64, image64).Total().backward();
-        var zeroG = Zero(model.NetG);
+        var gradG = Grads(model.NetG);
         optG.step();
         model.ComputeDiscriminatorLoss(sem64, image64).Total().backward();
-        return (zeroG, Zero(model.NetD!));
+        return (gradG, Grads(model.NetD!));
 
-        static Dictionary<string, Tensor> Zero(nn.Module net)
-        {
-            var grads = net.named_parameters().Select(p => (p.name, Grad: p.parameter.grad ?? zeros_like(p.parameter))).ToList();
-            double largest = grads.Max(g => g.Grad.abs().max().item<double>());
-            var masks = new Dictionary<string, Tensor>();
-            foreach (var (name, grad) in grads) {
-                var mask = grad.abs().le(1e-12 * largest);
-                if (mask.any().item<bool>()) masks[name] = mask.MoveToOuterDisposeScope();
-            }
-            return masks;
+        static Dictionary<string, Tensor> Grads(nn.Module net) =>
+            net.named_parameters().ToDictionary(p => p.name, p => (p.parameter.grad ?? zeros_like(p.parameter)).clone().MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// The entries whose gradient is mathematically zero (biases that feed only into a train-mode normalisation; D's
+    /// final bias when its loss terms cancel; single weights whose terms cancel, as behind an instance norm over two
+    /// positions). In float32 such a gradient is rounding noise near Adam's eps, so the update can be anything in
+    /// [-lr, lr], in the reference as in ours. In float64 they are ~1e-16 of the largest gradient; the cut is 1e-12.
+    /// </summary>
+    private static Dictionary<string, Tensor> ZeroEntries(Dictionary<string, Tensor> grads)
+    {
+        double largest = grads.Values.Max(g => g.abs().max().item<double>());
+        var masks = new Dictionary<string, Tensor>();
+        foreach (var (name, grad) in grads) {
+            var mask = grad.abs().le(1e-12 * largest);
+            if (mask.any().item<bool>()) masks[name] = mask;
+            else mask.Dispose();
         }
+        return masks;
     }
 
     /// <summary>
@@ -392,7 +401,7 @@ public class SpadeParityTests
     }
 
     private void CompareAdam(Adam opt, List<Parameter> parameters, nn.Module module, string fixture, IList names,
-        Dictionary<string, Tensor> zeroGradient, string what)
+        Dictionary<string, Tensor> zeroGradient, Dictionary<string, Tensor> grad64, double beta1, double beta2, string what)
     {
         var file = TestPth.LoadDict(fixture);
         var state = (IDictionary)file["state"]!;
@@ -409,6 +418,7 @@ public class SpadeParityTests
         // the absolute tolerance grows with the largest moment once that passes 0.1.
         double avgTol = Math.Max(ForwardAtol, 1e-4 * largest), sqTol = Math.Max(ForwardAtol, 1e-4 * largestSq);
         double maxAvg = 0, maxSq = 0, maxRel = 0, maxZero = 0;
+        int referenceErrors = 0;
         for (int i = 0; i < parameters.Count; i++) {
             // The fixture indexes state by position in named_parameters(); ours follows the same order.
             string name = (string)names[i]!;
@@ -423,8 +433,24 @@ public class SpadeParityTests
             maxAvg = Math.Max(maxAvg, dAvg);
             maxSq = Math.Max(maxSq, dSq);
             maxRel = Math.Max(maxRel, dAvg / largest);
-            Check(dAvg <= avgTol && dSq <= sqTol, $"{what} {name}: exp_avg {dAvg:E2}, exp_avg_sq {dSq:E2}");
-            Check(dAvg <= 1e-3 * largest, $"{what} {name}: exp_avg off by {dAvg / largest:E2} of the largest gradient");
+            if (dAvg > avgTol || dSq > sqTol || dAvg > 1e-3 * largest) {
+                // The reference's float32 can be the one that is off: at crop 128, PyTorch 1.13's float32 D gradients at
+                // the full scale are 3 % away from the same computation in float64 (checked with PyTorch itself), while
+                // ours are within 1e-8 of it. Accepted only as that: ours at the float64 value, the reference at least
+                // 10x further from it than ours, and within 5 % of the tensor's largest gradient.
+                using var scope = NewDisposeScope();
+                var exact = grad64[name].mul(1 - beta1).to(ScalarType.Float32);
+                double ourError = MaxAbs(adam.exp_avg, exact), theirError = MaxAbs(theirAvg, exact);
+                bool theirs = ourError <= avgTol && theirError >= 10 * ourError && dAvg <= 0.05 * theirAvg.abs().max().item<float>()
+                              && MaxAbs(adam.exp_avg_sq, grad64[name].square().mul(1 - beta2).to(ScalarType.Float32)) <= sqTol;
+                if (theirs) {
+                    output.WriteLine($"{what} {name}: the reference's float32 gradient is {theirError:E2} from the float64 one, ours {ourError:E2}");
+                    referenceErrors++;
+                } else {
+                    Check(false, $"{what} {name}: exp_avg off by {dAvg:E2} ({dAvg / largest:E2} of the largest gradient), exp_avg_sq by {dSq:E2}; " +
+                                 $"from the float64 gradient: ours {ourError:E2}, the reference's {theirError:E2}");
+                }
+            }
             if (zeroGradient.TryGetValue(name, out var mask)) {
                 // Where our float64 run finds no gradient, the reference's float32 one must be rounding noise too.
                 using var masked = theirAvg.abs().masked_fill(mask.logical_not(), 0);
@@ -434,7 +460,8 @@ public class SpadeParityTests
             }
         }
         output.WriteLine($"{what}: exp_avg max diff {maxAvg:E2} ({maxRel:E2} of the largest gradient {largest:E2}), exp_avg_sq max diff {maxSq:E2}; " +
-                         $"the reference's gradient where ours is zero: at most {maxZero:E2} of the largest");
+                         $"the reference's gradient where ours is zero: at most {maxZero:E2} of the largest; " +
+                         $"{referenceErrors} tensors where the reference's float32 gradient is the one off");
         DisposeState(file);
     }
 
