@@ -155,7 +155,8 @@ public class SpadeParityTests
         var zeroD = WhollyZero(zeroMaskD);
         output.WriteLine($"zero-gradient tensors (float64 run): G {string.Join(", ", zeroG)}; D {string.Join(", ", zeroD)}; " +
                          $"partly zero: {string.Join(", ", zeroMaskG.Keys.Concat(zeroMaskD.Keys).Except(zeroG).Except(zeroD))}");
-        if (options == ConfigA && lossOptions == new SpadeLossOptions { GanMode = GanMode.Hinge, LambdaFeat = 10, NoVggLoss = true }) {
+        bool isConfigA = options == ConfigA && lossOptions == new SpadeLossOptions { GanMode = GanMode.Hinge, LambdaFeat = 10, NoVggLoss = true };
+        if (isConfigA) {
             // The README names them for config A.
             Assert.Equal(17, zeroG.Count);
             Assert.All(zeroG, k => Assert.True(IsZeroGradientG(k), $"{k} is not among the README's zero-gradient tensors"));
@@ -208,8 +209,8 @@ public class SpadeParityTests
         var noiseD = Union(zeroMaskD, IllConditioned(optD, fx.File("A_optD_after.pth"), (IList)exp["optD_param_names"]!, dLr, beta1, beta2, "D"));
         CompareAfterState(model.NetG, fx.File("A_G_after.pth"), fx.File("A_G_init.pth"), gLr, noiseG, "G");
         CompareAfterState(model.NetD!, fx.File("A_D_after.pth"), fx.File("A_D_init.pth"), dLr, noiseD, "D");
-        CompareAdam(optG, gParams, model.NetG, fx.File("A_optG_after.pth"), (IList)exp["optG_param_names"]!, zeroMaskG, grad64G, beta1, beta2, "optG");
-        CompareAdam(optD, dParams, model.NetD!, fx.File("A_optD_after.pth"), (IList)exp["optD_param_names"]!, zeroMaskD, grad64D, beta1, beta2, "optD");
+        CompareAdam(optG, gParams, model.NetG, fx.File("A_optG_after.pth"), (IList)exp["optG_param_names"]!, zeroMaskG, grad64G, beta1, beta2, isConfigA, "optG");
+        CompareAdam(optD, dParams, model.NetD!, fx.File("A_optD_after.pth"), (IList)exp["optD_param_names"]!, zeroMaskD, grad64D, beta1, beta2, isConfigA, "optD");
         foreach (var m in zeroMaskG.Values.Concat(zeroMaskD.Values).Concat(noiseG.Values).Concat(noiseD.Values)
                      .Concat(grad64G.Values).Concat(grad64D.Values)) m.Dispose();
 
@@ -401,7 +402,7 @@ public class SpadeParityTests
     }
 
     private void CompareAdam(Adam opt, List<Parameter> parameters, nn.Module module, string fixture, IList names,
-        Dictionary<string, Tensor> zeroGradient, Dictionary<string, Tensor> grad64, double beta1, double beta2, string what)
+        Dictionary<string, Tensor> zeroGradient, Dictionary<string, Tensor> grad64, double beta1, double beta2, bool strict, string what)
     {
         var file = TestPth.LoadDict(fixture);
         var state = (IDictionary)file["state"]!;
@@ -434,10 +435,11 @@ public class SpadeParityTests
             maxSq = Math.Max(maxSq, dSq);
             maxRel = Math.Max(maxRel, dAvg / largest);
             if (dAvg > avgTol || dSq > sqTol || dAvg > 1e-3 * largest) {
-                // The reference's float32 can be the one that is off: at crop 128, PyTorch 1.13's float32 D gradients at
-                // the full scale are 3 % away from the same computation in float64 (checked with PyTorch itself), while
-                // ours are within 1e-8 of it. Accepted only as that: ours at the float64 value, the reference at least
-                // 10x further from it than ours, and within 5 % of the tensor's largest gradient.
+                // The reference's float32 can be the one that is off: at crop 128 PyTorch 1.13's mkldnn convolutions
+                // make D's full-scale gradients 3 % wrong (the same PyTorch with torch.backends.mkldnn.enabled = False
+                // agrees with float64 to 3e-8), while ours are within 1e-8 of float64. Accepted only as that: ours at
+                // the float64 value, the reference at least 10x further from it, within 5 % of the tensor's largest
+                // gradient, and never for the README's config A (whose moments must all be within tolerance).
                 using var scope = NewDisposeScope();
                 var exact = grad64[name].mul(1 - beta1).to(ScalarType.Float32);
                 double ourError = MaxAbs(adam.exp_avg, exact), theirError = MaxAbs(theirAvg, exact);
@@ -459,6 +461,7 @@ public class SpadeParityTests
                 Check(z <= 1e-3, $"{what} {name}: the reference has a gradient of {z:E2} of the largest where ours has none");
             }
         }
+        if (strict) Assert.True(referenceErrors == 0, $"{what}: {referenceErrors} tensors off the reference in the README's configuration");
         output.WriteLine($"{what}: exp_avg max diff {maxAvg:E2} ({maxRel:E2} of the largest gradient {largest:E2}), exp_avg_sq max diff {maxSq:E2}; " +
                          $"the reference's gradient where ours is zero: at most {maxZero:E2} of the largest; " +
                          $"{referenceErrors} tensors where the reference's float32 gradient is the one off");
