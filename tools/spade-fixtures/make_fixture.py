@@ -43,23 +43,33 @@ def hook_pretanh(net, store, key):
     return net.conv_img.register_forward_hook(lambda m, i, o: store.__setitem__(key, o.detach().clone()))
 
 
-def config_a(out, argv):
+def build(argv):
+    """Options, then torch.manual_seed(0) immediately before the trainer, as the spade-tiny README says."""
     opt = parse(argv)
     from trainers.pix2pix_trainer import Pix2PixTrainer
     torch.manual_seed(0)
     trainer = Pix2PixTrainer(opt)
-    model = trainer.pix2pix_model_on_one_gpu
+    return opt, trainer, trainer.pix2pix_model_on_one_gpu
+
+
+def save_batch(opt, model, n, seed, path):
+    h = int(round(opt.crop_size / opt.aspect_ratio))
+    data = make_batch(opt, n, h, opt.crop_size, seed)
+    sem, image = model.preprocess_input({k: (v.clone() if torch.is_tensor(v) else v) for k, v in data.items()})
+    edges = model.get_edges(data['instance']) if not opt.no_instance else torch.zeros(0)
+    torch.save({'label': data['label'], 'label_raw': data['label_raw'], 'instance': data['instance'], 'image': image,
+                'input_semantics': sem, 'edges': edges}, path)
+    return data, sem, image
+
+
+def config_a(out, argv):
+    opt, trainer, model = build(argv)
     netG, netD = model.netG, model.netD
     torch.save(netG.state_dict(), os.path.join(out, 'A_G_init.pth'))
     torch.save(netD.state_dict(), os.path.join(out, 'A_D_init.pth'))
     torch.save(netG.state_dict(), os.path.join(out, 'A_G_init_legacy.pth'), _use_new_zipfile_serialization=False)
 
-    h = int(round(opt.crop_size / opt.aspect_ratio))
-    data = make_batch(opt, opt.batchSize, h, opt.crop_size, 100)
-    sem, image = model.preprocess_input({k: (v.clone() if torch.is_tensor(v) else v) for k, v in data.items()})
-    edges = model.get_edges(data['instance']) if not opt.no_instance else torch.zeros(0)
-    torch.save({'label': data['label'], 'label_raw': data['label_raw'], 'instance': data['instance'], 'image': image,
-                'input_semantics': sem, 'edges': edges}, os.path.join(out, 'A_batch.pth'))
+    data, sem, image = save_batch(opt, model, opt.batchSize, 100, os.path.join(out, 'A_batch.pth'))
 
     exp = OrderedDict()
     cap = {}
@@ -115,20 +125,11 @@ def config_a(out, argv):
 
 
 def config_b(out, argv):
-    opt = parse(argv)
-    from trainers.pix2pix_trainer import Pix2PixTrainer
-    torch.manual_seed(0)
-    trainer = Pix2PixTrainer(opt)
-    model = trainer.pix2pix_model_on_one_gpu
+    opt, trainer, model = build(argv)
     netG, netE = model.netG, model.netE
     torch.save(netG.state_dict(), os.path.join(out, 'B_G_init.pth'))
     torch.save(netE.state_dict(), os.path.join(out, 'B_E_init.pth'))
-    h = int(round(opt.crop_size / opt.aspect_ratio))
-    data = make_batch(opt, 1, h, opt.crop_size, 200)
-    sem, image = model.preprocess_input({k: (v.clone() if torch.is_tensor(v) else v) for k, v in data.items()})
-    edges = model.get_edges(data['instance']) if not opt.no_instance else torch.zeros(0)
-    torch.save({'label': data['label'], 'label_raw': data['label_raw'], 'instance': data['instance'], 'image': image,
-                'input_semantics': sem, 'edges': edges}, os.path.join(out, 'B_batch.pth'))
+    _, sem, image = save_batch(opt, model, 1, 200, os.path.join(out, 'B_batch.pth'))
     exp = OrderedDict()
     with torch.no_grad():
         netE.eval()

@@ -135,6 +135,15 @@ public sealed class ReferenceOptions
         var v => throw new GanSharpException(ErrorKind.Checkpoint, $"{_source}: {name} is '{v}', not True or False."),
     };
 
+    private T Choice<T>(string name, params (string Text, T Value)[] choices)
+    {
+        string v = Get(name);
+        foreach (var (text, value) in choices)
+            if (text == v) return value;
+        throw new GanSharpException(ErrorKind.Usage,
+            $"{_source}: {name} is '{v}'; the reference knows {string.Join(", ", choices.Select(c => c.Text))}.");
+    }
+
     private void Require(string name, string value, string what)
     {
         if (Get(name) != value)
@@ -151,7 +160,6 @@ public sealed class ReferenceOptions
             Require("netD", "multiscale", "multiscale discriminator");
             Require("netD_subarch", "n_layer", "n-layer discriminators");
             Require("output_nc", "3", "RGB output");
-            string ups = Get("num_upsampling_layers");
             return new SpadeModelOptions
             {
                 LabelNc = Int("label_nc"),
@@ -165,13 +173,8 @@ public sealed class ReferenceOptions
                 NormG = Get("norm_G"),
                 NormD = Get("norm_D"),
                 NormE = Get("norm_E"),
-                NumUpsamplingLayers = ups switch
-                {
-                    "normal" => NumUpsamplingLayers.Normal,
-                    "more" => NumUpsamplingLayers.More,
-                    "most" => NumUpsamplingLayers.Most,
-                    _ => throw new GanSharpException(ErrorKind.Usage, $"{_source}: num_upsampling_layers is '{ups}'; the reference knows normal, more and most."),
-                },
+                NumUpsamplingLayers = Choice("num_upsampling_layers",
+                    ("normal", NumUpsamplingLayers.Normal), ("more", NumUpsamplingLayers.More), ("most", NumUpsamplingLayers.Most)),
                 UseVae = Bool("use_vae"),
                 NumD = Int("num_D"),
                 NLayersD = Int("n_layers_D"),
@@ -186,17 +189,9 @@ public sealed class ReferenceOptions
     {
         get
         {
-            string mode = Get("gan_mode");
             return new SpadeLossOptions
             {
-                GanMode = mode switch
-                {
-                    "hinge" => GanMode.Hinge,
-                    "original" => GanMode.Original,
-                    "ls" => GanMode.Ls,
-                    "w" => GanMode.W,
-                    _ => throw new GanSharpException(ErrorKind.Usage, $"{_source}: gan_mode is '{mode}'; the reference knows hinge, original, ls and w."),
-                },
+                GanMode = Choice("gan_mode", ("hinge", GanMode.Hinge), ("original", GanMode.Original), ("ls", GanMode.Ls), ("w", GanMode.W)),
                 LambdaFeat = Double("lambda_feat"),
                 LambdaVgg = Double("lambda_vgg"),
                 LambdaKld = Double("lambda_kld"),
