@@ -14,7 +14,23 @@ public static class Program
         NativeSetup.TuneAllocator();
         // Ctrl+C is handled by the verbs themselves (training saves a resumable checkpoint first), so the parser's own
         // termination timeout is off.
-        return BuildRoot().Parse(RouteFamily(args)).Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });
+        var parse = BuildRoot().Parse(RouteFamily(args));
+        if (parse.Errors.Count > 0) return ReportParseErrors(parse, Console.Error);
+        return parse.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    /// <summary>
+    /// A command line that does not parse gets its errors and the one command that lists the options, instead of
+    /// System.CommandLine's errors followed by the whole help (over a hundred lines for train).
+    /// </summary>
+    internal static int ReportParseErrors(ParseResult parse, TextWriter error)
+    {
+        foreach (var e in parse.Errors) error.WriteLine($"error: {e.Message}");
+        var names = new List<string>();
+        for (var r = parse.CommandResult; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+            if (r.Command is not RootCommand) names.Insert(0, r.Command.Name);
+        error.WriteLine($"`gansharp {string.Join(" ", names.Append("--help"))}` lists the options.");
+        return ExitCodes.Usage;
     }
 
     /// <summary>

@@ -11,7 +11,8 @@ public static class TestCommand
     public static Command Create()
     {
         var cmd = new Command("test", "Synthesize photos for every label map of a folder with a trained run; writes results/<name>/test_<epoch>/index.html.");
-        var data = new DataOptionsBinder();
+        // Folders may come from --dataset_mode coco --dataroot instead (checked once the options are bound).
+        var data = new DataOptionsBinder(requireFolders: false);
         data.AddTo(cmd);
         var spade = new SpadeOptionsBinder(training: false);
         spade.AddTo(cmd);
@@ -19,10 +20,14 @@ public static class TestCommand
         var batchStats = new Option<bool>("--batch-norm-stats") { Description = "Run the generator in train mode (batch statistics of each test batch) instead of eval mode; can help when training data was small." };
         cmd.Options.Add(results);
         cmd.Options.Add(batchStats);
+        var reference = new ReferenceCompatBinder(isTrain: false);
+        reference.AddTo(cmd);
         cmd.SetGuardedAction((parse, outer) =>
         {
-            var dataOptions = data.Bind(parse, isTrain: false);
-            var (options, given) = spade.Bind(parse, dataOptions, TrainCommand.DataGiven(parse, cmd));
+            var (options, given) = TrainCommand.BindSpade(parse, cmd, data, spade, reference, isTrain: false, TrainCommand.Note);
+            if (options.Data.LabelDir.Length == 0 || options.Data.ImageDir.Length == 0)
+                throw new GanSharpException(ErrorKind.Usage,
+                    "gansharp test needs the label maps to synthesize: give --label-dir and --image-dir (or --dataset_mode coco --dataroot DIR).");
             using var cancel = new UserCancel(outer);
             SpadeTestOutcome? outcome = null;
             AnsiConsole.Progress().Start(ctx =>

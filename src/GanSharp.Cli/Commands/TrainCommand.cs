@@ -19,10 +19,11 @@ public static class TrainCommand
         spade.AddTo(cmd);
         var tricks = new TricksOptionsBinder();
         tricks.AddTo(cmd);
+        var reference = new ReferenceCompatBinder(isTrain: true);
+        reference.AddTo(cmd);
         cmd.SetGuardedAction((parse, outer) =>
         {
-            var dataOptions = data.Bind(parse, isTrain: true);
-            var (options, given) = spade.Bind(parse, dataOptions, DataGiven(parse, cmd));
+            var (options, given) = BindSpade(parse, cmd, data, spade, reference, isTrain: true, Note);
             options = BindTricks(parse, tricks, options, given);
             using var cancel = new UserCancel(outer);
             var result = RunWithProgress(options, given, cancel.Token);
@@ -50,6 +51,21 @@ public static class TrainCommand
             foreach (var flat in options.Flatten().Keys.Where(k => k.StartsWith("tricks.", StringComparison.Ordinal))) given.Add(flat);
         return options;
     }
+
+    /// <summary>
+    /// Data, SPADE and reference-compatibility options into one record, with the flat names the user typed; shared by
+    /// train and test.
+    /// </summary>
+    internal static (SpadeRunOptions Options, HashSet<string> Given) BindSpade(ParseResult parse, Command cmd, DataOptionsBinder data,
+        SpadeOptionsBinder spade, ReferenceCompatBinder reference, bool isTrain, Action<string> notice)
+    {
+        var dataGiven = DataGiven(parse, cmd).ToList();
+        var dataOptions = reference.ApplyToData(parse, data.Bind(parse, isTrain, validate: false), dataGiven, notice);
+        var (options, given) = spade.Bind(parse, dataOptions, dataGiven);
+        return (reference.ApplyToModel(parse, options, given), given);
+    }
+
+    internal static void Note(string message) => AnsiConsole.MarkupLineInterpolated($"[blue]note:[/] {message}");
 
     /// <summary>Flat names of the data options the user typed (for resume and test merging).</summary>
     internal static IEnumerable<string> DataGiven(ParseResult parse, Command cmd) =>

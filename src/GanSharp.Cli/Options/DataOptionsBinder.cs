@@ -135,7 +135,10 @@ public sealed class DataOptionsBinder
     /// Reads the options into a record with the reference's train or test defaults (load size 286 or 256; at test
     /// time serial order and no flip unless asked otherwise) and validates the numbers.
     /// </summary>
-    public DataOptions Bind(ParseResult parse, bool isTrain)
+    /// <param name="parse">The parsed command line.</param>
+    /// <param name="isTrain">Training or test defaults.</param>
+    /// <param name="validate">False when the caller completes the options first (reference dataset modes) and validates them then.</param>
+    public DataOptions Bind(ParseResult parse, bool isTrain, bool validate = true)
     {
         var defaults = DataOptions.Create("", "", isTrain);
         string mode = parse.GetValue(PreprocessMode)!;
@@ -159,7 +162,7 @@ public sealed class DataOptionsBinder
             SerialBatches = parse.GetValue(SerialBatches) || defaults.SerialBatches,
             MaxDatasetSize = parse.GetValue(MaxDatasetSize),
         };
-        o.Validate();
+        if (validate) o.Validate();
         return o;
     }
 }

@@ -39,17 +39,24 @@ public sealed class ReferenceOptions
         ["label_dir"] = "", ["image_dir"] = "", ["instance_dir"] = "",
     };
 
-    // What each --dataset_mode's option setter changes (training side).
-    private static Dictionary<string, string> DatasetDefaults(string mode) => mode switch
+    /// <summary>
+    /// What a <c>--dataset_mode</c>'s option setter changes, by the reference's option names (<c>label_nc</c>,
+    /// <c>batchSize</c>, ...); the load size differs between training and testing, as in the reference.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> DatasetModeDefaults(string mode, bool isTrain = true)
     {
-        "coco" => new() { ["preprocess_mode"] = "resize_and_crop", ["load_size"] = "286", ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "182", ["contain_dontcare_label"] = "True", ["cache_filelist_read"] = "True", ["cache_filelist_write"] = "True" },
-        "ade20k" => new() { ["preprocess_mode"] = "resize_and_crop", ["load_size"] = "286", ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "150", ["contain_dontcare_label"] = "True", ["no_instance"] = "True" },
-        "cityscapes" => new() { ["preprocess_mode"] = "fixed", ["load_size"] = "512", ["crop_size"] = "512", ["display_winsize"] = "512", ["label_nc"] = "35", ["aspect_ratio"] = "2.0", ["batchSize"] = "16", ["num_upsampling_layers"] = "more" },
-        "custom" => new() { ["preprocess_mode"] = "resize_and_crop", ["load_size"] = "286", ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "13" },
-        "facades" => new() { ["dataroot"] = "./dataset/facades/", ["preprocess_mode"] = "resize_and_crop", ["load_size"] = "286", ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "13", ["no_instance"] = "True" },
-        _ => throw new GanSharpException(ErrorKind.Usage,
-            $"--dataset_mode {mode} is not one of the reference's (coco, ade20k, cityscapes, custom, facades); GanSharp reads the custom layout with --label-dir/--image-dir."),
-    };
+        string load = isTrain ? "286" : "256";
+        return mode switch
+        {
+            "coco" => new Dictionary<string, string> { ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load, ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "182", ["contain_dontcare_label"] = "True", ["cache_filelist_read"] = "True", ["cache_filelist_write"] = "True" },
+            "ade20k" => new Dictionary<string, string> { ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load, ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "150", ["contain_dontcare_label"] = "True", ["no_instance"] = "True" },
+            "cityscapes" => new Dictionary<string, string> { ["preprocess_mode"] = "fixed", ["load_size"] = "512", ["crop_size"] = "512", ["display_winsize"] = "512", ["label_nc"] = "35", ["aspect_ratio"] = "2.0", ["batchSize"] = "16", ["num_upsampling_layers"] = "more" },
+            "custom" => new Dictionary<string, string> { ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load, ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "13" },
+            "facades" => new Dictionary<string, string> { ["dataroot"] = "./dataset/facades/", ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load, ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "13", ["no_instance"] = "True" },
+            _ => throw new GanSharpException(ErrorKind.Usage,
+                $"--dataset_mode {mode} is not one of the reference's (coco, ade20k, cityscapes, custom, facades); GanSharp reads the custom layout with --label-dir/--image-dir."),
+        };
+    }
 
     private readonly Dictionary<string, string> _values;
     private readonly string _source;
@@ -83,7 +90,7 @@ public sealed class ReferenceOptions
         foreach (var s in Switches) values[s] = "False";
         // As the reference: --no_TTUR changes the betas' defaults, the dataset mode its own defaults.
         if (given.ContainsKey("no_TTUR")) { values["beta1"] = "0.5"; values["beta2"] = "0.999"; }
-        foreach (var (k, v) in DatasetDefaults(given.GetValueOrDefault("dataset_mode", "coco"))) values[k] = v;
+        foreach (var (k, v) in DatasetModeDefaults(given.GetValueOrDefault("dataset_mode", "coco"))) values[k] = v;
         foreach (var (k, v) in given) values[k] = v;
         return new ReferenceOptions(values, source);
     }
