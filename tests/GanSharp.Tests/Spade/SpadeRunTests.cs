@@ -109,18 +109,7 @@ public class SpadeRunTests
             PthWriter.WriteStateDict(Path.Combine(run, "latest_net_G.pth"), sd);
         }
 
-        // The test set: config A's batch as files (labels with 255 = don't care, instance ids, photos).
-        var batch = (Dictionary<object, object?>)PthReader.Read(Fixtures.SpadeTiny("A_batch.pth"))!;
-        var raw = (TorchSharp.torch.Tensor)batch["label_raw"]!;
-        var instance = (TorchSharp.torch.Tensor)batch["instance"]!;
-        foreach (var sub in new[] { "label", "inst", "img" }) Directory.CreateDirectory(dir.File(sub));
-        for (int i = 0; i < raw.shape[0]; i++)
-        {
-            LabelIO.WritePng(new LabelMap(64, 64, raw[i, 0].data<long>().Select(v => (int)v).ToArray()), dir.File($"label/{i}.png"));
-            LabelIO.WritePng(new LabelMap(64, 64, instance[i, 0].data<long>().Select(v => (int)v).ToArray()), dir.File($"inst/{i}.png"));
-            ImageIO.WritePng(new RgbImage(64, 64), dir.File($"img/{i}.png"));
-        }
-
+        WriteConfigABatch(dir);
         var cli = new SpadeRunOptions
         {
             Data = DataOptions.Create(dir.File("label"), dir.File("img"), isTrain: false, dir.File("inst")) with { LoadSize = 64, CropSize = 64 },
@@ -160,6 +149,69 @@ public class SpadeRunTests
         var e = Assert.Throws<GanSharpException>(() =>
             SpadeRunner.Test(typed with { Model = typed.Model with { Ngf = 2 } }, new HashSet<string>(), dir.File("res3"), false, CancellationToken.None, _ => { }));
         Assert.Contains("fc.weight is [16,7,3,3] in the file but [32,7,3,3]", e.Message);
+    }
+
+    // Config A's batch as files: labels with 255 = don't care in label/, instance ids in inst/, photos in img/.
+    private static void WriteConfigABatch(TempDir dir)
+    {
+        var batch = (Dictionary<object, object?>)PthReader.Read(Fixtures.SpadeTiny("A_batch.pth"))!;
+        var raw = (TorchSharp.torch.Tensor)batch["label_raw"]!;
+        var instance = (TorchSharp.torch.Tensor)batch["instance"]!;
+        var image = (TorchSharp.torch.Tensor)batch["image"]!;
+        foreach (var sub in new[] { "label", "inst", "img" }) Directory.CreateDirectory(dir.File(sub));
+        for (int i = 0; i < raw.shape[0]; i++)
+        {
+            LabelIO.WritePng(new LabelMap(64, 64, raw[i, 0].data<long>().Select(v => (int)v).ToArray()), dir.File($"label/{i}.png"));
+            LabelIO.WritePng(new LabelMap(64, 64, instance[i, 0].data<long>().Select(v => (int)v).ToArray()), dir.File($"inst/{i}.png"));
+            var rgb = image[i].permute(1, 2, 0).add(1).mul(127.5).round().clamp(0, 255).to(TorchSharp.torch.ScalarType.Byte).contiguous().data<byte>().ToArray();
+            ImageIO.WritePng(new RgbImage(64, 64, rgb), dir.File($"img/{i}.png"));
+        }
+    }
+
+    [Fact]
+    public void ContinueTrainTakesARunFolderOfTheReference()
+    {
+        // An NVlabs run folder of config A: its opt.txt, weights and iter.txt (epoch 1, both images seen).
+        using var dir = Fixtures.TempDir();
+        WriteConfigABatch(dir);
+        string run = Directory.CreateDirectory(dir.File("ck/fixA")).FullName;
+        File.Copy(Fixtures.Path("reference-opt", "fixA.opt.txt"), Path.Combine(run, "opt.txt"));
+        File.Copy(Fixtures.SpadeTiny("A_G_init.pth"), Path.Combine(run, "latest_net_G.pth"));
+        File.Copy(Fixtures.SpadeTiny("A_D_init.pth"), Path.Combine(run, "latest_net_D.pth"));
+        File.WriteAllText(Path.Combine(run, "iter.txt"), "1\n2\n");
+        var cli = new SpadeRunOptions
+        {
+            Data = DataOptions.Create(dir.File("label"), dir.File("img"), isTrain: true, dir.File("inst")) with { NumWorkers = 0 },
+            Model = new SpadeModelOptions { LabelNc = 13 },
+            Run = new RunOptions { Name = "fixA", CheckpointsDir = dir.File("ck"), MaxIterations = 2 },
+        };
+        var given = new HashSet<string> { "data.label_dir", "data.image_dir", "data.instance_dir", "run.max_iterations" };
+
+        // Without --continue-train the reference's weights would be overwritten: refused.
+        var e = Assert.Throws<GanSharpException>(() => SpadeRunner.Train(cli, given, CancellationToken.None, _ => { }));
+        Assert.Contains("holds a run of the NVlabs reference", e.Message);
+
+        var notes = new List<string>();
+        var result = SpadeRunner.Train(cli with { Run = cli.Run with { ContinueTrain = true } }, given, CancellationToken.None, notes.Add);
+        Assert.Contains(notes, n => n.StartsWith("Continuing the NVlabs run", StringComparison.Ordinal));
+        // iter.txt said the first epoch was done (one batch of 2 per epoch): one iteration, epoch 2's, so the run
+        // stops where epoch 3 would begin.
+        Assert.Equal(2, result.Position.Iteration);
+        Assert.Equal((3, 0), (result.Position.Epoch, result.Position.BatchIndex));
+        Assert.True(File.Exists(Path.Combine(run, "latest_state.pth")));
+
+        // One Adam step from the reference's weights (TTUR: G lr 1e-4, D lr 4e-4 at beta1 = 0 moves every entry by at
+        // most lr): the options and the weights both came from the folder.
+        foreach (var (net, init, lr) in new[] { ("G", "A_G_init.pth", 1e-4), ("D", "A_D_init.pth", 4e-4) })
+        {
+            using var before = PthReader.ReadStateDict(Fixtures.SpadeTiny(init));
+            using var after = PthReader.ReadStateDict(Path.Combine(run, $"latest_net_{net}.pth"));
+            Assert.Equal(before.Keys, after.Keys);
+            double moved = 0;
+            foreach (var k in before.Keys.Where(k => !k.Contains("running_", StringComparison.Ordinal) && !k.EndsWith("_u", StringComparison.Ordinal) && !k.EndsWith("_v", StringComparison.Ordinal) && !k.EndsWith("tracked", StringComparison.Ordinal)))
+                moved = Math.Max(moved, after[k].sub(before[k]).abs().max().item<float>());
+            Assert.InRange(moved, lr * 0.5, lr * 1.001);
+        }
     }
 
     [Fact]

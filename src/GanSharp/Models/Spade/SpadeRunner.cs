@@ -18,24 +18,60 @@ public static class SpadeRunner
 {
     public const string VggEnvironmentVariable = "GANSHARP_VGG19_WEIGHTS";
 
+    /// <summary>Where a run of the NVlabs code stopped (its iter.txt): the epoch and the images already seen in it.</summary>
+    public sealed record ReferenceResume(int Epoch, int EpochImages);
+
     /// <summary>Options as they will be used: merged with a checkpoint when continuing, with instance use inferred from the data.</summary>
-    public static SpadeRunOptions ResolveForTraining(SpadeRunOptions options, IReadOnlySet<string> given, out LoadedState? state)
+    public static SpadeRunOptions ResolveForTraining(SpadeRunOptions options, IReadOnlySet<string> given, out LoadedState? state) =>
+        ResolveForTraining(options, given, out state, out _);
+
+    /// <summary>
+    /// As <see cref="ResolveForTraining(SpadeRunOptions, IReadOnlySet{string}, out LoadedState?)"/>; continuing a run
+    /// folder of the NVlabs code (its opt.txt and weights, no state of ours) gives <paramref name="reference"/>.
+    /// </summary>
+    public static SpadeRunOptions ResolveForTraining(SpadeRunOptions options, IReadOnlySet<string> given, out LoadedState? state, out ReferenceResume? reference)
     {
         state = null;
+        reference = null;
         var folder = new RunFolder(options.Run.RunDir);
         if (options.Run.ContinueTrain)
         {
-            state = folder.TryLoad(options.Run.WhichEpoch)
-                ?? throw new GanSharpException(ErrorKind.Checkpoint,
-                    $"--continue-train found no {folder.StatePath(options.Run.WhichEpoch)}: check --name/--checkpoints-dir/--which-epoch, or start without --continue-train.");
-            var saved = SpadeRunOptions.FromJson(state.OptionsJson, state.Path);
-            options = SpadeRunOptions.Merge(options, given, saved, state.Path, flat => flat.StartsWith("run.", StringComparison.Ordinal) && given.Contains(flat));
+            string which = options.Run.WhichEpoch;
+            state = folder.TryLoad(which);
+            SpadeRunOptions saved;
+            string source;
+            if (state is not null)
+            {
+                saved = SpadeRunOptions.FromJson(state.OptionsJson, state.Path);
+                source = state.Path;
+            }
+            else if (File.Exists(folder.NetPath(which, "G")) && File.Exists(folder.OptTxtPath)
+                     && ReferenceOptions.IsReferenceOptText(File.ReadAllText(folder.OptTxtPath)))
+            {
+                saved = ReferenceOptions.FromOptText(File.ReadAllText(folder.OptTxtPath), folder.OptTxtPath).ToRunOptions();
+                source = folder.OptTxtPath;
+                reference = ReadIterTxt(Path.Combine(folder.Dir, "iter.txt"));
+            }
+            else
+                throw new GanSharpException(ErrorKind.Checkpoint,
+                    $"--continue-train found no {folder.StatePath(which)}: check --name/--checkpoints-dir/--which-epoch, or start without --continue-train.");
+            // The folder is where the command line found it (it may have moved since it was written); other run
+            // options come from the checkpoint unless typed.
+            options = SpadeRunOptions.Merge(options, given, saved, source,
+                flat => flat is "run.name" or "run.checkpoints_dir" || (flat.StartsWith("run.", StringComparison.Ordinal) && given.Contains(flat)));
             options = options with { Run = options.Run with { ContinueTrain = true } };
         }
         else if (folder.HasState("latest"))
         {
             throw new GanSharpException(ErrorKind.Checkpoint,
                 $"{folder.Dir} already holds a run: pass --continue-train to resume it, or choose another --name.");
+        }
+        else if (File.Exists(folder.NetPath("latest", "G")) && File.Exists(folder.OptTxtPath)
+                 && ReferenceOptions.IsReferenceOptText(File.ReadAllText(folder.OptTxtPath)))
+        {
+            // A new run would overwrite the reference's weights.
+            throw new GanSharpException(ErrorKind.Checkpoint,
+                $"{folder.Dir} holds a run of the NVlabs reference: pass --continue-train to continue it from its weights, or choose another --name.");
         }
         if (string.IsNullOrEmpty(options.Data.LabelDir) || string.IsNullOrEmpty(options.Data.ImageDir))
             throw new GanSharpException(ErrorKind.Usage, "--label-dir and --image-dir are required: point them at the folders of label maps and photos.");
@@ -51,7 +87,7 @@ public static class SpadeRunner
         Action<TrainProgress>? progress = null,
         IEnumerable<IStatsSink>? sinks = null)
     {
-        options = ResolveForTraining(options, given, out var state);
+        options = ResolveForTraining(options, given, out var state, out var reference);
         options.Run.Validate();
         options.Optim.Validate();
         SpadeRecipe.CheckTricks(options.Tricks);
@@ -78,12 +114,16 @@ public static class SpadeRunner
         if (dataset.SemanticNc != model.SemanticNc)
             throw new GanSharpException(ErrorKind.Data, $"the data set gives {dataset.SemanticNc} semantic channels but the model expects {model.SemanticNc}: check --label-nc, --contain-dontcare-label and --no-instance.");
         if (state != null) notice($"Resuming {state.Path} at epoch {state.Position.Epoch}, batch {state.Position.BatchIndex} (iteration {state.Position.Iteration}).");
+        if (reference != null)
+            notice($"Continuing the NVlabs run in {options.Run.RunDir} at epoch {reference.Epoch} from its {options.Run.WhichEpoch}_net_* weights. " +
+                   "Adam starts afresh, as in the reference's own --continue_train; from here on the run keeps GanSharp's full state, so later resumes are exact.");
 
         var vgg = LoadVgg(options);
         // Read before seeding: loading uses no torch randomness, but keeping it out of the seeded stretch makes that obvious.
         var diagnostics = SpadeDiagnostics.Create(options, notice);
         torch.manual_seed(options.Run.Seed);
         var spade = new SpadeModel(model, options.Loss, vgg);
+        if (reference != null) LoadReferenceWeights(spade, new RunFolder(options.Run.RunDir), options.Run.WhichEpoch, notice);
         using var recipe = new SpadeRecipe(spade, options.Optim, options.Tricks) { Diagnostics = diagnostics };
         var folder = new RunFolder(options.Run.RunDir);
         Directory.CreateDirectory(folder.Dir);
@@ -92,7 +132,7 @@ public static class SpadeRunner
         AtomicFile.WriteAllText(folder.OptTxtPath, options.ToOptText(Defaults(options)));
 
         using var stats = new StatsCollector();
-        stats.Subscribe(new LossLogSink(folder.LossLogPath, SpadeRecipe.IsLossName, resumed: state != null));
+        stats.Subscribe(new LossLogSink(folder.LossLogPath, SpadeRecipe.IsLossName, resumed: state != null || reference != null));
         stats.Subscribe(new JsonlSink(folder.StatsPath));
         if (options.Run.TfLog) stats.Subscribe(new TensorBoardSink(Path.Combine(folder.Dir, "logs")));
         foreach (var s in sinks ?? []) stats.Subscribe(s);
@@ -100,7 +140,9 @@ public static class SpadeRunner
         var loader = new SpadeLoader(dataset);
         var source = new SpadeBatchSource(loader, token);
         using var trainer = new Trainer<SpadeBatch>(recipe, source, options.Run, options.Optim.TotalEpochs, json, stats);
-        var start = state != null ? trainer.Resume(state) : new TrainPosition(1, 0, 0, 0, 0);
+        var start = state != null ? trainer.Resume(state)
+            : reference != null ? ReferenceStart(reference, source.BatchSize, source.BatchesPerEpoch)
+            : new TrainPosition(1, 0, 0, 0, 0);
         using var evaluation = options.EvalEvery > 0 ? PeriodicEvaluation.Create(options, spade, notice) : null;
         if (evaluation != null) trainer.EpochEnd = evaluation.OnEpochEnd;
         try
@@ -110,6 +152,48 @@ public static class SpadeRunner
         finally
         {
             vgg?.Dispose();
+        }
+    }
+
+    /// <summary>The reference's iter.txt: "epoch" and "images seen in it", one a line (np.savetxt); absent: epoch 1.</summary>
+    internal static ReferenceResume ReadIterTxt(string path)
+    {
+        if (!File.Exists(path)) return new ReferenceResume(1, 0);
+        var numbers = File.ReadAllText(path).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)
+            .Select(t => int.TryParse(t.Trim(','), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : -1)
+            .ToArray();
+        if (numbers.Length != 2 || numbers[0] < 1 || numbers[1] < 0)
+            throw new GanSharpException(ErrorKind.Checkpoint, $"{path} should hold the epoch and the images seen in it (two whole numbers, as the reference writes it); delete it to continue from epoch 1.");
+        return new ReferenceResume(numbers[0], numbers[1]);
+    }
+
+    // The reference counts images within the epoch; a count past this data set's epoch starts the next epoch.
+    private static TrainPosition ReferenceStart(ReferenceResume r, int batchSize, int batchesPerEpoch)
+    {
+        int batch = r.EpochImages / batchSize;
+        int epoch = r.Epoch;
+        if (batch >= batchesPerEpoch)
+        {
+            epoch++;
+            batch = 0;
+        }
+        return new TrainPosition(epoch, batch, (long)(epoch - 1) * batchesPerEpoch + batch, (long)batch * batchSize, 0);
+    }
+
+    private static void LoadReferenceWeights(SpadeModel model, RunFolder folder, string which, Action<string> notice)
+    {
+        foreach (var (net, module) in new (string, nn.Module?)[] { ("G", model.NetG), ("D", model.NetD), ("E", model.NetE) })
+        {
+            if (module is null) continue;
+            string path = folder.NetPath(which, net);
+            if (!File.Exists(path))
+            {
+                if (net == "G") throw new GanSharpException(ErrorKind.Checkpoint, $"{path} is missing: the run cannot continue without its generator.");
+                notice($"{path} is missing: net{net} starts from a fresh initialisation.");
+                continue;
+            }
+            using var sd = PthReader.ReadStateDict(path);
+            ModuleState.Load(module, sd, path, "net" + net);
         }
     }
 
