@@ -31,7 +31,7 @@ public static class ModuleState
     public static LoadReport Check(nn.Module module, StateDict sd)
     {
         var own = module.state_dict();
-        var missing = own.Keys.Where(k => !sd.ContainsKey(k)).ToList();
+        var missing = own.Keys.Where(k => !sd.ContainsKey(k) && !IsOldBatchNormCounter(k, sd)).ToList();
         var unexpected = sd.Keys.Where(k => !own.ContainsKey(k)).ToList();
         var shapes = own
             .Where(kv => sd.ContainsKey(kv.Key) && !kv.Value.shape.SequenceEqual(sd[kv.Key].shape))
@@ -39,6 +39,14 @@ public static class ModuleState
             .ToList();
         return new LoadReport(missing, unexpected, shapes);
     }
+
+    /// <summary>
+    /// Batch norms saved before PyTorch 0.4.1 have no <c>num_batches_tracked</c>; PyTorch loads them with the counter at
+    /// 0, and so does this (the statistics themselves must be there).
+    /// </summary>
+    private static bool IsOldBatchNormCounter(string key, StateDict sd) =>
+        key.EndsWith(".num_batches_tracked", StringComparison.Ordinal)
+        && sd.ContainsKey(key[..^"num_batches_tracked".Length] + "running_mean");
 
     /// <summary>
     /// Copies every tensor of <paramref name="sd"/> into the module's parameters and buffers (in place, so optimizers
@@ -52,6 +60,11 @@ public static class ModuleState
         using var _ = no_grad();
         foreach (var (k, dst) in own)
         {
+            if (!sd.ContainsKey(k))
+            {
+                dst.zero_(); // an old batch-norm counter (see IsOldBatchNormCounter)
+                continue;
+            }
             var src = sd[k];
             if (src.dtype != dst.dtype)
                 throw new GanSharpException(ErrorKind.Checkpoint, $"{source} stores {k} as {src.dtype} but {network} keeps it as {dst.dtype}.");

@@ -25,6 +25,32 @@ public class SpadeCheckpointTests
     }
 
     [Fact]
+    public void BatchNormsSavedWithoutTheirCounterLoadAsPyTorchLoadsThem()
+    {
+        // Before PyTorch 0.4.1 batch norms had no num_batches_tracked: such a file loads with the counter at 0.
+        using var model = new SpadeModel(A, new SpadeLossOptions { NoVggLoss = true });
+        using var full = PthReader.ReadStateDict(Fixtures.SpadeTiny("A_G_after.pth"));
+        using var old = new StateDict();
+        foreach (var (k, v) in full.Entries)
+            if (!k.EndsWith("num_batches_tracked", StringComparison.Ordinal)) old.Add(k, v.alias());
+        Assert.True(old.Count < full.Count);
+        foreach (var (k, v) in model.NetG.state_dict()) if (k.EndsWith("num_batches_tracked", StringComparison.Ordinal)) v.fill_(7);
+        ModuleState.Load(model.NetG, old, "old.pth", "netG");
+        foreach (var (k, v) in model.NetG.state_dict())
+        {
+            if (k.EndsWith("num_batches_tracked", StringComparison.Ordinal)) Assert.Equal(0L, v.item<long>());
+            else Assert.True(v.eq(full[k]).all().item<bool>(), k);
+        }
+
+        // The statistics themselves cannot be missing.
+        using var noStats = new StateDict();
+        foreach (var (k, v) in old.Entries)
+            if (!k.EndsWith("running_mean", StringComparison.Ordinal)) noStats.Add(k, v.alias());
+        var e = Assert.Throws<GanSharpException>(() => ModuleState.Load(model.NetG, noStats, "stats.pth", "netG"));
+        Assert.Contains("missing from the file", e.Message);
+    }
+
+    [Fact]
     public void ACheckpointWithOtherOptionsIsRefusedByName()
     {
         using var model = new SpadeModel(A with { LabelNc = A.LabelNc + 1 }, new SpadeLossOptions { NoVggLoss = true });
