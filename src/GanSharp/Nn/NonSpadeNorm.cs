@@ -34,7 +34,7 @@ public sealed record NonSpadeNormSpec(bool Spectral, NonSpadeNormKind Norm)
     {
         bool bias = Norm == NonSpadeNormKind.None;
         nn.Module<Tensor, Tensor> conv = Spectral
-            ? new SpectralNormConv2d(cin, cout, kernel, stride, padding, bias, device)
+            ? new SpectralNormConv2d(cin, cout, kernel, stride, padding, bias, device, drawDroppedBias: true)
             : nn.Conv2d(cin, cout, kernel, stride: stride, padding: padding, bias: bias, device: device);
         return Norm switch {
             NonSpadeNormKind.None => conv,

@@ -15,22 +15,22 @@ public static class SpadeInit
     public static void XavierNormal(nn.Module module, double gain)
     {
         using var _ = no_grad();
-        foreach (var m in module.modules().Prepend(module)) {
+        foreach (var m in DepthFirst(module)) {
             switch (m) {
             case Conv2d c:
-                nn.init.xavier_normal_(c.weight!, gain);
+                XavierNormal(c.weight!, gain);
                 if (c.bias is not null) nn.init.zeros_(c.bias);
                 break;
             case Linear l:
-                nn.init.xavier_normal_(l.weight!, gain);
+                XavierNormal(l.weight!, gain);
                 if (l.bias is not null) nn.init.zeros_(l.bias);
                 break;
             case SpectralNormConv2d sc:
-                nn.init.xavier_normal_(sc.WeightOrig, gain);
+                XavierNormal(sc.WeightOrig, gain);
                 if (sc.Bias is not null) nn.init.zeros_(sc.Bias);
                 break;
             case SpectralNormLinear sl:
-                nn.init.xavier_normal_(sl.WeightOrig, gain);
+                XavierNormal(sl.WeightOrig, gain);
                 if (sl.Bias is not null) nn.init.zeros_(sl.Bias);
                 break;
             case BatchNorm2d bn when bn.affine:
@@ -43,5 +43,27 @@ public static class SpadeInit
                 break;
             }
         }
+    }
+
+    // The order of PyTorch's Module.apply (each child's subtree in registration order), which draws the weights;
+    // TorchSharp's modules() goes level by level.
+    private static IEnumerable<nn.Module> DepthFirst(nn.Module m)
+    {
+        yield return m;
+        foreach (var child in m.children())
+            foreach (var d in DepthFirst(child))
+                yield return d;
+    }
+
+    /// <summary>
+    /// PyTorch's Python <c>init.xavier_normal_</c>: one <c>normal_(0, gain·√(2 / (fan_in + fan_out)))</c>. Written out
+    /// because libtorch's C++ xavier_normal_ (what TorchSharp calls) draws other numbers from the same seed, and with
+    /// this one a seeded build equals the reference's weights.
+    /// </summary>
+    private static void XavierNormal(Tensor weight, double gain)
+    {
+        long receptive = weight.shape.Skip(2).Aggregate(1L, (a, b) => a * b);
+        long fanIn = weight.shape[1] * receptive, fanOut = weight.shape[0] * receptive;
+        weight.normal_(0, gain * Math.Sqrt(2.0 / (fanIn + fanOut)));
     }
 }

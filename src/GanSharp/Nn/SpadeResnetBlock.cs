@@ -33,6 +33,8 @@ public sealed class SpadeResnetBlock : nn.Module<Tensor, Tensor, Tensor>
         conv_1 = Conv(fmiddle, fout, 3, 1, bias: true, spec.Spectral, device);
         if (LearnedShortcut)
             conv_s = Conv(fin, fout, 1, 0, bias: false, spec.Spectral, device);
+        // As the reference: the three convs are built, then spectral-normalised (u, v drawn) in turn.
+        foreach (var conv in new[] { conv_0, conv_1, conv_s }.OfType<SpectralNormConv2d>()) conv.DrawVectors();
         norm_0 = new SpadeNorm(spec, fin, semanticNc, device);
         norm_1 = new SpadeNorm(spec, fmiddle, semanticNc, device);
         if (LearnedShortcut)
@@ -68,6 +70,6 @@ public sealed class SpadeResnetBlock : nn.Module<Tensor, Tensor, Tensor>
 
     private static nn.Module<Tensor, Tensor> Conv(long cin, long cout, long k, long pad, bool bias, bool spectral, Device? device) =>
         spectral
-            ? new SpectralNormConv2d(cin, cout, k, padding: pad, bias: bias, device: device) { SingleBackwardGemm = true }
+            ? new SpectralNormConv2d(cin, cout, k, padding: pad, bias: bias, device: device, drawVectorsLater: true) { SingleBackwardGemm = true }
             : nn.Conv2d(cin, cout, k, padding: pad, bias: bias, device: device);
 }

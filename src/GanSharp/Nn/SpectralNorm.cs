@@ -85,15 +85,28 @@ public sealed class SpectralNormConv2d : nn.Module<Tensor, Tensor>
         long stride = 1,
         long padding = 0,
         bool bias = true,
-        Device? device = null) : base(nameof(SpectralNormConv2d))
+        Device? device = null,
+        bool drawVectorsLater = false,
+        bool drawDroppedBias = false) : base(nameof(SpectralNormConv2d))
     {
         InChannels = inChannels;
         OutChannels = outChannels;
         KernelSize = kernelSize;
         weight_orig = new Parameter(empty(new[] { outChannels, inChannels, kernelSize, kernelSize }, device: device));
         this.bias = bias ? new Parameter(empty(outChannels, device: device)) : null;
-        SpectralNorm.DefaultInit(weight_orig, this.bias);
-        (weight_u, weight_v) = SpectralNorm.InitialVectors(outChannels, inChannels * kernelSize * kernelSize, device);
+        if (drawDroppedBias && !bias) {
+            // The reference builds this conv with a bias and deletes it once a norm follows: its draw still counts.
+            using var dropped = empty(outChannels, device: device);
+            SpectralNorm.DefaultInit(weight_orig, dropped);
+        } else {
+            SpectralNorm.DefaultInit(weight_orig, this.bias);
+        }
+        if (drawVectorsLater) {
+            weight_u = empty(outChannels, device: device);
+            weight_v = empty(inChannels * kernelSize * kernelSize, device: device);
+        } else {
+            (weight_u, weight_v) = SpectralNorm.InitialVectors(outChannels, inChannels * kernelSize * kernelSize, device);
+        }
         this.stride = new[] { stride, stride };
         this.padding = new[] { padding, padding };
         RegisterComponents();
@@ -102,6 +115,21 @@ public sealed class SpectralNormConv2d : nn.Module<Tensor, Tensor>
     public long InChannels { get; }
     public long OutChannels { get; }
     public long KernelSize { get; }
+
+    /// <summary>
+    /// Draws u and v now, for a layer built with <c>drawVectorsLater</c>: the reference builds all convs of a block
+    /// before it spectral-normalises them, and drawing in its order makes a seeded build equal its weights.
+    /// </summary>
+    public void DrawVectors()
+    {
+        var (u, v) = SpectralNorm.InitialVectors(weight_u.shape[0], weight_v.shape[0], weight_u.device);
+        using (no_grad()) {
+            weight_u.copy_(u);
+            weight_v.copy_(v);
+        }
+        u.Dispose();
+        v.Dispose();
+    }
 
     /// <summary>The unnormalised weight, the trainable parameter.</summary>
     public Parameter WeightOrig => weight_orig;

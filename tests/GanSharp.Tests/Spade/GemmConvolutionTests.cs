@@ -287,24 +287,28 @@ public class GemmConvolutionTests
         // ngf 32 puts every block conv and every gamma/beta conv on the GEMM path (≥ 32 input channels). Crop 64, not
         // 32: at 32 the head runs at 1x1, where batch norm over two values makes the true gradients of the first
         // layers zero and both paths return only rounding noise there.
-        var options = new SpadeModelOptions { LabelNc = 5, NoInstance = true, CropSize = 64, Ngf = 32, Ndf = 16 };
-        var losses = new SpadeLossOptions { NoVggLoss = true };
-        (double[] Output, double[] Grads) Run(bool gemm)
+        // No feature matching: its gradient is sign(fake - real) per D feature, and where those nearly agree the
+        // rounding of either forward path flips signs (1e-3 of the gradients, in libtorch's path as well as ours).
+        var options = new SpadeModelOptions { LabelNc = 5, NoInstance = true, CropSize = 64, Ngf = 32, Ndf = 16, NoGanFeatLoss = true };
+        var losses = new SpadeLossOptions { NoVggLoss = true, NoGanFeatLoss = true };
+        (double[] Output, double[] Grads) Run(bool gemm, ScalarType dtype = ScalarType.Float32)
         {
             bool before = OneDnnGemm.ForcedOff;
             OneDnnGemm.ForcedOff = !gemm;
             try {
                 manual_seed(11);
                 using var model = new SpadeModel(options, losses);
+                model.NetG.to(dtype);
+                model.NetD!.to(dtype);
                 model.Train(true);
                 using var scope = NewDisposeScope();
                 manual_seed(12);
                 var label = randint(0, 5, new long[] { 2, 1, 64, 64 });
-                var sem = zeros(2, options.SemanticNc, 64, 64).scatter_(1, label, ones(2, 1, 64, 64));
-                var image = rand(2, 3, 64, 64) * 2 - 1;
+                var sem = zeros(2, options.SemanticNc, 64, 64).scatter_(1, label, ones(2, 1, 64, 64)).to(dtype);
+                var image = (rand(2, 3, 64, 64) * 2 - 1).to(dtype);
                 var g = model.ComputeGeneratorLoss(sem, image);
                 g.Total().backward();
-                var grads = model.GeneratorParameters().Select(p => p.grad!.abs().sum().item<float>() * 1.0).ToArray();
+                var grads = model.GeneratorParameters().Select(p => p.grad!.abs().sum().to(float64).item<double>()).ToArray();
                 var fake = g.Fake.detach().flatten().to(float64).data<double>().ToArray();
                 return (fake, grads);
             } finally {
@@ -313,13 +317,18 @@ public class GemmConvolutionTests
         }
         var aten = Run(gemm: false);
         var gemmRun = Run(gemm: true);
+        // The head's batch norm over 2x2x2 values amplifies rounding in the first layers' gradients (1e-4 relative in
+        // either float32 path): the float64 run says how far each path is from the exact values.
+        var exact = Run(gemm: false, ScalarType.Float64);
         Assert.Equal(aten.Output.Length, gemmRun.Output.Length);
         double outDiff = aten.Output.Zip(gemmRun.Output, (a, b) => Math.Abs(a - b)).Max();
         Assert.True(outDiff < 1e-5, $"generator output differs by {outDiff}");
         Assert.Equal(aten.Grads.Length, gemmRun.Grads.Length);
-        for (int i = 0; i < aten.Grads.Length; i++)
-            Assert.True(Math.Abs(aten.Grads[i] - gemmRun.Grads[i]) <= 1e-4 * Math.Max(1, Math.Abs(aten.Grads[i])),
-                $"parameter {i}: |grad| sums {aten.Grads[i]} (libtorch) vs {gemmRun.Grads[i]} (GEMM)");
+        for (int i = 0; i < aten.Grads.Length; i++) {
+            double atenError = Math.Abs(aten.Grads[i] - exact.Grads[i]), gemmError = Math.Abs(gemmRun.Grads[i] - exact.Grads[i]);
+            Assert.True(gemmError <= Math.Max(2 * atenError, 1e-4 * Math.Max(1, Math.Abs(exact.Grads[i]))),
+                $"parameter {i}: |grad| sums {aten.Grads[i]} (libtorch), {gemmRun.Grads[i]} (GEMM), {exact.Grads[i]} (float64)");
+        }
     }
 
     private static void AssertClose(Tensor expected64, Tensor actual, string what)

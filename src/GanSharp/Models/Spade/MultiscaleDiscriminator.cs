@@ -82,6 +82,9 @@ public sealed class MultiscaleDiscriminator : nn.Module<Tensor, Tensor[][]>
         RegisterComponents();
     }
 
+    /// <summary>The per-scale discriminators, finest first (discriminator_0, ...).</summary>
+    public IReadOnlyList<NLayerDiscriminator> Discriminators => scales;
+
     /// <summary>
     /// Sends the spectral-normed convolutions through <see cref="GemmConvolution"/> (4x4 stride-2 layers unfold
     /// into one oneDNN GEMM each). That path has no double backward: turn it off before a gradient penalty.

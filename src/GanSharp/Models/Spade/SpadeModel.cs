@@ -113,6 +113,9 @@ public sealed class SpadeModel : IDisposable
             // SPADE's own losses never differentiate D twice; SpadeRecipe turns this off for gradient penalties.
             NetD = new MultiscaleDiscriminator(Options, device) { SingleBackwardGemm = true };
             SpadeInit.XavierNormal(NetD, Options.InitVariance);
+            // The reference's init_weights then re-initialises every child network (each NLayerDiscriminator is one):
+            // the values are drawn twice, and a seeded build equals its weights only by doing the same.
+            foreach (var sub in NetD.Discriminators) SpadeInit.XavierNormal(sub, Options.InitVariance);
         }
         if (Options.UseVae) {
             NetE = new ConvEncoder(Options, device);
