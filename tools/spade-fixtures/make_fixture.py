@@ -68,17 +68,22 @@ def config_a(out, argv):
     torch.save(netG.state_dict(), os.path.join(out, 'A_G_init.pth'))
     torch.save(netD.state_dict(), os.path.join(out, 'A_D_init.pth'))
     torch.save(netG.state_dict(), os.path.join(out, 'A_G_init_legacy.pth'), _use_new_zipfile_serialization=False)
+    netE = model.netE
+    if netE is not None:
+        torch.save(netE.state_dict(), os.path.join(out, 'A_E_init.pth'))
 
     data, sem, image = save_batch(opt, model, opt.batchSize, 100, os.path.join(out, 'A_batch.pth'))
 
     exp = OrderedDict()
     cap = {}
     hg = hook_pretanh(netG, cap, 'pre')
-    netG.eval()
-    with torch.no_grad():
-        exp['G_eval'] = netG(sem)
-    exp['G_eval_pretanh'] = cap['pre']
-    netG.train()
+    # With the VAE, G without z draws it on input.get_device(), which fails on the CPU: no eval forwards then.
+    if netE is None:
+        netG.eval()
+        with torch.no_grad():
+            exp['G_eval'] = netG(sem)
+        exp['G_eval_pretanh'] = cap['pre']
+        netG.train()
 
     d_outputs = []
     hd = netD.register_forward_hook(lambda m, i, o: d_outputs.append([[t.detach().clone() for t in s] for s in o]))
@@ -103,7 +108,9 @@ def config_a(out, argv):
                 exp[f'{prefix}_real_s{s}_l{l}'] = t[n:]
     exp['Dstep_fake_image'] = g_images[1][0]
     exp['Dstep_fake_image_pretanh'] = g_images[1][1]
-    exp['optG_param_names'] = [k for k, _ in netG.named_parameters()]
+    # optimizer_G holds netG's parameters, then netE's (create_optimizers).
+    exp['optG_param_names'] = [k for k, _ in netG.named_parameters()] + \
+        ([] if netE is None else ['netE.' + k for k, _ in netE.named_parameters()])
     exp['optD_param_names'] = [k for k, _ in netD.named_parameters()]
     exp['seed'] = 0
     exp['batch_seed'] = 100
@@ -115,11 +122,14 @@ def config_a(out, argv):
     torch.save(netD.state_dict(), os.path.join(out, 'A_D_after.pth'))
     torch.save(trainer.optimizer_G.state_dict(), os.path.join(out, 'A_optG_after.pth'))
     torch.save(trainer.optimizer_D.state_dict(), os.path.join(out, 'A_optD_after.pth'))
-    netG.eval()
-    with torch.no_grad():
-        exp['G_eval_after'] = netG(sem)
-    exp['G_eval_after_pretanh'] = cap['pre']
-    netG.train()
+    if netE is not None:
+        torch.save(netE.state_dict(), os.path.join(out, 'A_E_after.pth'))
+    else:
+        netG.eval()
+        with torch.no_grad():
+            exp['G_eval_after'] = netG(sem)
+        exp['G_eval_after_pretanh'] = cap['pre']
+        netG.train()
     hg.remove()
     torch.save(dict(exp), os.path.join(out, 'A_expected.pth'))
 

@@ -270,7 +270,10 @@ public sealed class SpadeModel : IDisposable
     {
         using var scope = NewDisposeScope();
         var std = logvar.mul(0.5).exp_();
-        return randn_like(std).mul_(std).add_(mu).MoveToOuterDisposeScope();
+        // Drawn in float32 whatever the model's precision, so that a float64 check of an iteration sees the noise
+        // the float32 iteration (and the reference, from the same seed) drew.
+        var eps = std.dtype == ScalarType.Float32 ? randn_like(std) : randn(std.shape, dtype: ScalarType.Float32, device: std.device).to(std.dtype);
+        return eps.mul_(std).add_(mu).MoveToOuterDisposeScope();
     }
 
     private (Tensor Fake, Tensor? Kld) GenerateFake(Tensor semantics, Tensor image, bool computeKld)
