@@ -98,18 +98,17 @@ public sealed class ReferenceCompatBinder
             data.Validate();
             return data;
         }
-        var defaults = ReferenceOptions.DatasetModeDefaults(mode, _isTrain);
+        // The mode's defaults as the reference resolves them, for every data option not typed.
+        var defaults = ReferenceOptions.ForDatasetMode(mode, _isTrain).ToRunOptions().Data;
         bool Typed(string flat) => typed.Contains(flat);
-        string Default(string name, string fallback) => defaults.TryGetValue(name, out var v) ? v : fallback;
-        var inv = System.Globalization.CultureInfo.InvariantCulture;
-        if (!Typed("data.label_nc")) data = data with { LabelNc = int.Parse(Default("label_nc", "182"), inv) };
-        if (!Typed("data.contain_dontcare_label")) data = data with { ContainDontcareLabel = Default("contain_dontcare_label", "False") == "True" };
-        if (!Typed("data.no_instance")) data = data with { NoInstance = Default("no_instance", "False") == "True" };
-        if (!Typed("data.crop_size")) data = data with { CropSize = int.Parse(Default("crop_size", "512"), inv) };
-        if (!Typed("data.load_size")) data = data with { LoadSize = int.Parse(Default("load_size", "1024"), inv) };
-        if (!Typed("data.aspect_ratio")) data = data with { AspectRatio = double.Parse(Default("aspect_ratio", "1.0"), inv) };
-        if (!Typed("data.preprocess_mode")) data = data with { PreprocessMode = Transforms.ParseMode(Default("preprocess_mode", "scale_width_and_crop"))!.Value };
-        if (_isTrain && !Typed("data.batch_size")) data = data with { BatchSize = int.Parse(Default("batchSize", "1"), inv) };
+        if (!Typed("data.label_nc")) data = data with { LabelNc = defaults.LabelNc };
+        if (!Typed("data.contain_dontcare_label")) data = data with { ContainDontcareLabel = defaults.ContainDontcareLabel };
+        if (!Typed("data.no_instance")) data = data with { NoInstance = defaults.NoInstance };
+        if (!Typed("data.crop_size")) data = data with { CropSize = defaults.CropSize };
+        if (!Typed("data.load_size")) data = data with { LoadSize = defaults.LoadSize };
+        if (!Typed("data.aspect_ratio")) data = data with { AspectRatio = defaults.AspectRatio };
+        if (!Typed("data.preprocess_mode")) data = data with { PreprocessMode = defaults.PreprocessMode };
+        if (_isTrain && !Typed("data.batch_size")) data = data with { BatchSize = defaults.BatchSize };
 
         string? root = parse.GetValue(_dataroot);
         if (root is not null)
@@ -133,7 +132,7 @@ public sealed class ReferenceCompatBinder
     {
         string? mode = parse.GetValue(_datasetMode);
         if (mode is null || given.Contains("model.num_upsampling_layers")) return options;
-        if (!ReferenceOptions.DatasetModeDefaults(mode, _isTrain).TryGetValue("num_upsampling_layers", out var ups)) return options;
-        return options with { Model = options.Model with { NumUpsamplingLayers = Enum.Parse<NumUpsamplingLayers>(ups, ignoreCase: true) } };
+        var ups = ReferenceOptions.ForDatasetMode(mode, _isTrain).Model.NumUpsamplingLayers;
+        return options with { Model = options.Model with { NumUpsamplingLayers = ups } };
     }
 }

@@ -43,7 +43,7 @@ public sealed class ReferenceOptions
     /// What a <c>--dataset_mode</c>'s option setter changes, by the reference's option names (<c>label_nc</c>,
     /// <c>batchSize</c>, ...); the load size differs between training and testing, as in the reference.
     /// </summary>
-    public static IReadOnlyDictionary<string, string> DatasetModeDefaults(string mode, bool isTrain = true)
+    private static Dictionary<string, string> DatasetModeDefaults(string mode, bool isTrain)
     {
         string load = isTrain ? "286" : "256";
         return mode switch
@@ -86,13 +86,18 @@ public sealed class ReferenceOptions
             else if (i + 1 < args.Length) given[name] = args[++i];
             else throw new GanSharpException(ErrorKind.Usage, $"{source}: --{name} needs a value.");
         }
+        return new ReferenceOptions(Resolve(given, isTrain: true), source);
+    }
+
+    // Defaults, then what --no_TTUR and the dataset mode change (as the reference), then the options given.
+    private static Dictionary<string, string> Resolve(Dictionary<string, string> given, bool isTrain)
+    {
         var values = new Dictionary<string, string>(BaseDefaults, StringComparer.Ordinal);
         foreach (var s in Switches) values[s] = "False";
-        // As the reference: --no_TTUR changes the betas' defaults, the dataset mode its own defaults.
         if (given.ContainsKey("no_TTUR")) { values["beta1"] = "0.5"; values["beta2"] = "0.999"; }
-        foreach (var (k, v) in DatasetModeDefaults(given.GetValueOrDefault("dataset_mode", "coco"))) values[k] = v;
+        foreach (var (k, v) in DatasetModeDefaults(given.GetValueOrDefault("dataset_mode", "coco"), isTrain)) values[k] = v;
         foreach (var (k, v) in given) values[k] = v;
-        return new ReferenceOptions(values, source);
+        return values;
     }
 
     /// <summary>
@@ -124,6 +129,24 @@ public sealed class ReferenceOptions
     /// <summary>Whether <paramref name="text"/> is the reference's opt.txt rather than GanSharp's (whose names have a section: <c>model.ngf</c>).</summary>
     public static bool IsReferenceOptText(string text) =>
         text.Split('\n').Any(l => l.TrimStart().StartsWith("label_nc:", StringComparison.Ordinal));
+
+    /// <summary>The options of an NVlabs run folder from its opt.txt; null when there is none or it is GanSharp's.</summary>
+    public static ReferenceOptions? TryReadRunFolder(string optTxtPath)
+    {
+        if (!File.Exists(optTxtPath)) return null;
+        string text = File.ReadAllText(optTxtPath);
+        return IsReferenceOptText(text) ? FromOptText(text, optTxtPath) : null;
+    }
+
+    /// <summary>
+    /// What a reference command line of only <c>--dataset_mode <paramref name="mode"/></c> resolves to, at training or
+    /// test time (the load size differs).
+    /// </summary>
+    public static ReferenceOptions ForDatasetMode(string mode, bool isTrain)
+    {
+        var values = Resolve(new Dictionary<string, string>(StringComparer.Ordinal) { ["dataset_mode"] = mode }, isTrain);
+        return new ReferenceOptions(values, "--dataset_mode " + mode);
+    }
 
     private string Get(string name) => _values.TryGetValue(name, out var v) ? v : throw new GanSharpException(ErrorKind.Checkpoint, $"{_source} has no {name}.");
 

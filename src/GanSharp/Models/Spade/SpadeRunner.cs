@@ -21,13 +21,10 @@ public static class SpadeRunner
     /// <summary>Where a run of the NVlabs code stopped (its iter.txt): the epoch and the images already seen in it.</summary>
     public sealed record ReferenceResume(int Epoch, int EpochImages);
 
-    /// <summary>Options as they will be used: merged with a checkpoint when continuing, with instance use inferred from the data.</summary>
-    public static SpadeRunOptions ResolveForTraining(SpadeRunOptions options, IReadOnlySet<string> given, out LoadedState? state) =>
-        ResolveForTraining(options, given, out state, out _);
-
     /// <summary>
-    /// As <see cref="ResolveForTraining(SpadeRunOptions, IReadOnlySet{string}, out LoadedState?)"/>; continuing a run
-    /// folder of the NVlabs code (its opt.txt and weights, no state of ours) gives <paramref name="reference"/>.
+    /// Options as they will be used: merged with a checkpoint when continuing, with instance use inferred from the data.
+    /// Continuing a run folder of the NVlabs code (its opt.txt and weights, no state of ours) gives
+    /// <paramref name="reference"/>.
     /// </summary>
     public static SpadeRunOptions ResolveForTraining(SpadeRunOptions options, IReadOnlySet<string> given, out LoadedState? state, out ReferenceResume? reference)
     {
@@ -45,10 +42,9 @@ public static class SpadeRunner
                 saved = SpadeRunOptions.FromJson(state.OptionsJson, state.Path);
                 source = state.Path;
             }
-            else if (File.Exists(folder.NetPath(which, "G")) && File.Exists(folder.OptTxtPath)
-                     && ReferenceOptions.IsReferenceOptText(File.ReadAllText(folder.OptTxtPath)))
+            else if (File.Exists(folder.NetPath(which, "G")) && ReferenceOptions.TryReadRunFolder(folder.OptTxtPath) is { } referenceRun)
             {
-                saved = ReferenceOptions.FromOptText(File.ReadAllText(folder.OptTxtPath), folder.OptTxtPath).ToRunOptions();
+                saved = referenceRun.ToRunOptions();
                 source = folder.OptTxtPath;
                 reference = ReadIterTxt(Path.Combine(folder.Dir, "iter.txt"));
             }
@@ -66,8 +62,7 @@ public static class SpadeRunner
             throw new GanSharpException(ErrorKind.Checkpoint,
                 $"{folder.Dir} already holds a run: pass --continue-train to resume it, or choose another --name.");
         }
-        else if (File.Exists(folder.NetPath("latest", "G")) && File.Exists(folder.OptTxtPath)
-                 && ReferenceOptions.IsReferenceOptText(File.ReadAllText(folder.OptTxtPath)))
+        else if (File.Exists(folder.NetPath("latest", "G")) && ReferenceOptions.TryReadRunFolder(folder.OptTxtPath) is not null)
         {
             // A new run would overwrite the reference's weights.
             throw new GanSharpException(ErrorKind.Checkpoint,
@@ -239,10 +234,10 @@ public static class SpadeRunner
             saved = SpadeRunOptions.FromJson(File.ReadAllText(optionsPath), optionsPath);
         else if (folder.TryLoad(which) is { } state)
             saved = SpadeRunOptions.FromJson(state.OptionsJson, folder.StatePath(which));
-        else if (File.Exists(folder.OptTxtPath) && ReferenceOptions.IsReferenceOptText(File.ReadAllText(folder.OptTxtPath)))
+        else if (ReferenceOptions.TryReadRunFolder(folder.OptTxtPath) is { } referenceRun)
         {
             // A run folder of the NVlabs code: its opt.txt names every option the networks were built with.
-            saved = ReferenceOptions.FromOptText(File.ReadAllText(folder.OptTxtPath), folder.OptTxtPath).ToRunOptions();
+            saved = referenceRun.ToRunOptions();
             notice($"{folder.Dir} is a run of the NVlabs reference: its options come from opt.txt.");
         }
         else if (File.Exists(folder.NetPath(which, "G")))
