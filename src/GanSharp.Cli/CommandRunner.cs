@@ -22,6 +22,13 @@ public static class CommandRunner
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
             return ExitCodes.For(e.Kind);
         }
+        catch (IOException e) when (AtomicFile.IsDiskFull(e))
+        {
+            // A write outside AtomicFile (a log line, a page) ran out of space: still one sentence and its own code.
+            AnsiConsole.MarkupLineInterpolated(
+                $"[red]error:[/] the disk is full ({e.Message}): free some space or write to another disk, then run the command again (--continue-train resumes from the last checkpoint).");
+            return ExitCodes.DiskFull;
+        }
         catch (OperationCanceledException)
         {
             AnsiConsole.MarkupLine("[yellow]stopped by the user[/]");

@@ -18,6 +18,10 @@ public static class ExitCodes
     public const int TrainingFailed = 6;
     /// <summary>A check (audit --strict, evaluation threshold) found problems.</summary>
     public const int CheckFailed = 7;
+    /// <summary>The disk (or quota) ran out while writing; files written before are intact.</summary>
+    public const int DiskFull = 8;
+    /// <summary>Another process is training in the same run folder.</summary>
+    public const int RunBusy = 9;
     /// <summary>Interrupted by the user (Ctrl+C).</summary>
     public const int Interrupted = 130;
 
@@ -28,6 +32,8 @@ public static class ExitCodes
         ErrorKind.Data => DataInvalid,
         ErrorKind.Checkpoint => Checkpoint,
         ErrorKind.TrainingFailed => TrainingFailed,
+        ErrorKind.DiskFull => DiskFull,
+        ErrorKind.RunBusy => RunBusy,
         _ => InternalError,
     };
 }

@@ -12,6 +12,12 @@ public static class Program
         if (GcQuiet.ShouldRelaunch()) return GcQuiet.Relaunch(args, typeof(Program).Assembly.Location);
         // Must precede the first tensor: see NativeSetup.TuneAllocator.
         NativeSetup.TuneAllocator();
+        return Run(args);
+    }
+
+    /// <summary>Parses and runs one command line; the exit code as the process would return it (tests call this).</summary>
+    public static int Run(string[] args)
+    {
         // Ctrl+C is handled by the verbs themselves (training saves a resumable checkpoint first), so the parser's own
         // termination timeout is off.
         var parse = BuildRoot().Parse(RouteFamily(args));
@@ -58,6 +64,7 @@ public static class Program
             "GanSharp: train, debug and evaluate GANs (GauGAN/SPADE and the stabilised families) on CPU with TorchSharp.");
         foreach (var verb in Verbs())
             root.Subcommands.Add(verb);
+        Options.RangeChecks.AddTo(root);
         return root;
     }
 

@@ -13,6 +13,10 @@ public enum ErrorKind
     Checkpoint,
     /// <summary>Training stopped because it diverged (NaN/Inf) or a detector asked to stop.</summary>
     TrainingFailed,
+    /// <summary>A write ran out of disk space (or quota); what was written before is intact.</summary>
+    DiskFull,
+    /// <summary>Another process is training in the same run folder.</summary>
+    RunBusy,
 }
 
 /// <summary>

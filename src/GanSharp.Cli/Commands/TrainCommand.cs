@@ -25,6 +25,7 @@ public static class TrainCommand
         {
             var (options, given) = BindSpade(parse, cmd, data, spade, reference, isTrain: true, Note);
             options = BindTricks(parse, tricks, options, given);
+            options.Run.ValidateNames();
             using var cancel = new UserCancel(outer);
             var result = RunWithProgress(options, given, cancel.Token);
             var folder = new RunFolder(options.Run.RunDir);

@@ -59,7 +59,6 @@ public sealed class LiveDoctor : IStatsSink
         _logPath = logPath;
         _detectors = detectors ?? Detector.Defaults();
         _o = options ?? new();
-        if (logPath != null) Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(logPath))!);
     }
 
     /// <summary>The file name of the live log inside a run folder.</summary>
@@ -120,6 +119,11 @@ public sealed class LiveDoctor : IStatsSink
 
     private void Append(string text)
     {
-        if (_logPath != null) File.AppendAllText(_logPath, text + "\n");
+        if (_logPath != null)
+        {
+            // Created on the first warning, not up front: a command refused before training leaves no folder behind.
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_logPath))!);
+            File.AppendAllText(_logPath, text + "\n");
+        }
     }
 }

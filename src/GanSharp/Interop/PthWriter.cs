@@ -27,18 +27,19 @@ public static class PthWriter
     /// Writes an object graph: <see cref="StateDict"/> (as OrderedDict), <see cref="Dictionary{TKey,TValue}"/> with
     /// string/long keys, <see cref="List{T}"/>, <see cref="PickleTuple"/>, string, int/long, float/double, bool, null, Tensor.
     /// </summary>
-    public static void Write(string path, object? root, PthFormat format = PthFormat.Zip)
+    public static void Write(string path, object? root, PthFormat format = PthFormat.Zip) =>
+        AtomicFile.Write(path, s => Write(s, root, format));
+
+    /// <summary>Writes an object graph (as <see cref="Write(string, object?, PthFormat)"/>) to a stream.</summary>
+    public static void Write(Stream s, object? root, PthFormat format = PthFormat.Zip)
     {
         var storages = new List<(string Key, Tensor Data)>();
         try
         {
             var pickle = new PickleWriter(storages, legacy: format == PthFormat.Legacy);
             byte[] obj = pickle.Dump(root);
-            AtomicFile.Write(path, s =>
-            {
-                if (format == PthFormat.Zip) WriteZip(s, obj, storages);
-                else WriteLegacy(s, obj, storages);
-            });
+            if (format == PthFormat.Zip) WriteZip(s, obj, storages);
+            else WriteLegacy(s, obj, storages);
         }
         finally
         {

@@ -70,6 +70,7 @@ public static class FamilyRunner
     /// <summary>Builds source, recipe and trainer, resumes when asked, trains and scores.</summary>
     public static FamilyRunResult Train(FamilyRunOptions family, TricksOptions tricks, RunOptions run, CancellationToken token, Action<TrainProgress>? progress = null, IEnumerable<IStatsSink>? sinks = null)
     {
+        run.ValidateNames();
         family.Validate();
         tricks.Validate();
         run.Validate();
@@ -78,25 +79,34 @@ public static class FamilyRunner
         if (family.Threads > 0) TorchSharp.torch.set_num_threads(family.Threads);
         TorchSharp.torch.manual_seed(run.Seed);
         string json = OptionsJson(family, tricks);
+        // Held for the whole run: a second trainer in the same folder is refused by name.
+        using var runLock = RunLock.Acquire(run.RunDir);
+        var folder = new RunFolder(run.RunDir);
+        folder.Recover();
+        LoadedState? state = null;
+        if (run.ContinueTrain)
+        {
+            state = folder.TryLoad(run.WhichEpoch)
+                ?? throw new GanSharpException(ErrorKind.Checkpoint, $"--continue-train found no {folder.StatePath(run.WhichEpoch)}: drop --continue-train or check --name and --checkpoints-dir.");
+            state.CheckWeightFiles(folder, run.WhichEpoch);
+            folder.RewindLogs(state);
+        }
+        else if (folder.HasState("latest"))
+            throw new GanSharpException(ErrorKind.Checkpoint, $"{folder.Dir} already holds a run: pass --continue-train to resume it, or choose another --name.");
         using var recipe = CreateRecipe(family, tricks);
         var source = CreateSource(family, run.Seed);
         using var stats = new StatsCollector();
-        var folder = new RunFolder(run.RunDir);
-        bool resumed = run.ContinueTrain && folder.HasState(run.WhichEpoch);
-        Directory.CreateDirectory(run.RunDir);
-        stats.Subscribe(new LossLogSink(folder.LossLogPath, name => name.StartsWith('D') || name.StartsWith('G') || name == "M", resumed));
+        stats.Subscribe(new LossLogSink(folder.LossLogPath, name => name.StartsWith('D') || name.StartsWith('G') || name == "M", header: state is null));
         stats.Subscribe(new JsonlSink(folder.StatsPath));
         if (run.TfLog) stats.Subscribe(new TensorBoardSink(Path.Combine(run.RunDir, "logs")));
         foreach (var sink in sinks ?? []) stats.Subscribe(sink);
         AtomicFile.WriteAllText(folder.OptionsJsonPath, json);
-        using var trainer = new Trainer<IGanBatch>(recipe, source, run, family.Epochs, json, stats) { Kind = GanSharp.Diagnostics.RunKind.Family };
-        var start = new TrainPosition(1, 0, 0, 0, 0);
-        if (run.ContinueTrain)
+        using var trainer = new Trainer<IGanBatch>(recipe, source, run, family.Epochs, json, stats)
         {
-            var state = folder.TryLoad(run.WhichEpoch)
-                ?? throw new GanSharpException(ErrorKind.Checkpoint, $"--continue-train found no {folder.StatePath(run.WhichEpoch)}: drop --continue-train or check --name and --checkpoints-dir.");
-            start = trainer.Resume(state);
-        }
+            Kind = GanSharp.Diagnostics.RunKind.Family,
+            RunFiles = new Dictionary<string, string> { [Path.GetFileName(folder.OptionsJsonPath)] = json },
+        };
+        var start = state is null ? new TrainPosition(1, 0, 0, 0, 0) : trainer.Resume(state);
         var result = trainer.Run(start, token, progress);
         var (modes, hq, fd) = Score(family, recipe, family.IsImage ? 256 : 2000, run.Seed);
         return new FamilyRunResult(result, modes, hq, fd);

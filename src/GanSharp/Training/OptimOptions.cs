@@ -55,6 +55,11 @@ public sealed record OptimOptions
         if (Lr <= 0 || double.IsNaN(Lr)) throw new GanSharpException(ErrorKind.Usage, $"--lr is {Lr}: it must be a positive number such as 0.0002.");
         if (Niter < 0 || NiterDecay < 0) throw new GanSharpException(ErrorKind.Usage, $"--niter {Niter} and --niter-decay {NiterDecay} must not be negative.");
         if (TotalEpochs < 1) throw new GanSharpException(ErrorKind.Usage, "--niter plus --niter-decay is 0: train at least one epoch.");
+        if (LrScaleG <= 0 || LrScaleD <= 0 || !double.IsFinite(LrScaleG) || !double.IsFinite(LrScaleD))
+            throw new GanSharpException(ErrorKind.Usage, $"--lr-scale-g {LrScaleG} and --lr-scale-d {LrScaleD} must be positive numbers (1 = the reference's rates).");
+        var (g, d) = LearningRatesAt(1);
+        if (Math.Max(g, d) > float.MaxValue)
+            throw new GanSharpException(ErrorKind.Usage, $"--lr {Lr} with its scales gives G {g:G3} and D {d:G3}, beyond a 32-bit float: use a learning rate such as 0.0002.");
         if (Beta1 is < 0 or >= 1 || Beta2 is < 0 or >= 1) throw new GanSharpException(ErrorKind.Usage, $"--beta1 {Beta1} and --beta2 {Beta2} must lie in [0, 1).");
     }
 }
@@ -80,10 +85,30 @@ public sealed record RunOptions
 
     public string RunDir => Path.Combine(CheckpointsDir, Name);
 
+    /// <summary>
+    /// Refuses a --name or --which-epoch that would lead outside --checkpoints-dir (or --results-dir): both become
+    /// parts of file names, so they must be plain names. Runs before anything touches the file system.
+    /// </summary>
+    public void ValidateNames()
+    {
+        CheckPlainName(Name, "--name", "a plain folder name such as city_256");
+        CheckPlainName(WhichEpoch, "--which-epoch", "'latest' or an epoch number");
+    }
+
+    /// <summary>One file or folder name: not empty, not '.' or '..', no folder separators, no control characters.</summary>
+    public static void CheckPlainName(string value, string flag, string example)
+    {
+        bool bad = string.IsNullOrWhiteSpace(value) || value is "." or ".." || value.Length > 200
+            || value.IndexOfAny(['/', '\\']) >= 0 || value.Any(char.IsControl) || Path.IsPathRooted(value)
+            || value.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0;
+        if (bad)
+            throw new GanSharpException(ErrorKind.Usage,
+                $"{flag} '{value}' must be {example}, not a path: it names a folder inside the folder you chose, so it cannot contain '/', '\\' or be '..'.");
+    }
+
     public void Validate()
     {
-        if (string.IsNullOrWhiteSpace(Name) || Name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
-            throw new GanSharpException(ErrorKind.Usage, $"--name '{Name}' must be a plain folder name (no slashes).");
+        ValidateNames();
         if (PrintFreq < 1 || DisplayFreq < 1 || SaveLatestFreq < 1 || SaveEpochFreq < 1)
             throw new GanSharpException(ErrorKind.Usage, "--print-freq, --display-freq, --save-latest-freq and --save-epoch-freq must be at least 1.");
     }

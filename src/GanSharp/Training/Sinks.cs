@@ -13,12 +13,18 @@ public sealed class LossLogSink : IStatsSink
     private readonly string _path;
     private readonly Func<string, bool> _isLoss;
 
-    public LossLogSink(string path, Func<string, bool> isLoss, bool resumed)
+    /// <param name="path">The log file, appended to.</param>
+    /// <param name="isLoss">Which statistics are losses (the reference logs only those).</param>
+    /// <param name="header">Whether to start with the reference's header line (not when resuming one of our runs,
+    /// whose log then reads as the uninterrupted run's).</param>
+    /// <param name="resumed">Marks the header of a log that continues another program's run.</param>
+    public LossLogSink(string path, Func<string, bool> isLoss, bool header, bool resumed = false)
     {
         _path = path;
         _isLoss = isLoss;
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        File.AppendAllText(path, $"================ Training Loss ({DateTime.Now:ddd MMM d HH:mm:ss yyyy}){(resumed ? " resumed" : "")} ================\n");
+        if (header)
+            File.AppendAllText(path, $"================ Training Loss ({DateTime.Now:ddd MMM d HH:mm:ss yyyy}){(resumed ? " resumed" : "")} ================\n");
     }
 
     public void OnStats(StatsRecord r) => File.AppendAllText(_path, Format(r, _isLoss) + "\n");

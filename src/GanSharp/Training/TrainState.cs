@@ -11,18 +11,35 @@ public sealed record TrainPosition(int Epoch, int BatchIndex, long Iteration, lo
 /// <summary>
 /// The run folder of the reference (<c>checkpoints/&lt;name&gt;/</c>): weights-only <c>{latest|N}_net_{G,D,E}.pth</c>
 /// that PyTorch reads, plus our own <c>{latest|N}_state.pth</c> with everything exact resume needs (weights, optimizer
-/// moments and steps, RNG state, data position, counters, recipe extras, options). The state file is written first
-/// and alone holds a resumable point, so a run killed between any two writes still resumes from a consistent state.
+/// moments and steps, RNG state, data position, counters, recipe extras, options, log lengths).
 /// </summary>
+/// <remarks>
+/// A checkpoint is one unit: the state, the weights-only files, <c>iter.txt</c>, the options files and
+/// <c>{which}_checkpoint.json</c> of one iteration, or none of them. Every file is first written to a temporary
+/// sibling and flushed; then <c>checkpoint.journal</c> (itself written by a rename, the commit point) lists the
+/// renames, which follow; the journal is deleted last. A run killed before the commit point leaves the previous
+/// checkpoint whole (its temporary files are removed by <see cref="Recover"/>); one killed after it is completed
+/// by <see cref="Recover"/>, which every trainer runs when it takes the folder and which <c>test</c> waits for.
+/// </remarks>
 public sealed class RunFolder(string dir)
 {
     public const string StateFormat = "gansharp-train-state";
+    public const string JournalName = "checkpoint.journal";
+    private const string JournalHeader = "gansharp-checkpoint-journal 1";
+
+    /// <summary>The logs a resume rewinds to their length at the checkpoint, so a resumed log reads as an uninterrupted one.</summary>
+    public static readonly string[] LogFiles = ["loss_log.txt", "stats.jsonl", "doctor_log.txt"];
 
     public string Dir { get; } = dir;
 
     public string NetPath(string which, string net) => Path.Combine(Dir, $"{which}_net_{net}.pth");
 
     public string StatePath(string which) => Path.Combine(Dir, $"{which}_state.pth");
+
+    /// <summary>The checkpoint's manifest: iteration, epoch and files of the unit (what <c>test</c> names).</summary>
+    public string ManifestPath(string which) => Path.Combine(Dir, $"{which}_checkpoint.json");
+
+    public string JournalPath => Path.Combine(Dir, JournalName);
 
     public string OptionsJsonPath => Path.Combine(Dir, "options.json");
 
@@ -34,7 +51,10 @@ public sealed class RunFolder(string dir)
 
     public string WebDir => Path.Combine(Dir, "web");
 
-    /// <summary>Saves the full training state, then the weights-only files.</summary>
+    /// <summary>
+    /// Saves one checkpoint unit: the full training state, the weights-only files, iter.txt, the given text files
+    /// (options.json, opt.txt) and the manifest. Refuses up front, with the space needed, when the disk cannot hold it.
+    /// </summary>
     public void Save(
         string which,
         string family,
@@ -42,11 +62,16 @@ public sealed class RunFolder(string dir)
         IReadOnlyDictionary<string, OptimizerHelper> optimizers,
         TrainPosition position,
         Dictionary<object, object?> extra,
-        string optionsJson)
+        string optionsJson,
+        IReadOnlyDictionary<string, string>? texts = null)
     {
+        using var faults = FaultPoints.Checkpoint();
         Directory.CreateDirectory(Dir);
         var netDicts = new Dictionary<object, object?>();
         var weightDicts = new List<(string Name, StateDict Sd)>();
+        var optDicts = new Dictionary<object, object?>();
+        var pending = new List<(string Final, string Temp)>();
+        Tensor? rng = null;
         try
         {
             foreach (var slot in nets)
@@ -55,12 +80,18 @@ public sealed class RunFolder(string dir)
                 weightDicts.Add((slot.Name, sd));
                 netDicts[slot.Name] = sd;
             }
-            var optDicts = new Dictionary<object, object?>();
             foreach (var (name, opt) in optimizers)
             {
                 using var ms = new MemoryStream();
                 using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true)) opt.save_state_dict(w);
                 optDicts[name] = torch.tensor(ms.ToArray());
+            }
+            rng = torch.random.get_rng_state();
+            var logs = new Dictionary<object, object?>();
+            foreach (var log in LogFiles)
+            {
+                string path = Path.Combine(Dir, log);
+                if (File.Exists(path)) logs[log] = new FileInfo(path).Length;
             }
             var state = new Dictionary<object, object?>
             {
@@ -74,19 +105,197 @@ public sealed class RunFolder(string dir)
                 ["elapsed_seconds"] = position.ElapsedSeconds,
                 ["nets"] = netDicts,
                 ["optimizers"] = optDicts,
-                ["rng"] = torch.random.get_rng_state(),
+                ["rng"] = rng,
                 ["extra"] = extra,
                 ["options"] = optionsJson,
+                ["logs"] = logs,
             };
-            PthWriter.Write(StatePath(which), state);
-            foreach (var t in optDicts.Values.OfType<Tensor>()) t.Dispose();
-            ((Tensor)state["rng"]!).Dispose();
-            foreach (var (name, sd) in weightDicts) PthWriter.WriteStateDict(NetPath(which, name), sd);
-            AtomicFile.WriteAllText(Path.Combine(Dir, "iter.txt"), $"{position.Epoch},{position.EpochImages}\n");
+            CheckSpace(which, weightDicts, optDicts);
+            try
+            {
+                WriteUnit(which, position, texts, state, weightDicts, pending);
+            }
+            catch (GanSharpException e) when (e.Kind == ErrorKind.DiskFull)
+            {
+                // The sentence of the file that did not fit, told as what it means for the run.
+                throw new GanSharpException(ErrorKind.DiskFull, e.Message.Replace("then run the command again (files written before are intact).", Advice(which), StringComparison.Ordinal), e);
+            }
+            pending.Clear();
         }
         finally
         {
+            // Before the commit point nothing of the previous checkpoint has changed: the new files simply go.
+            foreach (var (_, temp) in pending)
+                if (File.Exists(temp)) File.Delete(temp);
+            foreach (var t in optDicts.Values.OfType<Tensor>()) t.Dispose();
+            rng?.Dispose();
             foreach (var (_, sd) in weightDicts) sd.Dispose();
+        }
+    }
+
+    private string Advice(string which) => HasState(which)
+        ? $"free some space or move the run folder to another disk, then resume with --continue-train: the previous {which} checkpoint is intact."
+        : "free some space or choose --checkpoints-dir on another disk, then run the command again.";
+
+    private void WriteUnit(string which, TrainPosition position, IReadOnlyDictionary<string, string>? texts,
+        Dictionary<object, object?> state, List<(string Name, StateDict Sd)> weightDicts, List<(string Final, string Temp)> pending)
+    {
+            pending.Add((StatePath(which), AtomicFile.WriteTemp(StatePath(which), s => PthWriter.Write(s, state))));
+            foreach (var (name, sd) in weightDicts)
+                pending.Add((NetPath(which, name), AtomicFile.WriteTemp(NetPath(which, name), s => PthWriter.Write(s, sd))));
+            pending.Add((Path.Combine(Dir, "iter.txt"), WriteTextTemp(Path.Combine(Dir, "iter.txt"), $"{position.Epoch},{position.EpochImages}\n")));
+            foreach (var (file, text) in texts ?? new Dictionary<string, string>())
+                pending.Add((Path.Combine(Dir, file), WriteTextTemp(Path.Combine(Dir, file), text)));
+            var manifest = new System.Text.Json.Nodes.JsonObject
+            {
+                ["which"] = which,
+                ["iteration"] = position.Iteration,
+                ["epoch"] = position.Epoch,
+                ["epoch_images"] = position.EpochImages,
+                ["files"] = new System.Text.Json.Nodes.JsonArray(pending.Select(p => (System.Text.Json.Nodes.JsonNode?)Path.GetFileName(p.Final)).ToArray()),
+            };
+            pending.Add((ManifestPath(which), WriteTextTemp(ManifestPath(which), manifest.ToJsonString() + "\n")));
+            Commit(pending);
+    }
+
+    private static string WriteTextTemp(string path, string text) =>
+        AtomicFile.WriteTemp(path, s => s.Write(new System.Text.UTF8Encoding(false).GetBytes(text)));
+
+    // The weights dominate a checkpoint: the state holds them once more, plus the optimizer moments.
+    private void CheckSpace(string which, List<(string Name, StateDict Sd)> weights, Dictionary<object, object?> optimizers)
+    {
+        long bytes = 1 << 20;
+        foreach (var (_, sd) in weights)
+            foreach (var (_, t) in sd.Entries) bytes += 2 * t.NumberOfElements * t.ElementSize;
+        foreach (var t in optimizers.Values.OfType<Tensor>()) bytes += t.NumberOfElements;
+        long free = AtomicFile.FreeBytes(Dir);
+        if (free >= 0 && free < bytes)
+            throw AtomicFile.DiskFull(Dir, $"the {which} checkpoint", bytes, advice: Advice(which));
+    }
+
+    private void Commit(List<(string Final, string Temp)> files)
+    {
+        var journal = new System.Text.StringBuilder(JournalHeader).Append('\n');
+        foreach (var (final, temp) in files) journal.Append(Path.GetFileName(final)).Append('\t').Append(Path.GetFileName(temp)).Append('\n');
+        AtomicFile.WriteAllText(JournalPath, journal.ToString());
+        // Past the commit point the temporary files are the checkpoint: nothing may delete them any more.
+        var names = files.Select(f => (Path.GetFileName(f.Final), Path.GetFileName(f.Temp))).ToList();
+        files.Clear();
+        FaultPoints.Reached("committed");
+        RollForward(names);
+    }
+
+    private void RollForward(List<(string Final, string Temp)> files)
+    {
+        foreach (var (final, temp) in files)
+        {
+            string t = Path.Combine(Dir, temp);
+            if (!File.Exists(t)) continue; // renamed before a crash
+            File.Move(t, Path.Combine(Dir, final), overwrite: true);
+            FaultPoints.Reached("renamed " + final);
+        }
+        File.Delete(JournalPath);
+    }
+
+    /// <summary>
+    /// Completes a checkpoint whose commit was interrupted and removes temporary files that killed writers left
+    /// behind. Only the holder of the folder's <see cref="RunLock"/> calls it. Returns what it did, for a note.
+    /// </summary>
+    public IReadOnlyList<string> Recover()
+    {
+        var notes = new List<string>();
+        if (!Directory.Exists(Dir)) return notes;
+        if (File.Exists(JournalPath))
+        {
+            var files = ReadJournal();
+            RollForward(files);
+            notes.Add($"completed the checkpoint that was being saved when the last run stopped ({string.Join(", ", files.Select(f => f.Final))}).");
+        }
+        long freed = 0;
+        int removed = 0;
+        foreach (var dir in new[] { Dir, WebDir, Path.Combine(WebDir, "images") })
+        {
+            if (!Directory.Exists(dir)) continue;
+            foreach (var file in Directory.EnumerateFiles(dir))
+            {
+                if (!AtomicFile.IsTempName(Path.GetFileName(file))) continue;
+                freed += new FileInfo(file).Length;
+                File.Delete(file);
+                removed++;
+            }
+        }
+        if (removed > 0) notes.Add($"removed {removed} temporary file{(removed == 1 ? "" : "s")} ({AtomicFile.Megabytes(freed)}) that an interrupted save left behind.");
+        return notes;
+    }
+
+    /// <summary>Whether a commit is in progress or was interrupted (readers wait for it or for recovery).</summary>
+    public bool HasPendingCommit => File.Exists(JournalPath);
+
+    private List<(string Final, string Temp)> ReadJournal()
+    {
+        var lines = File.ReadAllLines(JournalPath);
+        if (lines.Length == 0 || lines[0] != JournalHeader)
+            throw new GanSharpException(ErrorKind.Checkpoint, $"{JournalPath} is not a GanSharp checkpoint journal: move it away and run the command again.");
+        var files = new List<(string, string)>();
+        foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
+        {
+            var parts = line.Split('\t');
+            // The journal names files of this folder only; anything else is not ours to rename.
+            if (parts.Length != 2 || !IsPlainName(parts[0]) || !IsPlainName(parts[1]) || !AtomicFile.IsTempName(parts[1])
+                || !parts[1].StartsWith(parts[0] + ".", StringComparison.Ordinal))
+                throw new GanSharpException(ErrorKind.Checkpoint, $"{JournalPath} has a line that is not a rename of this folder's checkpoint ('{line}'): move it away and run the command again.");
+            files.Add((parts[0], parts[1]));
+        }
+        return files;
+    }
+
+    private static bool IsPlainName(string name) =>
+        name.Length > 0 && name != "." && name != ".." && name.IndexOfAny(['/', '\\', '\0']) < 0;
+
+    /// <summary>Cuts the logs back to their length at <paramref name="state"/>'s checkpoint: iterations redone after a resume are logged once.</summary>
+    public void RewindLogs(LoadedState state)
+    {
+        foreach (var (log, length) in state.LogLengths)
+        {
+            string path = Path.Combine(Dir, log);
+            if (!LogFiles.Contains(log) || !File.Exists(path) || new FileInfo(path).Length <= length) continue;
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.Read);
+            fs.SetLength(length);
+        }
+    }
+
+    /// <summary>The iteration and epoch of the checkpoint <paramref name="which"/>, from its manifest; null for older runs.</summary>
+    public (long Iteration, int Epoch)? CheckpointPosition(string which)
+    {
+        try
+        {
+            if (!File.Exists(ManifestPath(which))) return null;
+            var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(ManifestPath(which)));
+            return ((long)node!["iteration"]!, (int)node["epoch"]!);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException or NullReferenceException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Waits (up to <paramref name="timeout"/>) for a live trainer to finish the commit in progress, or completes an
+    /// interrupted one when no trainer holds the folder; for readers such as <c>test</c>.
+    /// </summary>
+    public void SettleForReading(TimeSpan timeout)
+    {
+        if (!HasPendingCommit) return;
+        try
+        {
+            using var held = RunLock.Acquire(Dir);
+            Recover();
+            return;
+        }
+        catch (GanSharpException e) when (e.Kind == ErrorKind.RunBusy)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (HasPendingCommit && clock.Elapsed < timeout) Thread.Sleep(50);
         }
     }
 
@@ -149,4 +358,39 @@ public sealed class LoadedState(string path, Dictionary<object, object?> root)
     }
 
     public void RestoreRng() => torch.random.set_rng_state((Tensor)root["rng"]!);
+
+    /// <summary>The logs' lengths when this state was saved (none for states of earlier versions).</summary>
+    public IEnumerable<(string Log, long Length)> LogLengths =>
+        root.GetValueOrDefault("logs") is Dictionary<object, object?> logs
+            ? logs.Where(kv => kv.Key is string && kv.Value is long).Select(kv => ((string)kv.Key, (long)kv.Value!))
+            : [];
+
+    /// <summary>
+    /// Refuses weights-only files that differ from the state's networks: a generator replaced after the checkpoint
+    /// would otherwise be overwritten by the resumed run without a word. A missing file is fine (the next save
+    /// writes it).
+    /// </summary>
+    public void CheckWeightFiles(RunFolder folder, string which)
+    {
+        var dicts = (Dictionary<object, object?>)root["nets"]!;
+        foreach (var (key, value) in dicts)
+        {
+            if (key is not string net || value is not OrderedDict saved) continue;
+            string path = folder.NetPath(which, net);
+            if (!File.Exists(path)) continue;
+            using var onDisk = PthReader.ReadStateDict(path);
+            string? differs = onDisk.Count != saved.Count ? "its number of tensors" : null;
+            foreach (var k in saved.Keys)
+            {
+                if (differs != null) break;
+                var a = (Tensor)saved[k]!;
+                if (!onDisk.TryGetValue((string)k, out var b)) differs = $"it has no {k}";
+                else if (!a.shape.SequenceEqual(b.shape) || a.dtype != b.dtype || !PthWriter.TensorBytes(a).AsSpan().SequenceEqual(PthWriter.TensorBytes(b))) differs = $"its {k}";
+            }
+            if (differs is null) continue;
+            throw new GanSharpException(ErrorKind.Checkpoint,
+                $"{path} is not the net{net} saved in {Path} ({differs} differs): it was replaced after iteration {(long)root["iteration"]!}. " +
+                $"To continue from the replaced weights with fresh optimizer moments, delete {System.IO.Path.GetFileName(Path)}; to continue from the checkpoint's own weights, delete or restore {System.IO.Path.GetFileName(path)}.");
+        }
+    }
 }

@@ -61,6 +61,9 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
 
     public RunFolder Folder => _folder;
 
+    /// <summary>Text files of the run folder saved with every checkpoint unit (options.json, opt.txt), by file name.</summary>
+    public IReadOnlyDictionary<string, string> RunFiles { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Observers of every saved checkpoint (tests use it to simulate a crash between writes).</summary>
     public event Action<string>? Saved;
 
@@ -246,7 +249,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
 
     private void Save(string which, TrainPosition position)
     {
-        _folder.Save(which, _recipe.Family, _recipe.Networks, _optimizers, position, _recipe.ExtraState(), _optionsJson);
+        _folder.Save(which, _recipe.Family, _recipe.Networks, _optimizers, position, _recipe.ExtraState(), _optionsJson, RunFiles);
         GcQuiet.AfterBulkWrite();
         Saved?.Invoke(which);
     }

@@ -87,6 +87,7 @@ public sealed record SpadeRunOptions
                 $"--val-every {ValEvery} needs a held-out split: pass --val-label-dir and --val-image-dir (gansharp data split makes one).");
         if (ValEvery < 0) throw new GanSharpException(ErrorKind.Usage, $"--val-every {ValEvery} must be 0 (off) or a number of iterations.");
         if (ValSamples < 1) throw new GanSharpException(ErrorKind.Usage, $"--val-samples {ValSamples} must be at least 1 (16 is sensible).");
+        if (Threads < 0) throw new GanSharpException(ErrorKind.Usage, $"--threads {Threads} must not be negative (0 = one per core).");
         if (DiversitySamples is < 0 or 1)
             throw new GanSharpException(ErrorKind.Usage, $"--diversity-samples {DiversitySamples} must be 0 (off) or at least 2: diversity is a distance between samples.");
     }

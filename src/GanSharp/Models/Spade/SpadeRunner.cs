@@ -41,6 +41,8 @@ public static class SpadeRunner
             {
                 saved = SpadeRunOptions.FromJson(state.OptionsJson, state.Path);
                 source = state.Path;
+                CheckStateBelongs(folder, saved, state.Path);
+                state.CheckWeightFiles(folder, which);
             }
             else if (File.Exists(folder.NetPath(which, "G")) && ReferenceOptions.TryReadRunFolder(folder.OptTxtPath) is { } referenceRun)
             {
@@ -73,6 +75,21 @@ public static class SpadeRunner
         return options;
     }
 
+    // A state copied in from another run would be adopted whole (and rewrite options.json); the folder's own
+    // options.json says which networks this run has.
+    private static void CheckStateBelongs(RunFolder folder, SpadeRunOptions saved, string statePath)
+    {
+        if (!File.Exists(folder.OptionsJsonPath)) return;
+        var own = SpadeRunOptions.FromJson(File.ReadAllText(folder.OptionsJsonPath), folder.OptionsJsonPath).Flatten();
+        foreach (var (name, value) in saved.Flatten())
+        {
+            if (!SpadeRunOptions.IsStructural(name) || !own.TryGetValue(name, out var mine) || mine == value) continue;
+            throw new GanSharpException(ErrorKind.Checkpoint,
+                $"{statePath} was saved by a run with {name} {value}, but this run's {Path.GetFileName(folder.OptionsJsonPath)} has {mine}: " +
+                "the state belongs to another run; put this run's own state back, or continue the other run under its own --name.");
+        }
+    }
+
     /// <summary>Trains (or continues) a SPADE run. Notices (inferred options, data findings) go to <paramref name="notice"/>.</summary>
     public static TrainResult Train(
         SpadeRunOptions options,
@@ -82,7 +99,13 @@ public static class SpadeRunner
         Action<TrainProgress>? progress = null,
         IEnumerable<IStatsSink>? sinks = null)
     {
+        options.Run.ValidateNames();
+        // Held for the whole run: a second trainer (or a --continue-train while this one runs) is refused by name.
+        using var runLock = RunLock.Acquire(options.Run.RunDir);
+        foreach (var n in new RunFolder(options.Run.RunDir).Recover()) notice(n);
         options = ResolveForTraining(options, given, out var state, out var reference);
+        // --seed covers data order, crops and flips too; a resumed run keeps the seeds it was saved with.
+        if (state is null && reference is null) options = options with { Data = options.Data with { Seed = options.Run.Seed } };
         options.Run.Validate();
         options.Optim.Validate();
         SpadeRecipe.CheckTricks(options.Tricks);
@@ -123,18 +146,24 @@ public static class SpadeRunner
         var folder = new RunFolder(options.Run.RunDir);
         Directory.CreateDirectory(folder.Dir);
         string json = options.ToJson();
-        AtomicFile.WriteAllText(folder.OptionsJsonPath, json);
-        AtomicFile.WriteAllText(folder.OptTxtPath, options.ToOptText(Defaults(options)));
+        var runFiles = new Dictionary<string, string>
+        {
+            [Path.GetFileName(folder.OptionsJsonPath)] = json,
+            [Path.GetFileName(folder.OptTxtPath)] = options.ToOptText(Defaults(options)),
+        };
+        foreach (var (file, text) in runFiles) AtomicFile.WriteAllText(Path.Combine(folder.Dir, file), text);
+        if (state != null) folder.RewindLogs(state);
 
         using var stats = new StatsCollector();
-        stats.Subscribe(new LossLogSink(folder.LossLogPath, SpadeRecipe.IsLossName, resumed: state != null || reference != null));
+        // A resumed log goes on as if never stopped; continuing a run of the reference marks where ours begins.
+        stats.Subscribe(new LossLogSink(folder.LossLogPath, SpadeRecipe.IsLossName, header: state == null, resumed: reference != null));
         stats.Subscribe(new JsonlSink(folder.StatsPath));
         if (options.Run.TfLog) stats.Subscribe(new TensorBoardSink(Path.Combine(folder.Dir, "logs")));
         foreach (var s in sinks ?? []) stats.Subscribe(s);
 
         var loader = new SpadeLoader(dataset);
         var source = new SpadeBatchSource(loader, token);
-        using var trainer = new Trainer<SpadeBatch>(recipe, source, options.Run, options.Optim.TotalEpochs, json, stats);
+        using var trainer = new Trainer<SpadeBatch>(recipe, source, options.Run, options.Optim.TotalEpochs, json, stats) { RunFiles = runFiles };
         var start = state != null ? trainer.Resume(state)
             : reference != null ? ReferenceStart(reference, source.BatchSize, source.BatchesPerEpoch)
             : new TrainPosition(1, 0, 0, 0, 0);
@@ -226,8 +255,11 @@ public static class SpadeRunner
         Action<string> notice,
         Action<int, int>? progress = null)
     {
+        cli.Run.ValidateNames();
         var folder = new RunFolder(cli.Run.RunDir);
         string which = cli.Run.WhichEpoch;
+        // A trainer may be renaming a checkpoint's files right now: read the set it commits, not half of it.
+        folder.SettleForReading(TimeSpan.FromSeconds(60));
         string optionsPath = folder.OptionsJsonPath;
         SpadeRunOptions saved;
         if (File.Exists(optionsPath))
@@ -266,6 +298,8 @@ public static class SpadeRunner
             string gPath = folder.NetPath(which, "G_ema");
             if (File.Exists(gPath)) notice("Sampling with the exponential moving average of the generator's weights (G_ema).");
             else gPath = folder.NetPath(which, "G");
+            if (folder.CheckpointPosition(which) is { } at)
+                notice($"Synthesizing with {Path.GetFileName(gPath)} of iteration {at.Iteration} (epoch {at.Epoch}), the checkpoint that --continue-train --which-epoch {which} resumes from.");
             using (var sd = PthReader.ReadStateDict(gPath)) ModuleState.Load(model.NetG, sd, gPath, "netG");
             if (model.NetE != null)
             {

@@ -1,0 +1,87 @@
+using GanSharp.Cli;
+using GanSharp.Data;
+using Spectre.Console;
+
+namespace GanSharp.Tests.Reliability;
+
+/// <summary>Runs gansharp command lines in this process, with what they print.</summary>
+internal static class Cli
+{
+    private static readonly object Gate = new();
+
+    public static (int Code, string Output) Run(params string[] args)
+    {
+        lock (Gate)
+        {
+            var saved = AnsiConsole.Console;
+            var savedError = Console.Error;
+            var text = new StringWriter();
+            try
+            {
+                var console = AnsiConsole.Create(new AnsiConsoleSettings
+                {
+                    Ansi = AnsiSupport.No,
+                    ColorSystem = ColorSystemSupport.NoColors,
+                    Interactive = InteractionSupport.No,
+                    Out = new AnsiConsoleOutput(text),
+                });
+                console.Profile.Width = 4000;
+                AnsiConsole.Console = console;
+                Console.SetError(text);
+                int code = Program.Run(args);
+                return (code, text.ToString());
+            }
+            finally
+            {
+                AnsiConsole.Console = saved;
+                Console.SetError(savedError);
+            }
+        }
+    }
+
+    /// <summary>The error sentence of a refused command (the line after "error: ").</summary>
+    public static string Error(string output) =>
+        output.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("error: ", StringComparison.Ordinal))?["error: ".Length..]
+        ?? throw new Xunit.Sdk.XunitException("no error line in:\n" + output);
+}
+
+/// <summary>A tiny SPADE data set and the options of a tiny run on it, for command lines.</summary>
+internal sealed class TinySpade : IDisposable
+{
+    public TinySpade()
+    {
+        Dir = new TempDir();
+        Info = SyntheticDataset.Generate(Dir.File("data"), new SyntheticOptions { TrainCount = 4, ValCount = 2, Width = 48, Height = 40, Seed = 2 });
+    }
+
+    public TempDir Dir { get; }
+
+    public SyntheticDatasetInfo Info { get; }
+
+    public string Checkpoints => Dir.File("ck");
+
+    /// <summary>The options of a tiny training run (crop 32, ngf 2), without --name; an option in <paramref name="more"/> replaces the tiny one.</summary>
+    public string[] Train(string checkpoints, params string[] more)
+    {
+        string[] tiny =
+        [
+            "--label-dir", Info.TrainLabelDir, "--image-dir", Info.TrainImageDir, "--instance-dir", Info.TrainInstanceDir!,
+            "--label-nc", Info.LabelNc.ToString(System.Globalization.CultureInfo.InvariantCulture), "--load-size", "36", "--crop-size", "32",
+            "--batch-size", "2", "--ngf", "2", "--ndf", "4", "--num-D", "2", "--n-layers-D", "2", "--diversity-samples", "0",
+            "--print-freq", "2", "--display-freq", "1000000", "--save-latest-freq", "4", "--checkpoints-dir", checkpoints,
+        ];
+        var args = new List<string> { "train", "--no-vgg-loss" };
+        for (int i = 0; i < tiny.Length; i += 2)
+            if (!more.Contains(tiny[i])) args.AddRange([tiny[i], tiny[i + 1]]);
+        args.AddRange(more);
+        return [.. args];
+    }
+
+    public string[] Test(string checkpoints, string results, params string[] more) =>
+    [
+        "test", "--label-dir", Info.ValLabelDir, "--image-dir", Info.ValImageDir, "--instance-dir", Info.ValInstanceDir!,
+        "--checkpoints-dir", checkpoints, "--results-dir", results, .. more,
+    ];
+
+    public void Dispose() => Dir.Dispose();
+}
