@@ -19,7 +19,6 @@ public sealed class NetworkStatistics : IDisposable
 {
     private readonly Dictionary<string, List<NetworkSlot>> _networksByOptimizer = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Tensor> _u = new(StringComparer.Ordinal);
-    private readonly Generator _generator = new(20261125);
 
     /// <summary>Maps each optimizer to the networks whose parameters it updates.</summary>
     public NetworkStatistics(IReadOnlyList<NetworkSlot> networks, IReadOnlyList<OptimizerSlot> optimizers)
@@ -92,8 +91,10 @@ public sealed class NetworkStatistics : IDisposable
         var w = weight.detach().reshape(weight.shape[0], -1).to_type(ScalarType.Float32); // [out, in*k*k]
         if (!_u.TryGetValue(key, out var u))
         {
-            // A private generator: drawing from the global stream would change the training run being observed.
-            using var init = randn([w.shape[0]], generator: _generator);
+            // A private generator (drawing from the global stream would change the training run being observed),
+            // seeded by the key so the start does not depend on which vectors a resumed run already had.
+            using var generator = new Generator(20261125UL ^ StableHash(key));
+            using var init = randn([w.shape[0]], generator: generator);
             u = nn.functional.normalize(init.to(w.device), dim: 0).DetachFromDisposeScope();
         }
         Tensor v = nn.functional.normalize(w.t().mv(u), dim: 0);
@@ -106,6 +107,33 @@ public sealed class NetworkStatistics : IDisposable
         }
         _u[key] = u;
         return u.dot(w.mv(v));
+    }
+
+    /// <summary>The power-iteration vectors, for a checkpoint: a resumed run then logs the same estimates as an uninterrupted one.</summary>
+    public Dictionary<object, object?> State()
+    {
+        var state = new Dictionary<object, object?>();
+        foreach (var (key, u) in _u) state[key] = u.cpu().clone();
+        return state;
+    }
+
+    public void Load(Dictionary<object, object?>? state)
+    {
+        if (state is null) return;
+        foreach (var (key, value) in state)
+        {
+            if (key is not string k || value is not Tensor u) continue;
+            if (_u.Remove(k, out var old)) old.Dispose();
+            _u[k] = u.clone().DetachFromDisposeScope();
+        }
+    }
+
+    // FNV-1a: string.GetHashCode differs between processes.
+    private static ulong StableHash(string s)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (char c in s) h = (h ^ c) * 1099511628211UL;
+        return h;
     }
 
     // A network that wraps everything in one container would otherwise get a single block.
@@ -126,6 +154,5 @@ public sealed class NetworkStatistics : IDisposable
     {
         foreach (var u in _u.Values) u.Dispose();
         _u.Clear();
-        _generator.Dispose();
     }
 }

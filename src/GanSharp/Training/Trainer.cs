@@ -50,6 +50,9 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
 
     public StatsCollector Stats { get; }
 
+    /// <summary>Where the trainer's own statistics state goes among the recipe's extras (recipes ignore keys they do not know).</summary>
+    private const string NetworkStatisticsKey = "network_statistics";
+
     /// <summary>
     /// Runs at the end of every epoch, before its checkpoint (periodic evaluation such as FID/KID reports here); what it
     /// reports is flushed to the sinks at once.
@@ -84,6 +87,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         state.RestoreNetworks(_recipe.Networks);
         state.RestoreOptimizers(_optimizers);
         _recipe.LoadExtraState(state.Extra);
+        _networkStats.Load(state.Extra.GetValueOrDefault(NetworkStatisticsKey) as Dictionary<object, object?>);
         state.RestoreRng();
         return state.Position;
     }
@@ -249,7 +253,10 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
 
     private void Save(string which, TrainPosition position)
     {
-        _folder.Save(which, _recipe.Family, _recipe.Networks, _optimizers, position, _recipe.ExtraState(), _optionsJson, RunFiles);
+        var extra = _recipe.ExtraState();
+        extra[NetworkStatisticsKey] = _networkStats.State();
+        _folder.Save(which, _recipe.Family, _recipe.Networks, _optimizers, position, extra, _optionsJson, RunFiles);
+        foreach (var t in ((Dictionary<object, object?>)extra[NetworkStatisticsKey]!).Values.OfType<Tensor>()) t.Dispose();
         GcQuiet.AfterBulkWrite();
         Saved?.Invoke(which);
     }

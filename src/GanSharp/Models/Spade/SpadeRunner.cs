@@ -19,7 +19,9 @@ public static class SpadeRunner
     public const string VggEnvironmentVariable = "GANSHARP_VGG19_WEIGHTS";
 
     /// <summary>Where a run of the NVlabs code stopped (its iter.txt): the epoch and the images already seen in it.</summary>
-    public sealed record ReferenceResume(int Epoch, int EpochImages);
+    /// <remarks><paramref name="FromNVlabs"/> is false for one of our runs whose state was deleted to continue from its
+    /// weights-only files (e.g. a generator swapped in).</remarks>
+    public sealed record ReferenceResume(int Epoch, int EpochImages, bool FromNVlabs = true);
 
     /// <summary>
     /// Options as they will be used: merged with a checkpoint when continuing, with instance use inferred from the data.
@@ -50,6 +52,14 @@ public static class SpadeRunner
                 source = folder.OptTxtPath;
                 reference = ReadIterTxt(Path.Combine(folder.Dir, "iter.txt"));
             }
+            else if (File.Exists(folder.NetPath(which, "G")) && File.Exists(folder.OptionsJsonPath))
+            {
+                // One of our runs without its state (deleted to continue from weights put in its place): like the
+                // reference's own continue, the weights and the epoch carry over and Adam starts afresh.
+                saved = SpadeRunOptions.FromJson(File.ReadAllText(folder.OptionsJsonPath), folder.OptionsJsonPath);
+                source = folder.OptionsJsonPath;
+                reference = ReadIterTxt(Path.Combine(folder.Dir, "iter.txt")) with { FromNVlabs = false };
+            }
             else
                 throw new GanSharpException(ErrorKind.Checkpoint,
                     $"--continue-train found no {folder.StatePath(which)}: check --name/--checkpoints-dir/--which-epoch, or start without --continue-train.");
@@ -69,6 +79,11 @@ public static class SpadeRunner
             // A new run would overwrite the reference's weights.
             throw new GanSharpException(ErrorKind.Checkpoint,
                 $"{folder.Dir} holds a run of the NVlabs reference: pass --continue-train to continue it from its weights, or choose another --name.");
+        }
+        else if (File.Exists(folder.NetPath("latest", "G")) && File.Exists(folder.OptionsJsonPath))
+        {
+            throw new GanSharpException(ErrorKind.Checkpoint,
+                $"{folder.Dir} holds the weights of a run: pass --continue-train to continue from them, or choose another --name.");
         }
         if (string.IsNullOrEmpty(options.Data.LabelDir) || string.IsNullOrEmpty(options.Data.ImageDir))
             throw new GanSharpException(ErrorKind.Usage, "--label-dir and --image-dir are required: point them at the folders of label maps and photos.");
@@ -132,9 +147,11 @@ public static class SpadeRunner
         if (dataset.SemanticNc != model.SemanticNc)
             throw new GanSharpException(ErrorKind.Data, $"the data set gives {dataset.SemanticNc} semantic channels but the model expects {model.SemanticNc}: check --label-nc, --contain-dontcare-label and --no-instance.");
         if (state != null) notice($"Resuming {state.Path} at epoch {state.Position.Epoch}, batch {state.Position.BatchIndex} (iteration {state.Position.Iteration}).");
-        if (reference != null)
+        if (reference is { FromNVlabs: true })
             notice($"Continuing the NVlabs run in {options.Run.RunDir} at epoch {reference.Epoch} from its {options.Run.WhichEpoch}_net_* weights. " +
                    "Adam starts afresh, as in the reference's own --continue_train; from here on the run keeps GanSharp's full state, so later resumes are exact.");
+        else if (reference != null)
+            notice($"{options.Run.RunDir} has no {options.Run.WhichEpoch}_state.pth: continuing at epoch {reference.Epoch} from its {options.Run.WhichEpoch}_net_* weights with fresh optimizer moments.");
 
         var vgg = LoadVgg(options);
         // Read before seeding: loading uses no torch randomness, but keeping it out of the seeded stretch makes that obvious.
@@ -183,8 +200,9 @@ public static class SpadeRunner
     internal static ReferenceResume ReadIterTxt(string path)
     {
         if (!File.Exists(path)) return new ReferenceResume(1, 0);
-        var numbers = File.ReadAllText(path).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)
-            .Select(t => int.TryParse(t.Trim(','), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : -1)
+        // The reference's np.savetxt puts one number a line; ours writes "epoch,images" on one.
+        var numbers = File.ReadAllText(path).Split([' ', '\t', '\r', '\n', ','], StringSplitOptions.RemoveEmptyEntries)
+            .Select(t => int.TryParse(t, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : -1)
             .ToArray();
         if (numbers.Length != 2 || numbers[0] < 1 || numbers[1] < 0)
             throw new GanSharpException(ErrorKind.Checkpoint, $"{path} should hold the epoch and the images seen in it (two whole numbers, as the reference writes it); delete it to continue from epoch 1.");
