@@ -108,6 +108,10 @@ public static class PthReader
             throw Damaged(path, $"zip entry {entry.FullName} claims {length} bytes from {compressed} stored ones in a file of {archiveLength}");
         var bytes = new byte[length];
         using (var es = entry.Open()) es.ReadExactly(bytes);
+        // System.IO.Compression checks no CRC when exactly the entry's length is read, and a flipped bit in a
+        // storage would otherwise load as a slightly different weight without a word.
+        if (Crc32.Compute(bytes) != entry.Crc32)
+            throw Damaged(path, $"zip entry {entry.FullName} fails its CRC check");
         return bytes;
     }
 

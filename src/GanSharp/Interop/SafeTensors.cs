@@ -130,7 +130,8 @@ public static class SafeTensors
         try
         {
             string dt = node["dtype"]?.GetValue<string>() ?? throw Bad(path, $"tensor {name} has no dtype");
-            if (!Types.TryGetValue(dt, out var dtype)) throw Bad(path, $"tensor {name} has dtype {dt}, which GanSharp does not read");
+            if (!Types.TryGetValue(dt, out var dtype))
+                throw new GanSharpException(ErrorKind.Checkpoint, $"{path} holds tensor {name} of dtype {dt}, which GanSharp does not read: save it as F32, F16, BF16 or an integer type.");
             var shapeNode = node["shape"] as JsonArray ?? throw Bad(path, $"tensor {name} has no shape list");
             long[] shape = shapeNode.Select(x => x?.GetValue<long>() ?? throw Bad(path, $"tensor {name} has a null dimension")).ToArray();
             var offs = node["data_offsets"] as JsonArray;
@@ -144,5 +145,5 @@ public static class SafeTensors
     }
 
     private static GanSharpException Bad(string path, string why) =>
-        new(ErrorKind.Checkpoint, $"{path} is not a valid safetensors file: {why}.");
+        new(ErrorKind.Checkpoint, $"{path} is cut short or damaged (not a valid safetensors file: {why}): copy it again, or write it again.");
 }

@@ -11,8 +11,8 @@ internal sealed record FuzzReport(string Target, int Inputs, int Successes, int 
 {
     public override string ToString() =>
         $"{Target}: {Inputs} inputs in {Seconds:F1} s, {Successes} read, {PastHeader} past the header, max {MaxAllocated / 1024} KiB allocated, "
-        + $"slowest {MaxMilliseconds:F1} ms; {Failures.Count} failures"
-        + (Failures.Count > 0 ? ":\n" + string.Join("\n", Failures.Take(8)) : "")
+        + $"slowest {MaxMilliseconds:F1} ms; {Failures.Count} kinds of failure"
+        + (Failures.Count > 0 ? ":\n" + string.Join("\n", Failures) : "")
         + "\ncommonest refusals:\n" + string.Join("\n", Messages.OrderByDescending(kv => kv.Value).Take(12).Select(kv => $"  {kv.Value,6} {kv.Key}"));
 }
 
@@ -31,7 +31,7 @@ internal static class FuzzHarness
         Func<GanSharpException, bool> pastHeader, Func<int, long> allocationCap, int count, int seed)
     {
         const int Chunks = 64;
-        var failures = new ConcurrentQueue<string>();
+        var failures = new ConcurrentDictionary<string, (int Count, string Example)>();
         var messages = new ConcurrentDictionary<string, int>();
         int inputs = 0, successes = 0, deep = 0;
         long maxAlloc = 0;
@@ -46,7 +46,7 @@ internal static class FuzzHarness
                 var input = mutate(rng, seeds[rng.Next(seeds.Count)]);
                 long before = GC.GetAllocatedBytesForCurrentThread();
                 long t0 = Stopwatch.GetTimestamp();
-                string? failure = null;
+                string? failure = null, kind = null;
                 try
                 {
                     read(input);
@@ -56,31 +56,35 @@ internal static class FuzzHarness
                 catch (GanSharpException e)
                 {
                     if (string.IsNullOrWhiteSpace(e.Message) || !e.Message.Contains(Name, StringComparison.Ordinal))
-                        failure = $"message without the file name: {e.Message}";
+                        (kind, failure) = ("message without the file name", e.Message);
                     if (pastHeader(e)) Interlocked.Increment(ref deep);
                     messages.AddOrUpdate(Shape(e.Message), 1, (_, c) => c + 1);
                 }
                 catch (Exception e)
                 {
-                    failure = $"{e.GetType().Name}: {e.Message} at {e.StackTrace?.Split('\n').FirstOrDefault()?.Trim()}";
+                    string frame = e.StackTrace?.Split('\n').FirstOrDefault()?.Trim() ?? "";
+                    (kind, failure) = ($"{e.GetType().Name} {System.Text.RegularExpressions.Regex.Replace(frame, " in /.*", "")}", e.Message);
                 }
                 long ticks = Stopwatch.GetTimestamp() - t0;
                 long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
                 InterlockedMax(ref maxAlloc, allocated);
                 InterlockedMax(ref maxTicks, ticks);
-                if (allocated > allocationCap(input.Length))
-                    failure ??= $"allocated {allocated} bytes for a {input.Length}-byte input";
-                if (ticks > Stopwatch.Frequency * 2)
-                    failure ??= $"took {ticks * 1000.0 / Stopwatch.Frequency:F0} ms";
-                if (failure is not null && failures.Count < 50)
-                    failures.Enqueue($"seed {seed} chunk {chunk} input {i} ({input.Length} bytes): {failure}");
+                if (kind is null && allocated > allocationCap(input.Length))
+                    (kind, failure) = ("allocation beyond the cap", $"allocated {allocated} bytes for a {input.Length}-byte input");
+                if (kind is null && ticks > Stopwatch.Frequency * 2)
+                    (kind, failure) = ("slow input", $"took {ticks * 1000.0 / Stopwatch.Frequency:F0} ms");
+                if (kind is not null)
+                {
+                    string example = $"seed {seed} chunk {chunk} input {i} ({input.Length} bytes): {failure}";
+                    failures.AddOrUpdate(kind, (1, example), (_, v) => (v.Count + 1, v.Example));
+                }
                 Interlocked.Increment(ref inputs);
             }
         }));
         // A hang fails the test instead of stalling the whole run.
         Assert.True(work.Wait(TimeSpan.FromMinutes(5)), $"{target}: the fuzz did not finish within 5 minutes (a reader hangs)");
         return new FuzzReport(target, inputs, successes, deep, maxAlloc, maxTicks * 1000.0 / Stopwatch.Frequency,
-            total.Elapsed.TotalSeconds, failures.ToList(), messages);
+            total.Elapsed.TotalSeconds, failures.Select(kv => $"{kv.Value.Count} x {kv.Key}, e.g. {kv.Value.Example}").ToList(), messages);
     }
 
     private static void InterlockedMax(ref long target, long value)
