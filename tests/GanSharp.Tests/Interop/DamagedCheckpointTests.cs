@@ -143,6 +143,23 @@ public sealed class DamagedCheckpointTests
     }
 
     [Fact]
+    public void EvaluateWithTruncatedInceptionWeightsExitsWithTheCheckpointCode()
+    {
+        using var dir = Fixtures.TempDir();
+        string real = Path.Combine(dir.Root, "real"), fake = Path.Combine(dir.Root, "fake");
+        Directory.CreateDirectory(real);
+        Directory.CreateDirectory(fake);
+        File.Copy(Evaluation.EvalFixtures.PathOf("camera.png"), Path.Combine(real, "camera.png"));
+        File.Copy(Evaluation.EvalFixtures.PathOf("camera_noise.png"), Path.Combine(fake, "camera.png"));
+        string weights = dir.File("pt_inception.pth");
+        var whole = File.ReadAllBytes(Fixtures.SpadeTiny("A_D_init.pth"));
+        File.WriteAllBytes(weights, whole[..(whole.Length / 2)]);
+        int rc = GanSharp.Cli.Program.BuildRoot().Parse(["evaluate", "--fake", fake, "--real", real, "--metrics", "fid",
+            "--inception-weights", weights, "--no-stats-cache"]).Invoke();
+        Assert.Equal(GanSharp.Cli.ExitCodes.Checkpoint, rc);
+    }
+
+    [Fact]
     public void SafeTensorsCutAtEvery64thGivesTheSentence()
     {
         using var dir = Fixtures.TempDir();
