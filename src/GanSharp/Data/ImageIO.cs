@@ -31,8 +31,10 @@ public static class ImageIO
 
     // A compressed format cannot hold more pixels than its bytes allow: deflate expands at most 1032-fold, baseline
     // JPEG needs a few bits per 8x8 block. A header that claims far more is damaged (or a decompression bomb), and
-    // SkiaSharp would allocate the whole bitmap before finding out.
+    // SkiaSharp would allocate the whole bitmap before finding out. Up to 4096x4096 is always allowed, because
+    // WebP lossless and progressive JPEG store a blank image in a few bytes at any size.
     private const long MaxPixelsPerByte = 8 * 1032;
+    private const long AlwaysAllowedPixels = 1L << 24;
 
     private static (SKImageInfo Info, byte[] Rgba) DecodeRgba(byte[] bytes, string name)
     {
@@ -41,7 +43,7 @@ public static class ImageIO
             ?? throw new GanSharpException(ErrorKind.BadInput, $"{name} is not an image GanSharp can decode (PNG, JPEG, BMP, GIF, WebP), or its header is damaged: convert it, re-export it or remove it from the folder.");
         int w = codec.Info.Width, h = codec.Info.Height;
         long pixels = (long)w * h;
-        if (w <= 0 || h <= 0 || pixels > int.MaxValue / 4 || pixels > Math.Max(1L << 16, bytes.LongLength * MaxPixelsPerByte))
+        if (w <= 0 || h <= 0 || pixels > int.MaxValue / 4 || pixels > Math.Max(AlwaysAllowedPixels, bytes.LongLength * MaxPixelsPerByte))
             throw new GanSharpException(ErrorKind.BadInput,
                 $"{name} claims a size of {w}x{h}, more than its {bytes.Length} bytes can hold: the file is damaged; re-export or re-copy it.");
         var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
