@@ -81,9 +81,10 @@ public static class PthReader
             if (n == 4 && head[0] == 'P' && head[1] == 'K') return ReadZip(path, stream);
             if (n >= 2 && head[0] == 0x80) return ReadLegacy(path, stream);
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
+        catch (Exception e) when (e is InvalidDataException or IOException)
         {
-            // ZipArchive and Stream.ReadExactly report damage this way; the user needs the file named instead.
+            // ZipArchive, zlib and Stream.ReadExactly report damage this way (EndOfStreamException and zlib's
+            // errors are IOExceptions); the user needs the file named instead.
             throw Damaged(path, e.Message.TrimEnd('.'), e);
         }
         throw new GanSharpException(ErrorKind.Checkpoint,
