@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using SkiaSharp;
 
 namespace GanSharp.Data;
 
@@ -20,12 +19,13 @@ public sealed record FileFacts
 }
 
 /// <summary>
-/// Reads every label map once (in parallel), the headers of photos and instance maps, and keeps the facts in a
+/// Reads every label map and photo once (in parallel), the headers of instance maps, and keeps the facts in a
 /// small JSON cache so the next run over unchanged files costs a stat per file.
 /// </summary>
 public sealed class DatasetScan
 {
-    private const int CacheVersion = 1;
+    // 2: photos are decoded in full (version 1 read their headers only, so its entries prove nothing).
+    private const int CacheVersion = 2;
     private readonly ConcurrentDictionary<string, FileFacts> _facts;
     private readonly string? _cacheFile;
     private int _hits;
@@ -162,9 +162,10 @@ public sealed class DatasetScan
             }
             default:
             {
-                using var codec = SKCodec.Create(path)
-                    ?? throw new GanSharpException(ErrorKind.BadInput, $"{path} is not an image GanSharp can decode (PNG, JPEG, BMP, GIF, WebP): convert it or remove it from the folder.");
-                return new FileFacts { Width = codec.Info.Width, Height = codec.Info.Height };
+                // Decoded in full, not just the header: a truncated photo has an intact header, and the loader
+                // would meet it only hours into training (the cache makes this a one-time cost per file).
+                var (w, h) = ImageIO.Verify(path);
+                return new FileFacts { Width = w, Height = h };
             }
         }
     }

@@ -112,9 +112,11 @@ public static class PngCodec
         {
             if (pos + 12 > bytes.Length)
                 throw Truncated(name);
-            int length = checked((int)BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(pos)));
-            if (length < 0 || pos + 12L + length > bytes.Length)
+            // Read unsigned: a damaged length of 2^31 or more must be "truncated", not an overflow.
+            uint declared = BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(pos));
+            if (pos + 12L + declared > bytes.Length)
                 throw Truncated(name);
+            int length = (int)declared;
             var type = bytes.AsSpan(pos + 4, 4);
             var data = bytes.AsSpan(pos + 8, length);
             uint crc = BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(pos + 8 + length));
@@ -144,17 +146,30 @@ public static class PngCodec
         if (h.ColorType == PngColorType.Palette && palette is null)
             throw new GanSharpException(ErrorKind.BadInput, $"{name} is a palette PNG without a PLTE chunk: re-export the file.");
 
-        byte[] raw;
+        // The header's size decides the buffers, so it is checked against what the compressed bytes can hold
+        // (deflate expands at most 1032-fold) before anything is allocated.
+        long needed = FilteredSize(h);
+        if (needed > Math.Min(Array.MaxLength, idat.Length * 1032 + 1024))
+            throw new GanSharpException(ErrorKind.BadInput,
+                $"{name} claims a size of {h.Width}x{h.Height}, more than its {idat.Length} bytes of image data can hold: the file is truncated or damaged; re-export or re-copy it.");
+        var raw = new byte[needed];
         try
         {
             idat.Position = 0;
             using var z = new ZLibStream(idat, CompressionMode.Decompress);
-            using var outStream = new MemoryStream();
-            z.CopyTo(outStream);
-            raw = outStream.ToArray();
+            int got = 0;
+            while (got < raw.Length)
+            {
+                int n = z.Read(raw, got, raw.Length - got);
+                if (n == 0) break;
+                got += n;
+            }
+            if (got < raw.Length)
+                throw Truncated(name);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or IOException)
         {
+            // zlib reports some damage as ZLibException, an IOException; the source is memory, so no real I/O fails here.
             throw new GanSharpException(ErrorKind.BadInput, $"{name} has corrupt compressed image data ({e.Message}): re-export the file.", e);
         }
 
@@ -183,12 +198,32 @@ public static class PngCodec
         return new PngImage(h.Width, h.Height, h.ColorType, h.BitDepth, samples, palette);
     }
 
+    /// <summary>Bytes of filtered rows (each with its filter byte) the image's header asks for, over all passes.</summary>
+    private static long FilteredSize(Header h)
+    {
+        if (!h.Interlaced) return PassSize(h, h.Width, h.Height);
+        ReadOnlySpan<int> x0 = [0, 4, 0, 2, 0, 1, 0], y0 = [0, 0, 4, 0, 2, 0, 1];
+        ReadOnlySpan<int> dx = [8, 8, 4, 4, 2, 2, 1], dy = [8, 8, 8, 4, 4, 2, 2];
+        long total = 0;
+        for (int p = 0; p < 7; p++)
+        {
+            int pw = (h.Width - x0[p] + dx[p] - 1) / dx[p];
+            int ph = (h.Height - y0[p] + dy[p] - 1) / dy[p];
+            if (pw > 0 && ph > 0) total += PassSize(h, pw, ph);
+        }
+        return total;
+    }
+
+    private static long PassSize(Header h, int width, int height) =>
+        (((long)width * ChannelsOf(h.ColorType) * h.BitDepth + 7) / 8 + 1) * height;
+
     /// <summary>Unfilters one (sub-)image starting at <paramref name="offset"/> and returns the bytes it used.</summary>
     private static int DecodePass(byte[] raw, int offset, Header h, int width, int height, string name, Action<int, int, int, int> put)
     {
         int channels = ChannelsOf(h.ColorType);
         int bitsPerPixel = channels * h.BitDepth;
-        int stride = (width * bitsPerPixel + 7) / 8;
+        // FilteredSize has checked that all passes fit the decompressed bytes, so this stride fits an int.
+        int stride = (int)(((long)width * bitsPerPixel + 7) / 8);
         // The filters look back one whole pixel, or one byte when pixels are smaller than a byte.
         int bpp = Math.Max(1, bitsPerPixel / 8);
         long needed = (long)(stride + 1) * height;
@@ -276,12 +311,12 @@ public static class PngCodec
     {
         if (d.Length != 13)
             throw new GanSharpException(ErrorKind.BadInput, $"{name} has an IHDR chunk of {d.Length} bytes instead of 13: re-export the file.");
-        int w = checked((int)BinaryPrimitives.ReadUInt32BigEndian(d));
-        int hgt = checked((int)BinaryPrimitives.ReadUInt32BigEndian(d[4..]));
+        uint uw = BinaryPrimitives.ReadUInt32BigEndian(d), uh = BinaryPrimitives.ReadUInt32BigEndian(d[4..]);
         int depth = d[8];
         int type = d[9];
-        if (w <= 0 || hgt <= 0 || (long)w * hgt > int.MaxValue / 4)
-            throw new GanSharpException(ErrorKind.BadInput, $"{name} claims a size of {w}x{hgt}, which GanSharp cannot hold: re-export it smaller.");
+        if (uw == 0 || uh == 0 || (ulong)uw * uh > int.MaxValue / 4)
+            throw new GanSharpException(ErrorKind.BadInput, $"{name} claims a size of {uw}x{uh}, which GanSharp cannot hold: re-export it smaller.");
+        int w = (int)uw, hgt = (int)uh;
         bool ok = type switch
         {
             0 => depth is 1 or 2 or 4 or 8 or 16,

@@ -32,10 +32,13 @@ internal sealed class PickleReader
     private readonly Func<object?, object?> _persistentLoad;
     private readonly Action<object, object?> _build;
     private readonly string _file;
+    private readonly long _limit;
+    private long _read;
 
     public PickleReader(
         Stream s,
         string file,
+        long limit,
         Func<PickleGlobal, object> resolveGlobal,
         Func<object, object?[], object?> call,
         Func<object?, object?> persistentLoad,
@@ -43,6 +46,9 @@ internal sealed class PickleReader
     {
         _s = s;
         _file = file;
+        // Bytes the pickle can have at most (what is left of the file): every length field read from it is checked
+        // against this before anything is allocated.
+        _limit = limit;
         _resolveGlobal = resolveGlobal;
         _call = call;
         _persistentLoad = persistentLoad;
@@ -60,6 +66,7 @@ internal sealed class PickleReader
         {
             int op = _s.ReadByte();
             if (op < 0) throw Bad("the pickle ends before its STOP opcode");
+            _read++;
             switch ((byte)op)
             {
                 case 0x80: ReadByte(); break; // PROTO
@@ -77,10 +84,10 @@ internal sealed class PickleReader
                 case 0x47: stack.Add(BinaryPrimitives.ReadDoubleBigEndian(ReadBytes(8))); break; // BINFLOAT
                 case 0x49: stack.Add(ParseIntLine(ReadLine())); break; // INT
                 case 0x4c: stack.Add(ParseIntLine(ReadLine().TrimEnd('L'))); break; // LONG
-                case 0x46: stack.Add(double.Parse(ReadLine(), System.Globalization.CultureInfo.InvariantCulture)); break; // FLOAT
+                case 0x46: stack.Add(ParseFloatLine(ReadLine())); break; // FLOAT
                 case 0x58: stack.Add(Encoding.UTF8.GetString(ReadBytes(BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4))))); break; // BINUNICODE
                 case 0x8c: stack.Add(Encoding.UTF8.GetString(ReadBytes(ReadByte()))); break; // SHORT_BINUNICODE
-                case 0x8d: stack.Add(Encoding.UTF8.GetString(ReadBytes(checked((int)BinaryPrimitives.ReadInt64LittleEndian(ReadBytes(8)))))); break; // BINUNICODE8
+                case 0x8d: stack.Add(Encoding.UTF8.GetString(ReadBytes(BinaryPrimitives.ReadInt64LittleEndian(ReadBytes(8))))); break; // BINUNICODE8
                 case 0x54: stack.Add(Encoding.Latin1.GetString(ReadBytes(BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4))))); break; // BINSTRING
                 case 0x55: stack.Add(Encoding.Latin1.GetString(ReadBytes(ReadByte()))); break; // SHORT_BINSTRING
                 case 0x42: stack.Add(ReadBytes(BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4)))); break; // BINBYTES
@@ -101,22 +108,23 @@ internal sealed class PickleReader
                     stack.Add(d);
                     break;
                 }
-                case 0x61: { var v = Pop(stack); AppendTo(stack[^1], [v]); break; } // APPEND
-                case 0x65: { var items = PopMark(stack, marks); AppendTo(stack[^1], items); break; } // APPENDS
-                case 0x73: { var v = Pop(stack); var k = Pop(stack); SetItem(stack[^1], k, v); break; } // SETITEM
+                case 0x61: { var v = Pop(stack); AppendTo(Top(stack), [v]); break; } // APPEND
+                case 0x65: { var items = PopMark(stack, marks); AppendTo(Top(stack), items); break; } // APPENDS
+                case 0x73: { var v = Pop(stack); var k = Pop(stack); SetItem(Top(stack), k, v); break; } // SETITEM
                 case 0x75: // SETITEMS
                 {
                     var items = PopMark(stack, marks);
-                    for (int i = 0; i + 1 < items.Count; i += 2) SetItem(stack[^1], items[i], items[i + 1]);
+                    var target = Top(stack);
+                    for (int i = 0; i + 1 < items.Count; i += 2) SetItem(target, items[i], items[i + 1]);
                     break;
                 }
-                case 0x71: memo[ReadByte()] = stack[^1]; break; // BINPUT
-                case 0x72: memo[BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))] = stack[^1]; break; // LONG_BINPUT
-                case 0x94: memo[memo.Count] = stack[^1]; break; // MEMOIZE
-                case 0x70: memo[long.Parse(ReadLine(), System.Globalization.CultureInfo.InvariantCulture)] = stack[^1]; break; // PUT
+                case 0x71: memo[ReadByte()] = Top(stack); break; // BINPUT
+                case 0x72: memo[BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))] = Top(stack); break; // LONG_BINPUT
+                case 0x94: memo[memo.Count] = Top(stack); break; // MEMOIZE
+                case 0x70: memo[ParseMemoLine(ReadLine())] = Top(stack); break; // PUT
                 case 0x68: stack.Add(MemoGet(memo, ReadByte())); break; // BINGET
                 case 0x6a: stack.Add(MemoGet(memo, BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)))); break; // LONG_BINGET
-                case 0x67: stack.Add(MemoGet(memo, long.Parse(ReadLine(), System.Globalization.CultureInfo.InvariantCulture))); break; // GET
+                case 0x67: stack.Add(MemoGet(memo, ParseMemoLine(ReadLine()))); break; // GET
                 case 0x63: // GLOBAL
                 {
                     string module = ReadLine();
@@ -145,7 +153,7 @@ internal sealed class PickleReader
                     stack.Add(_call(cls, args.Items));
                     break;
                 }
-                case 0x62: { var state = Pop(stack); _build(stack[^1]!, state); break; } // BUILD
+                case 0x62: { var state = Pop(stack); _build(Top(stack) ?? throw Bad("BUILD on None"), state); break; } // BUILD
                 case 0x51: stack.Add(_persistentLoad(Pop(stack))); break; // BINPERSID
                 case 0x50: stack.Add(_persistentLoad(ReadLine())); break; // PERSID
                 default:
@@ -154,10 +162,9 @@ internal sealed class PickleReader
         }
     }
 
-    private GanSharpException Bad(string why) =>
-        new(ErrorKind.Checkpoint, $"{_file} is not a readable PyTorch checkpoint: {why}.");
+    private GanSharpException Bad(string why) => PthReader.Damaged(_file, why);
 
-    private static object Key(object? k) => k ?? throw new InvalidDataException("None as dictionary key");
+    private object Key(object? k) => k ?? throw Bad("a dictionary has None as a key");
 
     private void SetItem(object? target, object? k, object? v)
     {
@@ -183,10 +190,13 @@ internal sealed class PickleReader
         return v;
     }
 
+    private object? Top(List<object?> stack) => stack.Count > 0 ? stack[^1] : throw Bad("its pickle stack runs empty");
+
     private List<object?> PopMark(List<object?> stack, Stack<int> marks)
     {
         if (marks.Count == 0) throw Bad("a MARK is missing");
         int at = marks.Pop();
+        if (at > stack.Count) throw Bad("its pickle stack runs below a MARK");
         var items = stack.GetRange(at, stack.Count - at);
         stack.RemoveRange(at, stack.Count - at);
         return items;
@@ -195,13 +205,20 @@ internal sealed class PickleReader
     private int ReadByte()
     {
         int b = _s.ReadByte();
-        return b < 0 ? throw Bad("it is truncated") : b;
+        if (b < 0) throw Bad("the pickle ends in the middle of an opcode");
+        _read++;
+        return b;
     }
 
-    private byte[] ReadBytes(int n)
+    private byte[] ReadBytes(long n)
     {
+        // The length comes from the file: checked against the bytes left before it becomes an allocation.
+        if (n < 0 || n > _limit - _read)
+            throw Bad($"a pickle length field says {n} bytes, but {Math.Max(0, _limit - _read)} are left");
         var buf = new byte[n];
-        _s.ReadExactly(buf);
+        int got = _s.ReadAtLeast(buf, buf.Length, throwOnEndOfStream: false);
+        _read += got;
+        if (got < n) throw Bad("the pickle ends in the middle of an opcode");
         return buf;
     }
 
@@ -213,12 +230,28 @@ internal sealed class PickleReader
         return sb.ToString();
     }
 
-    private static object ParseIntLine(string s) => s switch
+    private object ParseIntLine(string s) => s switch
     {
         "00" => false,
         "01" => true,
-        _ => long.Parse(s, System.Globalization.CultureInfo.InvariantCulture),
+        _ => long.TryParse(s, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out long v)
+            ? v
+            : BigInteger.TryParse(s, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var big)
+                ? big
+                : throw Bad($"the integer '{Clip(s)}' is not a number"),
     };
+
+    private double ParseFloatLine(string s) =>
+        double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v)
+            ? v
+            : throw Bad($"the float '{Clip(s)}' is not a number");
+
+    private long ParseMemoLine(string s) =>
+        long.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long v)
+            ? v
+            : throw Bad($"the memo index '{Clip(s)}' is not a number");
+
+    private static string Clip(string s) => s.Length <= 20 ? s : s[..20] + "...";
 
     private object ReadLong(int n)
     {

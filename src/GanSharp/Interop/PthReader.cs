@@ -19,7 +19,14 @@ public static class PthReader
     /// <summary>Reads a state dict (an OrderedDict of name → tensor, possibly nested under "state_dict").</summary>
     public static StateDict ReadStateDict(string path)
     {
-        var obj = Read(path);
+        using var fs = Open(path);
+        return ReadStateDict(fs, path);
+    }
+
+    /// <summary>Reads a state dict from a seekable stream; <paramref name="path"/> is named in error messages.</summary>
+    internal static StateDict ReadStateDict(Stream stream, string path)
+    {
+        var obj = Read(stream, path);
         if (obj is Dictionary<object, object?> wrapper && wrapper.TryGetValue("state_dict", out var inner)) obj = inner;
         var sd = new StateDict();
         switch (obj)
@@ -42,16 +49,71 @@ public static class PthReader
     /// </summary>
     public static object? Read(string path)
     {
+        using var fs = Open(path);
+        return Read(fs, path);
+    }
+
+    private static FileStream Open(string path)
+    {
         if (!File.Exists(path))
             throw new GanSharpException(ErrorKind.BadInput, $"{path} does not exist: check the checkpoint path.");
-        using var fs = File.OpenRead(path);
-        var head = new byte[4];
-        int n = fs.Read(head);
-        fs.Position = 0;
-        if (n == 4 && head[0] == 'P' && head[1] == 'K') return ReadZip(path, fs);
-        if (n >= 2 && head[0] == 0x80) return ReadLegacy(path, fs);
+        try
+        {
+            return File.OpenRead(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new GanSharpException(ErrorKind.BadInput, $"{path} cannot be read ({e.Message}): check its permissions.", e);
+        }
+    }
+
+    /// <summary>
+    /// Reads from a seekable stream (a file, or bytes in memory for tests); <paramref name="path"/> is named in
+    /// error messages. Every malformed input ends in a <see cref="GanSharpException"/> of kind Checkpoint.
+    /// </summary>
+    internal static object? Read(Stream stream, string path)
+    {
+        try
+        {
+            var head = new byte[4];
+            int n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            stream.Position = 0;
+            if (n == 4 && head[0] == 'P' && head[1] == 'K') return ReadZip(path, stream);
+            if (n >= 2 && head[0] == 0x80) return ReadLegacy(path, stream);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            // ZipArchive, zlib and Stream.ReadExactly report damage this way (EndOfStreamException and zlib's
+            // errors are IOExceptions); the user needs the file named instead.
+            throw Damaged(path, e.Message.TrimEnd('.'), e);
+        }
         throw new GanSharpException(ErrorKind.Checkpoint,
             $"{path} is neither a zip-format nor a legacy PyTorch file: is it a .pth/.pt written by torch.save?");
+    }
+
+    /// <summary>The one sentence for a file whose bytes do not add up: <paramref name="detail"/> says where.</summary>
+    internal static GanSharpException Damaged(string path, string detail, Exception? inner = null)
+    {
+        string message = $"{path} is cut short or damaged ({detail}): copy it again, or save it again with torch.save.";
+        return inner is null ? new GanSharpException(ErrorKind.Checkpoint, message) : new GanSharpException(ErrorKind.Checkpoint, message, inner);
+    }
+
+    // Deflate expands at most 1032-fold; an entry that claims more than that is damaged, and its size must not be
+    // trusted for an allocation.
+    private const long MaxDeflateRatio = 1032;
+
+    private static byte[] ReadEntry(string path, ZipArchiveEntry entry, long archiveLength)
+    {
+        long length = entry.Length, compressed = entry.CompressedLength;
+        if (length < 0 || compressed < 0 || compressed > archiveLength || length > compressed * MaxDeflateRatio + 1024 || length > Array.MaxLength)
+            throw Damaged(path, $"zip entry {entry.FullName} claims {length} bytes from {compressed} stored ones in a file of {archiveLength}");
+        var bytes = new byte[length];
+        using (var es = entry.Open()) es.ReadExactly(bytes);
+        // System.IO.Compression checks no CRC when exactly the entry's length is read, and a flipped bit in a
+        // storage would otherwise load as a slightly different weight without a word.
+        if (Crc32.Compute(bytes) != entry.Crc32)
+            throw Damaged(path, $"zip entry {entry.FullName} fails its CRC check");
+        return bytes;
     }
 
     private static object? ReadZip(string path, Stream fs)
@@ -61,32 +123,26 @@ public static class PthReader
             ?? throw new GanSharpException(ErrorKind.Checkpoint, $"{path} is a zip file without data.pkl, so not a PyTorch checkpoint.");
         string prefix = pkl.FullName[..^"data.pkl".Length];
         var byteOrder = zip.GetEntry(prefix + "byteorder");
-        if (byteOrder != null)
-        {
-            using var r = new StreamReader(byteOrder.Open());
-            if (r.ReadToEnd().Trim() != "little")
-                throw new GanSharpException(ErrorKind.Checkpoint, $"{path} was saved on a big-endian machine, which GanSharp does not read.");
-        }
+        if (byteOrder != null && System.Text.Encoding.ASCII.GetString(ReadEntry(path, byteOrder, fs.Length)).Trim() != "little")
+            throw new GanSharpException(ErrorKind.Checkpoint, $"{path} was saved on a big-endian machine, which GanSharp does not read.");
         var storages = new Dictionary<string, Storage>();
         var ctx = new Context(path);
+        byte[] pickle = ReadEntry(path, pkl, fs.Length);
         object? root;
-        using (var ps = pkl.Open())
-        using (var buffered = new BufferedStream(ps))
+        using (var ps = new MemoryStream(pickle, writable: false))
         {
-            root = ctx.Reader(buffered, pid =>
+            root = ctx.Reader(ps, pid =>
             {
                 var t = pid as PickleTuple;
                 if (t is null || t.Count < 5 || t[0] as string != "storage")
                     throw ctx.Refuse("a persistent id that is not a tensor storage");
                 string key = t[2] as string ?? throw ctx.Refuse("a storage without a key");
+                var dtype = t[1] is StorageType type ? type.DType : throw ctx.Refuse("a storage whose type is not a torch storage class");
                 if (!storages.TryGetValue(key, out var st))
                 {
                     var entry = zip.GetEntry(prefix + "data/" + key)
-                        ?? throw new GanSharpException(ErrorKind.Checkpoint, $"{path} lacks the storage record data/{key}: the file is damaged.");
-                    var dtype = ((StorageType)t[1]!).DType;
-                    var bytes = new byte[entry.Length];
-                    using (var es = entry.Open()) es.ReadExactly(bytes);
-                    st = new Storage(dtype) { Bytes = bytes };
+                        ?? throw Damaged(path, $"the storage record data/{key} is missing");
+                    st = new Storage(dtype) { Bytes = ReadEntry(path, entry, fs.Length) };
                     storages[key] = st;
                 }
                 return st;
@@ -98,7 +154,7 @@ public static class PthReader
     private static object? ReadLegacy(string path, Stream raw)
     {
         var fs = new BufferedStream(raw);
-        var ctx = new Context(path);
+        var ctx = new Context(path, () => fs.Length - fs.Position);
         Func<object?, object?> noStorage = _ => throw ctx.Refuse("a persistent id in its header");
         var magic = ctx.Reader(fs, noStorage).Load();
         bool magicOk = magic switch
@@ -123,18 +179,19 @@ public static class PthReader
             if (t is null || t.Count < 5 || t[0] as string != "storage")
                 throw ctx.Refuse("a persistent id that is not a tensor storage");
             string key = t[2] as string ?? throw ctx.Refuse("a storage without a key");
-            var dtype = ((StorageType)t[1]!).DType;
+            var dtype = t[1] is StorageType type ? type.DType : throw ctx.Refuse("a storage whose type is not a torch storage class");
             if (!storages.TryGetValue(key, out var st))
             {
-                st = new Storage(dtype) { Numel = Convert.ToInt64(t[4], System.Globalization.CultureInfo.InvariantCulture) };
+                st = new Storage(dtype) { Numel = ctx.Count(t[4], "storage size") };
                 storages[key] = st;
             }
             if (t.Count > 5 && t[5] is PickleTuple view)
             {
                 // A legacy view shares its root storage from an element offset.
+                if (view.Count < 3) throw ctx.Refuse("a malformed storage view");
                 string viewKey = view[0] as string ?? throw ctx.Refuse("a storage view without a key");
-                long offset = Convert.ToInt64(view[1], System.Globalization.CultureInfo.InvariantCulture);
-                long size = Convert.ToInt64(view[2], System.Globalization.CultureInfo.InvariantCulture);
+                long offset = ctx.Count(view[1], "storage view offset");
+                long size = ctx.Count(view[2], "storage view size");
                 if (!storages.TryGetValue(viewKey, out var vs))
                 {
                     vs = new Storage(dtype) { Root = st, RootOffset = offset, Numel = size };
@@ -155,35 +212,52 @@ public static class PthReader
                 throw new GanSharpException(ErrorKind.Checkpoint, $"{path} has data for storage {key} that its object never uses: the file is damaged.");
             fs.ReadExactly(header);
             long numel = BinaryPrimitives.ReadInt64LittleEndian(header);
-            var bytes = new byte[checked(numel * ElementSize(st.DType))];
+            long left = fs.Length - fs.Position;
+            if (numel < 0 || numel > left / ElementSize(st.DType))
+                throw Damaged(path, $"storage {key} claims {numel} elements of {ElementSize(st.DType)} bytes but {left} bytes remain");
+            var bytes = new byte[numel * ElementSize(st.DType)];
             fs.ReadExactly(bytes);
             st.Bytes = bytes;
         }
         return Materialize(path, root);
     }
 
-    private static object? Materialize(string path, object? node)
+    // State dicts and optimizer states nest a few levels; a pickle that nests deeper is damaged, and deep or cyclic
+    // nesting would overflow the stack here and in every caller that walks the result.
+    private const int MaxDepth = 100;
+
+    private static object? Materialize(string path, object? root) =>
+        Materialize(path, root, new HashSet<object>(ReferenceEqualityComparer.Instance), new HashSet<object>(ReferenceEqualityComparer.Instance), 0);
+
+    private static object? Materialize(string path, object? node, HashSet<object> open, HashSet<object> done, int depth)
     {
+        if (node is PendingTensor pt) return pt.Build(path);
+        if (node is not (OrderedDict or Dictionary<object, object?> or List<object?> or PickleTuple)) return node;
+        // A container shared through the pickle memo is built once; one reached again while still open is a cycle.
+        if (done.Contains(node)) return node;
+        if (open.Contains(node)) throw Damaged(path, "a container holds itself");
+        if (depth >= MaxDepth) throw Damaged(path, $"containers nest more than {MaxDepth} deep");
+        open.Add(node);
+        object? M(object? child) => Materialize(path, child, open, done, depth + 1);
         switch (node)
         {
-            case PendingTensor pt:
-                return pt.Build(path);
             case OrderedDict od:
-                foreach (var k in od.Keys.ToList()) od.Set(k, Materialize(path, od[k]));
-                foreach (var k in od.Attributes.Keys.ToList()) od.Attributes[k] = Materialize(path, od.Attributes[k]);
-                return od;
+                foreach (var k in od.Keys.ToList()) od.Set(k, M(od[k]));
+                foreach (var k in od.Attributes.Keys.ToList()) od.Attributes[k] = M(od.Attributes[k]);
+                break;
             case Dictionary<object, object?> d:
-                foreach (var k in d.Keys.ToList()) d[k] = Materialize(path, d[k]);
-                return d;
+                foreach (var k in d.Keys.ToList()) d[k] = M(d[k]);
+                break;
             case List<object?> l:
-                for (int i = 0; i < l.Count; i++) l[i] = Materialize(path, l[i]);
-                return l;
+                for (int i = 0; i < l.Count; i++) l[i] = M(l[i]);
+                break;
             case PickleTuple t:
-                for (int i = 0; i < t.Items.Length; i++) t.Items[i] = Materialize(path, t.Items[i]);
-                return t;
-            default:
-                return node;
+                for (int i = 0; i < t.Items.Length; i++) t.Items[i] = M(t.Items[i]);
+                break;
         }
+        open.Remove(node);
+        done.Add(node);
+        return node;
     }
 
     /// <summary>A 1-D tensor of <paramref name="numel"/> elements copied from raw little-endian bytes.</summary>
@@ -246,12 +320,16 @@ public static class PthReader
 
         public (byte[] Bytes, long ElementOffset) Resolve(string path)
         {
-            if (Root != null)
+            // Iterative: a damaged file can chain views thousands deep.
+            long offset = 0;
+            var s = this;
+            while (s.Root != null)
             {
-                var (b, o) = Root.Resolve(path);
-                return (b, o + RootOffset);
+                // Saturating, so that a damaged chain of huge offsets is "past its storage", not an overflow.
+                offset = Math.Min(offset, long.MaxValue / 4) + Math.Min(s.RootOffset, long.MaxValue / 4);
+                s = s.Root;
             }
-            return (Bytes ?? throw new GanSharpException(ErrorKind.Checkpoint, $"{path} ends before the data of one of its tensors: the file is truncated."), 0);
+            return (s.Bytes ?? throw Damaged(path, "it ends before the data of one of its tensors"), offset);
         }
     }
 
@@ -262,10 +340,24 @@ public static class PthReader
             var (bytes, baseOffset) = storage.Resolve(path);
             int es = ElementSize(storage.DType);
             long available = bytes.Length / es;
-            long numel = size.Aggregate(1L, (a, b) => a * b);
-            long last = baseOffset + offset + (numel == 0 ? 0 : size.Zip(stride, (s, st) => (s - 1) * st).Sum());
-            if (numel > 0 && last >= available)
-                throw new GanSharpException(ErrorKind.Checkpoint, $"{path} has a tensor that reaches past its storage: the file is damaged.");
+            if (size.Length != stride.Length || size.Any(x => x < 0) || stride.Any(x => x < 0) || offset < 0)
+                throw Damaged(path, $"a tensor has size ({string.Join(", ", size)}), stride ({string.Join(", ", stride)}) and offset {offset}");
+            bool fits = baseOffset <= available && offset <= available;
+            long numel = size.Any(x => x == 0) ? 0 : 1, last = baseOffset + offset;
+            // Every factor and term is checked against the storage before it is used, so nothing here overflows:
+            // numel, size and stride stay below 2^31 (Array.MaxLength), their products below 2^62.
+            for (int i = 0; i < size.Length && numel > 0 && fits; i++)
+            {
+                fits = size[i] <= available && (size[i] == 1 || stride[i] <= available);
+                if (!fits) break;
+                numel *= size[i];
+                if (size[i] > 1) last += (size[i] - 1) * stride[i];
+                fits = numel <= available && last < available;
+            }
+            // A tensor needs no more elements than its storage holds, which also bounds the memory a file can ask for
+            // (a stride-0 tensor larger than its storage could, but torch.save of a state dict never writes one).
+            if (!fits || (numel > 0 && last >= available))
+                throw Damaged(path, $"a tensor of size ({string.Join(", ", size)}) reaches past its storage of {available} elements");
             using var flat = FromBytes(bytes, storage.DType, available);
             using var view = flat.as_strided(size, stride, baseOffset + offset);
             var t = view.clone();
@@ -274,13 +366,16 @@ public static class PthReader
         }
     }
 
-    private sealed class Context(string path)
+    private sealed class Context(string path, Func<long>? available = null)
     {
+        /// <summary>A non-negative count or offset from the pickle; anything else means the file is damaged.</summary>
+        public long Count(object? o, string what) => o is long v && v >= 0 ? v : throw Damaged(path, $"a {what} is {o ?? "None"}");
+
         public GanSharpException Refuse(string what) =>
             new(ErrorKind.Checkpoint, $"{path} was refused: it contains {what}, and GanSharp loads only plain state dicts so that a checkpoint cannot run code.");
 
         public PickleReader Reader(Stream s, Func<object?, object?> persistentLoad) =>
-            new(s, path, ResolveGlobal, Call, persistentLoad, Build);
+            new(s, path, available?.Invoke() ?? s.Length - s.Position, ResolveGlobal, Call, persistentLoad, Build);
 
         private object ResolveGlobal(PickleGlobal g)
         {
@@ -305,7 +400,7 @@ public static class PthReader
                 case "_rebuild_tensor_v2":
                 {
                     if (args.Length < 4 || args[0] is not Storage st) throw Refuse("a malformed tensor record");
-                    long off = Convert.ToInt64(args[1], System.Globalization.CultureInfo.InvariantCulture);
+                    long off = Count(args[1], "tensor offset");
                     long[] size = Longs(args[2]);
                     long[] stride = Longs(args[3]);
                     bool rg = args.Length > 4 && args[4] is true;
@@ -319,7 +414,7 @@ public static class PthReader
         }
 
         private long[] Longs(object? o) => o is PickleTuple t
-            ? t.Items.Select(x => Convert.ToInt64(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray()
+            ? t.Items.Select(x => Count(x, "tensor size or stride")).ToArray()
             : throw Refuse("a tensor size that is not a tuple");
 
         private void Build(object target, object? state)

@@ -60,39 +60,90 @@ public static class SafeTensors
     {
         if (!File.Exists(path))
             throw new GanSharpException(ErrorKind.BadInput, $"{path} does not exist: check the weights path.");
-        var all = File.ReadAllBytes(path);
-        if (all.Length < 8) throw Bad(path, "it is shorter than its 8-byte header length");
-        ulong hlen = BinaryPrimitives.ReadUInt64LittleEndian(all);
-        if (hlen > (ulong)all.Length - 8) throw Bad(path, "its header length exceeds the file");
-        JsonNode? header;
+        byte[] all;
         try
         {
-            header = JsonNode.Parse(all.AsSpan(8, (int)hlen));
+            all = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new GanSharpException(ErrorKind.BadInput, $"{path} cannot be read ({e.Message}): check its permissions.", e);
+        }
+        return Read(all, path);
+    }
+
+    /// <summary>Reads safetensors bytes; <paramref name="path"/> is named in error messages.</summary>
+    internal static StateDict Read(byte[] all, string path)
+    {
+        if (all.Length < 8) throw Bad(path, "it is shorter than its 8-byte header length");
+        ulong hlen = BinaryPrimitives.ReadUInt64LittleEndian(all);
+        if (hlen > (ulong)all.Length - 8) throw Bad(path, $"its header length {hlen} exceeds the file's {all.Length} bytes");
+        JsonObject header;
+        try
+        {
+            header = JsonNode.Parse(all.AsSpan(8, (int)hlen)) as JsonObject ?? throw Bad(path, "its header is not a JSON object");
         }
         catch (JsonException e)
         {
             throw Bad(path, "its header is not JSON (" + e.Message + ")");
         }
         var sd = new StateDict();
-        long dataStart = 8 + (long)hlen;
-        foreach (var (name, node) in header!.AsObject())
+        try
         {
-            if (name == "__metadata__" || node is null) continue;
-            string dt = node["dtype"]!.GetValue<string>();
-            if (!Types.TryGetValue(dt, out var dtype)) throw Bad(path, $"tensor {name} has dtype {dt}, which GanSharp does not read");
-            long[] shape = node["shape"]!.AsArray().Select(x => x!.GetValue<long>()).ToArray();
-            var offs = node["data_offsets"]!.AsArray();
-            long b = offs[0]!.GetValue<long>(), e = offs[1]!.GetValue<long>();
-            long numel = shape.Aggregate(1L, (x, y) => x * y);
-            if (e - b != numel * PthReader.ElementSize(dtype) || dataStart + e > all.Length)
-                throw Bad(path, $"tensor {name} has data offsets that do not match its shape");
-            var bytes = all.AsSpan((int)(dataStart + b), (int)(e - b)).ToArray();
-            using var flat = numel == 0 ? torch.empty(0, dtype: dtype) : PthReader.FromBytes(bytes, dtype, numel);
-            sd.Add(name, flat.reshape(shape).clone());
+            long dataLength = all.Length - 8 - (long)hlen;
+            foreach (var (name, node) in header)
+            {
+                if (name == "__metadata__" || node is null) continue;
+                var (dtype, shape, b, e) = Describe(path, name, node);
+                long numel = 1;
+                foreach (long d in shape)
+                {
+                    // Checked against the data before multiplying, so a damaged shape cannot overflow or allocate.
+                    if (d < 0 || (d > 0 && numel > dataLength / d)) throw Bad(path, $"tensor {name} has shape [{string.Join(",", shape)}], more than the file holds");
+                    numel *= d;
+                }
+                if (b < 0 || e < b || e > dataLength || e - b != numel * PthReader.ElementSize(dtype))
+                    throw Bad(path, $"tensor {name} has data offsets [{b}, {e}] that do not match its shape or the {dataLength} bytes of data");
+                var bytes = all.AsSpan((int)(8 + (long)hlen + b), (int)(e - b)).ToArray();
+                using var flat = numel == 0 ? torch.empty(0, dtype: dtype) : PthReader.FromBytes(bytes, dtype, numel);
+                if (sd.ContainsKey(name)) throw Bad(path, $"tensor {name} appears twice");
+                sd.Add(name, flat.reshape(shape).clone());
+            }
+            return sd;
         }
-        return sd;
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException)
+        {
+            // System.Text.Json decodes names and values lazily: invalid UTF-8 or a repeated name surfaces here.
+            sd.Dispose();
+            throw Bad(path, $"its header is not valid JSON ({e.Message.TrimEnd('.')})");
+        }
+        catch
+        {
+            sd.Dispose();
+            throw;
+        }
+    }
+
+    private static (ScalarType DType, long[] Shape, long Begin, long End) Describe(string path, string name, JsonNode node)
+    {
+        // The JSON shape is the file's: any missing or mistyped field is damage, reported by name.
+        try
+        {
+            string dt = node["dtype"]?.GetValue<string>() ?? throw Bad(path, $"tensor {name} has no dtype");
+            if (!Types.TryGetValue(dt, out var dtype))
+                throw new GanSharpException(ErrorKind.Checkpoint, $"{path} holds tensor {name} of dtype {dt}, which GanSharp does not read: save it as F32, F16, BF16 or an integer type.");
+            var shapeNode = node["shape"] as JsonArray ?? throw Bad(path, $"tensor {name} has no shape list");
+            long[] shape = shapeNode.Select(x => x?.GetValue<long>() ?? throw Bad(path, $"tensor {name} has a null dimension")).ToArray();
+            var offs = node["data_offsets"] as JsonArray;
+            if (offs is not { Count: 2 } || offs[0] is null || offs[1] is null) throw Bad(path, $"tensor {name} lacks its two data offsets");
+            return (dtype, shape, offs[0]!.GetValue<long>(), offs[1]!.GetValue<long>());
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException)
+        {
+            throw Bad(path, $"tensor {name} has a malformed entry in the header ({e.Message.TrimEnd('.')})");
+        }
     }
 
     private static GanSharpException Bad(string path, string why) =>
-        new(ErrorKind.Checkpoint, $"{path} is not a valid safetensors file: {why}.");
+        new(ErrorKind.Checkpoint, $"{path} is cut short or damaged (not a valid safetensors file: {why}): copy it again, or write it again.");
 }
