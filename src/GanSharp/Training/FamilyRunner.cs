@@ -89,10 +89,10 @@ public static class FamilyRunner
             state = folder.TryLoad(run.WhichEpoch)
                 ?? throw new GanSharpException(ErrorKind.Checkpoint, $"--continue-train found no {folder.StatePath(run.WhichEpoch)}: drop --continue-train or check --name and --checkpoints-dir.");
             state.CheckWeightFiles(folder, run.WhichEpoch);
-            folder.RewindLogs(state);
         }
         else if (folder.HasState("latest"))
             throw new GanSharpException(ErrorKind.Checkpoint, $"{folder.Dir} already holds a run: pass --continue-train to resume it, or choose another --name.");
+        folder.RewindLogs(state);
         using var recipe = CreateRecipe(family, tricks);
         var source = CreateSource(family, run.Seed);
         using var stats = new StatsCollector();

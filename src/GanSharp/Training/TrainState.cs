@@ -252,10 +252,15 @@ public sealed class RunFolder(string dir)
     private static bool IsPlainName(string name) =>
         name.Length > 0 && name != "." && name != ".." && name.IndexOfAny(['/', '\\', '\0']) < 0;
 
-    /// <summary>Cuts the logs back to their length at <paramref name="state"/>'s checkpoint: iterations redone after a resume are logged once.</summary>
-    public void RewindLogs(LoadedState state)
+    /// <summary>
+    /// Cuts the logs back to their length at <paramref name="state"/>'s checkpoint, so iterations redone after a resume
+    /// are logged once; without a state (a new run where an earlier attempt stopped before its first checkpoint) the
+    /// logs start empty, as that attempt left nothing to continue.
+    /// </summary>
+    public void RewindLogs(LoadedState? state)
     {
-        foreach (var (log, length) in state.LogLengths)
+        var lengths = state?.LogLengths ?? LogFiles.Select(l => (l, 0L));
+        foreach (var (log, length) in lengths)
         {
             string path = Path.Combine(Dir, log);
             if (!LogFiles.Contains(log) || !File.Exists(path) || new FileInfo(path).Length <= length) continue;

@@ -75,6 +75,8 @@ public partial class CrashConsistencyTests
                 case "options":
                     var o = JsonNode.Parse((string)v!)!.AsObject();
                     o["run"]!.AsObject().Remove("continue_train");
+                    o["run"]!.AsObject().Remove("name");
+                    o["run"]!.AsObject().Remove("run_dir");
                     s[key] = o.ToJsonString();
                     break;
                 default:
@@ -108,7 +110,11 @@ public partial class CrashConsistencyTests
         foreach (var (k, v) in expected)
         {
             if (!actual.TryGetValue(k, out var a)) return $"{k} is missing";
-            if (a != v) return $"{k} differs from the uninterrupted run's";
+            if (a == v) continue;
+            int at = 0;
+            while (at < Math.Min(a.Length, v.Length) && a[at] == v[at]) at++;
+            int from = Math.Max(0, at - 60);
+            return $"{k} differs from the uninterrupted run's at character {at}: '{v[from..Math.Min(v.Length, at + 60)]}' became '{a[from..Math.Min(a.Length, at + 60)]}'";
         }
         return null;
     }

@@ -169,7 +169,7 @@ public static class SpadeRunner
             [Path.GetFileName(folder.OptTxtPath)] = options.ToOptText(Defaults(options)),
         };
         foreach (var (file, text) in runFiles) AtomicFile.WriteAllText(Path.Combine(folder.Dir, file), text);
-        if (state != null) folder.RewindLogs(state);
+        if (reference == null) folder.RewindLogs(state);
 
         using var stats = new StatsCollector();
         // A resumed log goes on as if never stopped; continuing a run of the reference marks where ours begins.
