@@ -68,6 +68,33 @@ public partial class RefusalTests
                 File.Copy(Path.Combine(t.Checkpoints, "donor", "latest_net_G.pth"), Path.Combine(t.Checkpoints, "swapped", "latest_net_G.pth"), overwrite: true);
                 return t.Train(t.Checkpoints, "--name", "swapped", "--continue-train", "--max-iterations", "4");
             });
+        yield return new("a photo cut to its first 100 bytes, at `data validate`", ExitCodes.BadInput, "is truncated (its image data ends early)",
+            t => ["data", "validate", "--label-dir", t.Info.TrainLabelDir, "--image-dir", TruncatedPhotos(t), "--label-nc", t.Info.LabelNc.ToString()]);
+        yield return new("the same photo at `train`", ExitCodes.BadInput, "is truncated (its image data ends early)",
+            t => [.. t.Train(t.Checkpoints, "--name", "cut-photo", "--max-iterations", "1", "--image-dir", TruncatedPhotos(t), "--instance-dir", t.Info.TrainInstanceDir!)]);
+        yield return new("`test` with a `latest_net_G.pth` cut short", ExitCodes.Checkpoint, "latest_net_G.pth is cut short or damaged",
+            t =>
+            {
+                Trained(t, "cut-g");
+                Truncate(Path.Combine(t.Checkpoints, "cut-g", "latest_net_G.pth"));
+                return t.Test(t.Checkpoints, t.Dir.File("res"), "--name", "cut-g");
+            });
+        yield return new("`--continue-train` with a `latest_state.pth` cut short", ExitCodes.Checkpoint, "latest_state.pth is cut short or damaged",
+            t =>
+            {
+                Trained(t, "cut-state");
+                Truncate(Path.Combine(t.Checkpoints, "cut-state", "latest_state.pth"));
+                return t.Train(t.Checkpoints, "--name", "cut-state", "--continue-train", "--max-iterations", "4");
+            });
+        yield return new("`evaluate --inception-weights` with the weights cut short", ExitCodes.Checkpoint, "is cut short or damaged",
+            t =>
+            {
+                Trained(t, "cut-inception");
+                string weights = t.Dir.File("pt_inception.pth");
+                File.Copy(Path.Combine(t.Checkpoints, "cut-inception", "latest_net_D.pth"), weights, overwrite: true);
+                Truncate(weights);
+                return ["evaluate", "--fake", t.Info.TrainImageDir, "--real", t.Info.ValImageDir, "--metrics", "fid", "--inception-weights", weights];
+            });
         string? mount = null;
         yield return new("`train` whose `--checkpoints-dir` is on a full disk (a 1 MB tmpfs)", ExitCodes.DiskFull,
             "is full (",
@@ -77,6 +104,24 @@ public partial class RefusalTests
                 return t.Train(mount ?? "/proc/full-disk-needs-root", "--name", "full", "--max-iterations", "2");
             },
             () => Tmpfs.Unmount(mount));
+    }
+
+    // A copy of the training photos where one is cut to its first 100 bytes, as the reproduction.
+    private static string TruncatedPhotos(TinySpade t)
+    {
+        string dir = t.Dir.File("cut_img");
+        if (Directory.Exists(dir)) return dir;
+        Directory.CreateDirectory(dir);
+        foreach (var f in Directory.GetFiles(t.Info.TrainImageDir)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        string first = Directory.GetFiles(dir).Order(StringComparer.Ordinal).First();
+        File.WriteAllBytes(first, File.ReadAllBytes(first)[..100]);
+        return dir;
+    }
+
+    private static void Truncate(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
     }
 
     private static void Trained(TinySpade t, string name, params string[] more)
