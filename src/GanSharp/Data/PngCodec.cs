@@ -182,18 +182,10 @@ public static class PngCodec
         else
         {
             // Adam7: seven sub-images, each filtered on its own, scattered onto the full grid.
-            ReadOnlySpan<int> x0 = [0, 4, 0, 2, 0, 1, 0], y0 = [0, 0, 4, 0, 2, 0, 1];
-            ReadOnlySpan<int> dx = [8, 8, 4, 4, 2, 2, 1], dy = [8, 8, 8, 4, 4, 2, 2];
             int offset = 0;
-            for (int p = 0; p < 7; p++)
-            {
-                int pw = (h.Width - x0[p] + dx[p] - 1) / dx[p];
-                int ph = (h.Height - y0[p] + dy[p] - 1) / dy[p];
-                if (pw <= 0 || ph <= 0) continue;
-                int px0 = x0[p], py0 = y0[p], pdx = dx[p], pdy = dy[p];
+            foreach (var (px0, py0, pdx, pdy, pw, ph) in Adam7Passes(h))
                 offset += DecodePass(raw, offset, h, pw, ph, name,
                     (x, y, c, v) => samples[((py0 + y * pdy) * h.Width + px0 + x * pdx) * channels + c] = v);
-            }
         }
         return new PngImage(h.Width, h.Height, h.ColorType, h.BitDepth, samples, palette);
     }
@@ -202,16 +194,22 @@ public static class PngCodec
     private static long FilteredSize(Header h)
     {
         if (!h.Interlaced) return PassSize(h, h.Width, h.Height);
-        ReadOnlySpan<int> x0 = [0, 4, 0, 2, 0, 1, 0], y0 = [0, 0, 4, 0, 2, 0, 1];
-        ReadOnlySpan<int> dx = [8, 8, 4, 4, 2, 2, 1], dy = [8, 8, 8, 4, 4, 2, 2];
         long total = 0;
+        foreach (var pass in Adam7Passes(h)) total += PassSize(h, pass.Width, pass.Height);
+        return total;
+    }
+
+    /// <summary>The non-empty Adam7 passes of an image: origin, step and size of each sub-image.</summary>
+    private static IEnumerable<(int X0, int Y0, int Dx, int Dy, int Width, int Height)> Adam7Passes(Header h)
+    {
+        int[] x0 = [0, 4, 0, 2, 0, 1, 0], y0 = [0, 0, 4, 0, 2, 0, 1];
+        int[] dx = [8, 8, 4, 4, 2, 2, 1], dy = [8, 8, 8, 4, 4, 2, 2];
         for (int p = 0; p < 7; p++)
         {
             int pw = (h.Width - x0[p] + dx[p] - 1) / dx[p];
             int ph = (h.Height - y0[p] + dy[p] - 1) / dy[p];
-            if (pw > 0 && ph > 0) total += PassSize(h, pw, ph);
+            if (pw > 0 && ph > 0) yield return (x0[p], y0[p], dx[p], dy[p], pw, ph);
         }
-        return total;
     }
 
     private static long PassSize(Header h, int width, int height) =>

@@ -52,22 +52,10 @@ public partial class RefusalTests
             });
         yield return new("`--continue-train` with a `latest_state.pth` of another configuration (ngf 4 in an ngf 2 run)", ExitCodes.Checkpoint,
             "was saved by a run with model.ngf 4, but this run's options.json has 2",
-            t =>
-            {
-                Trained(t, "mine");
-                Trained(t, "other", "--ngf", "4");
-                File.Copy(Path.Combine(t.Checkpoints, "other", "latest_state.pth"), Path.Combine(t.Checkpoints, "mine", "latest_state.pth"), overwrite: true);
-                return t.Train(t.Checkpoints, "--name", "mine", "--continue-train", "--max-iterations", "4");
-            });
+            t => ContinueWithAFileOf(t, "other", "latest_state.pth", "--ngf", "4"));
         yield return new("`--continue-train` after `latest_net_G.pth` was replaced", ExitCodes.Checkpoint,
             "latest_net_G.pth is not the netG saved in",
-            t =>
-            {
-                Trained(t, "swapped");
-                Trained(t, "donor", "--seed", "5");
-                File.Copy(Path.Combine(t.Checkpoints, "donor", "latest_net_G.pth"), Path.Combine(t.Checkpoints, "swapped", "latest_net_G.pth"), overwrite: true);
-                return t.Train(t.Checkpoints, "--name", "swapped", "--continue-train", "--max-iterations", "4");
-            });
+            t => ContinueWithAFileOf(t, "donor", "latest_net_G.pth", "--seed", "5"));
         yield return new("a photo cut to its first 100 bytes, at `data validate`", ExitCodes.BadInput, "is truncated (its image data ends early)",
             t => ["data", "validate", "--label-dir", t.Info.TrainLabelDir, "--image-dir", TruncatedPhotos(t), "--label-nc", t.Info.LabelNc.ToString()]);
         yield return new("the same photo at `train`", ExitCodes.BadInput, "is truncated (its image data ends early)",
@@ -104,6 +92,15 @@ public partial class RefusalTests
                 return t.Train(mount ?? "/proc/full-disk-needs-root", "--name", "full", "--max-iterations", "2");
             },
             () => Tmpfs.Unmount(mount));
+    }
+
+    // Trains "mine" and a donor run with other options, copies one file of the donor into "mine", and continues "mine".
+    private static string[] ContinueWithAFileOf(TinySpade t, string donor, string file, params string[] donorOptions)
+    {
+        Trained(t, "mine-" + donor);
+        Trained(t, donor, donorOptions);
+        File.Copy(Path.Combine(t.Checkpoints, donor, file), Path.Combine(t.Checkpoints, "mine-" + donor, file), overwrite: true);
+        return t.Train(t.Checkpoints, "--name", "mine-" + donor, "--continue-train", "--max-iterations", "4");
     }
 
     // A copy of the training photos where one is cut to its first 100 bytes, as the reproduction.
