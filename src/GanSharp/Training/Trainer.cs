@@ -225,7 +225,8 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
     {
         string? term = record.FirstNonFinite ?? record.Values.FirstOrDefault(kv => !double.IsFinite(kv.Value)).Key;
         if (term is null) return;
-        ThrowDiverged(term, record.Values[term], sinceIteration, iteration);
+        var (since, until) = NonFiniteDetector.Interval(record, sinceIteration);
+        ThrowDiverged(term, record.Values[term], since, until);
     }
 
     private void ThrowDiverged(string term, double value, long sinceIteration, long iteration)
@@ -240,7 +241,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
     private void SaveChecked(string which, TrainPosition position, long iteration)
     {
         var bad = Stats.FirstNonFinite();
-        if (bad != null) ThrowDiverged(bad.Value.Name, bad.Value.Value, _lastFlush, iteration);
+        if (bad is var (name, value, first)) ThrowDiverged(name, value, first - 1 ?? _lastFlush, first ?? iteration);
         Save(which, position);
     }
 
