@@ -27,7 +27,11 @@ public static class PthWriter
     /// Writes an object graph: <see cref="StateDict"/> (as OrderedDict), <see cref="Dictionary{TKey,TValue}"/> with
     /// string/long keys, <see cref="List{T}"/>, <see cref="PickleTuple"/>, string, int/long, float/double, bool, null, Tensor.
     /// </summary>
-    public static void Write(string path, object? root, PthFormat format = PthFormat.Zip)
+    public static void Write(string path, object? root, PthFormat format = PthFormat.Zip) =>
+        Write(path, root, format, StoredZipWriter.Max32);
+
+    /// <summary>As above; <paramref name="zip64From"/> lets a test get ZIP64 records without writing 4 GiB.</summary>
+    internal static void Write(string path, object? root, PthFormat format, long zip64From)
     {
         var storages = new List<(string Key, Tensor Data)>();
         try
@@ -36,7 +40,7 @@ public static class PthWriter
             byte[] obj = pickle.Dump(root);
             AtomicFile.Write(path, s =>
             {
-                if (format == PthFormat.Zip) WriteZip(s, obj, storages);
+                if (format == PthFormat.Zip) WriteZip(s, obj, storages, zip64From);
                 else WriteLegacy(s, obj, storages);
             });
         }
@@ -68,10 +72,10 @@ public static class PthWriter
         }
     }
 
-    private static void WriteZip(Stream s, byte[] obj, List<(string Key, Tensor Data)> storages)
+    private static void WriteZip(Stream s, byte[] obj, List<(string Key, Tensor Data)> storages, long zip64From)
     {
         // Stored (uncompressed) entries with data aligned to 64 bytes, as PyTorch's own writer lays them out.
-        var zip = new StoredZipWriter(s);
+        var zip = new StoredZipWriter(s, zip64From);
         const string prefix = "archive/";
         zip.Add(prefix + "data.pkl", obj);
         zip.Add(prefix + "byteorder", Encoding.ASCII.GetBytes("little"));

@@ -56,39 +56,59 @@ public static class SafeTensors
         });
     }
 
+    /// <summary>
+    /// Reads every tensor. The file is read tensor by tensor rather than whole, so files beyond 2 GiB (one .NET array)
+    /// read too.
+    /// </summary>
     public static StateDict Read(string path)
     {
         if (!File.Exists(path))
             throw new GanSharpException(ErrorKind.BadInput, $"{path} does not exist: check the weights path.");
-        var all = File.ReadAllBytes(path);
-        if (all.Length < 8) throw Bad(path, "it is shorter than its 8-byte header length");
-        ulong hlen = BinaryPrimitives.ReadUInt64LittleEndian(all);
-        if (hlen > (ulong)all.Length - 8) throw Bad(path, "its header length exceeds the file");
+        using var fs = File.OpenRead(path);
+        long length = fs.Length;
+        if (length < 8) throw Bad(path, "it is shorter than its 8-byte header length");
+        Span<byte> n = stackalloc byte[8];
+        fs.ReadExactly(n);
+        ulong hlen = BinaryPrimitives.ReadUInt64LittleEndian(n);
+        if (hlen > (ulong)(length - 8) || hlen > int.MaxValue) throw Bad(path, "its header length exceeds the file");
+        var headerBytes = new byte[(int)hlen];
+        fs.ReadExactly(headerBytes);
         JsonNode? header;
         try
         {
-            header = JsonNode.Parse(all.AsSpan(8, (int)hlen));
+            header = JsonNode.Parse(headerBytes);
         }
         catch (JsonException e)
         {
             throw Bad(path, "its header is not JSON (" + e.Message + ")");
         }
+        if (header is not JsonObject entries) throw Bad(path, "its header is not a JSON object");
         var sd = new StateDict();
-        long dataStart = 8 + (long)hlen;
-        foreach (var (name, node) in header!.AsObject())
+        try
         {
-            if (name == "__metadata__" || node is null) continue;
-            string dt = node["dtype"]!.GetValue<string>();
-            if (!Types.TryGetValue(dt, out var dtype)) throw Bad(path, $"tensor {name} has dtype {dt}, which GanSharp does not read");
-            long[] shape = node["shape"]!.AsArray().Select(x => x!.GetValue<long>()).ToArray();
-            var offs = node["data_offsets"]!.AsArray();
-            long b = offs[0]!.GetValue<long>(), e = offs[1]!.GetValue<long>();
-            long numel = shape.Aggregate(1L, (x, y) => x * y);
-            if (e - b != numel * PthReader.ElementSize(dtype) || dataStart + e > all.Length)
-                throw Bad(path, $"tensor {name} has data offsets that do not match its shape");
-            var bytes = all.AsSpan((int)(dataStart + b), (int)(e - b)).ToArray();
-            using var flat = numel == 0 ? torch.empty(0, dtype: dtype) : PthReader.FromBytes(bytes, dtype, numel);
-            sd.Add(name, flat.reshape(shape).clone());
+            long dataStart = 8 + (long)hlen;
+            foreach (var (name, node) in entries)
+            {
+                if (name == "__metadata__" || node is null) continue;
+                string dt = node["dtype"]!.GetValue<string>();
+                if (!Types.TryGetValue(dt, out var dtype)) throw Bad(path, $"tensor {name} has dtype {dt}, which GanSharp does not read");
+                long[] shape = node["shape"]!.AsArray().Select(x => x!.GetValue<long>()).ToArray();
+                var offs = node["data_offsets"]!.AsArray();
+                long b = offs[0]!.GetValue<long>(), e = offs[1]!.GetValue<long>();
+                long numel = shape.Aggregate(1L, (x, y) => x * y);
+                if (b < 0 || e - b != numel * PthReader.ElementSize(dtype) || dataStart + e > length || e - b > Array.MaxLength)
+                    throw Bad(path, $"tensor {name} has data offsets that do not match its shape");
+                var bytes = new byte[e - b];
+                fs.Position = dataStart + b;
+                fs.ReadExactly(bytes);
+                using var flat = numel == 0 ? torch.empty(0, dtype: dtype) : PthReader.FromBytes(bytes, dtype, numel);
+                sd.Add(name, flat.reshape(shape).clone());
+            }
+        }
+        catch
+        {
+            sd.Dispose();
+            throw;
         }
         return sd;
     }
