@@ -240,8 +240,8 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
     // A checkpoint of a diverged run would overwrite the last good one, so look before saving.
     private void SaveChecked(string which, TrainPosition position, long iteration)
     {
-        var bad = Stats.FirstNonFinite();
-        if (bad is var (name, value, first)) ThrowDiverged(name, value, first - 1 ?? _lastFlush, first ?? iteration);
+        if (Stats.FirstNonFinite() is { } bad)
+            ThrowDiverged(bad.Name, bad.Value, bad.Iteration - 1 ?? _lastFlush, bad.Iteration ?? iteration);
         Save(which, position);
     }
 

@@ -178,6 +178,21 @@ public class ProvokedRunTests
         Assert.Equal(9, w.Iteration);
     }
 
+    [Fact]
+    public void ANaNFoundAtASaveBetweenFlushesNamesItsOwnIteration()
+    {
+        using var tmp = Fixtures.TempDir();
+        torch.manual_seed(5);
+        using var inner = new MlpGanRecipe(new MlpGanOptions { Hidden = 16, LayersG = 2, LayersD = 2 });
+        // Flushes at 8 and 16, a save at 10: the save sees the NaN of the 10th iteration before any flush does.
+        var run = Run(tmp.Root, 40, printEvery: 8, saveEvery: 10);
+        using var stats = new StatsCollector();
+        using var trainer = new Trainer<PointBatch>(new NaNAfter(inner, iteration: 9), new Toy2DSource(Toy2DKind.Ring8, 64, 100, 3), run, 1, "{}", stats);
+        var e = Assert.Throws<GanSharpException>(() => trainer.Run(new TrainPosition(1, 0, 0, 0, 0), CancellationToken.None));
+        Assert.Contains("KLD became NaN first, between iterations 9 and 10;", e.Message);
+        Assert.Contains("no checkpoint was saved before it", e.Message);
+    }
+
     /// <summary>Adds a KL-like term to G's loss that becomes NaN from a given iteration on.</summary>
     private sealed class NaNAfter(MlpGanRecipe inner, long iteration) : IGanRecipe<PointBatch>
     {
