@@ -23,11 +23,13 @@ public static class Program
                 return DiagnosticsBench.Run(rest);
             case "audit":
                 return AuditBench.Run(rest);
+            case "conv-probe":
+                return ConvProbe.Run(rest);
             case "families":
                 FamiliesBench.Run(rest);
                 return 0;
             default:
-                Console.Error.WriteLine("usage: GanSharp.Bench <benchmark> [args]; benchmarks: loader, fid, spade, families, audit, diagnostics");
+                Console.Error.WriteLine("usage: GanSharp.Bench <benchmark> [args]; benchmarks: loader, fid, spade, families, audit, diagnostics, conv-probe");
                 return 2;
         }
     }

@@ -74,6 +74,7 @@ public static class Program
         yield return DemoCommand.Create();
         yield return DoctorCommand.Create();
         yield return EvaluateCommand.Create();
+        yield return ExportCommand.Create();
         yield return PlanCommand.Create();
         yield return TestCommand.Create();
         yield return TrainCommand.Create();

@@ -20,7 +20,7 @@ public static class EvaluateCommand
     };
     private static readonly Option<string?> Weights = new("--inception-weights")
     {
-        Description = $"Path of {InceptionWeights.FileName} (from the pytorch-fid GitHub release); default ${InceptionWeights.EnvironmentVariable}.",
+        Description = $"Path of {InceptionWeights.FileName} (from the pytorch-fid GitHub release) or a .safetensors copy of it; default ${InceptionWeights.EnvironmentVariable}.",
     };
     private static readonly Option<string> Resize = new("--resize")
     {

@@ -47,7 +47,7 @@ public sealed class SpadeOptionsBinder
         t.Add("--lambda-gan", ["--lambda_gan"], "Weight of G's adversarial loss (the reference fixes it at 1).", l.LambdaGan, "loss.lambda_gan", (x, v) => x with { Loss = x.Loss with { LambdaGan = v } });
         t.Add("--no-ganFeat-loss", ["--no_ganFeat_loss", "--no-gan-feat-loss"], "Train without the feature-matching loss.", false, ["loss.no_gan_feat_loss", "model.no_gan_feat_loss"], (x, v) => x with { Loss = x.Loss with { NoGanFeatLoss = v }, Model = x.Model with { NoGanFeatLoss = v } });
         t.Add("--no-vgg-loss", ["--no_vgg_loss"], "Train without the VGG perceptual loss (no VGG19 weights needed).", false, "loss.no_vgg_loss", (x, v) => x with { Loss = x.Loss with { NoVggLoss = v } });
-        t.Add("--vgg-weights", [], $"Path of torchvision's vgg19-dcbbb2b4.pth for the VGG loss (or set {SpadeRunner.VggEnvironmentVariable}).", (string?)null, "vgg_weights", (x, v) => x with { VggWeights = v });
+        t.Add("--vgg-weights", [], $"Path of torchvision's vgg19-dcbbb2b4.pth (or a .safetensors copy) for the VGG loss (or set {SpadeRunner.VggEnvironmentVariable}).", (string?)null, "vgg_weights", (x, v) => x with { VggWeights = v });
         // Optimizer
         t.Add("--lr", [], "Initial Adam learning rate (TTUR gives G lr/2 and D lr*2).", o.Lr, "optim.lr", (x, v) => x with { Optim = x.Optim with { Lr = v } });
         t.Add("--beta1", [], "Adam beta1 with --no-TTUR.", o.Beta1, "optim.beta1", (x, v) => x with { Optim = x.Optim with { Beta1 = v } });
@@ -66,7 +66,7 @@ public sealed class SpadeOptionsBinder
         t.Add("--max-iterations", [], "Stop (resumably) after this many iterations in total (0 = all epochs).", 0L, "run.max_iterations", (x, v) => x with { Run = x.Run with { MaxIterations = v } });
         t.Add("--eval-every", [], "Compute FID and KID every this many epochs on a fixed subset of the training images (needs --inception-weights; 0 = never).", 0, "eval_every", (x, v) => x with { EvalEvery = v });
         t.Add("--eval-samples", [], "Images in the fixed FID/KID subset.", 64, "eval_samples", (x, v) => x with { EvalSamples = v });
-        t.Add("--inception-weights", [], "Path of pytorch-fid's pt_inception-2015-12-05-6726825d.pth for --eval-every (or set GANSHARP_INCEPTION_WEIGHTS).", (string?)null, "inception_weights", (x, v) => x with { InceptionWeights = v });
+        t.Add("--inception-weights", [], "Path of pytorch-fid's pt_inception-2015-12-05-6726825d.pth (or a .safetensors copy) for --eval-every (or set GANSHARP_INCEPTION_WEIGHTS).", (string?)null, "inception_weights", (x, v) => x with { InceptionWeights = v });
         // Diagnostics (the first-aid kit's validation losses, held-out D accuracy and sample diversity)
         t.Add("--val-label-dir", [], "Held-out label maps (e.g. val_label) for validation losses (val/L1, val/VGG) and D's accuracy on held-out photos; with --val-image-dir.", (string?)null, "val_label_dir", (x, v) => x with { ValLabelDir = v });
         t.Add("--val-image-dir", [], "The held-out photos paired with --val-label-dir (e.g. val_img).", (string?)null, "val_image_dir", (x, v) => x with { ValImageDir = v });

@@ -76,6 +76,7 @@ public static partial class RunLogReader
                 long epochIter = 0, iteration = 0;
                 double time = 0;
                 string? firstBad = null;
+                long? firstBadIteration = null;
                 var values = new Dictionary<string, double>(StringComparer.Ordinal);
                 foreach (var p in root.EnumerateObject())
                 {
@@ -86,13 +87,14 @@ public static partial class RunLogReader
                         case "iteration": iteration = p.Value.GetInt64(); break;
                         case "time": time = p.Value.GetDouble(); break;
                         case JsonlSink.FirstNonFiniteKey: firstBad = p.Value.GetString(); break;
+                        case JsonlSink.FirstNonFiniteIterationKey: firstBadIteration = p.Value.GetInt64(); break;
                         default:
                             if (p.Value.ValueKind == JsonValueKind.Number) values[p.Name] = p.Value.GetDouble();
                             else if (p.Value.ValueKind == JsonValueKind.String && ParseNonFinite(p.Value.GetString()) is double nf) values[p.Name] = nf;
                             break;
                     }
                 }
-                records.Add(new StatsRecord(epoch, epochIter, iteration, time, values) { FirstNonFinite = firstBad });
+                records.Add(new StatsRecord(epoch, epochIter, iteration, time, values) { FirstNonFinite = firstBad, FirstNonFiniteIteration = firstBadIteration });
             }
             catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
             {

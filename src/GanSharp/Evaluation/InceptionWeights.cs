@@ -44,8 +44,11 @@ public static class InceptionWeights
         return net;
     }
 
-    /// <summary>The one place that reads a PyTorch checkpoint (through the restricted, code-free .pth reader).</summary>
-    private static Interop.StateDict ReadPth(string path) => Interop.PthReader.ReadStateDict(path);
+    /// <summary>
+    /// The one place that reads the weights: pytorch-fid's .pth (through the restricted, code-free reader) or a
+    /// safetensors copy of it.
+    /// </summary>
+    private static Interop.StateDict ReadPth(string path) => Interop.WeightsFile.ReadStateDict(path);
 
     /// <summary>
     /// Copies every tensor of <paramref name="state"/> into the network; names and shapes must match. BatchNorm's

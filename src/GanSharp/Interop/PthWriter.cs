@@ -28,17 +28,21 @@ public static class PthWriter
     /// string/long keys, <see cref="List{T}"/>, <see cref="PickleTuple"/>, string, int/long, float/double, bool, null, Tensor.
     /// </summary>
     public static void Write(string path, object? root, PthFormat format = PthFormat.Zip) =>
-        AtomicFile.Write(path, s => Write(s, root, format));
+        Write(path, root, format, StoredZipWriter.Max32);
+
+    /// <summary>As above; <paramref name="zip64From"/> lets a test get ZIP64 records without writing 4 GiB.</summary>
+    internal static void Write(string path, object? root, PthFormat format, long zip64From) =>
+        AtomicFile.Write(path, s => Write(s, root, format, zip64From));
 
     /// <summary>Writes an object graph (as <see cref="Write(string, object?, PthFormat)"/>) to a stream.</summary>
-    public static void Write(Stream s, object? root, PthFormat format = PthFormat.Zip)
+    public static void Write(Stream s, object? root, PthFormat format = PthFormat.Zip, long zip64From = StoredZipWriter.Max32)
     {
         var storages = new List<(string Key, Tensor Data)>();
         try
         {
             var pickle = new PickleWriter(storages, legacy: format == PthFormat.Legacy);
             byte[] obj = pickle.Dump(root);
-            if (format == PthFormat.Zip) WriteZip(s, obj, storages);
+            if (format == PthFormat.Zip) WriteZip(s, obj, storages, zip64From);
             else WriteLegacy(s, obj, storages);
         }
         finally
@@ -69,10 +73,10 @@ public static class PthWriter
         }
     }
 
-    private static void WriteZip(Stream s, byte[] obj, List<(string Key, Tensor Data)> storages)
+    private static void WriteZip(Stream s, byte[] obj, List<(string Key, Tensor Data)> storages, long zip64From)
     {
         // Stored (uncompressed) entries with data aligned to 64 bytes, as PyTorch's own writer lays them out.
-        var zip = new StoredZipWriter(s);
+        var zip = new StoredZipWriter(s, zip64From);
         const string prefix = "archive/";
         zip.Add(prefix + "data.pkl", obj);
         zip.Add(prefix + "byteorder", Encoding.ASCII.GetBytes("little"));

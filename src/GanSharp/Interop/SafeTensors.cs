@@ -56,32 +56,48 @@ public static class SafeTensors
         });
     }
 
+    /// <summary>
+    /// Reads every tensor. The file is read tensor by tensor rather than whole, so files beyond 2 GiB (one .NET array)
+    /// read too.
+    /// </summary>
     public static StateDict Read(string path)
     {
         if (!File.Exists(path))
             throw new GanSharpException(ErrorKind.BadInput, $"{path} does not exist: check the weights path.");
-        byte[] all;
         try
         {
-            all = File.ReadAllBytes(path);
+            using var fs = File.OpenRead(path);
+            return Read(fs, path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new GanSharpException(ErrorKind.BadInput, $"{path} cannot be read ({e.Message}): check its permissions.", e);
         }
-        return Read(all, path);
     }
 
     /// <summary>Reads safetensors bytes; <paramref name="path"/> is named in error messages.</summary>
     internal static StateDict Read(byte[] all, string path)
     {
-        if (all.Length < 8) throw Bad(path, "it is shorter than its 8-byte header length");
-        ulong hlen = BinaryPrimitives.ReadUInt64LittleEndian(all);
-        if (hlen > (ulong)all.Length - 8) throw Bad(path, $"its header length {hlen} exceeds the file's {all.Length} bytes");
+        using var ms = new MemoryStream(all, writable: false);
+        return Read(ms, path);
+    }
+
+    // Tensor by tensor from a seekable stream: every length and offset is checked against the stream's length before
+    // anything is allocated, so a damaged header can neither overflow nor ask for more memory than the file has.
+    private static StateDict Read(Stream fs, string path)
+    {
+        long length = fs.Length;
+        if (length < 8) throw Bad(path, "it is shorter than its 8-byte header length");
+        Span<byte> n = stackalloc byte[8];
+        fs.ReadExactly(n);
+        ulong hlen = BinaryPrimitives.ReadUInt64LittleEndian(n);
+        if (hlen > (ulong)(length - 8) || hlen > int.MaxValue) throw Bad(path, $"its header length {hlen} exceeds the file's {length} bytes");
+        var headerBytes = new byte[(int)hlen];
+        fs.ReadExactly(headerBytes);
         JsonObject header;
         try
         {
-            header = JsonNode.Parse(all.AsSpan(8, (int)hlen)) as JsonObject ?? throw Bad(path, "its header is not a JSON object");
+            header = JsonNode.Parse(headerBytes) as JsonObject ?? throw Bad(path, "its header is not a JSON object");
         }
         catch (JsonException e)
         {
@@ -90,7 +106,8 @@ public static class SafeTensors
         var sd = new StateDict();
         try
         {
-            long dataLength = all.Length - 8 - (long)hlen;
+            long dataStart = 8 + (long)hlen;
+            long dataLength = length - dataStart;
             foreach (var (name, node) in header)
             {
                 if (name == "__metadata__" || node is null) continue;
@@ -102,9 +119,11 @@ public static class SafeTensors
                     if (d < 0 || (d > 0 && numel > dataLength / d)) throw Bad(path, $"tensor {name} has shape [{string.Join(",", shape)}], more than the file holds");
                     numel *= d;
                 }
-                if (b < 0 || e < b || e > dataLength || e - b != numel * PthReader.ElementSize(dtype))
+                if (b < 0 || e < b || e > dataLength || e - b != numel * PthReader.ElementSize(dtype) || e - b > Array.MaxLength)
                     throw Bad(path, $"tensor {name} has data offsets [{b}, {e}] that do not match its shape or the {dataLength} bytes of data");
-                var bytes = all.AsSpan((int)(8 + (long)hlen + b), (int)(e - b)).ToArray();
+                var bytes = new byte[e - b];
+                fs.Position = dataStart + b;
+                fs.ReadExactly(bytes);
                 using var flat = numel == 0 ? torch.empty(0, dtype: dtype) : PthReader.FromBytes(bytes, dtype, numel);
                 if (sd.ContainsKey(name)) throw Bad(path, $"tensor {name} appears twice");
                 sd.Add(name, flat.reshape(shape).clone());

@@ -5,17 +5,25 @@ namespace GanSharp.Interop;
 
 /// <summary>
 /// A minimal zip writer for stored (uncompressed) entries whose data start on 64-byte boundaries, the layout
-/// PyTorch's reader memory-maps. Hand-written because System.IO.Compression cannot pad local headers.
+/// PyTorch's reader memory-maps. Hand-written because System.IO.Compression cannot pad local headers. Archives beyond
+/// 4 GiB get ZIP64 records, as PyTorch's own writer (miniz) does, and torch.load and System.IO.Compression read them.
 /// </summary>
-internal sealed class StoredZipWriter(Stream s)
+/// <param name="s">Where the archive goes.</param>
+/// <param name="zip64From">
+/// The first offset written as ZIP64 rather than in the 32-bit fields; the format's own limit unless a test wants ZIP64
+/// records without writing 4 GiB.
+/// </param>
+internal sealed class StoredZipWriter(Stream s, long zip64From = StoredZipWriter.Max32)
 {
-    private readonly List<(string Name, uint Crc, uint Size, uint Offset, ushort Extra)> _entries = [];
+    /// <summary>0xFFFFFFFF: in a 32-bit field it means "see the ZIP64 record".</summary>
+    public const long Max32 = uint.MaxValue;
+
+    private readonly List<(byte[] Name, uint Crc, uint Size, long Offset)> _entries = [];
     private long _pos;
 
     public void Add(string name, byte[] data)
     {
-        if (_pos + data.LongLength + 1024 > uint.MaxValue)
-            throw new GanSharpException(ErrorKind.Checkpoint, "this checkpoint would exceed 4 GiB, which GanSharp's .pth writer does not support yet; save with --save-format safetensors.");
+        // Sizes stay 32-bit: one entry is one .NET array (< 2 GiB); only offsets and the directory can outgrow 4 GiB.
         var nameBytes = Encoding.UTF8.GetBytes(name);
         long dataStart = _pos + 30 + nameBytes.Length + 4;
         int pad = (int)((64 - dataStart % 64) % 64);
@@ -37,7 +45,7 @@ internal sealed class StoredZipWriter(Stream s)
         s.Write(nameBytes);
         s.Write(Extra(pad));
         s.Write(data);
-        _entries.Add((name, crc, (uint)data.Length, (uint)_pos, extraLen));
+        _entries.Add((nameBytes, crc, (uint)data.Length, _pos));
         _pos += 30 + nameBytes.Length + extraLen + data.Length;
     }
 
@@ -53,30 +61,61 @@ internal sealed class StoredZipWriter(Stream s)
     public void Finish()
     {
         long cdStart = _pos;
-        foreach (var (name, crc, size, offset, extra) in _entries)
+        foreach (var (nameBytes, crc, size, offset) in _entries)
         {
-            var nameBytes = Encoding.UTF8.GetBytes(name);
+            bool big = offset >= zip64From;
             var c = new byte[46];
             BinaryPrimitives.WriteUInt32LittleEndian(c.AsSpan(0), 0x02014b50);
-            BinaryPrimitives.WriteUInt16LittleEndian(c.AsSpan(4), 20);
-            BinaryPrimitives.WriteUInt16LittleEndian(c.AsSpan(6), 20);
+            BinaryPrimitives.WriteUInt16LittleEndian(c.AsSpan(4), (ushort)(big ? 45 : 20));
+            BinaryPrimitives.WriteUInt16LittleEndian(c.AsSpan(6), (ushort)(big ? 45 : 20));
             BinaryPrimitives.WriteUInt16LittleEndian(c.AsSpan(14), 0x21);
             BinaryPrimitives.WriteUInt32LittleEndian(c.AsSpan(16), crc);
             BinaryPrimitives.WriteUInt32LittleEndian(c.AsSpan(20), size);
             BinaryPrimitives.WriteUInt32LittleEndian(c.AsSpan(24), size);
             BinaryPrimitives.WriteUInt16LittleEndian(c.AsSpan(28), (ushort)nameBytes.Length);
-            BinaryPrimitives.WriteUInt16LittleEndian(c.AsSpan(30), 0);
-            BinaryPrimitives.WriteUInt32LittleEndian(c.AsSpan(42), offset);
+            BinaryPrimitives.WriteUInt16LittleEndian(c.AsSpan(30), (ushort)(big ? 12 : 0));
+            BinaryPrimitives.WriteUInt32LittleEndian(c.AsSpan(42), big ? uint.MaxValue : (uint)offset);
             s.Write(c);
             s.Write(nameBytes);
             _pos += 46 + nameBytes.Length;
+            if (!big) continue;
+            // The ZIP64 extra holds only the fields set to 0xFFFFFFFF above: here the local header's offset.
+            var x = new byte[12];
+            BinaryPrimitives.WriteUInt16LittleEndian(x.AsSpan(0), 0x0001);
+            BinaryPrimitives.WriteUInt16LittleEndian(x.AsSpan(2), 8);
+            BinaryPrimitives.WriteInt64LittleEndian(x.AsSpan(4), offset);
+            s.Write(x);
+            _pos += x.Length;
+        }
+        long cdSize = _pos - cdStart;
+        bool zip64 = cdStart >= zip64From || _pos >= zip64From || _entries.Count >= ushort.MaxValue;
+        if (zip64)
+        {
+            long recordStart = _pos;
+            var r = new byte[56];
+            BinaryPrimitives.WriteUInt32LittleEndian(r.AsSpan(0), 0x06064b50);
+            BinaryPrimitives.WriteInt64LittleEndian(r.AsSpan(4), r.Length - 12);
+            BinaryPrimitives.WriteUInt16LittleEndian(r.AsSpan(12), 45);
+            BinaryPrimitives.WriteUInt16LittleEndian(r.AsSpan(14), 45);
+            BinaryPrimitives.WriteInt64LittleEndian(r.AsSpan(24), _entries.Count);
+            BinaryPrimitives.WriteInt64LittleEndian(r.AsSpan(32), _entries.Count);
+            BinaryPrimitives.WriteInt64LittleEndian(r.AsSpan(40), cdSize);
+            BinaryPrimitives.WriteInt64LittleEndian(r.AsSpan(48), cdStart);
+            s.Write(r);
+            var locator = new byte[20];
+            BinaryPrimitives.WriteUInt32LittleEndian(locator.AsSpan(0), 0x07064b50);
+            BinaryPrimitives.WriteInt64LittleEndian(locator.AsSpan(8), recordStart);
+            BinaryPrimitives.WriteUInt32LittleEndian(locator.AsSpan(16), 1);
+            s.Write(locator);
+            _pos += r.Length + locator.Length;
         }
         var end = new byte[22];
         BinaryPrimitives.WriteUInt32LittleEndian(end.AsSpan(0), 0x06054b50);
-        BinaryPrimitives.WriteUInt16LittleEndian(end.AsSpan(8), (ushort)_entries.Count);
-        BinaryPrimitives.WriteUInt16LittleEndian(end.AsSpan(10), (ushort)_entries.Count);
-        BinaryPrimitives.WriteUInt32LittleEndian(end.AsSpan(12), (uint)(_pos - cdStart));
-        BinaryPrimitives.WriteUInt32LittleEndian(end.AsSpan(16), (uint)cdStart);
+        ushort count = zip64 ? ushort.MaxValue : (ushort)_entries.Count;
+        BinaryPrimitives.WriteUInt16LittleEndian(end.AsSpan(8), count);
+        BinaryPrimitives.WriteUInt16LittleEndian(end.AsSpan(10), count);
+        BinaryPrimitives.WriteUInt32LittleEndian(end.AsSpan(12), zip64 ? uint.MaxValue : (uint)cdSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(end.AsSpan(16), zip64 ? uint.MaxValue : (uint)cdStart);
         s.Write(end);
     }
 }

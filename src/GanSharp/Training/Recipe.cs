@@ -48,7 +48,17 @@ public sealed class StepContext
     public int Epoch { get; internal set; }
 
     /// <summary>Iterations done before this one (0-based index of this iteration in the run).</summary>
-    public long Iteration { get; internal set; }
+    public long Iteration
+    {
+        get;
+        internal set
+        {
+            field = value;
+            // The collector places a divergence in the iteration of its first non-finite report; a record counts
+            // this iteration as the one that ends with value + 1 done.
+            Stats.CurrentIteration = value + 1;
+        }
+    }
 
     /// <summary>Which repetition of the phase this is (0-based).</summary>
     public int Repetition { get; internal set; }

@@ -45,6 +45,9 @@ public sealed class JsonlSink(string path) : IStatsSink
     /// <summary>The key that names the statistic that diverged first (its value is a name, not a number).</summary>
     public const string FirstNonFiniteKey = "first_nonfinite";
 
+    /// <summary>The key of the iteration whose reports held that first non-finite value.</summary>
+    public const string FirstNonFiniteIterationKey = "first_nonfinite_iteration";
+
     public void OnStats(StatsRecord r)
     {
         var obj = new Dictionary<string, object>
@@ -56,6 +59,7 @@ public sealed class JsonlSink(string path) : IStatsSink
         };
         foreach (var (k, v) in r.Values) obj[k] = double.IsFinite(v) ? v : v.ToString(CultureInfo.InvariantCulture);
         if (r.FirstNonFinite != null) obj[FirstNonFiniteKey] = r.FirstNonFinite;
+        if (r.FirstNonFiniteIteration is long it) obj[FirstNonFiniteIterationKey] = it;
         File.AppendAllText(path, JsonSerializer.Serialize(obj) + "\n");
     }
 }

@@ -10,6 +10,13 @@ public sealed record StatsRecord(int Epoch, long EpochImages, long Iteration, do
     /// order: once one term diverges, every later term computed from it follows); null when all are finite.
     /// </summary>
     public string? FirstNonFinite { get; init; }
+
+    /// <summary>
+    /// The iteration (counted as <see cref="Iteration"/> counts, so iteration <c>k</c> ends with <c>k</c> done) whose
+    /// reports held that first non-finite value; the one before it was the last whose reports were all finite. Null when
+    /// everything is finite or the reports carried no iteration (<see cref="StatsCollector.CurrentIteration"/>).
+    /// </summary>
+    public long? FirstNonFiniteIteration { get; init; }
 }
 
 /// <summary>Receives statistics at log intervals (console, loss_log.txt, JSONL, TensorBoard, failure detectors).</summary>
@@ -36,7 +43,38 @@ public sealed class StatsCollector : IDisposable
     private long _seq;
     private const double BadNever = 1e18;
 
+    // Where each iteration's reports start in the sequence numbers, so that the first non-finite report can be
+    // placed in its iteration exactly rather than somewhere between two flushes.
+    private readonly List<(long FirstSeq, long Iteration)> _iterationStarts = [];
+    private long? _currentIteration;
+
     public void Subscribe(IStatsSink sink) => _sinks.Add(sink);
+
+    /// <summary>
+    /// The iteration the next reports belong to, counted as <see cref="StatsRecord.Iteration"/> counts (iterations done
+    /// when it ends); the trainer's step context sets it. Null until set: divergence is then placed between flushes.
+    /// </summary>
+    public long? CurrentIteration
+    {
+        get => _currentIteration;
+        set
+        {
+            if (value == _currentIteration) return;
+            _currentIteration = value;
+            if (value is long it) _iterationStarts.Add((_seq, it));
+        }
+    }
+
+    private long? IterationOf(double seq)
+    {
+        long? found = null;
+        foreach (var (first, it) in _iterationStarts)
+        {
+            if (first > seq) break;
+            found = it;
+        }
+        return found;
+    }
 
     public IReadOnlyList<IStatsSink> Sinks => _sinks;
 
@@ -93,10 +131,11 @@ public sealed class StatsCollector : IDisposable
     }
 
     /// <summary>
-    /// The accumulated statistic that became NaN or infinite first in time, with its current mean (a sync; call at
-    /// log or save time only); null when every statistic is finite.
+    /// The accumulated statistic that became NaN or infinite first in time, with its current mean and the iteration
+    /// whose report it was (see <see cref="StatsRecord.FirstNonFiniteIteration"/>; a sync: call at log or save time
+    /// only); null when every statistic is finite.
     /// </summary>
-    public (string Name, double Value)? FirstNonFinite()
+    public (string Name, double Value, long? Iteration)? FirstNonFinite()
     {
         (string Name, double Value, double Seq)? best = null;
         foreach (var name in _order)
@@ -117,7 +156,7 @@ public sealed class StatsCollector : IDisposable
             else continue;
             if (best is null || seq < best.Value.Seq) best = (name, sum, seq);
         }
-        return best is null ? null : (best.Value.Name, best.Value.Value);
+        return best is null ? null : (best.Value.Name, best.Value.Value, IterationOf(best.Value.Seq));
     }
 
     /// <summary>Means since the last flush, in first-reported order; resets the accumulators and notifies sinks.</summary>
@@ -140,6 +179,7 @@ public sealed class StatsCollector : IDisposable
         var ordering = _order.Where(values.ContainsKey).ToList();
         var result = new OrderedValues(ordering, values);
         string? firstBad = null;
+        long? firstBadIteration = null;
         if (values.Values.Any(v => !double.IsFinite(v)))
         {
             // Name the term that diverged first in time; read only when something diverged (a rare extra sync).
@@ -155,12 +195,13 @@ public sealed class StatsCollector : IDisposable
                     firstBad = name;
                 }
             }
+            firstBadIteration = IterationOf(bestSeq);
         }
         ClearFirstBad();
         _tensors.Clear();
         _scalars.Clear();
         _order.Clear();
-        var record = new StatsRecord(epoch, epochImages, iteration, seconds, result) { FirstNonFinite = firstBad };
+        var record = new StatsRecord(epoch, epochImages, iteration, seconds, result) { FirstNonFinite = firstBad, FirstNonFiniteIteration = firstBadIteration };
         foreach (var sink in _sinks) sink.OnStats(record);
         return record;
     }
@@ -170,6 +211,9 @@ public sealed class StatsCollector : IDisposable
         foreach (var t in _firstBad.Values) t.Dispose();
         _firstBad.Clear();
         _firstBadHost.Clear();
+        _iterationStarts.Clear();
+        // Reports after a flush and before the next iteration starts (an epoch's evaluation) belong to the current one.
+        if (_currentIteration is long it) _iterationStarts.Add((_seq, it));
     }
 
     public void Dispose()

@@ -232,7 +232,8 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
     {
         string? term = record.FirstNonFinite ?? record.Values.FirstOrDefault(kv => !double.IsFinite(kv.Value)).Key;
         if (term is null) return;
-        ThrowDiverged(term, record.Values[term], sinceIteration, iteration);
+        var (since, until) = NonFiniteDetector.Interval(record, sinceIteration);
+        ThrowDiverged(term, record.Values[term], since, until);
     }
 
     private void ThrowDiverged(string term, double value, long sinceIteration, long iteration)
@@ -246,8 +247,8 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
     // A checkpoint of a diverged run would overwrite the last good one, so look before saving.
     private void SaveChecked(string which, TrainPosition position, long iteration)
     {
-        var bad = Stats.FirstNonFinite();
-        if (bad != null) ThrowDiverged(bad.Value.Name, bad.Value.Value, _lastFlush, iteration);
+        if (Stats.FirstNonFinite() is { } bad)
+            ThrowDiverged(bad.Name, bad.Value, bad.Iteration - 1 ?? _lastFlush, bad.Iteration ?? iteration);
         Save(which, position);
     }
 

@@ -132,12 +132,14 @@ public class ProvokedRunTests
 
         var e = Assert.Throws<GanSharpException>(() => trainer.Run(new TrainPosition(1, 0, 0, 0, 0), CancellationToken.None));
         Assert.Equal(ErrorKind.TrainingFailed, e.Kind);
-        Assert.Contains("KLD became NaN first, between iterations 8 and 16", e.Message);
+        // KLD is NaN from the 13th iteration on (its step context counts 12 done); the message names that iteration,
+        // not only the flushes at 8 and 16 around it.
+        Assert.Contains("KLD became NaN first, between iterations 12 and 13", e.Message);
         Assert.Contains("is kept", e.Message);
         Assert.Contains("--lr 0.0001", e.Message);
         Assert.Equal(10, trainer.Folder.TryLoad("latest")!.Position.Iteration);
         var w = Assert.Single(doctor.Warnings, x => x.DetectorId == DetectorIds.NonFinite);
-        Assert.StartsWith("KLD became NaN first", w.Evidence);
+        Assert.StartsWith("KLD became NaN first, between iterations 12 and 13", w.Evidence);
 
         // The doctor reads the crashed run and says the same.
         var report = DoctorReport.Write(run.RunDir);
@@ -145,7 +147,50 @@ public class ProvokedRunTests
         var nan = report.Verdicts.Single(v => v.Detector.Id == DetectorIds.NonFinite);
         Assert.Equal(VerdictStatus.Fired, nan.Status);
         Assert.Equal(16, nan.Episodes[0].StartIteration);
-        Assert.StartsWith("KLD became NaN first", nan.Episodes[0].Evidence);
+        Assert.StartsWith("KLD became NaN first, between iterations 12 and 13", nan.Episodes[0].Evidence);
+    }
+
+    [Fact]
+    public void AfterAResumeTheLiveDoctorAndTheTrainersErrorNameTheSameIterationsForANaN()
+    {
+        using var tmp = Fixtures.TempDir();
+        torch.manual_seed(5);
+        using var inner = new MlpGanRecipe(new MlpGanOptions { Hidden = 16, LayersG = 2, LayersD = 2 });
+        var recipe = new NaNAfter(inner, iteration: 8);
+        using (var stats = new StatsCollector())
+        using (var first = new Trainer<PointBatch>(recipe, new Toy2DSource(Toy2DKind.Ring8, 64, 100, 3), Run(tmp.Root, 8, printEvery: 1), 1, "{}", stats))
+            Assert.Equal("max-iterations", first.Run(new TrainPosition(1, 0, 0, 0, 0), CancellationToken.None).StoppedBy);
+
+        // As `--continue-train` does: a new process, so a new live doctor without the first part's records.
+        var run = Run(tmp.Root, 40, printEvery: 1) with { ContinueTrain = true };
+        using var stats2 = new StatsCollector();
+        var doctor = new LiveDoctor(Path.Combine(run.RunDir, LiveDoctor.LogFileName));
+        stats2.Subscribe(doctor);
+        using var trainer = new Trainer<PointBatch>(recipe, new Toy2DSource(Toy2DKind.Ring8, 64, 100, 3), run, 1, "{}", stats2);
+        var start = trainer.Resume(trainer.Folder.TryLoad("latest")!);
+        Assert.Equal(8, start.Iteration);
+
+        var e = Assert.Throws<GanSharpException>(() => trainer.Run(start, CancellationToken.None));
+        // The 9th iteration is the first with a NaN; the 8th, the last one of the first part, was finite.
+        Assert.Contains("KLD became NaN first, between iterations 8 and 9;", e.Message);
+        var w = Assert.Single(doctor.Warnings, x => x.DetectorId == DetectorIds.NonFinite);
+        Assert.StartsWith("KLD became NaN first, between iterations 8 and 9", w.Evidence);
+        Assert.Equal(9, w.Iteration);
+    }
+
+    [Fact]
+    public void ANaNFoundAtASaveBetweenFlushesNamesItsOwnIteration()
+    {
+        using var tmp = Fixtures.TempDir();
+        torch.manual_seed(5);
+        using var inner = new MlpGanRecipe(new MlpGanOptions { Hidden = 16, LayersG = 2, LayersD = 2 });
+        // Flushes at 8 and 16, a save at 10: the save sees the NaN of the 10th iteration before any flush does.
+        var run = Run(tmp.Root, 40, printEvery: 8, saveEvery: 10);
+        using var stats = new StatsCollector();
+        using var trainer = new Trainer<PointBatch>(new NaNAfter(inner, iteration: 9), new Toy2DSource(Toy2DKind.Ring8, 64, 100, 3), run, 1, "{}", stats);
+        var e = Assert.Throws<GanSharpException>(() => trainer.Run(new TrainPosition(1, 0, 0, 0, 0), CancellationToken.None));
+        Assert.Contains("KLD became NaN first, between iterations 9 and 10;", e.Message);
+        Assert.Contains("no checkpoint was saved before it", e.Message);
     }
 
     /// <summary>Adds a KL-like term to G's loss that becomes NaN from a given iteration on.</summary>

@@ -98,6 +98,33 @@ public class StatisticsTests
     }
 
     [Fact]
+    public void TheCollectorPlacesTheFirstNonFiniteReportInItsIterationAcrossFlushes()
+    {
+        using var stats = new StatsCollector();
+        using var one = tensor(1.0);
+        using var nan = tensor(double.NaN);
+        for (long it = 1; it <= 4; it++)
+        {
+            stats.CurrentIteration = it;
+            stats.Report("A", it >= 3 ? nan : one);
+            stats.Report("B", it >= 2 && it != 4 ? double.NaN : 1.0);
+        }
+        // B (a host value) went first, in iteration 2; A followed in 3.
+        Assert.Equal(("B", double.NaN, (long?)2), stats.FirstNonFinite());
+        var r = stats.Flush(1, 4, 4, 0);
+        Assert.Equal("B", r.FirstNonFinite);
+        Assert.Equal(2, r.FirstNonFiniteIteration);
+        Assert.Equal((1, 2), GanSharp.Diagnostics.NonFiniteDetector.Interval(r, 0));
+
+        // After a flush, within the same iteration (an epoch's evaluation), reports still belong to it.
+        stats.Report("C", double.PositiveInfinity);
+        Assert.Equal(4, stats.Flush(1, 4, 4, 0).FirstNonFiniteIteration);
+        stats.CurrentIteration = 5;
+        stats.Report("A", one);
+        Assert.Null(stats.Flush(1, 5, 5, 0).FirstNonFiniteIteration);
+    }
+
+    [Fact]
     public void ValidationRunsAtTheFirstLogStepAfterEachPeriod()
     {
         using var stats = new StatsCollector();

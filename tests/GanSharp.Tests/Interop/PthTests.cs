@@ -122,6 +122,26 @@ public class PthTests
     }
 
     [Fact]
+    public void AZip64CheckpointReadsBackBitForBit()
+    {
+        // ZIP64 records from the first byte on: the layout a checkpoint beyond 4 GiB gets, without writing 4 GiB.
+        using var dir = Fixtures.TempDir();
+        using var sd = PthReader.ReadStateDict(Fixtures.SpadeTiny("A_D_init.pth"));
+        string path = dir.File("d64.pth");
+        PthWriter.Write(path, sd, PthFormat.Zip, zip64From: 0);
+        var bytes = File.ReadAllBytes(path);
+        // The ZIP64 end-of-directory record and its locator are there, and the classic end record points to them.
+        Assert.True(bytes.AsSpan().IndexOf("PK\x06\x06"u8) > 0);
+        Assert.True(bytes.AsSpan().IndexOf("PK\x06\x07"u8) > 0);
+        Assert.Equal(0xFFFFFFFFu, System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 6)));
+        using (var zip = new System.IO.Compression.ZipArchive(File.OpenRead(path)))
+            Assert.Equal(sd.Count + 3, zip.Entries.Count);
+        using var back = PthReader.ReadStateDict(path);
+        Assert.Equal(sd.Keys, back.Keys);
+        foreach (var k in sd.Keys) Assert.Equal(PthWriter.TensorBytes(sd[k]), PthWriter.TensorBytes(back[k]));
+    }
+
+    [Fact]
     public void SafeTensorsRoundTrip()
     {
         using var dir = Fixtures.TempDir();

@@ -152,7 +152,7 @@ public class SpadeRunTests
     }
 
     // Config A's batch as files: labels with 255 = don't care in label/, instance ids in inst/, photos in img/.
-    private static void WriteConfigABatch(TempDir dir)
+    internal static void WriteConfigABatch(TempDir dir)
     {
         var batch = (Dictionary<object, object?>)PthReader.Read(Fixtures.SpadeTiny("A_batch.pth"))!;
         var raw = (TorchSharp.torch.Tensor)batch["label_raw"]!;

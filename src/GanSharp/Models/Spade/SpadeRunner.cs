@@ -254,7 +254,7 @@ public static class SpadeRunner
             throw new GanSharpException(ErrorKind.Usage,
                 $"The VGG perceptual loss needs torchvision's VGG19 weights (vgg19-dcbbb2b4.pth from the torchvision model zoo): pass --vgg-weights PATH or set {VggEnvironmentVariable}, or train without it with --no-vgg-loss.");
         var vgg = new Vgg19();
-        using var sd = PthReader.ReadStateDict(path);
+        using var sd = WeightsFile.ReadStateDict(path);
         using var features = new StateDict();
         foreach (var (k, v) in sd.Entries)
             if (k.StartsWith("features.", StringComparison.Ordinal)) features.Add(k, v.alias());
@@ -290,7 +290,7 @@ public static class SpadeRunner
             saved = referenceRun.ToRunOptions();
             notice($"{folder.Dir} is a run of the NVlabs reference: its options come from opt.txt.");
         }
-        else if (File.Exists(folder.NetPath(which, "G")))
+        else if (File.Exists(WeightsFile.NetPath(folder, which, "G")))
         {
             // Weights alone (e.g. a generator copied out of its run): the command line must describe the networks;
             // a wrong option shows up as the mismatching keys and shapes when the weights load.
@@ -299,7 +299,7 @@ public static class SpadeRunner
         }
         else
             throw new GanSharpException(ErrorKind.Checkpoint,
-                $"{folder.Dir} has neither {which}_net_G.pth nor options (options.json, {which}_state.pth, the reference's opt.txt): is --name/--checkpoints-dir the training run?");
+                $"{folder.Dir} has neither {which}_net_G.pth (or .safetensors) nor options (options.json, {which}_state.pth, the reference's opt.txt): is --name/--checkpoints-dir the training run?");
         var options = SpadeRunOptions.Merge(cli, given, saved, folder.Dir,
             flat => flat.StartsWith("data.", StringComparison.Ordinal) && !SpadeRunOptions.IsStructural(flat) || flat.StartsWith("run.", StringComparison.Ordinal));
         var data = options.Data with { IsTrain = false, NoFlip = true, SerialBatches = true, NoInstance = options.Model.NoInstance };
@@ -313,16 +313,16 @@ public static class SpadeRunner
         try
         {
             // The EMA copy of G, when the run kept one, is the generator to sample from (as the other families do).
-            string gPath = folder.NetPath(which, "G_ema");
+            string gPath = WeightsFile.NetPath(folder, which, "G_ema");
             if (File.Exists(gPath)) notice("Sampling with the exponential moving average of the generator's weights (G_ema).");
-            else gPath = folder.NetPath(which, "G");
+            else gPath = WeightsFile.NetPath(folder, which, "G");
             if (folder.CheckpointPosition(which) is { } at)
                 notice($"Synthesizing with {Path.GetFileName(gPath)} of iteration {at.Iteration} (epoch {at.Epoch}), the checkpoint that --continue-train --which-epoch {which} resumes from.");
-            using (var sd = PthReader.ReadStateDict(gPath)) ModuleState.Load(model.NetG, sd, gPath, "netG");
+            using (var sd = WeightsFile.ReadStateDict(gPath)) ModuleState.Load(model.NetG, sd, gPath, "netG");
             if (model.NetE != null)
             {
-                string ePath = folder.NetPath(which, "E");
-                using var sd = PthReader.ReadStateDict(ePath);
+                string ePath = WeightsFile.NetPath(folder, which, "E");
+                using var sd = WeightsFile.ReadStateDict(ePath);
                 ModuleState.Load(model.NetE, sd, ePath, "netE");
             }
             model.Train(batchStatistics);
