@@ -19,8 +19,7 @@ public static partial class WeightsExport
     /// <summary>Writes every network of the run's <paramref name="which"/> checkpoint to <paramref name="outDir"/>; returns the files written.</summary>
     public static IReadOnlyList<string> Export(string checkpointsDir, string name, string which, ExportFormat format, string outDir)
     {
-        CheckPlainName(name, "--name", "the run's folder name inside --checkpoints-dir");
-        CheckPlainName(which, "--which-epoch", "'latest' or an epoch number");
+        new Training.RunOptions { Name = name, WhichEpoch = which }.ValidateNames();
         var folder = new RunFolder(Path.Combine(checkpointsDir, name));
         if (!Directory.Exists(folder.Dir))
             throw new GanSharpException(ErrorKind.Checkpoint, $"{folder.Dir} does not exist: check --name and --checkpoints-dir.");
@@ -45,17 +44,6 @@ public static partial class WeightsExport
             written.Add(target);
         }
         return written;
-    }
-
-    /// <summary>
-    /// Refuses a user-given name that could reach outside the folder it is joined to: empty, "." or "..", rooted, or
-    /// with a path separator of any platform.
-    /// </summary>
-    public static void CheckPlainName(string value, string option, string what)
-    {
-        if (string.IsNullOrWhiteSpace(value) || value is "." or ".." || Path.IsPathRooted(value)
-            || value.IndexOfAny(['/', '\\', '\0']) >= 0 || value.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
-            throw new GanSharpException(ErrorKind.Usage, $"{option} '{value}' must be a plain name ({what}), without '..' or path separators.");
     }
 
     // {which}_net_{net}.pth or .safetensors; when both exist the .pth is the one training wrote.

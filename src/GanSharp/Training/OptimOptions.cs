@@ -96,7 +96,7 @@ public sealed record RunOptions
     }
 
     /// <summary>One file or folder name: not empty, not '.' or '..', no folder separators, no control characters.</summary>
-    public static void CheckPlainName(string value, string flag, string example)
+    private static void CheckPlainName(string value, string flag, string example)
     {
         bool bad = string.IsNullOrWhiteSpace(value) || value is "." or ".." || value.Length > 200
             || value.IndexOfAny(['/', '\\']) >= 0 || value.Any(char.IsControl) || Path.IsPathRooted(value)
