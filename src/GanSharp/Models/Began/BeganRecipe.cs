@@ -157,11 +157,13 @@ public sealed class BeganRecipe : AdversarialRecipe
     {
         if (t.Smoothing != LabelSmoothing.None || t.FlipFraction > 0 || t.Penalty is not (null or PenaltyKind.None) || t.AdaTarget > 0 || t.MinibatchStd || t.JointBatch)
             throw new GanSharpException(ErrorKind.Usage, "--family began has an auto-encoder D without labels or logits: drop the label, penalty, ADA, minibatch-std and joint-batch flags.");
+        if (o.IsImage && (t.SpectralNormG || t.GDropout > 0))
+            throw new GanSharpException(ErrorKind.Usage, "--family began on images uses the paper's generator (its decoder's architecture), which has no spectral norm or dropout layers: drop --spectral-norm-g and --g-dropout.");
         var spec = FamilyNets.Spec(o, t, classes: 0, DNorm.None, gBatchNorm: false);
         // The paper's G is its decoder's architecture. On images that matters: a DCGAN G's transposed convolutions
         // start from high-frequency noise the auto-encoder reconstructs worse than the real shapes, so L(G(z)) stays
         // above γ·L(x), k_t stays 0, D never pushes back and G drifts to whatever the auto-encoder reconstructs best
-        // (measured in docs/FAMILIES.md). On 2-D data both Gs are MLPs; the DCGAN one keeps the tricks' switches.
+        // (measured in docs/FAMILIES.md). On 2-D data both are MLPs, and the DCGAN one keeps the tricks' switches.
         Func<nn.Module<Tensor, Tensor, Tensor>> makeG = o.IsImage ? () => new BeganGenerator(spec.ZDim, spec.Width) : () => new PointGenerator(spec);
         // The code must be narrower than the data or the auto-encoder learns the identity and G gets no signal:
         // one number suffices for the 1-D manifolds of the 2-D mixtures.
