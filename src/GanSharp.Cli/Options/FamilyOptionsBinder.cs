@@ -47,7 +47,7 @@ public sealed class FamilyOptionsBinder
 
     public Option<double> BeganGamma { get; } = new("--began-gamma") { Description = "BEGAN diversity ratio gamma = E[L(G(z))] / E[L(x)].", DefaultValueFactory = _ => 0.5 };
 
-    public Option<double> BeganLambdaK { get; } = new("--began-lambda-k") { Description = "BEGAN proportional gain lambda_k of k_t.", DefaultValueFactory = _ => 0.001 };
+    public Option<double> BeganLambdaK { get; } = new("--began-lambda-k") { Description = "BEGAN proportional gain lambda_k of k_t.", DefaultValueFactory = _ => 0.05 };
 
     public Option<int> ProGanPhaseImages { get; } = Int("--progan-phase-images", 6000, "ProGAN: images per fade-in phase and per stabilisation phase.");
 

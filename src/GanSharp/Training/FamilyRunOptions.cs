@@ -84,7 +84,7 @@ public sealed record FamilyRunOptions
     public double BeganGamma { get; init; } = 0.5;
 
     /// <summary>BEGAN proportional gain λ_k of k_t.</summary>
-    public double BeganLambdaK { get; init; } = 0.001;
+    public double BeganLambdaK { get; init; } = 0.05;
 
     /// <summary>ProGAN images shown per fade-in and per stabilisation phase.</summary>
     public int ProGanPhaseImages { get; init; } = 6_000;

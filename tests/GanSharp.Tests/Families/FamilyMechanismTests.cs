@@ -202,6 +202,17 @@ public class FamilyMechanismTests
     }
 
     [Fact]
+    public void BeganOnImagesRefusesGeneratorSwitchesItsGeneratorLacks()
+    {
+        var f = SmallShapes with { Family = GanFamily.Began };
+        var e = Assert.Throws<GanSharpException>(() => FamilyRunner.CreateRecipe(f, new TricksOptions { SpectralNormG = true }));
+        Assert.Contains("--spectral-norm-g", e.Message);
+        Assert.Throws<GanSharpException>(() => FamilyRunner.CreateRecipe(f, new TricksOptions { GDropout = 0.5 }));
+        // On 2-D data G is the DCGAN MLP, which has both.
+        using var points = FamilyRunner.CreateRecipe(SmallPoints with { Family = GanFamily.Began }, new TricksOptions { SpectralNormG = true, GDropout = 0.5 });
+    }
+
+    [Fact]
     public void BeganReportsConvergenceMeasureAndMovesK()
     {
         using var dir = Fixtures.TempDir();

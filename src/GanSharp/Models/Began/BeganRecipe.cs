@@ -114,6 +114,24 @@ public sealed class BeganDecoder32 : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>
+/// BEGAN's image generator: the decoder's architecture with its own weights (z → [N, w, 8, 8] → ELU convolutions with
+/// nearest upsampling → [N, 3, 32, 32]), linear output as in the paper.
+/// </summary>
+public sealed class BeganGenerator : nn.Module<Tensor, Tensor, Tensor>
+{
+    private readonly nn.Module<Tensor, Tensor> decoder;
+
+    public BeganGenerator(int zDim, long width) : base(nameof(BeganGenerator))
+    {
+        decoder = new BeganDecoder32(zDim, width);
+        RegisterComponents();
+    }
+
+    /// <summary>BEGAN is unconditional: y is empty and ignored.</summary>
+    public override Tensor forward(Tensor z, Tensor y) => decoder.call(z);
+}
+
+/// <summary>
 /// BEGAN: D minimises L(x) − k_t·L(G(z)), G minimises L(G(z)), where L is D's L1 reconstruction error; after each D
 /// step k_{t+1} = clip(k_t + λ_k(γ·L(x) − L(G(z))), 0, 1) keeps E[L(G(z))] = γ·E[L(x)] (the diversity ratio γ).
 /// The convergence measure M = L(x) + |γ·L(x) − L(G(z))| is reported every step. k_t lives on the device (no sync)
@@ -139,8 +157,14 @@ public sealed class BeganRecipe : AdversarialRecipe
     {
         if (t.Smoothing != LabelSmoothing.None || t.FlipFraction > 0 || t.Penalty is not (null or PenaltyKind.None) || t.AdaTarget > 0 || t.MinibatchStd || t.JointBatch)
             throw new GanSharpException(ErrorKind.Usage, "--family began has an auto-encoder D without labels or logits: drop the label, penalty, ADA, minibatch-std and joint-batch flags.");
+        if (o.IsImage && (t.SpectralNormG || t.GDropout > 0))
+            throw new GanSharpException(ErrorKind.Usage, "--family began on images uses the paper's generator (its decoder's architecture), which has no spectral norm or dropout layers: drop --spectral-norm-g and --g-dropout.");
         var spec = FamilyNets.Spec(o, t, classes: 0, DNorm.None, gBatchNorm: false);
-        Func<nn.Module<Tensor, Tensor, Tensor>> makeG = o.IsImage ? () => new ConvGenerator(spec) : () => new PointGenerator(spec);
+        // The paper's G is its decoder's architecture. On images that matters: a DCGAN G's transposed convolutions
+        // start from high-frequency noise the auto-encoder reconstructs worse than the real shapes, so L(G(z)) stays
+        // above γ·L(x), k_t stays 0, D never pushes back and G drifts to whatever the auto-encoder reconstructs best
+        // (measured in docs/FAMILIES.md). On 2-D data both are MLPs, and the DCGAN one keeps the tricks' switches.
+        Func<nn.Module<Tensor, Tensor, Tensor>> makeG = o.IsImage ? () => new BeganGenerator(spec.ZDim, spec.Width) : () => new PointGenerator(spec);
         // The code must be narrower than the data or the auto-encoder learns the identity and G gets no signal:
         // one number suffices for the 1-D manifolds of the 2-D mixtures.
         var d = new BeganAutoEncoder(o.IsImage, spec.Width, spec.Layers, bottleneck: o.IsImage ? 64 : 1);
