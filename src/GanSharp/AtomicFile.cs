@@ -25,9 +25,10 @@ public static partial class AtomicFile
 
     /// <summary>
     /// Writes the content of <paramref name="path"/> to a new temporary sibling, flushed to disk, and returns its path;
-    /// the caller renames it (a checkpoint renames several only once all of them are written).
+    /// the caller renames it (a checkpoint renames several only once all of them are written). <paramref name="advice"/>
+    /// ends the sentence when the disk runs full (what the caller's user should do then).
     /// </summary>
-    public static string WriteTemp(string path, Action<Stream> write)
+    public static string WriteTemp(string path, Action<Stream> write, string? advice = null)
     {
         string full = Path.GetFullPath(path);
         string? dir = Path.GetDirectoryName(full);
@@ -51,7 +52,7 @@ public static partial class AtomicFile
         {
             written = Math.Max(written, SafeLength(tmp));
             DeleteQuietly(tmp);
-            throw DiskFull(dir ?? ".", Path.GetFileName(full), written, e);
+            throw DiskFull(dir ?? ".", Path.GetFileName(full), written, e, advice);
         }
         catch
         {

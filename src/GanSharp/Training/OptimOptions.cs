@@ -96,12 +96,14 @@ public sealed record RunOptions
     }
 
     /// <summary>One file or folder name: not empty, not '.' or '..', no folder separators, no control characters.</summary>
+    public static bool IsPlainName(string value) =>
+        !string.IsNullOrWhiteSpace(value) && value is not ("." or "..") && value.Length <= 200
+        && value.IndexOfAny(['/', '\\']) < 0 && !value.Any(char.IsControl) && !Path.IsPathRooted(value)
+        && value.IndexOfAny(Path.GetInvalidFileNameChars()) < 0;
+
     private static void CheckPlainName(string value, string flag, string example)
     {
-        bool bad = string.IsNullOrWhiteSpace(value) || value is "." or ".." || value.Length > 200
-            || value.IndexOfAny(['/', '\\']) >= 0 || value.Any(char.IsControl) || Path.IsPathRooted(value)
-            || value.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0;
-        if (bad)
+        if (!IsPlainName(value))
             throw new GanSharpException(ErrorKind.Usage,
                 $"{flag} '{value}' must be {example}, not a path: it names a folder inside the folder you chose, so it cannot contain '/', '\\' or be '..'.");
     }

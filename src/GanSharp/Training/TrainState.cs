@@ -110,16 +110,9 @@ public sealed class RunFolder(string dir)
                 ["options"] = optionsJson,
                 ["logs"] = logs,
             };
-            CheckSpace(which, weightDicts, optDicts);
-            try
-            {
-                WriteUnit(which, position, texts, state, weightDicts, pending);
-            }
-            catch (GanSharpException e) when (e.Kind == ErrorKind.DiskFull)
-            {
-                // The sentence of the file that did not fit, told as what it means for the run.
-                throw new GanSharpException(ErrorKind.DiskFull, e.Message.Replace("then run the command again (files written before are intact).", Advice(which), StringComparison.Ordinal), e);
-            }
+            string advice = Advice(which);
+            CheckSpace(which, weightDicts, optDicts, advice);
+            WriteUnit(which, position, texts, state, weightDicts, pending, advice);
             pending.Clear();
         }
         finally
@@ -138,31 +131,29 @@ public sealed class RunFolder(string dir)
         : "free some space or choose --checkpoints-dir on another disk, then run the command again.";
 
     private void WriteUnit(string which, TrainPosition position, IReadOnlyDictionary<string, string>? texts,
-        Dictionary<object, object?> state, List<(string Name, StateDict Sd)> weightDicts, List<(string Final, string Temp)> pending)
+        Dictionary<object, object?> state, List<(string Name, StateDict Sd)> weightDicts, List<(string Final, string Temp)> pending, string advice)
     {
-            pending.Add((StatePath(which), AtomicFile.WriteTemp(StatePath(which), s => PthWriter.Write(s, state))));
-            foreach (var (name, sd) in weightDicts)
-                pending.Add((NetPath(which, name), AtomicFile.WriteTemp(NetPath(which, name), s => PthWriter.Write(s, sd))));
-            pending.Add((Path.Combine(Dir, "iter.txt"), WriteTextTemp(Path.Combine(Dir, "iter.txt"), $"{position.Epoch},{position.EpochImages}\n")));
-            foreach (var (file, text) in texts ?? new Dictionary<string, string>())
-                pending.Add((Path.Combine(Dir, file), WriteTextTemp(Path.Combine(Dir, file), text)));
-            var manifest = new System.Text.Json.Nodes.JsonObject
-            {
-                ["which"] = which,
-                ["iteration"] = position.Iteration,
-                ["epoch"] = position.Epoch,
-                ["epoch_images"] = position.EpochImages,
-                ["files"] = new System.Text.Json.Nodes.JsonArray(pending.Select(p => (System.Text.Json.Nodes.JsonNode?)Path.GetFileName(p.Final)).ToArray()),
-            };
-            pending.Add((ManifestPath(which), WriteTextTemp(ManifestPath(which), manifest.ToJsonString() + "\n")));
-            Commit(pending);
+        void Add(string path, Action<Stream> write) => pending.Add((path, AtomicFile.WriteTemp(path, write, advice)));
+        void AddText(string path, string text) => Add(path, s => s.Write(new System.Text.UTF8Encoding(false).GetBytes(text)));
+
+        Add(StatePath(which), s => PthWriter.Write(s, state));
+        foreach (var (name, sd) in weightDicts) Add(NetPath(which, name), s => PthWriter.Write(s, sd));
+        AddText(Path.Combine(Dir, "iter.txt"), $"{position.Epoch},{position.EpochImages}\n");
+        foreach (var (file, text) in texts ?? new Dictionary<string, string>()) AddText(Path.Combine(Dir, file), text);
+        var manifest = new System.Text.Json.Nodes.JsonObject
+        {
+            ["which"] = which,
+            ["iteration"] = position.Iteration,
+            ["epoch"] = position.Epoch,
+            ["epoch_images"] = position.EpochImages,
+            ["files"] = new System.Text.Json.Nodes.JsonArray(pending.Select(p => (System.Text.Json.Nodes.JsonNode?)Path.GetFileName(p.Final)).ToArray()),
+        };
+        AddText(ManifestPath(which), manifest.ToJsonString() + "\n");
+        Commit(pending);
     }
 
-    private static string WriteTextTemp(string path, string text) =>
-        AtomicFile.WriteTemp(path, s => s.Write(new System.Text.UTF8Encoding(false).GetBytes(text)));
-
     // The weights dominate a checkpoint: the state holds them once more, plus the optimizer moments.
-    private void CheckSpace(string which, List<(string Name, StateDict Sd)> weights, Dictionary<object, object?> optimizers)
+    private void CheckSpace(string which, List<(string Name, StateDict Sd)> weights, Dictionary<object, object?> optimizers, string advice)
     {
         long bytes = 1 << 20;
         foreach (var (_, sd) in weights)
@@ -170,7 +161,7 @@ public sealed class RunFolder(string dir)
         foreach (var t in optimizers.Values.OfType<Tensor>()) bytes += t.NumberOfElements;
         long free = AtomicFile.FreeBytes(Dir);
         if (free >= 0 && free < bytes)
-            throw AtomicFile.DiskFull(Dir, $"the {which} checkpoint", bytes, advice: Advice(which));
+            throw AtomicFile.DiskFull(Dir, $"the {which} checkpoint", bytes, advice: advice);
     }
 
     private void Commit(List<(string Final, string Temp)> files)
@@ -241,16 +232,13 @@ public sealed class RunFolder(string dir)
         {
             var parts = line.Split('\t');
             // The journal names files of this folder only; anything else is not ours to rename.
-            if (parts.Length != 2 || !IsPlainName(parts[0]) || !IsPlainName(parts[1]) || !AtomicFile.IsTempName(parts[1])
+            if (parts.Length != 2 || !RunOptions.IsPlainName(parts[0]) || !RunOptions.IsPlainName(parts[1]) || !AtomicFile.IsTempName(parts[1])
                 || !parts[1].StartsWith(parts[0] + ".", StringComparison.Ordinal))
                 throw new GanSharpException(ErrorKind.Checkpoint, $"{JournalPath} has a line that is not a rename of this folder's checkpoint ('{line}'): move it away and run the command again.");
             files.Add((parts[0], parts[1]));
         }
         return files;
     }
-
-    private static bool IsPlainName(string name) =>
-        name.Length > 0 && name != "." && name != ".." && name.IndexOfAny(['/', '\\', '\0']) < 0;
 
     /// <summary>
     /// Cuts the logs back to their length at <paramref name="state"/>'s checkpoint, so iterations redone after a resume

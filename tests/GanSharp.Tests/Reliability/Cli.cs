@@ -85,3 +85,73 @@ internal sealed class TinySpade : IDisposable
 
     public void Dispose() => Dir.Dispose();
 }
+
+/// <summary>Runs a program to its end with its output, killing it (and failing) when it overruns its time.</summary>
+internal static class ChildProcess
+{
+    public static (int Code, string Output, string Error) Run(string file, IEnumerable<string> args,
+        IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in environment ?? new Dictionary<string, string?>()) psi.Environment[k] = v;
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        if (!p.WaitForExit(timeout ?? TimeSpan.FromMinutes(5)))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish in {timeout ?? TimeSpan.FromMinutes(5)}");
+        }
+        return (p.ExitCode, stdout.Result + stderr.Result, stderr.Result);
+    }
+}
+
+/// <summary>A small tmpfs, to fill a disk for real (needs root, as CI has).</summary>
+internal static class Tmpfs
+{
+    private static bool? _can;
+
+    public static bool CanMount()
+    {
+        if (_can is { } known) return known;
+        string probe = Path.Combine(Path.GetTempPath(), "gansharp-tmpfs-probe-" + Environment.ProcessId);
+        string? m = Mount(probe, "64k");
+        Unmount(m);
+        _can = m != null;
+        return _can.Value;
+    }
+
+    public static string? Mount(string dir, string size)
+    {
+        // Lets a root user check the path taken where mounting is not allowed.
+        if (Environment.GetEnvironmentVariable("GANSHARP_TEST_NO_MOUNT") == "1") return null;
+        Directory.CreateDirectory(dir);
+        return Exec("mount", $"-t tmpfs -o size={size} tmpfs {dir}") ? dir : null;
+    }
+
+    public static void Unmount(string? dir)
+    {
+        if (dir is null) return;
+        Exec("umount", dir);
+        try
+        {
+            Directory.Delete(dir);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static bool Exec(string file, string args)
+    {
+        try
+        {
+            return ChildProcess.Run(file, args.Split(' '), timeout: TimeSpan.FromSeconds(10)).Code == 0;
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or TimeoutException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using GanSharp.Interop;
@@ -123,22 +122,14 @@ public partial class CrashConsistencyTests
     internal static (int Code, string Output, string Error) Child(string[] args, string? variable = null, string? value = null)
     {
         string host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
-        var psi = new ProcessStartInfo(host) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "gansharp.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        // The child starts with the CLI's GC settings directly instead of relaunching itself for them.
-        psi.Environment["DOTNET_GCgen0size"] = "0x20000000";
-        psi.Environment["OMP_NUM_THREADS"] = "1";
-        if (variable != null) psi.Environment[variable] = value;
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(300_000))
+        var environment = new Dictionary<string, string?>
         {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"gansharp {string.Join(' ', args)} did not finish in 5 minutes");
-        }
-        return (p.ExitCode, stdout + stderr.Result, stderr.Result);
+            // The child starts with the CLI's GC settings directly instead of relaunching itself for them.
+            ["DOTNET_GCgen0size"] = "0x20000000",
+            ["OMP_NUM_THREADS"] = "1",
+        };
+        if (variable != null) environment[variable] = value;
+        return ChildProcess.Run(host, [Path.Combine(AppContext.BaseDirectory, "gansharp.dll"), .. args], environment);
     }
 
     [GeneratedRegex(@"fault point \d+: (.+)")]
