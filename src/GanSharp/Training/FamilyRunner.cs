@@ -80,9 +80,8 @@ public static class FamilyRunner
         TorchSharp.torch.manual_seed(run.Seed);
         string json = OptionsJson(family, tricks);
         // Held for the whole run: a second trainer in the same folder is refused by name.
-        using var runLock = RunLock.Acquire(run.RunDir);
         var folder = new RunFolder(run.RunDir);
-        folder.Recover();
+        using var runLock = folder.TakeForTraining();
         LoadedState? state = null;
         if (run.ContinueTrain)
         {
@@ -91,7 +90,7 @@ public static class FamilyRunner
             state.CheckWeightFiles(folder, run.WhichEpoch);
         }
         else if (folder.HasState("latest"))
-            throw new GanSharpException(ErrorKind.Checkpoint, $"{folder.Dir} already holds a run: pass --continue-train to resume it, or choose another --name.");
+            throw folder.HoldsARun();
         folder.RewindLogs(state);
         using var recipe = CreateRecipe(family, tricks);
         var source = CreateSource(family, run.Seed);

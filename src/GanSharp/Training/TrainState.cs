@@ -189,6 +189,29 @@ public sealed class RunFolder(string dir)
     }
 
     /// <summary>
+    /// Takes the folder for a trainer: its <see cref="RunLock"/> (held until disposed), then <see cref="Recover"/>,
+    /// whose notes go to <paramref name="notice"/>. Both runners start here, before they read any checkpoint.
+    /// </summary>
+    public RunLock TakeForTraining(Action<string>? notice = null)
+    {
+        var held = RunLock.Acquire(Dir);
+        try
+        {
+            foreach (var n in Recover()) notice?.Invoke(n);
+            return held;
+        }
+        catch
+        {
+            held.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The refusal of a new run over a folder whose latest checkpoint it would overwrite.</summary>
+    public GanSharpException HoldsARun() =>
+        new(ErrorKind.Checkpoint, $"{Dir} already holds a run: pass --continue-train to resume it, or choose another --name.");
+
+    /// <summary>
     /// Completes a checkpoint whose commit was interrupted and removes temporary files that killed writers left
     /// behind. Only the holder of the folder's <see cref="RunLock"/> calls it. Returns what it did, for a note.
     /// </summary>
@@ -281,8 +304,8 @@ public sealed class RunFolder(string dir)
         if (!HasPendingCommit) return;
         try
         {
-            using var held = RunLock.Acquire(Dir);
-            Recover();
+            // No trainer holds the folder: the commit was interrupted, and completing it is the trainer's own recovery.
+            using var held = TakeForTraining();
             return;
         }
         catch (GanSharpException e) when (e.Kind == ErrorKind.RunBusy)

@@ -70,10 +70,7 @@ public static class SpadeRunner
             options = options with { Run = options.Run with { ContinueTrain = true } };
         }
         else if (folder.HasState("latest"))
-        {
-            throw new GanSharpException(ErrorKind.Checkpoint,
-                $"{folder.Dir} already holds a run: pass --continue-train to resume it, or choose another --name.");
-        }
+            throw folder.HoldsARun();
         else if (File.Exists(folder.NetPath("latest", "G")) && ReferenceOptions.TryReadRunFolder(folder.OptTxtPath) is not null)
         {
             // A new run would overwrite the reference's weights.
@@ -116,8 +113,7 @@ public static class SpadeRunner
     {
         options.Run.ValidateNames();
         // Held for the whole run: a second trainer (or a --continue-train while this one runs) is refused by name.
-        using var runLock = RunLock.Acquire(options.Run.RunDir);
-        foreach (var n in new RunFolder(options.Run.RunDir).Recover()) notice(n);
+        using var runLock = new RunFolder(options.Run.RunDir).TakeForTraining(notice);
         options = ResolveForTraining(options, given, out var state, out var reference);
         // --seed covers data order, crops and flips too; a resumed run keeps the seeds it was saved with.
         if (state is null && reference is null) options = options with { Data = options.Data with { Seed = options.Run.Seed } };
