@@ -1,4 +1,5 @@
 using System.Globalization;
+using GanSharp.Kernels;
 using GanSharp.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using GanSharp.Losses;
+using GanSharp.Kernels;
 using GanSharp.Models.Spade;
 using GanSharp.Runtime;
 using TorchSharp;
@@ -120,7 +121,10 @@ public static class SpadeBench
         }
         times.Sort();
         double median = (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {median:F4} {GanSharp.Planning.Planner.PeakRssMb():F1} {pG:N0}/{pD:N0}/{pE:N0}{(tuned ? "" : " untuned")} conv: {GanSharp.Nn.GemmConvolution.Status}; malloc: {NativeAllocator.Current()}"));
+        double peakMb = GanSharp.Planning.Planner.PeakRssMb();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"RESULT {median:F4} {peakMb:F1} {pG:N0}/{pD:N0}/{pE:N0}{(tuned ? "" : " untuned")} conv: {GemmConvolution.Status}; "
+            + $"malloc: {NativeAllocator.Current()}"));
         return 0;
     }
 }

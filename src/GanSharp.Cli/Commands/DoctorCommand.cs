@@ -53,7 +53,7 @@ public static class DoctorCommand
         table.AddRow("malloc", Markup.Escape(NativeAllocator.Current()));
         table.AddRow("native library", Markup.Escape(e.NativeLibraryPath));
         table.AddRow("conv forward+backward", SelfCheck.ConvRoundTrip() ? "ok" : "FAILED");
-        table.AddRow("SPADE convolutions", Markup.Escape(GanSharp.Nn.GemmConvolution.Status));
+        table.AddRow("SPADE convolutions", Markup.Escape(GanSharp.Kernels.GemmConvolution.Status));
         AnsiConsole.Write(table);
     }
 

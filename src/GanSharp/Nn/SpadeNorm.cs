@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using GanSharp.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,3 +1,4 @@
+using GanSharp.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,3 +1,4 @@
+using GanSharp.Kernels;
 using GanSharp.Losses;
 using GanSharp.Models.Spade;
 using GanSharp.Nn;

@@ -1,3 +1,4 @@
+using GanSharp.Kernels;
 using GanSharp.Nn;
 using TorchSharp;
 using static TorchSharp.torch;

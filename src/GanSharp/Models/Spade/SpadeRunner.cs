@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using GanSharp.Data;
 using GanSharp.Interop;
+using GanSharp.Kernels;
 using GanSharp.Runtime;
 using GanSharp.Reporting;
 using GanSharp.Training;
@@ -125,7 +126,7 @@ public static class SpadeRunner
             torch.set_num_threads(options.Threads);
             OneDnnGemm.SetThreads(options.Threads);
         }
-        notice($"SPADE convolutions: {Nn.GemmConvolution.Status}.");
+        notice($"SPADE convolutions: {GemmConvolution.Status}.");
 
         var dataset = SpadeDataset.Open(options.Data with { IsTrain = true });
         foreach (var n in dataset.Notices) notice(n);

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 
-namespace GanSharp.Runtime;
+namespace GanSharp.Kernels;
 
 public static unsafe partial class OneDnnGemm
 {

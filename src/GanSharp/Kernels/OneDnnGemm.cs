@@ -1,14 +1,14 @@
 using System.Runtime.InteropServices;
 
-namespace GanSharp.Runtime;
+namespace GanSharp.Kernels;
 
 /// <summary>
 /// oneDNN's single-precision GEMM (<c>dnnl_sgemm</c>) from the system's libdnnl.so.2 (Debian: <c>apt-get install
 /// libdnnl2</c>). libtorch's own GEMM is MKL, which takes its AVX2 path on AMD processors: on the Zen 5 VMs we run on
 /// it reaches ~110 GFLOP/s on 2 cores where oneDNN's AVX-512 kernels reach ~360 (measured). libtorch's bundled oneDNN
 /// convolutions would be the natural route but give wrong values on these machines (see
-/// <see cref="NativeSetup.DisableOneDnnConvolutions"/>), so GanSharp calls the GEMM of the system's oneDNN itself and
-/// builds its convolutions on it (<see cref="Nn.GemmConvolution"/>). When the library is missing, or fails the
+/// <see cref="Runtime.NativeSetup.DisableOneDnnConvolutions"/>), so GanSharp calls the GEMM of the system's oneDNN itself and
+/// builds its convolutions on it (<see cref="GemmConvolution"/>). When the library is missing, or fails the
 /// check on first use, everything takes libtorch's path and says so once.
 /// </summary>
 public static unsafe partial class OneDnnGemm
