@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using GanSharp.Data;
 using GanSharp.Data.Tools;
+using GanSharp.Reporting;
 
 namespace GanSharp.Bench;
 

@@ -1,4 +1,5 @@
 using GanSharp.Diagnostics;
+using GanSharp.Reporting;
 using Spectre.Console;
 
 namespace GanSharp.Cli;

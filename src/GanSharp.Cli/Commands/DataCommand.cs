@@ -2,6 +2,7 @@ using System.CommandLine;
 using GanSharp.Cli.Options;
 using GanSharp.Data;
 using GanSharp.Data.Tools;
+using GanSharp.Reporting;
 using Spectre.Console;
 
 namespace GanSharp.Cli.Commands;

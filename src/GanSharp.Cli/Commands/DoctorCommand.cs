@@ -1,5 +1,6 @@
 using System.CommandLine;
 using GanSharp.Diagnostics;
+using GanSharp.Reporting;
 using GanSharp.Runtime;
 using Spectre.Console;
 

@@ -84,7 +84,7 @@ public static class TrainCommand
         var doctor = new GanSharp.Diagnostics.LiveDoctor(Path.Combine(options.Run.RunDir, GanSharp.Diagnostics.LiveDoctor.LogFileName));
         if (!string.IsNullOrEmpty(options.Data.LabelDir))
         {
-            var (audit, _) = GanSharp.Diagnostics.DoctorReport.FindAuditFor([options.Data.LabelDir]);
+            var (audit, _) = GanSharp.Data.Tools.AuditDiscovery.FindFor([options.Data.LabelDir]);
             doctor.Audit = audit;
             if (audit is not null) AnsiConsole.MarkupLineInterpolated($"[blue]note:[/] dataset audit {audit.Source}: its data remedies join the live doctor's advice.");
         }

@@ -123,134 +123,158 @@ public static class Evaluator
         RunWith(req, network: null, progress, token);
 
     // network builds the Inception network: tests pass deterministic weights, null loads the real file
-    internal static EvaluationResult RunWith(EvaluationRequest req, Func<FidInceptionV3>? network, IProgress<EvaluationProgress>? progress, CancellationToken token)
+    internal static EvaluationResult RunWith(EvaluationRequest req, Func<FidInceptionV3>? network,
+        IProgress<EvaluationProgress>? progress, CancellationToken token)
     {
-        if (req.Metrics.Count == 0) throw new GanSharpException(ErrorKind.Usage, "no metric was requested: pass --metrics, e.g. fid,kid or ssim,psnr.");
-        var fakes = ListImages(req.FakeDir, "fake");
+        var (fakes, reals, paired, labelPairs) = Inputs(req);
         var scores = new List<Score>();
         var perImage = new Dictionary<string, IReadOnlyDictionary<string, double>>();
-        IReadOnlyList<double>? classIoU = null;
-        bool fromCache = false;
+        bool fromCache = req.Metrics.Any(NeedsInception) && InceptionScores(req, network, fakes, reals, scores, progress, token);
+        if (paired is not null) PairedScores(req, paired, scores, perImage, progress, token);
+        var classIoU = labelPairs is null ? null : SegmentationScores(req, labelPairs, scores, progress, token);
+        return new EvaluationResult(scores, perImage, classIoU, fromCache);
+    }
 
+    // Lists and pairs the images, refusing a request that misses an input before any long computation.
+    private static (IReadOnlyList<string> Fakes, IReadOnlyList<string> Reals, IReadOnlyList<(string Stem, string Fake, string Other)>? Paired,
+        IReadOnlyList<(string Stem, string Fake, string Other)>? LabelPairs) Inputs(EvaluationRequest req)
+    {
+        if (req.Metrics.Count == 0)
+            throw new GanSharpException(ErrorKind.Usage, "no metric was requested: pass --metrics, e.g. fid,kid or ssim,psnr.");
+        var fakes = ListImages(req.FakeDir, "fake");
         bool needsReal = req.Metrics.Any(m => m is Metric.Fid or Metric.Kid or Metric.Pr or Metric.Ssim or Metric.Psnr);
         if (needsReal && req.RealDir is null)
-            throw new GanSharpException(ErrorKind.Usage, $"{string.Join(", ", req.Metrics.Where(m => m != Metric.Is && m != Metric.MIoU))} need --real: pass the folder of real images.");
+            throw new GanSharpException(ErrorKind.Usage,
+                $"{string.Join(", ", req.Metrics.Where(m => m != Metric.Is && m != Metric.MIoU))} need --real: pass the folder of real images.");
         var reals = needsReal ? ListImages(req.RealDir!, "real") : [];
-
-        // validate pairing before any long computation
         var paired = req.Metrics.Any(m => m is Metric.Ssim or Metric.Psnr) ? PairByStem(fakes, reals, "real") : null;
-        IReadOnlyList<(string Stem, string Fake, string Other)>? labelPairs = null;
-        if (req.Metrics.Contains(Metric.MIoU))
-        {
-            if (req.Segmenter is null) throw new GanSharpException(ErrorKind.Usage, "mIoU needs --segmenter: pass an ONNX segmentation model.");
-            if (req.LabelDir is null) throw new GanSharpException(ErrorKind.Usage, "mIoU needs --label-dir: pass the folder of ground-truth label maps.");
-            if (req.NumClasses < 1) throw new GanSharpException(ErrorKind.Usage, "mIoU needs --num-classes: pass the segmenter's number of classes.");
-            labelPairs = PairByStem(fakes, ListFiles(req.LabelDir, "label", LabelExtensions), "label");
-        }
+        if (!req.Metrics.Contains(Metric.MIoU)) return (fakes, reals, paired, null);
+        if (req.Segmenter is null)
+            throw new GanSharpException(ErrorKind.Usage, "mIoU needs --segmenter: pass an ONNX segmentation model.");
+        if (req.LabelDir is null)
+            throw new GanSharpException(ErrorKind.Usage, "mIoU needs --label-dir: pass the folder of ground-truth label maps.");
+        if (req.NumClasses < 1)
+            throw new GanSharpException(ErrorKind.Usage, "mIoU needs --num-classes: pass the segmenter's number of classes.");
+        return (fakes, reals, paired, PairByStem(fakes, ListFiles(req.LabelDir, "label", LabelExtensions), "label"));
+    }
 
-        if (req.Metrics.Any(NeedsInception))
-        {
-            string weightsTag;
-            if (network is null)
-            {
-                string weights = InceptionWeights.Resolve(req.InceptionWeights)
-                    ?? throw new GanSharpException(ErrorKind.BadInput,
-                        $"FID, KID, IS and precision/recall need the Inception weights: download {InceptionWeights.FileName} from {InceptionWeights.DownloadUrl} and pass it with --inception-weights or {InceptionWeights.EnvironmentVariable}.");
-                network = () => InceptionWeights.LoadPretrained(weights);
-                weightsTag = File.Exists(weights) ? $"{Path.GetFileName(weights)} ({new FileInfo(weights).Length} bytes)" : weights;
-            }
-            else
-            {
-                weightsTag = "caller-supplied network";
-            }
-            using var extractor = new InceptionFeatureExtractor(network(), req.Resize);
-            string protocol = $"pool3 2048-d, resize 299 {req.Resize}, uint8 input, weights {weightsTag}";
-            var fakeOut = Extract(extractor, fakes, "fake features", req.BatchSize, progress, token);
-            InceptionOutputs? realOut = null;
-            if (req.Metrics.Any(m => m is Metric.Fid or Metric.Kid or Metric.Pr))
-                (realOut, fromCache) = RealFeatures(extractor, reals, req, protocol, progress, token);
-            string counts = $"{fakes.Count} fakes from {req.FakeDir} vs {reals.Count} reals from {req.RealDir} (all files)";
-            if (req.Metrics.Contains(Metric.Fid))
-            {
-                double fid = Frechet.Distance(GaussianStats.FromFeatures(fakeOut.Pool3), GaussianStats.FromFeatures(realOut!.Pool3));
-                scores.Add(new Score("FID", fid, null, $"pytorch-fid: {protocol}; {counts}"));
-            }
-            if (req.Metrics.Contains(Metric.Kid))
-            {
-                var kid = FeatureMetrics.Kid(realOut!.Pool3, fakeOut.Pool3, req.KidSubsets, req.KidSubsetSize, req.Seed);
-                scores.Add(new Score("KID", kid.Mean, kid.Std,
-                    $"unbiased MMD², cubic kernel, {kid.Subsets} subsets of {kid.SubsetSize}, seed {kid.Seed}; {protocol}; {counts}"));
-            }
-            if (req.Metrics.Contains(Metric.Is))
-            {
-                var isr = FeatureMetrics.InceptionScore(fakeOut.Logits, req.IsSplits);
-                scores.Add(new Score("IS", isr.Mean, isr.Std, $"1008 logits without the fc bias (torch-fidelity's logits_unbiased), {isr.Splits} splits in file order; {protocol}; {fakes.Count} fakes"));
-            }
-            if (req.Metrics.Contains(Metric.Pr))
-            {
-                var pr = FeatureMetrics.PrecisionRecall(realOut!.Pool3, fakeOut.Pool3, req.PrK);
-                string p = $"Kynkäänniemi et al., k = {pr.K}, Inception pool3 features; {protocol}; {counts}";
-                scores.Add(new Score("precision", pr.Precision, null, p));
-                scores.Add(new Score("recall", pr.Recall, null, p));
-            }
-        }
+    // The Inception network and a description of its weights for the protocol line.
+    private static (Func<FidInceptionV3> Network, string WeightsTag) Inception(EvaluationRequest req, Func<FidInceptionV3>? network)
+    {
+        if (network is not null) return (network, "caller-supplied network");
+        string weights = InceptionWeights.Resolve(req.InceptionWeights)
+            ?? throw new GanSharpException(ErrorKind.BadInput,
+                $"FID, KID, IS and precision/recall need the Inception weights: download {InceptionWeights.FileName} from "
+                + $"{InceptionWeights.DownloadUrl} and pass it with --inception-weights or {InceptionWeights.EnvironmentVariable}.");
+        string tag = File.Exists(weights) ? $"{Path.GetFileName(weights)} ({new FileInfo(weights).Length} bytes)" : weights;
+        return (() => InceptionWeights.LoadPretrained(weights), tag);
+    }
 
-        if (paired is not null)
+    // FID, KID, IS and precision/recall on Inception features; returns whether the real features came from the cache.
+    private static bool InceptionScores(EvaluationRequest req, Func<FidInceptionV3>? network, IReadOnlyList<string> fakes,
+        IReadOnlyList<string> reals, List<Score> scores, IProgress<EvaluationProgress>? progress, CancellationToken token)
+    {
+        var (build, weightsTag) = Inception(req, network);
+        using var extractor = new InceptionFeatureExtractor(build(), req.Resize);
+        string protocol = $"pool3 2048-d, resize 299 {req.Resize}, uint8 input, weights {weightsTag}";
+        var fakeOut = Extract(extractor, fakes, "fake features", req.BatchSize, progress, token);
+        InceptionOutputs? realOut = null;
+        bool fromCache = false;
+        if (req.Metrics.Any(m => m is Metric.Fid or Metric.Kid or Metric.Pr))
+            (realOut, fromCache) = RealFeatures(extractor, reals, req, protocol, progress, token);
+        string counts = $"{fakes.Count} fakes from {req.FakeDir} vs {reals.Count} reals from {req.RealDir} (all files)";
+        if (req.Metrics.Contains(Metric.Fid))
         {
-            var ssimOpt = req.Ssim ?? SsimOptions.Wang;
-            var ssim = new Dictionary<string, double>();
-            var psnr = new Dictionary<string, double>();
-            int done = 0;
-            foreach (var (stem, fake, real) in paired)
-            {
-                token.ThrowIfCancellationRequested();
-                var a = ImageIO.ReadRgb(real);
-                var b = ImageIO.ReadRgb(fake);
-                if (a.Width != b.Width || a.Height != b.Height)
-                    throw new GanSharpException(ErrorKind.Data,
-                        $"the pair {stem} has sizes {b.Width}x{b.Height} (fake) and {a.Width}x{a.Height} (real): paired metrics need equal sizes, so save fakes at the reals' size.");
-                if (req.Metrics.Contains(Metric.Ssim)) ssim[stem] = ImageQuality.Ssim(a, b, ssimOpt);
-                if (req.Metrics.Contains(Metric.Psnr)) psnr[stem] = ImageQuality.Psnr(a, b);
-                progress?.Report(new EvaluationProgress("SSIM/PSNR pairs", ++done, paired.Count));
-            }
-            string pp = $"{paired.Count} pairs by stem, data range 255, grayscale pairs on one channel, RGB channel-averaged";
-            if (ssim.Count > 0)
-            {
-                scores.Add(new Score("SSIM", ssim.Values.Average(), StdOf(ssim.Values),
-                    $"skimage structural_similarity ({(ssimOpt.Window == SsimWindow.Gaussian ? $"Gaussian σ={ssimOpt.Sigma.ToString(CultureInfo.InvariantCulture)}" : $"uniform {ssimOpt.WinSize}x{ssimOpt.WinSize}")}, {(ssimOpt.SampleCovariance ? "sample" : "population")} covariance); {pp}"));
-                perImage["ssim"] = ssim;
-            }
-            if (psnr.Count > 0)
-            {
-                // mean of per-image PSNR (dB); identical pairs (+∞) would dominate, so report them and leave them out
-                var finite = psnr.Values.Where(double.IsFinite).ToList();
-                scores.Add(new Score("PSNR", finite.Count > 0 ? finite.Average() : double.PositiveInfinity, finite.Count > 0 ? StdOf(finite) : null,
-                    $"skimage peak_signal_noise_ratio, mean of per-image dB; {pp}{(finite.Count < psnr.Count ? $"; {psnr.Count - finite.Count} identical pairs (infinite) left out of the mean" : "")}"));
-                perImage["psnr"] = psnr;
-            }
+            double fid = Frechet.Distance(GaussianStats.FromFeatures(fakeOut.Pool3), GaussianStats.FromFeatures(realOut!.Pool3));
+            scores.Add(new Score("FID", fid, null, $"pytorch-fid: {protocol}; {counts}"));
         }
+        if (req.Metrics.Contains(Metric.Kid))
+        {
+            var kid = FeatureMetrics.Kid(realOut!.Pool3, fakeOut.Pool3, req.KidSubsets, req.KidSubsetSize, req.Seed);
+            scores.Add(new Score("KID", kid.Mean, kid.Std,
+                $"unbiased MMD², cubic kernel, {kid.Subsets} subsets of {kid.SubsetSize}, seed {kid.Seed}; {protocol}; {counts}"));
+        }
+        if (req.Metrics.Contains(Metric.Is))
+        {
+            var isr = FeatureMetrics.InceptionScore(fakeOut.Logits, req.IsSplits);
+            scores.Add(new Score("IS", isr.Mean, isr.Std, "1008 logits without the fc bias (torch-fidelity's logits_unbiased), "
+                + $"{isr.Splits} splits in file order; {protocol}; {fakes.Count} fakes"));
+        }
+        if (req.Metrics.Contains(Metric.Pr))
+        {
+            var pr = FeatureMetrics.PrecisionRecall(realOut!.Pool3, fakeOut.Pool3, req.PrK);
+            string p = $"Kynkäänniemi et al., k = {pr.K}, Inception pool3 features; {protocol}; {counts}";
+            scores.Add(new Score("precision", pr.Precision, null, p));
+            scores.Add(new Score("recall", pr.Recall, null, p));
+        }
+        return fromCache;
+    }
 
-        if (labelPairs is not null)
+    // SSIM and PSNR of the fakes against the reals of the same stem.
+    private static void PairedScores(EvaluationRequest req, IReadOnlyList<(string Stem, string Fake, string Other)> paired,
+        List<Score> scores, Dictionary<string, IReadOnlyDictionary<string, double>> perImage, IProgress<EvaluationProgress>? progress,
+        CancellationToken token)
+    {
+        var ssimOpt = req.Ssim ?? SsimOptions.Wang;
+        var ssim = new Dictionary<string, double>();
+        var psnr = new Dictionary<string, double>();
+        int done = 0;
+        foreach (var (stem, fake, real) in paired)
         {
-            using var seg = new OnnxSegmenter(req.Segmenter!, req.SegmenterOptions);
-            var cm = new ConfusionMatrix(req.NumClasses, req.IgnoreIndex);
-            int done = 0;
-            foreach (var (stem, fake, label) in labelPairs)
-            {
-                token.ThrowIfCancellationRequested();
-                var img = ImageIO.ReadRgb(fake);
-                var labels = LabelIO.Read(label);
-                if (labels.Width != img.Width || labels.Height != img.Height)
-                    throw new GanSharpException(ErrorKind.Data, $"the pair {stem} has a {img.Width}x{img.Height} fake but a {labels.Width}x{labels.Height} label map: paired metrics need equal sizes.");
-                cm.Add(labels.Values, seg.Predict(img), stem);
-                progress?.Report(new EvaluationProgress("segmentation", ++done, labelPairs.Count));
-            }
-            string p = $"ONNX segmenter {Path.GetFileName(req.Segmenter)} on {labelPairs.Count} fakes vs label maps in {req.LabelDir}, {req.NumClasses} classes, ignore label {req.IgnoreIndex}, classes absent from truth and prediction skipped";
-            scores.Add(new Score("mIoU", cm.MeanIoU, null, p));
-            scores.Add(new Score("pixel accuracy", cm.PixelAccuracy, null, p));
-            classIoU = cm.ClassIoU();
+            token.ThrowIfCancellationRequested();
+            var a = ImageIO.ReadRgb(real);
+            var b = ImageIO.ReadRgb(fake);
+            if (a.Width != b.Width || a.Height != b.Height)
+                throw new GanSharpException(ErrorKind.Data, $"the pair {stem} has sizes {b.Width}x{b.Height} (fake) and "
+                    + $"{a.Width}x{a.Height} (real): paired metrics need equal sizes, so save fakes at the reals' size.");
+            if (req.Metrics.Contains(Metric.Ssim)) ssim[stem] = ImageQuality.Ssim(a, b, ssimOpt);
+            if (req.Metrics.Contains(Metric.Psnr)) psnr[stem] = ImageQuality.Psnr(a, b);
+            progress?.Report(new EvaluationProgress("SSIM/PSNR pairs", ++done, paired.Count));
         }
-        return new EvaluationResult(scores, perImage, classIoU, fromCache);
+        string pp = $"{paired.Count} pairs by stem, data range 255, grayscale pairs on one channel, RGB channel-averaged";
+        if (ssim.Count > 0)
+        {
+            scores.Add(new Score("SSIM", ssim.Values.Average(), StdOf(ssim.Values), $"skimage structural_similarity ({SsimProtocol(ssimOpt)}); {pp}"));
+            perImage["ssim"] = ssim;
+        }
+        if (psnr.Count > 0)
+        {
+            // mean of per-image PSNR (dB); identical pairs (+∞) would dominate, so report them and leave them out
+            var finite = psnr.Values.Where(double.IsFinite).ToList();
+            string left = finite.Count < psnr.Count ? $"; {psnr.Count - finite.Count} identical pairs (infinite) left out of the mean" : "";
+            scores.Add(new Score("PSNR", finite.Count > 0 ? finite.Average() : double.PositiveInfinity, finite.Count > 0 ? StdOf(finite) : null,
+                $"skimage peak_signal_noise_ratio, mean of per-image dB; {pp}{left}"));
+            perImage["psnr"] = psnr;
+        }
+    }
+
+    private static string SsimProtocol(SsimOptions o) =>
+        (o.Window == SsimWindow.Gaussian ? $"Gaussian σ={o.Sigma.ToString(CultureInfo.InvariantCulture)}" : $"uniform {o.WinSize}x{o.WinSize}")
+        + $", {(o.SampleCovariance ? "sample" : "population")} covariance";
+
+    // mIoU and pixel accuracy of the segmenter on the fakes against the label maps; returns the IoU per class.
+    private static double[] SegmentationScores(EvaluationRequest req, IReadOnlyList<(string Stem, string Fake, string Other)> labelPairs,
+        List<Score> scores, IProgress<EvaluationProgress>? progress, CancellationToken token)
+    {
+        using var seg = new OnnxSegmenter(req.Segmenter!, req.SegmenterOptions);
+        var cm = new ConfusionMatrix(req.NumClasses, req.IgnoreIndex);
+        int done = 0;
+        foreach (var (stem, fake, label) in labelPairs)
+        {
+            token.ThrowIfCancellationRequested();
+            var img = ImageIO.ReadRgb(fake);
+            var labels = LabelIO.Read(label);
+            if (labels.Width != img.Width || labels.Height != img.Height)
+                throw new GanSharpException(ErrorKind.Data, $"the pair {stem} has a {img.Width}x{img.Height} fake but a "
+                    + $"{labels.Width}x{labels.Height} label map: paired metrics need equal sizes.");
+            cm.Add(labels.Values, seg.Predict(img), stem);
+            progress?.Report(new EvaluationProgress("segmentation", ++done, labelPairs.Count));
+        }
+        string p = $"ONNX segmenter {Path.GetFileName(req.Segmenter)} on {labelPairs.Count} fakes vs label maps in {req.LabelDir}, "
+            + $"{req.NumClasses} classes, ignore label {req.IgnoreIndex}, classes absent from truth and prediction skipped";
+        scores.Add(new Score("mIoU", cm.MeanIoU, null, p));
+        scores.Add(new Score("pixel accuracy", cm.PixelAccuracy, null, p));
+        return cm.ClassIoU();
     }
 
     private static InceptionOutputs Extract(InceptionFeatureExtractor ex, IReadOnlyList<string> files, string stage, int batch,
@@ -281,33 +305,4 @@ public static class Evaluator
         double mean = v.Average();
         return Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / v.Count);
     }
-}
-
-/// <summary>
-/// FID and KID of generator output against a fixed real subset, for evaluation every N epochs during training:
-/// the real features are computed once, fakes are quantised to uint8 like saved images.
-/// </summary>
-public sealed class TrainingEvaluator : IDisposable
-{
-    private readonly InceptionFeatureExtractor extractor;
-    private readonly FeatureMatrix realPool;
-    private readonly GaussianStats realStats;
-
-    /// <param name="extractor">Feature extractor (owned by this object).</param>
-    /// <param name="reals">The fixed real subset.</param>
-    public TrainingEvaluator(InceptionFeatureExtractor extractor, IReadOnlyList<RgbImage> reals)
-    {
-        this.extractor = extractor;
-        realPool = extractor.Extract(reals).Pool3;
-        realStats = GaussianStats.FromFeatures(realPool);
-    }
-
-    /// <summary>FID and KID (mean, std) of <paramref name="fakes"/> [N, 3, H, W] in [-1, 1].</summary>
-    public (double Fid, KidResult Kid) Score(Tensor fakes, int seed = 0, int kidSubsets = 100, int kidSubsetSize = 1000)
-    {
-        var fake = extractor.Extract(fakes).Pool3;
-        return (Frechet.Distance(GaussianStats.FromFeatures(fake), realStats), FeatureMetrics.Kid(realPool, fake, kidSubsets, kidSubsetSize, seed));
-    }
-
-    public void Dispose() => extractor.Dispose();
 }

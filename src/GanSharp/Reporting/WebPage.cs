@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Text;
 using GanSharp.Data;
 
 namespace GanSharp.Reporting;
@@ -11,15 +9,23 @@ namespace GanSharp.Reporting;
 /// </summary>
 public sealed class WebPage(string dir, string title)
 {
+    private const string Style = "body{font-family:sans-serif}img{image-rendering:pixelated;width:256px;margin:2px}"
+        + "td{vertical-align:top;text-align:center}";
+
+    /// <summary>Writes this display step's pictures into <c>images/</c> and rebuilds the page.</summary>
     public void Add(int epoch, long epochImages, IReadOnlyList<(string Name, RgbImage Image)> visuals)
     {
         string images = Path.Combine(dir, "images");
         Directory.CreateDirectory(images);
         foreach (var (name, img) in visuals)
-            ImageIO.WritePng(img, Path.Combine(images, string.Create(CultureInfo.InvariantCulture, $"epoch{epoch:D3}_iter{epochImages}_{name}.png")));
+        {
+            string file = string.Create(CultureInfo.InvariantCulture, $"epoch{epoch:D3}_iter{epochImages}_{name}.png");
+            ImageIO.WritePng(img, Path.Combine(images, file));
+        }
         Rebuild();
     }
 
+    /// <summary>Rebuilds <c>index.html</c> from the pictures in <c>images/</c>, newest display step first.</summary>
     public void Rebuild()
     {
         string images = Path.Combine(dir, "images");
@@ -32,23 +38,19 @@ public sealed class WebPage(string dir, string title)
                 .OrderByDescending(g => Order(g.Key))
                 .ToList()
             : [];
-        var sb = new StringBuilder();
-        sb.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>").Append(WebUtility.HtmlEncode(title))
-          .Append("</title><style>body{font-family:sans-serif}img{image-rendering:pixelated;width:256px;margin:2px}td{vertical-align:top;text-align:center}</style></head><body>");
-        sb.Append("<h1>").Append(WebUtility.HtmlEncode(title)).Append("</h1>");
+        var page = new HtmlPage(title, Style).Heading(1, title);
         foreach (var g in groups)
         {
-            sb.Append("<h3>").Append(WebUtility.HtmlEncode(g.Key.Replace('_', ' '))).Append("</h3><table><tr>");
+            page.Heading(3, g.Key.Replace('_', ' ')).Raw("<table><tr>");
             foreach (var (file, key) in g)
             {
                 string label = file[(key.Length + 1)..^4];
-                sb.Append("<td><img src=\"images/").Append(WebUtility.HtmlEncode(Uri.EscapeDataString(file))).Append("\"><br>")
-                  .Append(WebUtility.HtmlEncode(label)).Append("</td>");
+                page.Raw("<td><img src=\"images/").Raw(HtmlPage.Escape(Uri.EscapeDataString(file))).Raw("\"><br>")
+                    .Raw(HtmlPage.Escape(label)).Raw("</td>");
             }
-            sb.Append("</tr></table>");
+            page.Raw("</tr></table>");
         }
-        sb.Append("</body></html>");
-        AtomicFile.WriteAllText(Path.Combine(dir, "index.html"), sb.ToString());
+        page.Write(Path.Combine(dir, "index.html"));
     }
 
     private static (int, long) Order(string key)

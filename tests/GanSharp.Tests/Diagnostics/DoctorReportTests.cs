@@ -1,5 +1,7 @@
 using System.Globalization;
+using GanSharp.Data.Tools;
 using GanSharp.Diagnostics;
+using GanSharp.Reporting;
 using GanSharp.Training;
 
 namespace GanSharp.Tests.Diagnostics;
@@ -169,7 +171,7 @@ public class DoctorReportTests
         Assert.Contains("589 effective examples (guidance 2,000)", overpowers.Prescription[2].Why);
 
         // The live doctor, given the same audit (train finds it for its --label-dir), warns with the same list.
-        var live = new LiveDoctor(null, [new DOverpowersGDetector()]) { Audit = DoctorReport.FindAuditFor([labelDir]).Audit };
+        var live = new LiveDoctor(null, [new DOverpowersGDetector()]) { Audit = AuditDiscovery.FindFor([labelDir]).Audit };
         foreach (var rec in result.Log.Records) live.OnStats(rec);
         Assert.Equal(overpowers.Prescription, Assert.Single(live.Warnings).Prescription);
 

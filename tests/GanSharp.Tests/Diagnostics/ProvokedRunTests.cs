@@ -1,6 +1,7 @@
 using GanSharp.Data;
 using GanSharp.Diagnostics;
 using GanSharp.Models.Mlp;
+using GanSharp.Reporting;
 using GanSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;

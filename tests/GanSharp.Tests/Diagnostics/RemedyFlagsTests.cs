@@ -78,8 +78,8 @@ public class RemedyFlagsTests
         Directory.CreateDirectory(none);
         File.WriteAllText(Path.Combine(family, "options.json"), "{\"family\":{\"family\":\"wgan_gp\"},\"tricks\":{}}");
         File.WriteAllText(Path.Combine(spade, "options.json"), "{\"model\":{\"ngf\":64},\"data\":{\"label_dir\":\"x\"}}");
-        Assert.Equal(RunKind.Family, DoctorReport.KindOf(family));
-        Assert.Equal(RunKind.Spade, DoctorReport.KindOf(spade));
-        Assert.Equal(RunKind.Spade, DoctorReport.KindOf(none));
+        Assert.Equal(RunKind.Family, RunFolderOptions.Read(family).Kind);
+        Assert.Equal(RunKind.Spade, RunFolderOptions.Read(spade).Kind);
+        Assert.Equal(RunKind.Spade, RunFolderOptions.Read(none).Kind);
     }
 }

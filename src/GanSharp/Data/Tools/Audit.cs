@@ -113,11 +113,50 @@ public static class DataAudit
     // Above this mean count of classes per label map the data reads as a dense structured scene.
     private const double StreetClassesPerImage = 10;
 
+    // What one pass over the training pairs gathers: pixel and image counts per class, hashes and sizes per pair.
+    private sealed record PairScan(long[] PixelCounts, int[] ImageCounts, ulong[] Hashes, (int W, int H)[] Sizes, long TotalPixels,
+        long ClassSlots);
+
     /// <summary>Runs every check; throws the dataset's validation error (one sentence) when pairing or labels are wrong.</summary>
     public static AuditResult Run(AuditOptions options, Action<string, int, int>? progress = null)
     {
         var data = options.Data with { IsTrain = false, BatchSize = 1 };
         var dataset = SpadeDataset.Open(data, options.CacheDirectory, progress is null ? null : (d, t) => progress("Validating", d, t));
+        int n = dataset.Count;
+        var scan = ScanPairs(dataset, data, progress);
+        var stems = dataset.Pairs.Select(p => p.Stem).ToArray();
+        var clusters = Clusters(scan.Hashes, options.HashThreshold)
+            .Select(c => (IReadOnlyList<string>)c.Select(i => stems[i]).ToList()).ToList();
+        int effective = n - clusters.Sum(c => c.Count - 1);
+        var (leakage, testCount) = FindLeakage(options, scan.Hashes, stems, progress);
+        var classes = ClassShares(options, scan, n);
+        double meanClasses = n == 0 ? 0 : scan.ClassSlots / (double)n;
+        var scene = options.Scene != SceneKind.Auto ? options.Scene
+            : meanClasses > StreetClassesPerImage ? SceneKind.Street : SceneKind.Texture;
+        int recommended = scene == SceneKind.Street ? StreetGuidance : TextureGuidance;
+        var sizeTable = scan.Sizes.GroupBy(s => s).Select(g => (g.Key.W, g.Key.H, g.Count()))
+            .OrderByDescending(s => s.Item3).ThenBy(s => s.W).ToList();
+        return new AuditResult
+        {
+            Pairs = n,
+            NearDuplicateClusters = clusters,
+            EffectiveSize = effective,
+            Leakage = leakage,
+            TestImages = testCount,
+            Classes = classes,
+            Sizes = sizeTable,
+            MeanClassesPerImage = meanClasses,
+            Scene = scene,
+            RecommendedSize = recommended,
+            HashThreshold = options.HashThreshold,
+            Problems = Problems(options, n, effective, clusters.Count, leakage, testCount, classes, scene, recommended, sizeTable),
+            Notices = dataset.Notices,
+        };
+    }
+
+    // Reads every label map and photo once, in parallel: per-thread pixel counts are merged under a lock at the end.
+    private static PairScan ScanPairs(SpadeDataset dataset, DataOptions data, Action<string, int, int>? progress)
+    {
         int n = dataset.Count;
         int nc = data.LabelNc + (data.ContainDontcareLabel ? 1 : 0);
         var pixelCounts = new long[nc];
@@ -153,84 +192,74 @@ public static class DataAudit
                     totalPixels += local.Total;
                 }
             });
+        return new PairScan(pixelCounts, imageCounts, hashes, sizes, totalPixels, classSlots);
+    }
 
-        var stems = dataset.Pairs.Select(p => p.Stem).ToArray();
-        var clusters = Clusters(hashes, options.HashThreshold).Select(c => (IReadOnlyList<string>)c.Select(i => stems[i]).ToList()).ToList();
-        int effective = n - clusters.Sum(c => c.Count - 1);
-
-        var leakage = new List<LeakagePair>();
-        int testCount = 0;
-        if (options.TestImageDir is not null)
+    // The test photos with a near-duplicate among the training photos, in file order, and how many test photos there are.
+    private static (List<LeakagePair> Leakage, int TestCount) FindLeakage(AuditOptions options, ulong[] hashes, string[] stems,
+        Action<string, int, int>? progress)
+    {
+        if (options.TestImageDir is null) return ([], 0);
+        if (!Directory.Exists(options.TestImageDir))
+            throw new GanSharpException(ErrorKind.BadInput,
+                $"--test-image-dir {options.TestImageDir} does not exist: pass the folder of test photos.");
+        var tests = Directory.EnumerateFiles(options.TestImageDir)
+            .Where(f => Path.GetExtension(f).ToLowerInvariant() is ".png" or ".jpg" or ".jpeg" or ".bmp" or ".webp")
+            .OrderBy(Path.GetFileName, NaturalSort.Instance).ToList();
+        var found = new ConcurrentBag<LeakagePair>();
+        int tdone = 0;
+        Parallel.ForEach(tests, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, t =>
         {
-            if (!Directory.Exists(options.TestImageDir))
-                throw new GanSharpException(ErrorKind.BadInput, $"--test-image-dir {options.TestImageDir} does not exist: pass the folder of test photos.");
-            var tests = Directory.EnumerateFiles(options.TestImageDir)
-                .Where(f => Path.GetExtension(f).ToLowerInvariant() is ".png" or ".jpg" or ".jpeg" or ".bmp" or ".webp")
-                .OrderBy(Path.GetFileName, NaturalSort.Instance).ToList();
-            testCount = tests.Count;
-            var found = new ConcurrentBag<LeakagePair>();
-            int tdone = 0;
-            Parallel.ForEach(tests, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, t =>
+            ulong h = PerceptualHash.Compute(ImageIO.ReadRgb(t));
+            int best = int.MaxValue, bestIndex = -1;
+            for (int i = 0; i < hashes.Length; i++)
             {
-                ulong h = PerceptualHash.Compute(ImageIO.ReadRgb(t));
-                int best = int.MaxValue, bestIndex = -1;
-                for (int i = 0; i < n; i++)
-                {
-                    int d = PerceptualHash.Distance(h, hashes[i]);
-                    if (d < best) (best, bestIndex) = (d, i);
-                }
-                if (best <= options.HashThreshold) found.Add(new LeakagePair(t, stems[bestIndex], best));
-                progress?.Invoke("Checking test photos", Interlocked.Increment(ref tdone), tests.Count);
-            });
-            leakage = found.OrderBy(l => Path.GetFileName(l.TestImage), NaturalSort.Instance).ToList();
-        }
+                int d = PerceptualHash.Distance(h, hashes[i]);
+                if (d < best) (best, bestIndex) = (d, i);
+            }
+            if (best <= options.HashThreshold) found.Add(new LeakagePair(t, stems[bestIndex], best));
+            progress?.Invoke("Checking test photos", Interlocked.Increment(ref tdone), tests.Count);
+        });
+        return (found.OrderBy(l => Path.GetFileName(l.TestImage), NaturalSort.Instance).ToList(), tests.Count);
+    }
 
-        var classes = Enumerable.Range(0, nc).Select(c =>
+    private static List<ClassShare> ClassShares(AuditOptions options, PairScan scan, int n) =>
+        Enumerable.Range(0, scan.PixelCounts.Length).Select(c =>
         {
-            double ps = totalPixels == 0 ? 0 : pixelCounts[c] / (double)totalPixels;
-            double imgs = n == 0 ? 0 : imageCounts[c] / (double)n;
-            bool rare = imageCounts[c] == 0 || imgs < options.RareImageShare || ps < options.RarePixelShare;
-            return new ClassShare(c, ps, imgs, imageCounts[c], rare);
+            double ps = scan.TotalPixels == 0 ? 0 : scan.PixelCounts[c] / (double)scan.TotalPixels;
+            double imgs = n == 0 ? 0 : scan.ImageCounts[c] / (double)n;
+            bool rare = scan.ImageCounts[c] == 0 || imgs < options.RareImageShare || ps < options.RarePixelShare;
+            return new ClassShare(c, ps, imgs, scan.ImageCounts[c], rare);
         }).ToList();
-        double meanClasses = n == 0 ? 0 : classSlots / (double)n;
-        var scene = options.Scene != SceneKind.Auto ? options.Scene : meanClasses > StreetClassesPerImage ? SceneKind.Street : SceneKind.Texture;
-        int recommended = scene == SceneKind.Street ? StreetGuidance : TextureGuidance;
-        var sizeTable = sizes.GroupBy(s => s).Select(g => (g.Key.W, g.Key.H, g.Count())).OrderByDescending(s => s.Item3).ThenBy(s => s.W).ToList();
 
+    // One sentence per problem found, each with what to do about it.
+    private static List<AuditProblem> Problems(AuditOptions options, int n, int effective, int clusterCount, List<LeakagePair> leakage,
+        int testCount, List<ClassShare> classes, SceneKind scene, int recommended, List<(int W, int H, int)> sizeTable)
+    {
         var problems = new List<AuditProblem>();
-        if (clusters.Count > 0)
+        if (clusterCount > 0)
             problems.Add(new AuditProblem("duplicates",
-                $"{n - effective} of {n} photos are near-duplicates of another ({clusters.Count} clusters): the data is worth about {effective} distinct examples, and consecutive video frames teach little new."));
+                $"{n - effective} of {n} photos are near-duplicates of another ({clusterCount} clusters): the data is worth about "
+                + $"{effective} distinct examples, and consecutive video frames teach little new."));
         if (leakage.Count > 0)
             problems.Add(new AuditProblem("leakage",
-                $"{leakage.Count} of {testCount} test photos have a near-duplicate in training (first: {Path.GetFileName(leakage[0].TestImage)} ~ {leakage[0].TrainStem}): test scores will look better than they are; split by sequence (gansharp data split --mode grouped)."));
+                $"{leakage.Count} of {testCount} test photos have a near-duplicate in training (first: {Path.GetFileName(leakage[0].TestImage)} "
+                + $"~ {leakage[0].TrainStem}): test scores will look better than they are; split by sequence (gansharp data split --mode grouped)."));
         var rareClasses = classes.Where(c => c.Rare && c.Images > 0).ToList();
         if (rareClasses.Count > 0)
             problems.Add(new AuditProblem("rare-classes",
-                $"classes {string.Join(", ", rareClasses.Select(c => c.Class))} are rare (in under {options.RareImageShare:P0} of images or {options.RarePixelShare:P1} of pixels): GauGAN will paint them poorly; add examples that show them."));
+                $"classes {string.Join(", ", rareClasses.Select(c => c.Class))} are rare (in under {options.RareImageShare:P0} of images or "
+                + $"{options.RarePixelShare:P1} of pixels): GauGAN will paint them poorly; add examples that show them."));
         if (effective < recommended)
             problems.Add(new AuditProblem("size",
-                $"{effective} effective examples is below the {recommended:N0} the guidance asks for {(scene == SceneKind.Street ? "dense street scenes (5,000-10,000)" : "texture-like data")}: expect blurry or repetitive results, or collect more data."));
-        if (sizeTable.Select(s => Math.Round(s.W / (double)s.H, 2)).Distinct().Count() > 1)
+                $"{effective} effective examples is below the {recommended:N0} the guidance asks for "
+                + $"{(scene == SceneKind.Street ? "dense street scenes (5,000-10,000)" : "texture-like data")}: expect blurry or repetitive "
+                + "results, or collect more data."));
+        int aspects = sizeTable.Select(s => Math.Round(s.W / (double)s.H, 2)).Distinct().Count();
+        if (aspects > 1)
             problems.Add(new AuditProblem("aspect",
-                $"the photos come in {sizeTable.Select(s => Math.Round(s.W / (double)s.H, 2)).Distinct().Count()} aspect ratios: GauGAN trains at one size and aspect ratio, so crop or pad them to one."));
-
-        return new AuditResult
-        {
-            Pairs = n,
-            NearDuplicateClusters = clusters,
-            EffectiveSize = effective,
-            Leakage = leakage,
-            TestImages = testCount,
-            Classes = classes,
-            Sizes = sizeTable,
-            MeanClassesPerImage = meanClasses,
-            Scene = scene,
-            RecommendedSize = recommended,
-            HashThreshold = options.HashThreshold,
-            Problems = problems,
-            Notices = dataset.Notices,
-        };
+                $"the photos come in {aspects} aspect ratios: GauGAN trains at one size and aspect ratio, so crop or pad them to one."));
+        return problems;
     }
 
     /// <summary>Near-duplicate groups (indices, two or more each) by union-find over pairs within the threshold.</summary>

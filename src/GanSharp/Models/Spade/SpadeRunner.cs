@@ -361,23 +361,6 @@ public static class SpadeRunner
         }
     }
 
-    private static string TestPage(string name, string which, string mode, List<(string Stem, bool HasReal)> rows)
-    {
-        static string E(string s) => WebUtility.HtmlEncode(s);
-        var sb = new StringBuilder();
-        sb.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>").Append(E($"{name} test_{which}")).Append("</title>")
-          .Append("<style>body{font-family:sans-serif}img{width:256px;image-rendering:pixelated}td{text-align:center}</style></head><body>")
-          .Append("<h1>").Append(E($"Experiment = {name}, Phase = test, Epoch = {which}")).Append("</h1><p>")
-          .Append(E("Generator ran in " + mode + ".")).Append("</p><table>");
-        foreach (var (stem, hasReal) in rows)
-        {
-            string s = Uri.EscapeDataString(stem);
-            sb.Append("<tr><td><img src=\"images/input_label/").Append(s).Append(".png\"><br>input_label</td>")
-              .Append("<td><img src=\"images/synthesized_image/").Append(s).Append(".png\"><br>synthesized_image</td>");
-            if (hasReal) sb.Append("<td><img src=\"images/real_image/").Append(s).Append(".png\"><br>real_image</td>");
-            sb.Append("<td>").Append(E(stem)).Append("</td></tr>");
-        }
-        sb.Append("</table></body></html>");
-        return sb.ToString();
-    }
+    private static string TestPage(string name, string which, string mode, List<(string Stem, bool HasReal)> rows) =>
+        Reporting.TestPage.Html(name, which, mode, rows);
 }

@@ -1,5 +1,6 @@
 using GanSharp.Data;
 using GanSharp.Data.Tools;
+using GanSharp.Reporting;
 using GanSharp.Tests.Data;
 
 namespace GanSharp.Tests.Data.Tools;
