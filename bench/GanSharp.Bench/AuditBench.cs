@@ -21,9 +21,12 @@ public static class AuditBench
         try
         {
             var sw = Stopwatch.StartNew();
-            var info = SyntheticDataset.Generate(root, new SyntheticOptions { TrainCount = train, ValCount = test, Width = 320, Height = 240, Seed = 1, WithInstances = false });
-            Console.WriteLine($"generated {train} + {test} scenes of 320x240 in {sw.Elapsed.TotalSeconds:F1} s (load average {LoaderBench.LoadAverage()})");
-            var options = new AuditOptions { Data = info.TrainOptions() with { NoInstance = true }, TestImageDir = info.ValImageDir, CacheDirectory = "" };
+            var info = SyntheticDataset.Generate(root, new SyntheticOptions { TrainCount = train, ValCount = test, Width = 320, Height = 240,
+                Seed = 1, WithInstances = false });
+            Console.WriteLine($"generated {train} + {test} scenes of 320x240 in {sw.Elapsed.TotalSeconds:F1} s (load average "
+                + $"{LoaderBench.LoadAverage()})");
+            var options = new AuditOptions { Data = info.TrainOptions() with { NoInstance = true }, TestImageDir = info.ValImageDir,
+                CacheDirectory = "" };
             var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             sw.Restart();
             var result = DataAudit.Run(options);
@@ -34,8 +37,10 @@ public static class AuditBench
             double html = sw.Elapsed.TotalSeconds;
             double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"audit of {result.Pairs} pairs + {result.TestImages} test photos: {audit:F1} s ({result.Pairs / audit:F0} pairs/s), report {html:F1} s, CPU {cpu:F1} s on {Environment.ProcessorCount} cores (load average {LoaderBench.LoadAverage()})"));
-            Console.WriteLine($"found: {result.NearDuplicateClusters.Count} near-duplicate clusters, effective size {result.EffectiveSize}, {result.Leakage.Count} leaked test photos, {result.Problems.Count} problems");
+                $"audit of {result.Pairs} pairs + {result.TestImages} test photos: {audit:F1} s ({result.Pairs / audit:F0} pairs/s), report "
+                    + $"{html:F1} s, CPU {cpu:F1} s on {Environment.ProcessorCount} cores (load average {LoaderBench.LoadAverage()})"));
+            Console.WriteLine($"found: {result.NearDuplicateClusters.Count} near-duplicate clusters, effective size {result.EffectiveSize}, "
+                + $"{result.Leakage.Count} leaked test photos, {result.Problems.Count} problems");
             return 0;
         }
         finally

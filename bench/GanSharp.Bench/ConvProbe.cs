@@ -19,7 +19,7 @@ namespace GanSharp.Bench;
 /// </remarks>
 public static class ConvProbe
 {
-    public static int Run(string[] args)
+    private static (int Runs, int Threads, int Seed, bool Churn, bool Quiet)? ParseArgs(string[] args)
     {
         int runs = 4000, threads = 1, seed = 1;
         bool churn = false, quiet = false;
@@ -34,9 +34,16 @@ public static class ConvProbe
                 case "--quiet": quiet = true; break;
                 default:
                     Console.Error.WriteLine($"conv-probe: unknown option {args[i]}; options: --runs N --threads N --seed S --churn --quiet");
-                    return 2;
+                    return null;
             }
         }
+        return (runs, threads, seed, churn, quiet);
+    }
+
+    public static int Run(string[] args)
+    {
+        if (ParseArgs(args) is not { } parsed) return 2;
+        var (runs, threads, seed, churn, quiet) = parsed;
         set_num_threads(threads);
         manual_seed(seed);
         using var stop = new CancellationTokenSource();
@@ -72,7 +79,8 @@ public static class ConvProbe
                     if (gi) badInput++;
                     if (gw) badWeight++;
                     if (gb) badBias++;
-                    Console.WriteLine($"run {run} [16, 8, {h}, {w}]: non-finite{(o ? " output" : "")}{(gi ? " input-grad" : "")}{(gw ? " weight-grad" : "")}{(gb ? " bias-grad" : "")}");
+                    Console.WriteLine($"run {run} [16, 8, {h}, {w}]: "
+                        + $"non-finite{(o ? " output" : "")}{(gi ? " input-grad" : "")}{(gw ? " weight-grad" : "")}{(gb ? " bias-grad" : "")}");
                 }
             }
             catch (System.Runtime.InteropServices.ExternalException e)

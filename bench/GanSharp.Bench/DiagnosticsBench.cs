@@ -68,7 +68,8 @@ public static class DiagnosticsBench
             stats.Flush(1, 1, it, 0);
         });
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"crop {crop}{(vae ? " vae" : "")}: training iteration {iteration:F0} ms; log step with diversity (8 maps{(vae ? " + 8 z" : "")}) {logStep:F0} ms ({logStep / iteration:F2} iterations); "
+            $"crop {crop}{(vae ? " vae" : "")}: training iteration {iteration:F0} ms; log step with diversity (8 maps{(vae ? " + 8 z" : "")}) "
+                + $"{logStep:F0} ms ({logStep / iteration:F2} iterations); "
             + $"validation step (16 held-out + 16 training pairs, plus diversity) {valStep:F0} ms ({valStep / iteration:F2} iterations)"));
         return 0;
     }

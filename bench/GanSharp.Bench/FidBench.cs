@@ -34,7 +34,8 @@ public static class FidBench
         var outputs = extractor.Extract(images, i => pool[i % pool.Count], batch);
         sw.Stop();
         double ips = images / sw.Elapsed.TotalSeconds;
-        Console.WriteLine($"fid-features: {images} images {size}x{size}, batch {batch}, {threads} threads: {sw.Elapsed.TotalSeconds:F2} s, {ips:F2} images/s ({outputs.Pool3.Rows}x{outputs.Pool3.Cols} features)");
+        Console.WriteLine($"fid-features: {images} images {size}x{size}, batch {batch}, {threads} threads: {sw.Elapsed.TotalSeconds:F2} s, {ips:F2} "
+            + $"images/s ({outputs.Pool3.Rows}x{outputs.Pool3.Cols} features)");
         return 0;
     }
 

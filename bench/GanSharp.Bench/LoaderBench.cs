@@ -21,8 +21,10 @@ public static class LoaderBench
         try
         {
             var sw = Stopwatch.StartNew();
-            var info = SyntheticDataset.Generate(root, new SyntheticOptions { TrainCount = images, ValCount = 0, Width = 320, Height = 240, Seed = 1 });
-            Console.WriteLine($"generated {images} scenes of 320x240 in {sw.Elapsed.TotalSeconds:F2} s ({Environment.ProcessorCount} cores, load average {LoadAverage()})");
+            var info = SyntheticDataset.Generate(root, new SyntheticOptions { TrainCount = images, ValCount = 0, Width = 320, Height = 240,
+                Seed = 1 });
+            Console.WriteLine($"generated {images} scenes of 320x240 in {sw.Elapsed.TotalSeconds:F2} s ({Environment.ProcessorCount} cores, load "
+                + $"average {LoadAverage()})");
             var baseOptions = info.TrainOptions() with { Seed = 1 };
             var ds = SpadeDataset.Open(baseOptions, cacheDirectory: "");
             Stages(ds);
@@ -39,7 +41,8 @@ public static class LoaderBench
                     var stats = Epoch(loader, 1, compute);
                     // Process CPU minus the consumer thread's: what the workers spent, whatever the contention.
                     double cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds - (ThreadCpuMs() - consumer0);
-                    Console.WriteLine($"{2,7} {batch,5} {compute,10} ms {stats.SamplesPerSecond,10:F1} {stats.WaitFraction,17:P0} {cpuMs / stats.Samples,21:F1}");
+                    Console.WriteLine($"{2,7} {batch,5} {compute,10} ms {stats.SamplesPerSecond,10:F1} {stats.WaitFraction,17:P0} "
+                        + $"{cpuMs / stats.Samples,21:F1}");
                 }
             return 0;
         }

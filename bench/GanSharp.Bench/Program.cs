@@ -29,7 +29,8 @@ public static class Program
                 FamiliesBench.Run(rest);
                 return 0;
             default:
-                Console.Error.WriteLine("usage: GanSharp.Bench <benchmark> [args]; benchmarks: loader, fid, spade, families, audit, diagnostics, conv-probe");
+                Console.Error.WriteLine("usage: GanSharp.Bench <benchmark> [args]; benchmarks: loader, fid, spade, families, audit, diagnostics, "
+                    + "conv-probe");
                 return 2;
         }
     }

@@ -53,7 +53,8 @@ public static class SpadeBench
                 gemmSec ??= line.Sec;
                 var (refS, refMb) = Reference[c.Name];
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{c.Name,-7} {v.Name,-8} {line.Sec,7:F3} {line.PeakMb,9:F0} {refS,10:F2} {refMb,7:F0} {line.Sec / refS,10:F2} {line.PeakMb / refMb,9:F2} {line.Sec / gemmSec.Value,8:F2}  {line.Extra}"));
+                    $"{c.Name,-7} {v.Name,-8} {line.Sec,7:F3} {line.PeakMb,9:F0} {refS,10:F2} {refMb,7:F0} {line.Sec / refS,10:F2} "
+                        + $"{line.PeakMb / refMb,9:F2} {line.Sec / gemmSec.Value,8:F2}  {line.Extra}"));
             }
         }
         if (only.Count == 0 || only.Contains("b"))
@@ -61,7 +62,8 @@ public static class SpadeBench
             foreach (var v in variants.Where(v => v.Tuned))
             {
                 var inf = RunChild("b", tuned: true, infer: true, v.Aten);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"inference (b), {v.Name}: {inf.Sec:F3} s/image (reference 0.33, ratio {inf.Sec / 0.33:F2})"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"inference (b), {v.Name}: {inf.Sec:F3} s/image (reference 0.33, ratio {inf.Sec / 0.33:F2})"));
             }
         }
         return 0;
@@ -79,7 +81,8 @@ public static class SpadeBench
         string output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
         var last = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last(l => l.StartsWith("RESULT", StringComparison.Ordinal)).Split(' ');
-        return (double.Parse(last[1], CultureInfo.InvariantCulture), double.Parse(last[2], CultureInfo.InvariantCulture), string.Join(' ', last.Skip(3)));
+        return (double.Parse(last[1], CultureInfo.InvariantCulture), double.Parse(last[2], CultureInfo.InvariantCulture),
+            string.Join(' ', last.Skip(3)));
     }
 
     private static int Child(string name, bool infer, bool tuned)

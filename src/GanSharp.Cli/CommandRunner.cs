@@ -25,8 +25,8 @@ public static class CommandRunner
         catch (IOException e) when (AtomicFile.IsDiskFull(e))
         {
             // A write outside AtomicFile (a log line, a page) ran out of space: still one sentence and its own code.
-            AnsiConsole.MarkupLineInterpolated(
-                $"[red]error:[/] the disk is full ({e.Message}): free some space or write to another disk, then run the command again (--continue-train resumes from the last checkpoint).");
+            const string Then = "then run the command again (--continue-train resumes from the last checkpoint)";
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] the disk is full ({e.Message}): free some space or write to another disk, {Then}.");
             return ExitCodes.DiskFull;
         }
         catch (OperationCanceledException)

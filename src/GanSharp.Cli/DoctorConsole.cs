@@ -17,7 +17,8 @@ public static class DoctorConsole
     /// <summary>One warning: the finding in yellow, then the remedies numbered in the order to try them.</summary>
     public static void Print(DoctorWarning warning, IAnsiConsole console)
     {
-        console.MarkupLineInterpolated($"[yellow]doctor[/] (epoch {warning.Epoch}, iteration {warning.Iteration}) [bold]{warning.Title}[/]: {warning.Evidence}.");
+        string when = $"(epoch {warning.Epoch}, iteration {warning.Iteration})";
+        console.MarkupLineInterpolated($"[yellow]doctor[/] {when} [bold]{warning.Title}[/]: {warning.Evidence}.");
         int n = 1;
         foreach (var r in warning.Prescription)
             console.MarkupLineInterpolated($"    {n++}. [green]{r.CommandLine}[/] — {r.Why} [grey]({r.Source})[/]");

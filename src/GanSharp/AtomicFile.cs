@@ -92,7 +92,8 @@ public static partial class AtomicFile
         long free = FreeBytes(folder);
         string freeText = free >= 0 ? $"{Megabytes(free)} free" : "no space left";
         string message = $"the disk of {folder} is full ({freeText}): writing {file} needs at least {Megabytes(Math.Max(needed, 1))}; " +
-                         (advice ?? "free some space or choose a folder on another disk, then run the command again (files written before are intact).");
+                         (advice ?? "free some space or choose a folder on another disk, then run the command again (files written before are "
+                             + "intact).");
         return inner is null ? new GanSharpException(ErrorKind.DiskFull, message) : new GanSharpException(ErrorKind.DiskFull, message, inner);
     }
 

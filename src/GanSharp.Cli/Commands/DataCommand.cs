@@ -24,7 +24,8 @@ public static class DataCommand
     {
         var binder = new DataOptionsBinder();
         var test = new Option<bool>("--test") { Description = "Validate with the test-time defaults (load size 256, no flip, file order)." };
-        var cmd = new Command("validate", "Pair the label, photo and instance folders and check every file once, as training would before it starts.");
+        var cmd = new Command("validate", "Pair the label, photo and instance folders and check every file once, as training would before it "
+            + "starts.");
         binder.AddTo(cmd);
         cmd.Options.Add(test);
         cmd.SetGuardedAction((parse, _) =>
@@ -45,8 +46,8 @@ public static class DataCommand
                 });
             DemoCommand.PrintSummary(dataset);
             var loader = new SpadeLoader(dataset);
-            AnsiConsole.MarkupLineInterpolated(
-                $"[green]ok:[/] {dataset.Count} pairs, {loader.BatchesPerEpoch} batches of {options.BatchSize} per epoch, generator input {dataset.SemanticNc} channels.");
+            string batches = $"{loader.BatchesPerEpoch} batches of {options.BatchSize} per epoch";
+            AnsiConsole.MarkupLineInterpolated($"[green]ok:[/] {dataset.Count} pairs, {batches}, generator input {dataset.SemanticNc} channels.");
             return ExitCodes.Ok;
         });
         return cmd;
@@ -54,17 +55,23 @@ public static class DataCommand
 
     private static Command Convert()
     {
-        var input = new Option<string>("--input") { Description = "Folder of colour-coded label PNGs (one RGB colour per class).", Required = true, HelpName = "dir" };
-        var output = new Option<string>("--output") { Description = "Folder for the index label maps (gray PNG, same file names) and classes.csv.", Required = true, HelpName = "dir" };
+        var input = new Option<string>("--input") { Description = "Folder of colour-coded label PNGs (one RGB colour per class).", Required = true,
+            HelpName = "dir" };
+        var output = new Option<string>("--output") { Description = "Folder for the index label maps (gray PNG, same file names) and classes.csv.",
+            Required = true, HelpName = "dir" };
         var colormap = new Option<string?>("--colormap", "--class-table")
         {
-            Description = "Class table: CSV `name,r,g,b` (CamVid's class_dict.csv), JSON, or `index r g b` lines. Without it, the colours found are numbered in (r, g, b) order and the table is written to <output>/colormap.txt.",
+            Description = "Class table: CSV `name,r,g,b` (CamVid's class_dict.csv), JSON, or `index r g b` lines. Without it, the colours found are "
+                + "numbered in (r, g, b) order and the table is written to <output>/colormap.txt.",
             HelpName = "file",
         };
-        var unknown = new Option<bool>("--unknown-to-255") { Description = "Map colours missing from the table to 255 (don't care) instead of stopping." };
-        var instIn = new Option<string?>("--instance-input") { Description = "Folder of colour instance images (one colour per object) to turn into id maps.", HelpName = "dir" };
+        var unknown = new Option<bool>("--unknown-to-255") { Description = "Map colours missing from the table to 255 (don't care) instead of "
+            + "stopping." };
+        var instIn = new Option<string?>("--instance-input") { Description = "Folder of colour instance images (one colour per object) to turn into "
+            + "id maps.", HelpName = "dir" };
         var instOut = new Option<string?>("--instance-output") { Description = "Folder for the instance id maps.", HelpName = "dir" };
-        var cmd = new Command("convert", "Convert colour-coded label images into index label maps that training reads (and colour instance images into id maps).");
+        var cmd = new Command("convert", "Convert colour-coded label images into index label maps that training reads (and colour instance images "
+            + "into id maps).");
         foreach (var o in new Option[] { input, output, colormap, unknown, instIn, instOut }) cmd.Options.Add(o);
         cmd.SetGuardedAction((parse, _) =>
         {
@@ -79,7 +86,8 @@ public static class DataCommand
                     var task = ctx.AddTask("Converting labels");
                     var options = new ConversionOptions
                     {
-                        InputDir = parse.GetValue(input)!, OutputDir = parse.GetValue(output)!, ClassTable = parse.GetValue(colormap), UnknownTo255 = parse.GetValue(unknown),
+                        InputDir = parse.GetValue(input)!, OutputDir = parse.GetValue(output)!, ClassTable = parse.GetValue(colormap),
+                            UnknownTo255 = parse.GetValue(unknown),
                     };
                     result = LabelConversion.Convert(options, (done, total) =>
                     {
@@ -97,10 +105,15 @@ public static class DataCommand
                     }
                 });
             foreach (var u in result.Unknown.Take(10))
-                AnsiConsole.MarkupLineInterpolated(
-                    $"[yellow]unknown colour[/] ({u.Rgb.R}, {u.Rgb.G}, {u.Rgb.B}): {u.Pixels:N0} pixels, in {string.Join(", ", u.FirstFiles.Select(f => Path.GetFileName(f.File)))} -> 255");
-            AnsiConsole.MarkupLineInterpolated(
-                $"Converted {result.Files - result.Skipped} files ({result.Skipped} already done){(instances > 0 ? $" and {instances} instance maps" : "")}; class table {result.ClassesPath}; colormap {(result.ColormapWritten ? "written to" : "read from")} {result.ColormapPath}; train with --label-nc {result.LabelNc}{(result.Unknown.Count > 0 ? " --contain-dontcare-label" : "")}.");
+            {
+                string files = string.Join(", ", u.FirstFiles.Select(f => Path.GetFileName(f.File)));
+                AnsiConsole.MarkupLineInterpolated($"[yellow]unknown colour[/] ({u.Rgb.R}, {u.Rgb.G}, {u.Rgb.B}): {u.Pixels:N0} pixels, in {files} -> 255");
+            }
+            string converted = $"Converted {result.Files - result.Skipped} files ({result.Skipped} already done)"
+                + (instances > 0 ? $" and {instances} instance maps" : "");
+            string tables = $"class table {result.ClassesPath}; colormap {(result.ColormapWritten ? "written to" : "read from")} {result.ColormapPath}";
+            string train = $"--label-nc {result.LabelNc}{(result.Unknown.Count > 0 ? " --contain-dontcare-label" : "")}";
+            AnsiConsole.MarkupLineInterpolated($"{converted}; {tables}; train with {train}.");
             return ExitCodes.Ok;
         });
         return cmd;
@@ -108,18 +121,23 @@ public static class DataCommand
 
     private static Command Split()
     {
-        var labelDir = new Option<string>("--label-dir") { Description = "Folder of label maps (subfolders are searched).", Required = true, HelpName = "dir" };
-        var imageDir = new Option<string>("--image-dir") { Description = "Folder of photos, paired with labels by file stem.", Required = true, HelpName = "dir" };
+        var labelDir = new Option<string>("--label-dir") { Description = "Folder of label maps (subfolders are searched).", Required = true,
+            HelpName = "dir" };
+        var imageDir = new Option<string>("--image-dir") { Description = "Folder of photos, paired with labels by file stem.", Required = true,
+            HelpName = "dir" };
         var instDir = new Option<string?>("--instance-dir") { Description = "Folder of instance maps, split with their labels.", HelpName = "dir" };
-        var output = new Option<string>("--output") { Description = "Root for train_label, train_img, val_label, ... and split.json.", Required = true, HelpName = "dir" };
-        var mode = new Option<string>("--mode") { Description = "random, stratified (every class on each side when possible) or grouped (whole sequences per side).", DefaultValueFactory = _ => "random" };
+        var output = new Option<string>("--output") { Description = "Root for train_label, train_img, val_label, ... and split.json.",
+            Required = true, HelpName = "dir" };
+        var mode = new Option<string>("--mode") { Description = "random, stratified (every class on each side when possible) or grouped (whole "
+            + "sequences per side).", DefaultValueFactory = _ => "random" };
         mode.AcceptOnlyFromAmong("random", "stratified", "grouped");
         var val = new Option<double>("--val") { Description = "Fraction for validation.", DefaultValueFactory = _ => 0.0, HelpName = "fraction" };
         var test = new Option<double>("--test") { Description = "Fraction for test.", DefaultValueFactory = _ => 0.2, HelpName = "fraction" };
         var seed = new Option<int>("--seed") { Description = "Shuffle seed; the same seed gives the same split.", DefaultValueFactory = _ => 0 };
         var pattern = new Option<string?>("--group-pattern")
         {
-            Description = "Grouped mode: regex over the file stem whose first group names the sequence (CamVid: \"^(\\w+?)_\"); without it the label's subfolder is the group.",
+            Description = "Grouped mode: regex over the file stem whose first group names the sequence (CamVid: \"^(\\w+?)_\"); without it the "
+                + "label's subfolder is the group.",
             HelpName = "regex",
         };
         var copy = new Option<bool>("--copy") { Description = "Copy files instead of hard-linking them." };
@@ -152,8 +170,9 @@ public static class DataCommand
                         task.Value = done;
                     });
                 });
+            string copied = result.CopiedAny ? ", some files copied (hard links impossible)" : "";
             AnsiConsole.MarkupLineInterpolated(
-                $"train {result.Train}, val {result.Val}, test {result.Test} pairs ({result.Groups} groups){(result.CopiedAny ? ", some files copied (hard links impossible)" : "")}; manifest {result.ManifestPath}.");
+                $"train {result.Train}, val {result.Val}, test {result.Test} pairs ({result.Groups} groups){copied}; manifest {result.ManifestPath}.");
             return ExitCodes.Ok;
         });
         return cmd;
@@ -162,18 +181,24 @@ public static class DataCommand
     private static Command Audit()
     {
         var binder = new DataOptionsBinder();
-        var testDir = new Option<string?>("--test-image-dir") { Description = "Folder of test photos to check for near-duplicates in training (leakage).", HelpName = "dir" };
-        var report = new Option<string>("--report") { Description = "Where to write the HTML report.", DefaultValueFactory = _ => "audit.html", HelpName = "file" };
+        var testDir = new Option<string?>("--test-image-dir") { Description = "Folder of test photos to check for near-duplicates in training "
+            + "(leakage).", HelpName = "dir" };
+        var report = new Option<string>("--report") { Description = "Where to write the HTML report.", DefaultValueFactory = _ => "audit.html",
+            HelpName = "file" };
         var json = new Option<string?>("--json")
         {
-            Description = $"Where to write the findings as JSON (default: next to --report, e.g. {AuditJson.FileName}); gansharp doctor reads it for its data-side advice.",
+            Description = $"Where to write the findings as JSON (default: next to --report, e.g. {AuditJson.FileName}); gansharp doctor reads it for "
+                + $"its data-side advice.",
             HelpName = "file",
         };
-        var threshold = new Option<int>("--hash-threshold") { Description = "Largest Hamming distance (of 64 bits) between perceptual hashes that counts as a near-duplicate.", DefaultValueFactory = _ => 6, HelpName = "bits" };
-        var scene = new Option<string>("--scene") { Description = "auto, texture (about 2,000 examples needed) or street (5,000-10,000).", DefaultValueFactory = _ => "auto" };
+        var threshold = new Option<int>("--hash-threshold") { Description = "Largest Hamming distance (of 64 bits) between perceptual hashes that "
+            + "counts as a near-duplicate.", DefaultValueFactory = _ => 6, HelpName = "bits" };
+        var scene = new Option<string>("--scene") { Description = "auto, texture (about 2,000 examples needed) or street (5,000-10,000).",
+            DefaultValueFactory = _ => "auto" };
         scene.AcceptOnlyFromAmong("auto", "texture", "street");
         var strict = new Option<bool>("--strict") { Description = $"Exit with code {ExitCodes.CheckFailed} when any problem is found." };
-        var cmd = new Command("audit", "Audit a data set before training: classes, sizes, near-duplicates, train/test leakage and whether there is enough data.");
+        var cmd = new Command("audit", "Audit a data set before training: classes, sizes, near-duplicates, train/test leakage and whether there is "
+            + "enough data.");
         binder.AddTo(cmd);
         foreach (var o in new Option[] { testDir, report, json, threshold, scene, strict }) cmd.Options.Add(o);
         cmd.SetGuardedAction((parse, _) =>
@@ -188,39 +213,55 @@ public static class DataCommand
                 HashThreshold = bits,
                 Scene = Enum.Parse<SceneKind>(parse.GetValue(scene)!, ignoreCase: true),
             };
-            AuditResult result = null!;
-            AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn())
-                .Start(ctx =>
-                {
-                    var tasks = new Dictionary<string, ProgressTask>();
-                    result = DataAudit.Run(options, (stage, done, total) =>
-                    {
-                        lock (tasks)
-                        {
-                            if (!tasks.TryGetValue(stage, out var task)) tasks[stage] = task = ctx.AddTask(stage);
-                            task.MaxValue = total;
-                            task.Value = done;
-                        }
-                    });
-                });
+            var result = AuditWithProgress(options);
             string path = parse.GetValue(report)!;
             AuditReport.Write(result, path, null, options.Data.LabelDir);
             string jsonPath = parse.GetValue(json) ?? Path.ChangeExtension(path, ".json");
             AuditJson.Write(result, options, jsonPath);
-            var table = new Table().AddColumns("check", "result");
-            table.AddRow("pairs", result.Pairs.ToString("N0"));
-            table.AddRow("effective size", $"{result.EffectiveSize:N0} ({result.NearDuplicateClusters.Count} near-duplicate clusters)");
-            table.AddRow("guidance", $"{result.RecommendedSize:N0}{(result.Scene == SceneKind.Street ? "-10,000" : "")} ({(result.Scene == SceneKind.Street ? "dense street scenes" : "texture-like")}, {result.MeanClassesPerImage:F1} classes per image)");
-            table.AddRow("leakage", result.TestImages == 0 ? "not checked (no --test-image-dir)" : $"{result.Leakage.Count} of {result.TestImages} test photos");
-            table.AddRow("rare classes", Markup.Escape(string.Join(", ", result.Classes.Where(c => c.Rare).Select(c => c.Images == 0 ? $"{c.Class} (absent)" : c.Class.ToString()))));
-            table.AddRow("sizes", Markup.Escape(string.Join(", ", result.Sizes.Take(4).Select(s => $"{s.Width}x{s.Height} ({s.Count})"))));
-            AnsiConsole.Write(table);
+            AnsiConsole.Write(AuditTable(result));
             foreach (var p in result.Problems) AnsiConsole.MarkupLineInterpolated($"[yellow]{p.Kind}:[/] {p.Message}");
             if (result.Problems.Count == 0) AnsiConsole.MarkupLine("[green]No problems found.[/]");
             AnsiConsole.MarkupLineInterpolated($"Report: {path}  findings: {jsonPath}");
             return parse.GetValue(strict) && result.Problems.Count > 0 ? ExitCodes.CheckFailed : ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    // Runs the audit with one progress bar per stage (validating, hashing, checking test photos).
+    private static AuditResult AuditWithProgress(AuditOptions options)
+    {
+        AuditResult result = null!;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn())
+            .Start(ctx =>
+            {
+                var tasks = new Dictionary<string, ProgressTask>();
+                result = DataAudit.Run(options, (stage, done, total) =>
+                {
+                    lock (tasks)
+                    {
+                        if (!tasks.TryGetValue(stage, out var task)) tasks[stage] = task = ctx.AddTask(stage);
+                        task.MaxValue = total;
+                        task.Value = done;
+                    }
+                });
+            });
+        return result;
+    }
+
+    private static Table AuditTable(AuditResult result)
+    {
+        var table = new Table().AddColumns("check", "result");
+        table.AddRow("pairs", result.Pairs.ToString("N0"));
+        table.AddRow("effective size", $"{result.EffectiveSize:N0} ({result.NearDuplicateClusters.Count} near-duplicate clusters)");
+        table.AddRow("guidance", $"{result.RecommendedSize:N0}{(result.Scene == SceneKind.Street ? "-10,000" : "")} "
+            + $"({(result.Scene == SceneKind.Street ? "dense street scenes" : "texture-like")}, {result.MeanClassesPerImage:F1} classes per "
+                + $"image)");
+        table.AddRow("leakage", result.TestImages == 0 ? "not checked (no --test-image-dir)"
+            : $"{result.Leakage.Count} of {result.TestImages} test photos");
+        table.AddRow("rare classes", Markup.Escape(string.Join(", ", result.Classes.Where(c => c.Rare)
+            .Select(c => c.Images == 0 ? $"{c.Class} (absent)" : c.Class.ToString()))));
+        table.AddRow("sizes", Markup.Escape(string.Join(", ", result.Sizes.Take(4).Select(s => $"{s.Width}x{s.Height} ({s.Count})"))));
+        return table;
     }
 }

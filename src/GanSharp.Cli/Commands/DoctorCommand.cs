@@ -13,14 +13,17 @@ public static class DoctorCommand
     {
         var run = new Argument<string?>("run")
         {
-            Description = "A run folder (checkpoints/<name>) with stats.jsonl, or a reference SPADE folder with only loss_log.txt; it may still be training or have crashed.",
+            Description = "A run folder (checkpoints/<name>) with stats.jsonl, or a reference SPADE folder with only loss_log.txt; it may still be "
+                + "training or have crashed.",
             Arity = ArgumentArity.ZeroOrOne,
         };
-        var env = new Option<bool>("--env") { Description = "Print the TorchSharp/libtorch versions, threads, device and allocator settings, and check that a convolution runs." };
+        var env = new Option<bool>("--env") { Description = "Print the TorchSharp/libtorch versions, threads, device and allocator settings, and "
+            + "check that a convolution runs." };
         var output = new Option<string?>("--out") { Description = "Folder for doctor.html and the PNG curves (default: <run>/report)." };
         var audit = new Option<string?>("--audit")
         {
-            Description = "The audit.json of the training data (gansharp data audit): its near-duplicates, effective size and leakage join the prescriptions. "
+            Description = "The audit.json of the training data (gansharp data audit): its near-duplicates, effective size and leakage join the "
+                + "prescriptions. "
                 + "Default: the one found in the run folder or next to the run's --label-dir, or in the current folder, if it audited that folder.",
             HelpName = "file",
         };
@@ -75,7 +78,10 @@ public static class DoctorCommand
             foreach (var r in result.DataAdvice) AnsiConsole.MarkupLineInterpolated($"  - [green]{r.CommandLine}[/]: {r.Why}");
         }
         if (result.Log.SkippedLines > 0)
-            AnsiConsole.MarkupLineInterpolated($"[yellow]{result.Log.SkippedLines} unreadable lines skipped in {result.Log.Source} (a run still writing, or cut by a crash).[/]");
+        {
+            string skipped = $"{result.Log.SkippedLines} unreadable lines skipped in {result.Log.Source}";
+            AnsiConsole.MarkupLineInterpolated($"[yellow]{skipped} (a run still writing, or cut by a crash).[/]");
+        }
         AnsiConsole.MarkupLineInterpolated($"report: {result.HtmlPath}");
         return ExitCodes.Ok;
     }
@@ -92,7 +98,8 @@ public static class DoctorCommand
                 VerdictStatus.Healthy => "[green]healthy[/]",
                 _ => "[grey]not logged[/]",
             };
-            string episodes = v.Episodes.Count == 0 ? "" : string.Join(", ", v.Episodes.Take(3).Select(e => $"{e.StartIteration}–{e.EndIteration}")) + (v.Episodes.Count > 3 ? ", …" : "");
+            string episodes = v.Episodes.Count == 0 ? "" : string.Join(", ", v.Episodes.Take(3).Select(e => $"{e.StartIteration}–{e.EndIteration}"))
+                + (v.Episodes.Count > 3 ? ", …" : "");
             string remedy = v.Status == VerdictStatus.Fired && v.Prescription.Count > 0 ? v.Prescription[0].CommandLine : "";
             table.AddRow(Markup.Escape(v.Detector.Title), verdict, Markup.Escape(episodes), Markup.Escape(remedy));
         }

@@ -11,8 +11,10 @@ namespace GanSharp.Cli.Commands;
 public static class EvaluateCommand
 {
     private static readonly Option<string?> Fake = new("--fake") { Description = "Folder of generated images (or give --results)." };
-    private static readonly Option<string?> Results = new("--results") { Description = "A test page of `gansharp test` (results/<name>/test_<epoch>): its synthesized_image folder is --fake and its real_image folder the default --real." };
-    private static readonly Option<string?> Real = new("--real") { Description = "Folder of real images (FID, KID, PR; SSIM/PSNR pair with it by file stem)." };
+    private static readonly Option<string?> Results = new("--results") { Description = "A test page of `gansharp test` "
+        + "(results/<name>/test_<epoch>): its synthesized_image folder is --fake and its real_image folder the default --real." };
+    private static readonly Option<string?> Real = new("--real") { Description = "Folder of real images (FID, KID, PR; SSIM/PSNR pair with it by "
+        + "file stem)." };
     private static readonly Option<string?> Metrics = new("--metrics")
     {
         Description = "Comma-separated: fid,kid,is,pr,ssim,psnr,miou. Default: fid,kid when Inception weights are given (option or "
@@ -20,7 +22,8 @@ public static class EvaluateCommand
     };
     private static readonly Option<string?> Weights = new("--inception-weights")
     {
-        Description = $"Path of {InceptionWeights.FileName} (from the pytorch-fid GitHub release) or a .safetensors copy of it; default ${InceptionWeights.EnvironmentVariable}.",
+        Description = $"Path of {InceptionWeights.FileName} (from the pytorch-fid GitHub release) or a .safetensors copy of it; default "
+            + $"${InceptionWeights.EnvironmentVariable}.",
     };
     private static readonly Option<string> Resize = new("--resize")
     {
@@ -30,22 +33,31 @@ public static class EvaluateCommand
     private static readonly Option<int> BatchSize = new("--batch-size") { Description = "Inception batch size.", DefaultValueFactory = _ => 32 };
     private static readonly Option<int> Seed = new("--seed") { Description = "Seed of the KID subset draws.", DefaultValueFactory = _ => 0 };
     private static readonly Option<int> KidSubsets = new("--kid-subsets") { Description = "Number of KID subsets.", DefaultValueFactory = _ => 100 };
-    private static readonly Option<int> KidSubsetSize = new("--kid-subset-size") { Description = "KID subset size (capped by the image counts).", DefaultValueFactory = _ => 1000 };
+    private static readonly Option<int> KidSubsetSize = new("--kid-subset-size") { Description = "KID subset size (capped by the image counts).",
+        DefaultValueFactory = _ => 1000 };
     private static readonly Option<string> Ssim = new("--ssim")
     {
         Description = "SSIM form: 'wang' (Gaussian σ=1.5, population covariance) or 'plain' (7x7 uniform, sample covariance; skimage's default).",
         DefaultValueFactory = _ => "wang",
     };
     private static readonly Option<string?> Segmenter = new("--segmenter") { Description = "ONNX segmentation model for mIoU." };
-    private static readonly Option<string?> LabelDir = new("--label-dir") { Description = "Ground-truth label maps (gray or palette PNG, or .npy; the value is the class), paired with the fakes by stem." };
+    private static readonly Option<string?> LabelDir = new("--label-dir") { Description = "Ground-truth label maps (gray or palette PNG, or .npy; "
+        + "the value is the class), paired with the fakes by stem." };
     private static readonly Option<int> NumClasses = new("--num-classes") { Description = "Number of segmentation classes (mIoU)." };
-    private static readonly Option<int> IgnoreIndex = new("--ignore-index") { Description = "Don't-care label value (mIoU).", DefaultValueFactory = _ => 255 };
-    private static readonly Option<string> SegLayout = new("--seg-layout") { Description = "Segmenter input layout: nchw or nhwc.", DefaultValueFactory = _ => "nchw" };
-    private static readonly Option<string> SegOutput = new("--seg-output") { Description = "Segmenter output: 'logits' ([N,C,H,W], argmax taken) or 'labels' ([N,H,W] class indices).", DefaultValueFactory = _ => "logits" };
-    private static readonly Option<string?> SegMean = new("--seg-mean") { Description = "Per-channel mean subtracted from [0,1] RGB, e.g. 0.485,0.456,0.406 (default 0,0,0)." };
-    private static readonly Option<string?> SegStd = new("--seg-std") { Description = "Per-channel std divided by, e.g. 0.229,0.224,0.225 (default 1,1,1)." };
-    private static readonly Option<string?> Json = new("--json") { Description = "Write all scores, protocols and per-image values to this JSON file (atomically)." };
-    private static readonly Option<string?> StatsCache = new("--stats-cache") { Description = "Folder caching real-image Inception statistics (default ~/.cache/gansharp/fid-stats)." };
+    private static readonly Option<int> IgnoreIndex = new("--ignore-index") { Description = "Don't-care label value (mIoU).",
+        DefaultValueFactory = _ => 255 };
+    private static readonly Option<string> SegLayout = new("--seg-layout") { Description = "Segmenter input layout: nchw or nhwc.",
+        DefaultValueFactory = _ => "nchw" };
+    private static readonly Option<string> SegOutput = new("--seg-output") { Description = "Segmenter output: 'logits' ([N,C,H,W], argmax taken) or "
+        + "'labels' ([N,H,W] class indices).", DefaultValueFactory = _ => "logits" };
+    private static readonly Option<string?> SegMean = new("--seg-mean") { Description = "Per-channel mean subtracted from [0,1] RGB, e.g. "
+        + "0.485,0.456,0.406 (default 0,0,0)." };
+    private static readonly Option<string?> SegStd = new("--seg-std") { Description = "Per-channel std divided by, e.g. 0.229,0.224,0.225 (default "
+        + "1,1,1)." };
+    private static readonly Option<string?> Json = new("--json") { Description = "Write all scores, protocols and per-image values to this JSON file "
+        + "(atomically)." };
+    private static readonly Option<string?> StatsCache = new("--stats-cache") { Description = "Folder caching real-image Inception statistics "
+        + "(default ~/.cache/gansharp/fid-stats)." };
     private static readonly Option<bool> NoStatsCache = new("--no-stats-cache") { Description = "Always recompute the real-image statistics." };
 
     public static Command Create()
@@ -72,7 +84,8 @@ public static class EvaluateCommand
                     });
                     result = Evaluator.Run(req, progress, token);
                 });
-            var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned()).AddColumn(new TableColumn("std").RightAligned());
+            var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned())
+                .AddColumn(new TableColumn("std").RightAligned());
             foreach (var s in result.Scores)
                 table.AddRow(Markup.Escape(s.Name), Format(s.Value), s.Std is { } sd ? Format(sd) : "");
             AnsiConsole.Write(table);
@@ -94,19 +107,7 @@ public static class EvaluateCommand
     {
         string? weights = InceptionWeights.Resolve(parse.GetValue(Weights));
         string? segmenter = parse.GetValue(Segmenter);
-        List<Metric> metrics;
-        string why;
-        if (parse.GetValue(Metrics) is { } list)
-        {
-            metrics = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseMetric).Distinct().ToList();
-            why = "as requested";
-        }
-        else
-        {
-            metrics = weights is not null ? [Metric.Fid, Metric.Kid] : [Metric.Ssim, Metric.Psnr];
-            if (segmenter is not null) metrics.Add(Metric.MIoU);
-            why = weights is not null ? "default with Inception weights" : "default without Inception weights; pass --inception-weights for FID/KID";
-        }
+        var (metrics, why) = ChooseMetrics(parse, weights, segmenter);
         string? cache = parse.GetValue(NoStatsCache) ? null : parse.GetValue(StatsCache) ?? RealStatsCache.DefaultDirectory;
         var req = new EvaluationRequest(
             FakeDir: FakeFolder(parse),
@@ -130,27 +131,41 @@ public static class EvaluateCommand
                 var v => throw new GanSharpException(ErrorKind.Usage, $"--ssim {v} is not known: use wang or plain."),
             },
             Segmenter: segmenter,
-            SegmenterOptions: new SegmenterOptions(
-                parse.GetValue(SegLayout)!.ToLowerInvariant() switch
-                {
-                    "nchw" => SegmenterLayout.Nchw,
-                    "nhwc" => SegmenterLayout.Nhwc,
-                    var v => throw new GanSharpException(ErrorKind.Usage, $"--seg-layout {v} is not known: use nchw or nhwc."),
-                },
-                parse.GetValue(SegOutput)!.ToLowerInvariant() switch
-                {
-                    "logits" => SegmenterOutput.LogitsNchw,
-                    "labels" => SegmenterOutput.LabelMap,
-                    var v => throw new GanSharpException(ErrorKind.Usage, $"--seg-output {v} is not known: use logits or labels."),
-                },
-                Triple(parse.GetValue(SegMean), "--seg-mean"),
-                Triple(parse.GetValue(SegStd), "--seg-std")),
+            SegmenterOptions: SegmenterOptionsOf(parse),
             LabelDir: parse.GetValue(LabelDir),
             NumClasses: parse.GetValue(NumClasses),
             IgnoreIndex: parse.GetValue(IgnoreIndex),
             StatsCacheDir: cache);
         return (req, why);
     }
+
+    // The metrics asked for, or the defaults the inputs allow, and a note on why.
+    private static (List<Metric> Metrics, string Why) ChooseMetrics(ParseResult parse, string? weights, string? segmenter)
+    {
+        if (parse.GetValue(Metrics) is { } list)
+            return (list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseMetric).Distinct().ToList(),
+                "as requested");
+        List<Metric> metrics = weights is not null ? [Metric.Fid, Metric.Kid] : [Metric.Ssim, Metric.Psnr];
+        if (segmenter is not null) metrics.Add(Metric.MIoU);
+        return (metrics,
+            weights is not null ? "default with Inception weights" : "default without Inception weights; pass --inception-weights for FID/KID");
+    }
+
+    private static SegmenterOptions SegmenterOptionsOf(ParseResult parse) => new(
+        parse.GetValue(SegLayout)!.ToLowerInvariant() switch
+        {
+            "nchw" => SegmenterLayout.Nchw,
+            "nhwc" => SegmenterLayout.Nhwc,
+            var v => throw new GanSharpException(ErrorKind.Usage, $"--seg-layout {v} is not known: use nchw or nhwc."),
+        },
+        parse.GetValue(SegOutput)!.ToLowerInvariant() switch
+        {
+            "logits" => SegmenterOutput.LogitsNchw,
+            "labels" => SegmenterOutput.LabelMap,
+            var v => throw new GanSharpException(ErrorKind.Usage, $"--seg-output {v} is not known: use logits or labels."),
+        },
+        Triple(parse.GetValue(SegMean), "--seg-mean"),
+        Triple(parse.GetValue(SegStd), "--seg-std"));
 
     private static Metric ParseMetric(string s) => s.ToLowerInvariant() switch
     {
@@ -208,7 +223,8 @@ public static class EvaluateCommand
     {
         string? fake = parse.GetValue(Fake), results = parse.GetValue(Results);
         if (fake is null == results is null)
-            throw new GanSharpException(ErrorKind.Usage, "Give either --fake DIR (generated images) or --results DIR (a page of gansharp test), not both or neither.");
+            throw new GanSharpException(ErrorKind.Usage,
+                "Give either --fake DIR (generated images) or --results DIR (a page of gansharp test), not both or neither.");
         return fake ?? Path.Combine(results!, "images", "synthesized_image");
     }
 }

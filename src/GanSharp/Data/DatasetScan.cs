@@ -99,7 +99,8 @@ public sealed class DatasetScan
             {
                 var info = new FileInfo(f.Path);
                 if (!info.Exists)
-                    throw new GanSharpException(ErrorKind.BadInput, $"{f.Path} disappeared during the scan: check that nothing else is changing the data folders.");
+                    throw new GanSharpException(ErrorKind.BadInput,
+                        $"{f.Path} disappeared during the scan: check that nothing else is changing the data folders.");
                 long mtime = info.LastWriteTimeUtc.Ticks;
                 if (_facts.TryGetValue(f.Path, out var cached) && cached.Length == info.Length && cached.MtimeTicks == mtime
                     && (f.Role != Role.Label || cached.Values is not null))
@@ -175,7 +176,8 @@ public sealed class DatasetScan
         string ext = Path.GetExtension(path).ToLowerInvariant();
         if (ext is ".jpg" or ".jpeg" or ".webp" or ".bmp" or ".gif")
             throw new GanSharpException(ErrorKind.Data,
-                $"{path} is a {ext.TrimStart('.').ToUpperInvariant()} file, but label maps must be PNG (or .npy) so class values survive: export the labels as gray or palette PNG.");
+                $"{path} is a {ext.TrimStart('.').ToUpperInvariant()} file, but label maps must be PNG (or .npy) so class values survive: export the "
+                    + $"labels as gray or palette PNG.");
         return LabelIO.ReadWithKind(path);
     }
 

@@ -40,7 +40,9 @@ public static class ImageIO
     {
         using var data = SKData.CreateCopy(bytes);
         using var codec = SKCodec.Create(data)
-            ?? throw new GanSharpException(ErrorKind.BadInput, $"{name} is not an image GanSharp can decode (PNG, JPEG, BMP, GIF, WebP), or its header is damaged: convert it, re-export it or remove it from the folder.");
+            ?? throw new GanSharpException(ErrorKind.BadInput,
+                $"{name} is not an image GanSharp can decode (PNG, JPEG, BMP, GIF, WebP), or its header is damaged: convert it, re-export it or "
+                    + $"remove it from the folder.");
         int w = codec.Info.Width, h = codec.Info.Height;
         long pixels = (long)w * h;
         if (w <= 0 || h <= 0 || pixels > int.MaxValue / 4 || pixels > Math.Max(AlwaysAllowedPixels, bytes.LongLength * MaxPixelsPerByte))

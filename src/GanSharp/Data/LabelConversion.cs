@@ -69,13 +69,16 @@ public static class LabelConversion
             if (line.Length == 0) continue;
             var parts = line.Split([' ', '\t', ','], StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length != 4 || !parts.All(p => int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)))
-                throw new GanSharpException(ErrorKind.BadInput, $"{path} line {lineNo} reads \"{raw.Trim()}\": write `index r g b`, e.g. `3 128 64 128`.");
+                throw new GanSharpException(ErrorKind.BadInput,
+                    $"{path} line {lineNo} reads \"{raw.Trim()}\": write `index r g b`, e.g. `3 128 64 128`.");
             int[] v = parts.Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
             if (v[0] < 0 || v[0] > 65535 || v.Skip(1).Any(c => c is < 0 or > 255))
-                throw new GanSharpException(ErrorKind.BadInput, $"{path} line {lineNo} has index {v[0]} or a colour channel outside 0..255: fix the line.");
+                throw new GanSharpException(ErrorKind.BadInput,
+                    $"{path} line {lineNo} has index {v[0]} or a colour channel outside 0..255: fix the line.");
             int key = Pack((byte)v[1], (byte)v[2], (byte)v[3]);
             if (map.TryGetValue(key, out int existing) && existing != v[0])
-                throw new GanSharpException(ErrorKind.BadInput, $"{path} line {lineNo} gives colour ({v[1]}, {v[2]}, {v[3]}) index {v[0]}, but an earlier line gave it {existing}: keep one.");
+                throw new GanSharpException(ErrorKind.BadInput,
+                    $"{path} line {lineNo} gives colour ({v[1]}, {v[2]}, {v[3]}) index {v[0]}, but an earlier line gave it {existing}: keep one.");
             map[key] = v[0];
         }
         if (map.Count == 0)
@@ -91,7 +94,8 @@ public static class LabelConversion
     public static Dictionary<int, (int Index, string Name)> ReadClassTable(string path)
     {
         if (!File.Exists(path))
-            throw new GanSharpException(ErrorKind.BadInput, $"class table {path} does not exist: pass a CSV (name,r,g,b), JSON or `index r g b` file.");
+            throw new GanSharpException(ErrorKind.BadInput,
+                $"class table {path} does not exist: pass a CSV (name,r,g,b), JSON or `index r g b` file.");
         string ext = Path.GetExtension(path).ToLowerInvariant();
         var result = new Dictionary<int, (int, string)>();
         void Add(int index, string name, int r, int g, int b, string where)
@@ -100,7 +104,8 @@ public static class LabelConversion
                 throw new GanSharpException(ErrorKind.BadInput, $"{path} {where} has a colour channel outside 0..255: fix the entry.");
             int key = Pack((byte)r, (byte)g, (byte)b);
             if (result.TryGetValue(key, out var existing) && existing.Item1 != index)
-                throw new GanSharpException(ErrorKind.BadInput, $"{path} {where} gives colour ({r}, {g}, {b}) to '{name}', but '{existing.Item2}' already has it: keep one.");
+                throw new GanSharpException(ErrorKind.BadInput,
+                    $"{path} {where} gives colour ({r}, {g}, {b}) to '{name}', but '{existing.Item2}' already has it: keep one.");
             result[key] = (index, name);
         }
         if (ext == ".csv")
@@ -115,7 +120,8 @@ public static class LabelConversion
                 var f = lines[k].Split(',').Select(x => x.Trim()).ToArray();
                 if (f.Length < header.Length || !int.TryParse(f[ri], CultureInfo.InvariantCulture, out int r)
                     || !int.TryParse(f[gi], CultureInfo.InvariantCulture, out int g) || !int.TryParse(f[bi], CultureInfo.InvariantCulture, out int b))
-                    throw new GanSharpException(ErrorKind.BadInput, $"{path} line {k + 1} reads \"{lines[k]}\": write `name,r,g,b`, e.g. `Road,128,64,128`.");
+                    throw new GanSharpException(ErrorKind.BadInput,
+                        $"{path} line {k + 1} reads \"{lines[k]}\": write `name,r,g,b`, e.g. `Road,128,64,128`.");
                 Add(k - 1, f[ni], r, g, b, $"line {k + 1}");
             }
         }
@@ -128,13 +134,15 @@ public static class LabelConversion
                 foreach (var e in doc.RootElement.EnumerateArray())
                 {
                     int index = e.TryGetProperty("index", out var ie) ? ie.GetInt32() : k;
-                    Add(index, e.GetProperty("name").GetString() ?? $"class {index}", e.GetProperty("r").GetInt32(), e.GetProperty("g").GetInt32(), e.GetProperty("b").GetInt32(), $"entry {k}");
+                    Add(index, e.GetProperty("name").GetString() ?? $"class {index}", e.GetProperty("r").GetInt32(), e.GetProperty("g").GetInt32(),
+                        e.GetProperty("b").GetInt32(), $"entry {k}");
                     k++;
                 }
             }
             catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
             {
-                throw new GanSharpException(ErrorKind.BadInput, $"{path} is not an array of {{\"name\", \"r\", \"g\", \"b\"}} objects ({e.Message}): fix the JSON.");
+                throw new GanSharpException(ErrorKind.BadInput,
+                    $"{path} is not an array of {{\"name\", \"r\", \"g\", \"b\"}} objects ({e.Message}): fix the JSON.");
             }
         }
         else
@@ -158,94 +166,22 @@ public static class LabelConversion
     /// </summary>
     public static ConversionResult Convert(ConversionOptions options, Action<int, int>? progress = null)
     {
-        string inputDir = options.InputDir, outputDir = options.OutputDir;
-        string? colormapPath = options.ClassTable;
-        if (!Directory.Exists(inputDir))
-            throw new GanSharpException(ErrorKind.BadInput, $"{inputDir} does not exist: pass the folder of colour label images.");
-        if (Path.GetFullPath(inputDir).TrimEnd('/') == Path.GetFullPath(outputDir).TrimEnd('/'))
-            throw new GanSharpException(ErrorKind.Usage, $"--output {outputDir} is the input folder: write the index maps to another folder so the colour labels are kept.");
-        var all = Directory.EnumerateFiles(inputDir).Where(p => !Path.GetFileName(p).StartsWith('.')).OrderBy(Path.GetFileName, NaturalSort.Instance).ToList();
-        var lossy = all.FirstOrDefault(p => Path.GetExtension(p).ToLowerInvariant() is ".jpg" or ".jpeg");
-        if (lossy is not null)
-            throw new GanSharpException(ErrorKind.Data, $"{lossy} is a JPEG, whose compression invents colours at region borders: convert from the original PNG labels instead.");
-        var files = all.Where(p => Path.GetExtension(p).Equals(".png", StringComparison.OrdinalIgnoreCase)).ToList();
-        if (files.Count == 0)
-            throw new GanSharpException(ErrorKind.BadInput, $"{inputDir} holds no .png files: pass the folder of colour label images.");
-        Directory.CreateDirectory(outputDir);
-
-        bool written = colormapPath is null;
-        Dictionary<int, (int Index, string Name)> table;
-        if (colormapPath is not null)
-            table = ReadClassTable(colormapPath);
-        else
-        {
-            var colours = new SortedSet<int>();
-            foreach (var f in files)
-            {
-                var img = ImageIO.ReadRgb(f);
-                for (int i = 0; i < img.Pixels.Length; i += 3) colours.Add(Pack(img.Pixels[i], img.Pixels[i + 1], img.Pixels[i + 2]));
-                // Real label palettes have tens to a few hundred colours; thousands mean photos or smoothed edges.
-                if (colours.Count > MaxInferredClasses)
-                    throw new GanSharpException(ErrorKind.Data,
-                        $"{f} brings the number of distinct colours to {colours.Count}, above {MaxInferredClasses}: these look like photos or anti-aliased labels, not flat colour labels; check --input, or pass --colormap to map known colours only.");
-            }
-            table = colours.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => (x.i, $"class {x.i}"));
-            colormapPath = Path.Combine(outputDir, "colormap.txt");
-            var sb = new StringBuilder("# index r g b, written by gansharp data convert\n");
-            foreach (var (c, i) in table.OrderBy(kv => kv.Value.Index).Select(kv => (kv.Key, kv.Value.Index)))
-                sb.Append(CultureInfo.InvariantCulture, $"{i} {c >> 16} {(c >> 8) & 255} {c & 255}\n");
-            AtomicFile.WriteAllText(colormapPath, sb.ToString());
-        }
-        var csv = new StringBuilder("name,r,g,b,index\n");
-        foreach (var kv in table.OrderBy(kv => kv.Value.Index))
-            csv.Append(CultureInfo.InvariantCulture, $"{kv.Value.Name.Replace(',', ' ')},{kv.Key >> 16},{(kv.Key >> 8) & 255},{kv.Key & 255},{kv.Value.Index}\n");
-        string classesPath = Path.Combine(outputDir, "classes.csv");
-        // Outputs of an earlier run are only reused when they were made with the same table.
-        bool sameTable = File.Exists(classesPath) && File.ReadAllText(classesPath) == csv.ToString();
-        AtomicFile.WriteAllText(classesPath, csv.ToString());
-
-        var lookup = table.ToDictionary(kv => kv.Key, kv => kv.Value.Index);
-        var unknown = new System.Collections.Concurrent.ConcurrentDictionary<int, UnknownColour>();
-        int done = 0, skipped = 0;
-        Parallel.ForEach(files, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, f =>
-        {
-            string target = Path.Combine(outputDir, Path.GetFileNameWithoutExtension(f) + ".png");
-            if (sameTable && File.Exists(target) && File.GetLastWriteTimeUtc(target) >= File.GetLastWriteTimeUtc(f))
-            {
-                Interlocked.Increment(ref skipped);
-                progress?.Invoke(Interlocked.Increment(ref done), files.Count);
-                return;
-            }
-            var img = ImageIO.ReadRgb(f);
-            var map = new LabelMap(img.Width, img.Height);
-            Dictionary<int, (long Count, int FirstPixel)>? missing = null;
-            for (int i = 0; i < map.Values.Length; i++)
-            {
-                int key = Pack(img.Pixels[i * 3], img.Pixels[i * 3 + 1], img.Pixels[i * 3 + 2]);
-                if (lookup.TryGetValue(key, out int idx)) map.Values[i] = idx;
-                else
-                {
-                    missing ??= new Dictionary<int, (long, int)>();
-                    missing[key] = missing.TryGetValue(key, out var m) ? (m.Count + 1, m.FirstPixel) : (1, i);
-                    map.Values[i] = 255;
-                }
-            }
-            if (missing is not null)
-                foreach (var (key, m) in missing)
-                    unknown.AddOrUpdate(key, _ => new UnknownColour(key, m.Count, [(f, m.FirstPixel % img.Width, m.FirstPixel / img.Width)]),
-                        (_, u) => u.Add(m.Count, f, m.FirstPixel % img.Width, m.FirstPixel / img.Width));
-            // A file with unknown colours is only written when they are meant to become don't-care.
-            if (missing is null || options.UnknownTo255) LabelIO.WritePng(map, target);
-            progress?.Invoke(Interlocked.Increment(ref done), files.Count);
-        });
-
-        var unknowns = unknown.Values.OrderByDescending(u => u.Pixels).ThenBy(u => u.Key).ToList();
+        var files = ColourLabelFiles(options.InputDir, options.OutputDir);
+        Directory.CreateDirectory(options.OutputDir);
+        bool written = options.ClassTable is null;
+        var (table, colormapPath) = options.ClassTable is not null
+            ? (ReadClassTable(options.ClassTable), options.ClassTable)
+            : InferTable(files, options.OutputDir);
+        var (classesPath, sameTable) = WriteClassesCsv(table, options.OutputDir);
+        var (unknowns, skipped) = ConvertFiles(options, files, table, sameTable, progress);
         if (unknowns.Count > 0 && !options.UnknownTo255)
         {
             var u0 = unknowns[0];
             var (file, x, y) = u0.FirstFiles.OrderBy(t => Path.GetFileName(t.File), NaturalSort.Instance).First();
             throw new GanSharpException(ErrorKind.Data,
-                $"{unknowns.Count} colours are not in {colormapPath}, the most frequent ({u0.Key >> 16}, {(u0.Key >> 8) & 255}, {u0.Key & 255}) on {u0.Pixels} pixels, first {file} at pixel ({x}, {y}): add them to the table, or pass --unknown-to-255 to mark them don't-care.");
+                $"{unknowns.Count} colours are not in {colormapPath}, the most frequent ({u0.Key >> 16}, {(u0.Key >> 8) & 255}, {u0.Key & 255}) on "
+                    + $"{u0.Pixels} pixels, first {file} at pixel ({x}, {y}): add them to the table, or pass --unknown-to-255 to mark them "
+                        + $"don't-care.");
         }
         int labelNc = table.Values.Max(v => v.Index) + 1;
         return new ConversionResult(files.Count, labelNc, colormapPath, written)
@@ -254,6 +190,110 @@ public static class LabelConversion
             Skipped = skipped,
             Unknown = unknowns,
         };
+    }
+
+    // The PNG labels of the input folder in natural order, refusing JPEGs (their compression invents colours).
+    private static List<string> ColourLabelFiles(string inputDir, string outputDir)
+    {
+        if (!Directory.Exists(inputDir))
+            throw new GanSharpException(ErrorKind.BadInput, $"{inputDir} does not exist: pass the folder of colour label images.");
+        if (Path.GetFullPath(inputDir).TrimEnd('/') == Path.GetFullPath(outputDir).TrimEnd('/'))
+            throw new GanSharpException(ErrorKind.Usage,
+                $"--output {outputDir} is the input folder: write the index maps to another folder so the colour labels are kept.");
+        var all = Directory.EnumerateFiles(inputDir).Where(p => !Path.GetFileName(p).StartsWith('.')).OrderBy(Path.GetFileName, NaturalSort.Instance)
+            .ToList();
+        var lossy = all.FirstOrDefault(p => Path.GetExtension(p).ToLowerInvariant() is ".jpg" or ".jpeg");
+        if (lossy is not null)
+            throw new GanSharpException(ErrorKind.Data,
+                $"{lossy} is a JPEG, whose compression invents colours at region borders: convert from the original PNG labels instead.");
+        var files = all.Where(p => Path.GetExtension(p).Equals(".png", StringComparison.OrdinalIgnoreCase)).ToList();
+        if (files.Count == 0)
+            throw new GanSharpException(ErrorKind.BadInput, $"{inputDir} holds no .png files: pass the folder of colour label images.");
+        return files;
+    }
+
+    // Without a class table: the colours present, numbered in (r, g, b) order, written to <output>/colormap.txt.
+    private static (Dictionary<int, (int Index, string Name)> Table, string Path) InferTable(List<string> files, string outputDir)
+    {
+        var colours = new SortedSet<int>();
+        foreach (var f in files)
+        {
+            var img = ImageIO.ReadRgb(f);
+            for (int i = 0; i < img.Pixels.Length; i += 3) colours.Add(Pack(img.Pixels[i], img.Pixels[i + 1], img.Pixels[i + 2]));
+            // Real label palettes have tens to a few hundred colours; thousands mean photos or smoothed edges.
+            if (colours.Count > MaxInferredClasses)
+                throw new GanSharpException(ErrorKind.Data,
+                    $"{f} brings the number of distinct colours to {colours.Count}, above {MaxInferredClasses}: these look like photos or "
+                        + $"anti-aliased labels, not flat colour labels; check --input, or pass --colormap to map known colours only.");
+        }
+        Dictionary<int, (int Index, string Name)> table = colours.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => (x.i, $"class {x.i}"));
+        string colormapPath = Path.Combine(outputDir, "colormap.txt");
+        var sb = new StringBuilder("# index r g b, written by gansharp data convert\n");
+        foreach (var (c, i) in table.OrderBy(kv => kv.Value.Index).Select(kv => (kv.Key, kv.Value.Index)))
+            sb.Append(CultureInfo.InvariantCulture, $"{i} {c >> 16} {(c >> 8) & 255} {c & 255}\n");
+        AtomicFile.WriteAllText(colormapPath, sb.ToString());
+        return (table, colormapPath);
+    }
+
+    // classes.csv names the classes for later verbs; outputs of an earlier run are only reused under the same table.
+    private static (string Path, bool SameTable) WriteClassesCsv(Dictionary<int, (int Index, string Name)> table, string outputDir)
+    {
+        var csv = new StringBuilder("name,r,g,b,index\n");
+        foreach (var kv in table.OrderBy(kv => kv.Value.Index))
+            csv.Append(CultureInfo.InvariantCulture,
+                $"{kv.Value.Name.Replace(',', ' ')},{kv.Key >> 16},{(kv.Key >> 8) & 255},{kv.Key & 255},{kv.Value.Index}\n");
+        string classesPath = Path.Combine(outputDir, "classes.csv");
+        bool sameTable = File.Exists(classesPath) && File.ReadAllText(classesPath) == csv.ToString();
+        AtomicFile.WriteAllText(classesPath, csv.ToString());
+        return (classesPath, sameTable);
+    }
+
+    // Converts the files in parallel; returns the colours missing from the table (most pixels first) and the files skipped.
+    private static (List<UnknownColour> Unknowns, int Skipped) ConvertFiles(ConversionOptions options, List<string> files,
+        Dictionary<int, (int Index, string Name)> table, bool sameTable, Action<int, int>? progress)
+    {
+        var lookup = table.ToDictionary(kv => kv.Key, kv => kv.Value.Index);
+        var unknown = new System.Collections.Concurrent.ConcurrentDictionary<int, UnknownColour>();
+        int done = 0, skipped = 0;
+        Parallel.ForEach(files, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, f =>
+        {
+            string target = Path.Combine(options.OutputDir, Path.GetFileNameWithoutExtension(f) + ".png");
+            if (sameTable && File.Exists(target) && File.GetLastWriteTimeUtc(target) >= File.GetLastWriteTimeUtc(f))
+            {
+                Interlocked.Increment(ref skipped);
+                progress?.Invoke(Interlocked.Increment(ref done), files.Count);
+                return;
+            }
+            var img = ImageIO.ReadRgb(f);
+            var (map, missing) = Index(img, lookup);
+            if (missing is not null)
+                foreach (var (key, m) in missing)
+                    unknown.AddOrUpdate(key, _ => new UnknownColour(key, m.Count, [(f, m.FirstPixel % img.Width, m.FirstPixel / img.Width)]),
+                        (_, u) => u.Add(m.Count, f, m.FirstPixel % img.Width, m.FirstPixel / img.Width));
+            // A file with unknown colours is only written when they are meant to become don't-care.
+            if (missing is null || options.UnknownTo255) LabelIO.WritePng(map, target);
+            progress?.Invoke(Interlocked.Increment(ref done), files.Count);
+        });
+        return (unknown.Values.OrderByDescending(u => u.Pixels).ThenBy(u => u.Key).ToList(), skipped);
+    }
+
+    // One colour label image as indices; colours missing from the lookup become 255, counted with their first pixel.
+    private static (LabelMap Map, Dictionary<int, (long Count, int FirstPixel)>? Missing) Index(RgbImage img, Dictionary<int, int> lookup)
+    {
+        var map = new LabelMap(img.Width, img.Height);
+        Dictionary<int, (long Count, int FirstPixel)>? missing = null;
+        for (int i = 0; i < map.Values.Length; i++)
+        {
+            int key = Pack(img.Pixels[i * 3], img.Pixels[i * 3 + 1], img.Pixels[i * 3 + 2]);
+            if (lookup.TryGetValue(key, out int idx)) map.Values[i] = idx;
+            else
+            {
+                missing ??= new Dictionary<int, (long, int)>();
+                missing[key] = missing.TryGetValue(key, out var m) ? (m.Count + 1, m.FirstPixel) : (1, i);
+                map.Values[i] = 255;
+            }
+        }
+        return (map, missing);
     }
 
     /// <summary>

@@ -78,7 +78,8 @@ public static partial class LabelIO
 
     internal static GanSharpException ColourError(string path, PngColorType type) =>
         new(ErrorKind.Data,
-            $"{path} is a colour {(type == PngColorType.Rgba ? "RGBA" : "RGB")} PNG, not a map of class indices: convert it with `gansharp data convert` (colour to index) or export it as gray or palette PNG.");
+            $"{path} is a colour {(type == PngColorType.Rgba ? "RGBA" : "RGB")} PNG, not a map of class indices: convert it with `gansharp data "
+                + $"convert` (colour to index) or export it as gray or palette PNG.");
 
     /// <summary>
     /// Writes a map as the smallest lossless gray PNG (8-bit when every value is below 256, else 16-bit) through
@@ -157,14 +158,16 @@ public static partial class LabelIO
         var fortran = FortranRegex().Match(header);
         var shape = ShapeRegex().Match(header);
         if (!descr.Success || !fortran.Success || !shape.Success)
-            throw new GanSharpException(ErrorKind.BadInput, $"{path} has an .npy header GanSharp cannot read ({header.Trim()}): save it with numpy.save.");
+            throw new GanSharpException(ErrorKind.BadInput,
+                $"{path} has an .npy header GanSharp cannot read ({header.Trim()}): save it with numpy.save.");
         if (fortran.Groups[1].Value == "True")
             throw new GanSharpException(ErrorKind.BadInput, $"{path} is stored in Fortran order: save numpy.ascontiguousarray(a) instead.");
         var dims = shape.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(d => int.Parse(d, CultureInfo.InvariantCulture)).ToArray();
         if (dims.Length == 3 && dims[2] == 1) dims = dims[..2];
         if (dims.Length != 2 || dims[0] <= 0 || dims[1] <= 0)
-            throw new GanSharpException(ErrorKind.BadInput, $"{path} holds an array of shape ({shape.Groups[1].Value}): an instance map must be 2-D (height, width).");
+            throw new GanSharpException(ErrorKind.BadInput,
+                $"{path} holds an array of shape ({shape.Groups[1].Value}): an instance map must be 2-D (height, width).");
         return new NpyHeader(dims[1], dims[0], descr.Groups[1].Value, start + headerLen);
     }
 
@@ -181,7 +184,8 @@ public static partial class LabelIO
             "u2" or "i2" => 2,
             "u4" or "i4" => 4,
             "i8" or "u8" => 8,
-            _ => throw new GanSharpException(ErrorKind.BadInput, $"{path} holds dtype {d}: instance maps must be integers (u1, u2, i4, i8, ...); convert with a.astype(numpy.int32)."),
+            _ => throw new GanSharpException(ErrorKind.BadInput,
+                $"{path} holds dtype {d}: instance maps must be integers (u1, u2, i4, i8, ...); convert with a.astype(numpy.int32)."),
         };
         if (size > 1 && order == '>')
             throw new GanSharpException(ErrorKind.BadInput, $"{path} is big-endian ({d}): save a.astype('<i4') instead.");
@@ -205,7 +209,8 @@ public static partial class LabelIO
                 _ => BinaryPrimitives.ReadInt64LittleEndian(data.AsSpan(i * 8)),
             };
             if (v is < int.MinValue or > int.MaxValue)
-                throw new GanSharpException(ErrorKind.BadInput, $"{path} has value {v} at pixel ({i % h.Width}, {i / h.Width}), beyond int32: renumber the instance ids.");
+                throw new GanSharpException(ErrorKind.BadInput,
+                    $"{path} has value {v} at pixel ({i % h.Width}, {i / h.Width}), beyond int32: renumber the instance ids.");
             values[i] = (int)v;
         }
         return new LabelMap(h.Width, h.Height, values);

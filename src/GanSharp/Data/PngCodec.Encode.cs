@@ -63,7 +63,8 @@ public static partial class PngCodec
         return Assemble(width, height, 8, PngColorType.Rgb, null, raw);
     }
 
-    internal static byte[] Assemble(int width, int height, int bitDepth, PngColorType type, byte[]? palette, byte[] filteredRows, bool interlaced = false)
+    internal static byte[] Assemble(int width, int height, int bitDepth, PngColorType type, byte[]? palette, byte[] filteredRows,
+        bool interlaced = false)
     {
         using var ms = new MemoryStream();
         ms.Write(Signature);

@@ -99,12 +99,37 @@ public static partial class PngCodec
     /// <summary>Decodes PNG bytes; <paramref name="name"/> is used in error messages.</summary>
     public static PngImage Decode(byte[] bytes, string name)
     {
+        var (h, palette, idat) = ReadChunks(bytes, name);
+        using (idat)
+        {
+            var raw = Inflate(h, idat, name);
+            int channels = ChannelsOf(h.ColorType);
+            var samples = new int[checked(h.Width * h.Height * channels)];
+            if (!h.Interlaced)
+            {
+                DecodePass(raw, 0, h, h.Width, h.Height, name, (x, y, c, v) => samples[(y * h.Width + x) * channels + c] = v);
+            }
+            else
+            {
+                // Adam7: seven sub-images, each filtered on its own, scattered onto the full grid.
+                int offset = 0;
+                foreach (var (px0, py0, pdx, pdy, pw, ph) in Adam7Passes(h))
+                    offset += DecodePass(raw, offset, h, pw, ph, name,
+                        (x, y, c, v) => samples[((py0 + y * pdy) * h.Width + px0 + x * pdx) * channels + c] = v);
+            }
+            return new PngImage(h.Width, h.Height, h.ColorType, h.BitDepth, samples, palette);
+        }
+    }
+
+    // Walks the chunks up to IEND, checking every CRC: the header, the palette and the concatenated image data.
+    private static (Header Header, byte[]? Palette, MemoryStream Idat) ReadChunks(byte[] bytes, string name)
+    {
         if (bytes.Length < 8 || !bytes.AsSpan(0, 8).SequenceEqual(Signature))
             throw NotPng(name);
         int pos = 8;
         Header? header = null;
         byte[]? palette = null;
-        using var idat = new MemoryStream();
+        var idat = new MemoryStream();
         bool ended = false;
         while (!ended)
         {
@@ -119,7 +144,8 @@ public static partial class PngCodec
             var data = bytes.AsSpan(pos + 8, length);
             uint crc = BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(pos + 8 + length));
             if (Crc(bytes.AsSpan(pos + 4, 4 + length)) != crc)
-                throw new GanSharpException(ErrorKind.BadInput, $"{name} has a corrupt {System.Text.Encoding.ASCII.GetString(type)} chunk (CRC mismatch): re-export the file.");
+                throw new GanSharpException(ErrorKind.BadInput,
+                    $"{name} has a corrupt {System.Text.Encoding.ASCII.GetString(type)} chunk (CRC mismatch): re-export the file.");
             switch (System.Text.Encoding.ASCII.GetString(type))
             {
                 case "IHDR":
@@ -127,7 +153,8 @@ public static partial class PngCodec
                     break;
                 case "PLTE":
                     if (length % 3 != 0 || length == 0)
-                        throw new GanSharpException(ErrorKind.BadInput, $"{name} has a PLTE chunk of {length} bytes (not a multiple of 3): re-export the file.");
+                        throw new GanSharpException(ErrorKind.BadInput,
+                            $"{name} has a PLTE chunk of {length} bytes (not a multiple of 3): re-export the file.");
                     palette = data.ToArray();
                     break;
                 case "IDAT":
@@ -143,13 +170,19 @@ public static partial class PngCodec
             throw new GanSharpException(ErrorKind.BadInput, $"{name} has no IHDR chunk: it is not a valid PNG; re-export it.");
         if (h.ColorType == PngColorType.Palette && palette is null)
             throw new GanSharpException(ErrorKind.BadInput, $"{name} is a palette PNG without a PLTE chunk: re-export the file.");
+        return (h, palette, idat);
+    }
 
+    // Inflates the image data into the filtered rows the header asks for.
+    private static byte[] Inflate(Header h, MemoryStream idat, string name)
+    {
         // The header's size decides the buffers, so it is checked against what the compressed bytes can hold
         // (deflate expands at most 1032-fold) before anything is allocated.
         long needed = FilteredSize(h);
         if (needed > Math.Min(Array.MaxLength, idat.Length * 1032 + 1024))
             throw new GanSharpException(ErrorKind.BadInput,
-                $"{name} claims a size of {h.Width}x{h.Height}, more than its {idat.Length} bytes of image data can hold: the file is truncated or damaged; re-export or re-copy it.");
+                $"{name} claims a size of {h.Width}x{h.Height}, more than its {idat.Length} bytes of image data can hold: the file is truncated or "
+                    + $"damaged; re-export or re-copy it.");
         var raw = new byte[needed];
         try
         {
@@ -170,22 +203,7 @@ public static partial class PngCodec
             // zlib reports some damage as ZLibException, an IOException; the source is memory, so no real I/O fails here.
             throw new GanSharpException(ErrorKind.BadInput, $"{name} has corrupt compressed image data ({e.Message}): re-export the file.", e);
         }
-
-        int channels = ChannelsOf(h.ColorType);
-        var samples = new int[checked(h.Width * h.Height * channels)];
-        if (!h.Interlaced)
-        {
-            DecodePass(raw, 0, h, h.Width, h.Height, name, (x, y, c, v) => samples[(y * h.Width + x) * channels + c] = v);
-        }
-        else
-        {
-            // Adam7: seven sub-images, each filtered on its own, scattered onto the full grid.
-            int offset = 0;
-            foreach (var (px0, py0, pdx, pdy, pw, ph) in Adam7Passes(h))
-                offset += DecodePass(raw, offset, h, pw, ph, name,
-                    (x, y, c, v) => samples[((py0 + y * pdy) * h.Width + px0 + x * pdx) * channels + c] = v);
-        }
-        return new PngImage(h.Width, h.Height, h.ColorType, h.BitDepth, samples, palette);
+        return raw;
     }
 
     /// <summary>Bytes of filtered rows (each with its filter byte) the image's header asks for, over all passes.</summary>
@@ -289,7 +307,8 @@ public static partial class PngCodec
                 }
                 break;
             default:
-                throw new GanSharpException(ErrorKind.BadInput, $"{name} uses PNG row filter {filter}, which does not exist: the file is corrupt; re-export it.");
+                throw new GanSharpException(ErrorKind.BadInput,
+                    $"{name} uses PNG row filter {filter}, which does not exist: the file is corrupt; re-export it.");
         }
     }
 
@@ -321,7 +340,8 @@ public static partial class PngCodec
             _ => false,
         };
         if (!ok || d[10] != 0 || d[11] != 0 || d[12] > 1)
-            throw new GanSharpException(ErrorKind.BadInput, $"{name} has colour type {type} with bit depth {depth}, which the PNG standard does not allow: re-export the file.");
+            throw new GanSharpException(ErrorKind.BadInput,
+                $"{name} has colour type {type} with bit depth {depth}, which the PNG standard does not allow: re-export the file.");
         return new Header(w, hgt, depth, (PngColorType)type, d[12] == 1);
     }
 

@@ -6,7 +6,8 @@ public sealed record SamplePaths(string Stem, string Label, string Image, string
 /// <summary>One preprocessed sample as plain arrays (built on loader threads; tensors come later).</summary>
 public sealed class Sample
 {
-    internal Sample(int index, int width, int height, int[] label, int[]? instance, float[] image, float[] semantics, string imagePath, TransformPlan plan)
+    internal Sample(int index, int width, int height, int[] label, int[]? instance, float[] image, float[] semantics, string imagePath,
+        TransformPlan plan)
     {
         Semantics = semantics;
         // int64 copies made here, on the loader thread, so that collating a batch of one is free for the consumer.
@@ -108,9 +109,11 @@ public sealed class SpadeDataset
         var labels = ListFolder(options.LabelDir, "--label-dir", LabelExtensions);
         var images = ListFolder(options.ImageDir, "--image-dir", ImageExtensions);
         if (labels.Count == 0)
-            throw new GanSharpException(ErrorKind.Data, $"{options.LabelDir} holds no label maps (.png): point --label-dir at the folder of label PNGs.");
+            throw new GanSharpException(ErrorKind.Data,
+                $"{options.LabelDir} holds no label maps (.png): point --label-dir at the folder of label PNGs.");
         if (images.Count == 0)
-            throw new GanSharpException(ErrorKind.Data, $"{options.ImageDir} holds no photos (.png, .jpg, ...): point --image-dir at the folder of photos.");
+            throw new GanSharpException(ErrorKind.Data,
+                $"{options.ImageDir} holds no photos (.png, .jpg, ...): point --image-dir at the folder of photos.");
 
         List<(string Stem, string Path)>? instances = null;
         if (!options.NoInstance)
@@ -124,7 +127,8 @@ public sealed class SpadeDataset
                 instances = ListFolder(options.InstanceDir, "--instance-dir", InstanceExtensions);
                 if (instances.Count == 0)
                 {
-                    notices.Add($"Instance folder {options.InstanceDir} holds no .png or .npy files: training without instance edges, as with --no-instance.");
+                    notices.Add($"Instance folder {options.InstanceDir} holds no .png or .npy files: training without instance edges, as with "
+                        + $"--no-instance.");
                     instances = null;
                 }
             }
@@ -154,7 +158,8 @@ public sealed class SpadeDataset
         var dup = files.GroupBy(f => f.Stem).FirstOrDefault(g => g.Count() > 1);
         if (dup is not null)
             throw new GanSharpException(ErrorKind.Data,
-                $"{dir} holds {string.Join(" and ", dup.Select(d => Path.GetFileName(d.Path)))} with the same name stem '{dup.Key}': keep one of them, pairs are matched by stem.");
+                $"{dir} holds {string.Join(" and ", dup.Select(d => Path.GetFileName(d.Path)))} with the same name stem '{dup.Key}': keep one of "
+                    + $"them, pairs are matched by stem.");
         return files;
     }
 
@@ -171,7 +176,8 @@ public sealed class SpadeDataset
             if (labelOnly.Count > 0) parts.Add($"{labelOnly.Count} in {options.LabelDir} have no photo ({ListStems(labelOnly)})");
             if (imageOnly.Count > 0) parts.Add($"{imageOnly.Count} in {options.ImageDir} have no label map ({ListStems(imageOnly)})");
             throw new GanSharpException(ErrorKind.Data,
-                $"Unpaired files: {string.Join("; ", parts)}: add or remove files so every label map has a photo with the same name stem, or pass --no-pairing-check to pair by sorted position.");
+                $"Unpaired files: {string.Join("; ", parts)}: add or remove files so every label map has a photo with the same name stem, or pass "
+                    + $"--no-pairing-check to pair by sorted position.");
         }
 
         Dictionary<string, string>? instByStem = instances?.ToDictionary(i => i.Stem, i => i.Path, StringComparer.Ordinal);
@@ -180,22 +186,26 @@ public sealed class SpadeDataset
             var missing = labels.Where(l => !instByStem.ContainsKey(l.Stem)).Select(l => l.Stem).ToList();
             if (missing.Count > 0)
             {
-                notices.Add($"{missing.Count} of {labels.Count} label maps have no instance map in {options.InstanceDir} ({ListStems(missing)}): training without instance edges, as with --no-instance.");
+                notices.Add($"{missing.Count} of {labels.Count} label maps have no instance map in {options.InstanceDir} ({ListStems(missing)}): "
+                    + $"training without instance edges, as with --no-instance.");
                 instByStem = null;
             }
         }
         return labels.Select(l => new SamplePaths(l.Stem, l.Path, imageByStem[l.Stem], instByStem?[l.Stem])).ToList();
     }
 
-    private static List<SamplePaths> PairByOrder(DataOptions options, List<(string Stem, string Path)> labels, List<(string Stem, string Path)> images,
+    private static List<SamplePaths> PairByOrder(DataOptions options, List<(string Stem, string Path)> labels,
+        List<(string Stem, string Path)> images,
         List<(string Stem, string Path)>? instances, List<string> notices)
     {
         if (labels.Count != images.Count)
             throw new GanSharpException(ErrorKind.Data,
-                $"{options.LabelDir} holds {labels.Count} label maps but {options.ImageDir} holds {images.Count} photos, so pairing by position (--no-pairing-check) is impossible: make the counts equal.");
+                $"{options.LabelDir} holds {labels.Count} label maps but {options.ImageDir} holds {images.Count} photos, so pairing by position "
+                    + $"(--no-pairing-check) is impossible: make the counts equal.");
         if (instances is not null && instances.Count != labels.Count)
         {
-            notices.Add($"{options.InstanceDir} holds {instances.Count} instance maps for {labels.Count} label maps: training without instance edges, as with --no-instance.");
+            notices.Add($"{options.InstanceDir} holds {instances.Count} instance maps for {labels.Count} label maps: training without instance "
+                + $"edges, as with --no-instance.");
             instances = null;
         }
         return labels.Select((l, i) => new SamplePaths(l.Stem, l.Path, images[i].Path, instances?[i].Path)).ToList();
@@ -235,13 +245,15 @@ public sealed class SpadeDataset
             var imf = facts[p.Image];
             if (imf.Width != lf.Width || imf.Height != lf.Height)
                 throw new GanSharpException(ErrorKind.Data,
-                    $"{p.Label} is {lf.Width}x{lf.Height} but its photo {p.Image} is {imf.Width}x{imf.Height}: resize one of them (labels with nearest) so the pair matches.");
+                    $"{p.Label} is {lf.Width}x{lf.Height} but its photo {p.Image} is {imf.Width}x{imf.Height}: resize one of them (labels with "
+                        + $"nearest) so the pair matches.");
             if (usesInstances)
             {
                 var inf = facts[p.Instance!];
                 if (inf.Width != lf.Width || inf.Height != lf.Height)
                     throw new GanSharpException(ErrorKind.Data,
-                        $"{p.Label} is {lf.Width}x{lf.Height} but its instance map {p.Instance} is {inf.Width}x{inf.Height}: resize the instance map (nearest) to match, or pass --no-instance.");
+                        $"{p.Label} is {lf.Width}x{lf.Height} but its instance map {p.Instance} is {inf.Width}x{inf.Height}: resize the instance map "
+                            + $"(nearest) to match, or pass --no-instance.");
             }
             if ((long)lf.Width * lf.Height < (long)smallest.W * smallest.H) smallest = (lf.Width, lf.Height);
             if ((long)lf.Width * lf.Height > (long)largest.W * largest.H) largest = (lf.Width, lf.Height);
@@ -250,7 +262,8 @@ public sealed class SpadeDataset
         }
         if (options.IsTrain && pairs.Count < options.BatchSize)
             throw new GanSharpException(ErrorKind.Data,
-                $"{options.LabelDir} yields {pairs.Count} pairs, fewer than --batch-size {options.BatchSize}, and training drops incomplete batches: lower --batch-size or add data.");
+                $"{options.LabelDir} yields {pairs.Count} pairs, fewer than --batch-size {options.BatchSize}, and training drops incomplete batches: "
+                    + $"lower --batch-size or add data.");
         return new DatasetSummary(pairs.Count, present.ToArray(), usesInstances, options.SemanticNc(usesInstances),
             smallest, largest, kinds, scan.CacheHits, notices);
     }
@@ -288,14 +301,16 @@ public sealed class SpadeDataset
             var im = LabelIO.Read(p.Instance!);
             if (im.Width != label.Width || im.Height != label.Height)
                 throw new GanSharpException(ErrorKind.Data,
-                    $"{p.Label} is {label.Width}x{label.Height} but its instance map {p.Instance} is {im.Width}x{im.Height}: resize the instance map (nearest) to match.");
+                    $"{p.Label} is {label.Width}x{label.Height} but its instance map {p.Instance} is {im.Width}x{im.Height}: resize the instance map "
+                        + $"(nearest) to match.");
             inst = Transforms.ApplyNearest(im, plan).Values;
         }
 
         var photo = ImageIO.ReadRgb(p.Image);
         if (photo.Width != label.Width || photo.Height != label.Height)
             throw new GanSharpException(ErrorKind.Data,
-                $"{p.Label} is {label.Width}x{label.Height} but its photo {p.Image} is {photo.Width}x{photo.Height}: resize one of them so the pair matches.");
+                $"{p.Label} is {label.Width}x{label.Height} but its photo {p.Image} is {photo.Width}x{photo.Height}: resize one of them so the pair "
+                    + $"matches.");
         var photoOut = Transforms.ApplyBicubic(photo, plan);
         var img = new float[3 * plan.OutputWidth * plan.OutputHeight];
         Transforms.ToNormalizedChw(photoOut, img);

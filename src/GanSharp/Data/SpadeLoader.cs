@@ -119,19 +119,22 @@ public sealed class SpadeLoader
     }
 
     /// <summary>Same as <see cref="ReadEpoch"/> but without tensors (tests, benchmarks, tools).</summary>
-    public IEnumerable<(Sample[] Samples, LoaderPosition Position, LoaderPosition Next)> ReadEpochSamples(LoaderPosition start, CancellationToken cancel = default)
+    public IEnumerable<(Sample[] Samples, LoaderPosition Position, LoaderPosition Next)> ReadEpochSamples(LoaderPosition start,
+        CancellationToken cancel = default)
     {
         int perEpoch = SamplesPerEpoch;
         if (start.Index < 0 || start.Index > perEpoch)
             throw new GanSharpException(ErrorKind.Checkpoint,
-                $"loader position index {start.Index} is outside epoch {start.Epoch}'s {perEpoch} samples: the data set changed since the checkpoint; resume from the next epoch or restore the data.");
+                $"loader position index {start.Index} is outside epoch {start.Epoch}'s {perEpoch} samples: the data set changed since the "
+                    + $"checkpoint; resume from the next epoch or restore the data.");
         int batch = Options.BatchSize;
         var order = Order(start.Epoch);
         int count = perEpoch - start.Index;
         var sw = Stopwatch.StartNew();
         var waiting = TimeSpan.Zero;
         int delivered = 0;
-        using var fetcher = new Prefetcher(_dataset, order, start.Index, count, start.Epoch, Options.NumWorkers, Math.Max(2 * batch, 2 * Options.NumWorkers), cancel);
+        using var fetcher = new Prefetcher(_dataset, order, start.Index, count, start.Epoch, Options.NumWorkers,
+            Math.Max(2 * batch, 2 * Options.NumWorkers), cancel);
         try
         {
             for (int k = 0; k < count; k += batch)
@@ -169,7 +172,8 @@ public sealed class SpadeLoader
         {
             if (s.Width != w || s.Height != h)
                 throw new GanSharpException(ErrorKind.Data,
-                    $"{s.ImagePath} is {s.Width}x{s.Height} after preprocessing but {first.ImagePath} in the same batch is {w}x{h}: use a cropping or fixed --preprocess-mode, or --batch-size 1.");
+                    $"{s.ImagePath} is {s.Width}x{s.Height} after preprocessing but {first.ImagePath} in the same batch is {w}x{h}: use a cropping "
+                        + $"or fixed --preprocess-mode, or --batch-size 1.");
         }
         int semC = samples[0].Semantics.Length / hw;
         // A batch of one wraps the sample's own arrays; nothing else holds them once collated.

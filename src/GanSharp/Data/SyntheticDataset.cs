@@ -58,15 +58,18 @@ public static class SyntheticDataset
     public static SyntheticDatasetInfo Generate(string root, SyntheticOptions options)
     {
         if (options.Width < 8 || options.Height < 8)
-            throw new GanSharpException(ErrorKind.Usage, $"synthetic images of {options.Width}x{options.Height} are too small to draw on: use at least 8x8.");
+            throw new GanSharpException(ErrorKind.Usage,
+                $"synthetic images of {options.Width}x{options.Height} are too small to draw on: use at least 8x8.");
         if (options.TrainCount < 1 || options.ValCount < 0)
-            throw new GanSharpException(ErrorKind.Usage, $"synthetic counts {options.TrainCount} (train) and {options.ValCount} (val) are invalid: use at least 1 training image.");
+            throw new GanSharpException(ErrorKind.Usage,
+                $"synthetic counts {options.TrainCount} (train) and {options.ValCount} (val) are invalid: use at least 1 training image.");
         var info = new SyntheticDatasetInfo(
             root,
             Path.Combine(root, "train_label"), Path.Combine(root, "train_img"), options.WithInstances ? Path.Combine(root, "train_inst") : null,
             Path.Combine(root, "val_label"), Path.Combine(root, "val_img"), options.WithInstances ? Path.Combine(root, "val_inst") : null,
             ClassCount);
-        foreach (var d in new[] { info.TrainLabelDir, info.TrainImageDir, info.TrainInstanceDir, info.ValLabelDir, info.ValImageDir, info.ValInstanceDir })
+        foreach (var d in new[] { info.TrainLabelDir, info.TrainImageDir, info.TrainInstanceDir, info.ValLabelDir, info.ValImageDir,
+            info.ValInstanceDir })
             if (d is not null) Directory.CreateDirectory(d);
 
         var jobs = Enumerable.Range(0, options.TrainCount).Select(i => (Split: 0, Index: i))
@@ -96,7 +99,24 @@ public static class SyntheticDataset
             for (int x = 0; x < w; x++)
                 label[x, y] = y < horizon ? Sky : Grass;
 
-        // Mountains: a jagged ridge that rises above the horizon.
+        // The drawing order is the random stream's order: changing it changes every scene of a seed.
+        DrawMountains(label, horizon, rng);
+        DrawSun(label, horizon, rng);
+        DrawRoad(label, horizon, rng);
+        DrawBuildings(label, inst, horizon, rng);
+        DrawTrees(label, inst, horizon, rng);
+
+        // Stuff classes carry their class id as instance id, as Cityscapes does.
+        for (int i = 0; i < inst.Values.Length; i++)
+            if (label.Values[i] is not (Building or Tree)) inst.Values[i] = label.Values[i];
+
+        return (label, inst, Paint(label, horizon, rng));
+    }
+
+    // Mountains: a jagged ridge that rises above the horizon.
+    private static void DrawMountains(LabelMap label, int horizon, DeterministicRng rng)
+    {
+        int w = label.Width;
         int peaks = 1 + rng.NextInclusive(0, 2);
         var peakX = new double[peaks];
         var peakH = new double[peaks];
@@ -111,13 +131,21 @@ public static class SyntheticDataset
             for (int i = 0; i < peaks; i++) top = Math.Max(top, peakH[i] - Math.Abs(x - peakX[i]) * 0.8);
             for (int y = Math.Max(0, horizon - (int)top); y < horizon; y++) label[x, y] = Mountain;
         }
+    }
 
-        // Sun: a disc in the sky, drawn before the mountains would hide it only where it is still sky.
+    // Sun: a disc in the sky, drawn before the mountains would hide it only where it is still sky.
+    private static void DrawSun(LabelMap label, int horizon, DeterministicRng rng)
+    {
+        int w = label.Width, h = label.Height;
         int sunR = Math.Max(2, (int)(Math.Min(w, h) * (0.05 + 0.04 * rng.NextDouble())));
         int sunX = rng.NextInclusive(sunR, w - 1 - sunR), sunY = rng.NextInclusive(0, Math.Max(0, horizon / 2));
         FillDisc(label, sunX, sunY, sunR, Sun, onlyOver: Sky);
+    }
 
-        // Road: a band from the bottom towards a vanishing point on the horizon.
+    // Road: a band from the bottom towards a vanishing point on the horizon.
+    private static void DrawRoad(LabelMap label, int horizon, DeterministicRng rng)
+    {
+        int w = label.Width, h = label.Height;
         int vx = rng.NextInclusive(w / 4, 3 * w / 4);
         double bottomHalf = w * (0.15 + 0.1 * rng.NextDouble());
         for (int y = horizon; y < h; y++)
@@ -127,8 +155,12 @@ public static class SyntheticDataset
             int x0 = Math.Max(0, (int)(vx - half)), x1 = Math.Min(w - 1, (int)(vx + half));
             for (int x = x0; x <= x1; x++) label[x, y] = Road;
         }
+    }
 
-        // Buildings: rectangles standing on the horizon, each its own instance.
+    // Buildings: rectangles standing on the horizon, each its own instance.
+    private static void DrawBuildings(LabelMap label, LabelMap inst, int horizon, DeterministicRng rng)
+    {
+        int w = label.Width, h = label.Height;
         int buildings = rng.NextInclusive(1, 3);
         for (int b = 0; b < buildings; b++)
         {
@@ -143,8 +175,12 @@ public static class SyntheticDataset
                     inst[x, y] = Building * 1000 + b;
                 }
         }
+    }
 
-        // Trees: discs on the grass, each its own instance, drawn last so they stand in front.
+    // Trees: discs on the grass, each its own instance, drawn last so they stand in front.
+    private static void DrawTrees(LabelMap label, LabelMap inst, int horizon, DeterministicRng rng)
+    {
+        int w = label.Width, h = label.Height;
         int trees = rng.NextInclusive(1, 4);
         for (int t = 0; t < trees; t++)
         {
@@ -153,12 +189,6 @@ public static class SyntheticDataset
             int ty = rng.NextInclusive(Math.Min(h - 1, horizon), h - 1);
             FillDisc(label, tx, ty, r, Tree, onlyOver: null, inst, Tree * 1000 + t);
         }
-
-        // Stuff classes carry their class id as instance id, as Cityscapes does.
-        for (int i = 0; i < inst.Values.Length; i++)
-            if (label.Values[i] is not (Building or Tree)) inst.Values[i] = label.Values[i];
-
-        return (label, inst, Paint(label, horizon, rng));
     }
 
     private static void FillDisc(LabelMap map, int cx, int cy, int r, int value, int? onlyOver, LabelMap? inst = null, int id = 0)

@@ -88,7 +88,8 @@ public sealed class Toy2DSource(Toy2DKind kind, int batchSize, int batchesPerEpo
     /// <summary>Number of modes of a mixture (the classes of conditional families).</summary>
     public static int ModeCount(Toy2DKind kind) => kind == Toy2DKind.Ring8 ? 8 : 25;
 
-    /// <summary>Modes covered (at least <paramref name="minPerMode"/> high-quality samples) and the share of high-quality samples (within 3 std of a centre).</summary>
+    /// <summary>Modes covered (at least <paramref name="minPerMode"/> high-quality samples) and the share of high-quality samples (within 3 std of a
+    /// centre).</summary>
     public static (int Modes, double HighQuality) Score(Toy2DKind kind, Tensor samples, int minPerMode = 1)
     {
         using var scope = NewDisposeScope();
@@ -103,5 +104,6 @@ public sealed class Toy2DSource(Toy2DKind kind, int batchSize, int batchesPerEpo
     }
 
     internal static long MixSeed(int seed, int epoch, int index) =>
-        unchecked((long)(((ulong)(uint)seed * 0x9E3779B97F4A7C15UL) ^ ((ulong)(uint)epoch * 0xC2B2AE3D27D4EB4FUL) ^ ((ulong)(uint)index * 0x165667B19E3779F9UL)) & long.MaxValue);
+        unchecked((long)(((ulong)(uint)seed * 0x9E3779B97F4A7C15UL) ^ ((ulong)(uint)epoch * 0xC2B2AE3D27D4EB4FUL)
+            ^ ((ulong)(uint)index * 0x165667B19E3779F9UL)) & long.MaxValue);
 }

@@ -62,7 +62,8 @@ public static class Transforms
         };
         if (r.W < 1 || r.H < 1)
             throw new GanSharpException(ErrorKind.Data,
-                $"{source} is {w}x{h}, which --preprocess-mode {ModeName(o.PreprocessMode)} turns into {r.W}x{r.H}: use a larger image or another --preprocess-mode.");
+                $"{source} is {w}x{h}, which --preprocess-mode {ModeName(o.PreprocessMode)} turns into {r.W}x{r.H}: use a larger image or another "
+                    + $"--preprocess-mode.");
         return r;
     }
 

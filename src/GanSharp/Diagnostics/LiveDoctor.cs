@@ -106,7 +106,8 @@ public sealed class LiveDoctor : IStatsSink
             }
             else if (!fires && st.Active)
             {
-                Append(string.Create(CultureInfo.InvariantCulture, $"[doctor] (epoch: {record.Epoch}, iteration: {record.Iteration}) {d.Title}: episode ended."));
+                Append(string.Create(CultureInfo.InvariantCulture,
+                    $"[doctor] (epoch: {record.Epoch}, iteration: {record.Iteration}) {d.Title}: episode ended."));
                 st = (false, 1, -1);
             }
             else if (!fires && st.QuietFor != int.MaxValue)

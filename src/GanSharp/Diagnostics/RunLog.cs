@@ -34,7 +34,8 @@ public static partial class RunLogReader
         string lossLog = Path.Combine(path, "loss_log.txt");
         if (File.Exists(jsonl) && new FileInfo(jsonl).Length > 0) return FromJsonl(path, jsonl);
         if (File.Exists(lossLog)) return FromLossLog(path, lossLog);
-        throw new GanSharpException(ErrorKind.BadInput, $"{path} has neither stats.jsonl nor loss_log.txt: pass a run folder such as checkpoints/<name> (one that has logged at least once).");
+        throw new GanSharpException(ErrorKind.BadInput,
+            $"{path} has neither stats.jsonl nor loss_log.txt: pass a run folder such as checkpoints/<name> (one that has logged at least once).");
     }
 
     private static RunLog FromJsonl(string dir, string file)
@@ -90,11 +91,13 @@ public static partial class RunLogReader
                         case JsonlSink.FirstNonFiniteIterationKey: firstBadIteration = p.Value.GetInt64(); break;
                         default:
                             if (p.Value.ValueKind == JsonValueKind.Number) values[p.Name] = p.Value.GetDouble();
-                            else if (p.Value.ValueKind == JsonValueKind.String && ParseNonFinite(p.Value.GetString()) is double nf) values[p.Name] = nf;
+                            else if (p.Value.ValueKind == JsonValueKind.String
+                                && ParseNonFinite(p.Value.GetString()) is double nf) values[p.Name] = nf;
                             break;
                     }
                 }
-                records.Add(new StatsRecord(epoch, epochIter, iteration, time, values) { FirstNonFinite = firstBad, FirstNonFiniteIteration = firstBadIteration });
+                records.Add(new StatsRecord(epoch, epochIter, iteration, time, values) { FirstNonFinite = firstBad,
+                    FirstNonFiniteIteration = firstBadIteration });
             }
             catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
             {

@@ -105,16 +105,20 @@ public static class Evaluator
     /// Pairs every fake with the file of the same stem in <paramref name="others"/>; extra files there are ignored,
     /// a fake without a partner is an error that lists the first stems.
     /// </summary>
-    public static IReadOnlyList<(string Stem, string Fake, string Other)> PairByStem(IReadOnlyList<string> fakes, IReadOnlyList<string> others, string otherWhat)
+    public static IReadOnlyList<(string Stem, string Fake, string Other)> PairByStem(IReadOnlyList<string> fakes, IReadOnlyList<string> others,
+        string otherWhat)
     {
         var byStem = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var o in others)
             if (!byStem.TryAdd(Path.GetFileNameWithoutExtension(o), o))
-                throw new GanSharpException(ErrorKind.Data, $"two {otherWhat} files share the stem {Path.GetFileNameWithoutExtension(o)}: keep one per stem so pairing is unambiguous.");
+                throw new GanSharpException(ErrorKind.Data,
+                    $"two {otherWhat} files share the stem {Path.GetFileNameWithoutExtension(o)}: keep one per stem so pairing is unambiguous.");
         var unpaired = fakes.Select(f => Path.GetFileNameWithoutExtension(f)).Where(s => !byStem.ContainsKey(s)).ToList();
         if (unpaired.Count > 0)
             throw new GanSharpException(ErrorKind.Data,
-                $"{unpaired.Count} fake image(s) have no {otherWhat} file of the same stem ({string.Join(", ", unpaired.Take(10))}{(unpaired.Count > 10 ? ", ..." : "")}): paired metrics match files by name without extension.");
+                $"{unpaired.Count} fake image(s) have no {otherWhat} file of the same stem "
+                    + $"({string.Join(", ", unpaired.Take(10))}{(unpaired.Count > 10 ? ", ..." : "")}): paired metrics match files by name without "
+                        + $"extension.");
         return fakes.Select(f => (Path.GetFileNameWithoutExtension(f), f, byStem[Path.GetFileNameWithoutExtension(f)])).ToList();
     }
 
@@ -234,7 +238,8 @@ public static class Evaluator
         string pp = $"{paired.Count} pairs by stem, data range 255, grayscale pairs on one channel, RGB channel-averaged";
         if (ssim.Count > 0)
         {
-            scores.Add(new Score("SSIM", ssim.Values.Average(), StdOf(ssim.Values), $"skimage structural_similarity ({SsimProtocol(ssimOpt)}); {pp}"));
+            scores.Add(new Score("SSIM", ssim.Values.Average(), StdOf(ssim.Values),
+                $"skimage structural_similarity ({SsimProtocol(ssimOpt)}); {pp}"));
             perImage["ssim"] = ssim;
         }
         if (psnr.Count > 0)

@@ -23,7 +23,8 @@ public static class FeatureMetrics
         if (real.Cols != fake.Cols) throw new ArgumentException("feature widths differ", nameof(fake));
         int m = Math.Min(maxSubsetSize, Math.Min(real.Rows, fake.Rows));
         if (m < 2)
-            throw new GanSharpException(ErrorKind.Data, $"KID needs at least 2 images per side, got {real.Rows} real and {fake.Rows} fake: add images.");
+            throw new GanSharpException(ErrorKind.Data,
+                $"KID needs at least 2 images per side, got {real.Rows} real and {fake.Rows} fake: add images.");
         var rng = new Random(seed);
         var realIdx = new int[subsets][];
         var fakeIdx = new int[subsets][];
@@ -67,7 +68,8 @@ public static class FeatureMetrics
     public static InceptionScoreResult InceptionScore(FeatureMatrix logits, int splits = 10)
     {
         if (logits.Rows < splits)
-            throw new GanSharpException(ErrorKind.Data, $"the Inception Score with {splits} splits needs at least {splits} images, got {logits.Rows}: add images.");
+            throw new GanSharpException(ErrorKind.Data,
+                $"the Inception Score with {splits} splits needs at least {splits} images, got {logits.Rows}: add images.");
         using var scope = NewDisposeScope();
         var p = tensor(logits.Data, [logits.Rows, logits.Cols], ScalarType.Float64).softmax(1);
         var logp = p.log();
@@ -94,7 +96,8 @@ public static class FeatureMetrics
     public static PrecisionRecallResult PrecisionRecall(FeatureMatrix real, FeatureMatrix fake, int k = 3)
     {
         if (real.Rows <= k || fake.Rows <= k)
-            throw new GanSharpException(ErrorKind.Data, $"precision/recall with k = {k} needs more than {k} images per side, got {real.Rows} real and {fake.Rows} fake: add images.");
+            throw new GanSharpException(ErrorKind.Data,
+                $"precision/recall with k = {k} needs more than {k} images per side, got {real.Rows} real and {fake.Rows} fake: add images.");
         using var scope = NewDisposeScope();
         var r = tensor(real.Data, [real.Rows, real.Cols], ScalarType.Float64);
         var f = tensor(fake.Data, [fake.Rows, fake.Cols], ScalarType.Float64);

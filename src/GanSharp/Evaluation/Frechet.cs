@@ -36,7 +36,8 @@ public static class Frechet
     public static double Distance(GaussianStats a, GaussianStats b, double eps = DefaultEps)
     {
         if (a.Dim != b.Dim)
-            throw new GanSharpException(ErrorKind.Data, $"the two feature sets have {a.Dim} and {b.Dim} dimensions: compute both with the same network.");
+            throw new GanSharpException(ErrorKind.Data,
+                $"the two feature sets have {a.Dim} and {b.Dim} dimensions: compute both with the same network.");
         using var scope = NewDisposeScope();
         int d = a.Dim;
         var s1 = tensor(a.Covariance, [d, d], ScalarType.Float64);
@@ -47,10 +48,14 @@ public static class Frechet
             var offset = eye(d, dtype: ScalarType.Float64) * eps;
             trSqrt = TraceSqrtProduct(s1 + offset, s2 + offset, out finite, out imaginary);
             if (!finite)
-                throw new GanSharpException(ErrorKind.Data, "the feature covariance is not finite even with the eps offset: the features contain NaN or Inf, check the images and the weights.");
+                throw new GanSharpException(ErrorKind.Data,
+                    "the feature covariance is not finite even with the eps offset: the features contain NaN or Inf, check the images and the "
+                        + "weights.");
         }
         if (imaginary > ImaginaryTolerance)
-            throw new GanSharpException(ErrorKind.Data, $"the square root of the covariance product has an imaginary component of {imaginary:G3} (limit {ImaginaryTolerance}): use more images than feature dimensions.");
+            throw new GanSharpException(ErrorKind.Data,
+                $"the square root of the covariance product has an imaginary component of {imaginary:G3} (limit {ImaginaryTolerance}): use more "
+                    + $"images than feature dimensions.");
         double diff = 0;
         for (int i = 0; i < d; i++)
         {

@@ -54,7 +54,8 @@ public static class ImageQuality
             throw new GanSharpException(ErrorKind.Usage, $"the SSIM window size must be odd, got {o.WinSize}.");
         int r = o.Radius;
         if (width < 2 * r + 1 || height < 2 * r + 1)
-            throw new GanSharpException(ErrorKind.Data, $"SSIM needs images of at least {2 * r + 1}x{2 * r + 1} pixels for its window, got {width}x{height}.");
+            throw new GanSharpException(ErrorKind.Data,
+                $"SSIM needs images of at least {2 * r + 1}x{2 * r + 1} pixels for its window, got {width}x{height}.");
         double[] kernel = Kernel(o, r);
         double sum = 0;
         int plane = width * height;
@@ -63,7 +64,8 @@ public static class ImageQuality
         return sum / channels;
     }
 
-    /// <summary>Mean SSIM of two 8-bit images (data range 255); grayscale images (R = G = B in both) are scored on one plane as skimage does for 2-D arrays.</summary>
+    /// <summary>Mean SSIM of two 8-bit images (data range 255); grayscale images (R = G = B in both) are scored on one plane as skimage does for 2-D
+    /// arrays.</summary>
     public static double Ssim(RgbImage a, RgbImage b, SsimOptions? options = null, double dataRange = 255)
     {
         CheckSameSize(a, b);
@@ -123,7 +125,8 @@ public static class ImageQuality
     {
         if (a.Width != b.Width || a.Height != b.Height)
             throw new GanSharpException(ErrorKind.Data,
-                $"the paired images are {a.Width}x{a.Height} and {b.Width}x{b.Height}: paired metrics need equal sizes, so resize the fakes to the reals' size.");
+                $"the paired images are {a.Width}x{a.Height} and {b.Width}x{b.Height}: paired metrics need equal sizes, so resize the fakes to the "
+                    + $"reals' size.");
     }
 
     private static void CheckShapes(double[] a, double[] b, int width, int height, int channels)

@@ -67,7 +67,8 @@ public static class InceptionWeights
             if (!state.TryGetValue(key, out var src)) continue;
             if (!src.shape.SequenceEqual(target.shape))
                 throw new GanSharpException(ErrorKind.Checkpoint,
-                    $"the Inception weight {key} has shape [{string.Join(", ", src.shape)}] instead of [{string.Join(", ", target.shape)}]: use the original {FileName}.");
+                    $"the Inception weight {key} has shape [{string.Join(", ", src.shape)}] instead of [{string.Join(", ", target.shape)}]: use the "
+                        + $"original {FileName}.");
             target.copy_(src);
         }
     }

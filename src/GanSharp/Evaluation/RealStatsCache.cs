@@ -29,7 +29,8 @@ public sealed class RealStatsCache
     public string Directory { get; }
 
     /// <summary>What a cache entry holds.</summary>
-    public sealed record Entry(string Folder, int FileCount, string ContentHash, string Protocol, GaussianStats Stats, FeatureMatrix Pool3, FeatureMatrix Logits);
+    public sealed record Entry(string Folder, int FileCount, string ContentHash, string Protocol, GaussianStats Stats, FeatureMatrix Pool3,
+        FeatureMatrix Logits);
 
     /// <summary>SHA-256 over the sorted file names and their bytes: renaming, editing, adding or removing a file changes it.</summary>
     public static string ContentHash(IReadOnlyList<string> files)

@@ -29,16 +29,21 @@ public sealed class ConfusionMatrix
     public void Add(ReadOnlySpan<int> truth, ReadOnlySpan<int> predicted, string source)
     {
         if (truth.Length != predicted.Length)
-            throw new GanSharpException(ErrorKind.Data, $"{source}: the label map has {truth.Length} pixels but the prediction {predicted.Length}: give label maps at the size of the images.");
+            throw new GanSharpException(ErrorKind.Data,
+                $"{source}: the label map has {truth.Length} pixels but the prediction {predicted.Length}: give label maps at the size of the "
+                    + $"images.");
         for (int i = 0; i < truth.Length; i++)
         {
             int t = truth[i];
             if (t == IgnoreIndex) continue;
             int p = predicted[i];
             if ((uint)t >= (uint)NumClasses)
-                throw new GanSharpException(ErrorKind.Data, $"{source}: label {t} is outside 0..{NumClasses - 1} and is not the ignore label {IgnoreIndex}: set --num-classes or --ignore-index.");
+                throw new GanSharpException(ErrorKind.Data,
+                    $"{source}: label {t} is outside 0..{NumClasses - 1} and is not the ignore label {IgnoreIndex}: set --num-classes or "
+                        + $"--ignore-index.");
             if ((uint)p >= (uint)NumClasses)
-                throw new GanSharpException(ErrorKind.Data, $"{source}: the segmenter predicted class {p}, outside 0..{NumClasses - 1}: set --num-classes to the segmenter's class count.");
+                throw new GanSharpException(ErrorKind.Data,
+                    $"{source}: the segmenter predicted class {p}, outside 0..{NumClasses - 1}: set --num-classes to the segmenter's class count.");
             counts[t * NumClasses + p]++;
         }
     }
@@ -132,7 +137,9 @@ public sealed class OnnxSegmenter : IDisposable
             throw new GanSharpException(ErrorKind.BadInput, $"the segmenter {modelPath} does not exist: pass an ONNX file with --segmenter.");
         this.options = options ?? new SegmenterOptions();
         if (this.options.MeanOrDefault.Length != 3 || this.options.StdOrDefault.Length != 3 || this.options.StdOrDefault.Any(s => s <= 0))
-            throw new GanSharpException(ErrorKind.Usage, "the segmenter mean and std need three values each and positive stds: e.g. --seg-mean 0.485,0.456,0.406 --seg-std 0.229,0.224,0.225.");
+            throw new GanSharpException(ErrorKind.Usage,
+                "the segmenter mean and std need three values each and positive stds: e.g. --seg-mean 0.485,0.456,0.406 --seg-std "
+                    + "0.229,0.224,0.225.");
         try
         {
             using var so = new SessionOptions { IntraOpNumThreads = Environment.ProcessorCount };
@@ -140,7 +147,8 @@ public sealed class OnnxSegmenter : IDisposable
         }
         catch (OnnxRuntimeException e)
         {
-            throw new GanSharpException(ErrorKind.BadInput, $"{modelPath} is not an ONNX model ONNX Runtime can load ({e.Message.Split('\n')[0]}): export it again with opset 13 or newer.", e);
+            throw new GanSharpException(ErrorKind.BadInput,
+                $"{modelPath} is not an ONNX model ONNX Runtime can load ({e.Message.Split('\n')[0]}): export it again with opset 13 or newer.", e);
         }
         inputName = session.InputMetadata.Keys.First();
     }
@@ -172,7 +180,9 @@ public sealed class OnnxSegmenter : IDisposable
         var t = output.AsTensor<float>();
         var dims = t.Dimensions.ToArray();
         if (dims.Length != 4 || dims[0] != 1 || dims[2] != h || dims[3] != w)
-            throw new GanSharpException(ErrorKind.Data, $"the segmenter output is [{string.Join(", ", dims)}], not logits [1, C, {h}, {w}]: use --seg-output labels for a label map, or a model that keeps the input size.");
+            throw new GanSharpException(ErrorKind.Data,
+                $"the segmenter output is [{string.Join(", ", dims)}], not logits [1, C, {h}, {w}]: use --seg-output labels for a label map, or a "
+                    + $"model that keeps the input size.");
         int classes = dims[1];
         var data = t is DenseTensor<float> dt ? dt.Buffer.Span : t.ToArray().AsSpan();
         var result = new int[h * w];
@@ -205,10 +215,12 @@ public sealed class OnnxSegmenter : IDisposable
                 values = i.ToArray();
                 break;
             default:
-                throw new GanSharpException(ErrorKind.Data, "the segmenter output is not an int64/int32 label map: use --seg-output logits for class scores.");
+                throw new GanSharpException(ErrorKind.Data,
+                    "the segmenter output is not an int64/int32 label map: use --seg-output logits for class scores.");
         }
         if (values.Length != h * w || dims[^1] != w || dims[^2] != h)
-            throw new GanSharpException(ErrorKind.Data, $"the segmenter label map is [{string.Join(", ", dims)}], not [1, {h}, {w}]: use a model that keeps the input size.");
+            throw new GanSharpException(ErrorKind.Data,
+                $"the segmenter label map is [{string.Join(", ", dims)}], not [1, {h}, {w}]: use a model that keeps the input size.");
         return values;
     }
 

@@ -15,12 +15,14 @@ public sealed record LoadReport(
     {
         var parts = new List<string>();
         if (ShapeMismatches.Count > 0)
-            parts.Add($"{ShapeMismatches.Count} shape mismatch(es), first {ShapeMismatches[0].Key} is [{string.Join(",", ShapeMismatches[0].Found)}] in the file but [{string.Join(",", ShapeMismatches[0].Expected)}] in {network}");
+            parts.Add($"{ShapeMismatches.Count} shape mismatch(es), first {ShapeMismatches[0].Key} is [{string.Join(",", ShapeMismatches[0].Found)}] "
+                + $"in the file but [{string.Join(",", ShapeMismatches[0].Expected)}] in {network}");
         if (Missing.Count > 0)
             parts.Add($"{Missing.Count} key(s) missing from the file ({string.Join(", ", Missing.Take(3))}{(Missing.Count > 3 ? ", ..." : "")})");
         if (Unexpected.Count > 0)
             parts.Add($"{Unexpected.Count} unexpected key(s) ({string.Join(", ", Unexpected.Take(3))}{(Unexpected.Count > 3 ? ", ..." : "")})");
-        return $"{source} does not fit {network}: {string.Join("; ", parts)} — the options (label_nc, ngf, instance maps, don't-care label, VAE, norms) differ from those the checkpoint was trained with.";
+        return $"{source} does not fit {network}: {string.Join("; ", parts)} — the options (label_nc, ngf, instance maps, don't-care label, VAE, "
+            + $"norms) differ from those the checkpoint was trained with.";
     }
 }
 

@@ -67,99 +67,153 @@ internal sealed class PickleReader
             int op = _s.ReadByte();
             if (op < 0) throw Bad("the pickle ends before its STOP opcode");
             _read++;
-            switch ((byte)op)
-            {
-                case 0x80: ReadByte(); break; // PROTO
-                case 0x95: ReadBytes(8); break; // FRAME: frames are only a buffering hint
-                case 0x2e: return Pop(stack); // STOP
-                case 0x28: marks.Push(stack.Count); break; // MARK
-                case 0x4e: stack.Add(null); break; // NONE
-                case 0x88: stack.Add(true); break;
-                case 0x89: stack.Add(false); break;
-                case 0x4a: stack.Add((long)BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4))); break; // BININT
-                case 0x4b: stack.Add((long)ReadByte()); break; // BININT1
-                case 0x4d: stack.Add((long)BinaryPrimitives.ReadUInt16LittleEndian(ReadBytes(2))); break; // BININT2
-                case 0x8a: stack.Add(ReadLong(ReadByte())); break; // LONG1
-                case 0x8b: stack.Add(ReadLong(BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4)))); break; // LONG4
-                case 0x47: stack.Add(BinaryPrimitives.ReadDoubleBigEndian(ReadBytes(8))); break; // BINFLOAT
-                case 0x49: stack.Add(ParseIntLine(ReadLine())); break; // INT
-                case 0x4c: stack.Add(ParseIntLine(ReadLine().TrimEnd('L'))); break; // LONG
-                case 0x46: stack.Add(ParseFloatLine(ReadLine())); break; // FLOAT
-                case 0x58: stack.Add(Encoding.UTF8.GetString(ReadBytes(BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4))))); break; // BINUNICODE
-                case 0x8c: stack.Add(Encoding.UTF8.GetString(ReadBytes(ReadByte()))); break; // SHORT_BINUNICODE
-                case 0x8d: stack.Add(Encoding.UTF8.GetString(ReadBytes(BinaryPrimitives.ReadInt64LittleEndian(ReadBytes(8))))); break; // BINUNICODE8
-                case 0x54: stack.Add(Encoding.Latin1.GetString(ReadBytes(BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4))))); break; // BINSTRING
-                case 0x55: stack.Add(Encoding.Latin1.GetString(ReadBytes(ReadByte()))); break; // SHORT_BINSTRING
-                case 0x42: stack.Add(ReadBytes(BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4)))); break; // BINBYTES
-                case 0x43: stack.Add(ReadBytes(ReadByte())); break; // SHORT_BINBYTES
-                case 0x7d: stack.Add(new Dictionary<object, object?>()); break; // EMPTY_DICT
-                case 0x5d: stack.Add(new List<object?>()); break; // EMPTY_LIST
-                case 0x29: stack.Add(new PickleTuple([])); break; // EMPTY_TUPLE
-                case 0x85: { var a = Pop(stack); stack.Add(new PickleTuple([a])); break; } // TUPLE1
-                case 0x86: { var b = Pop(stack); var a = Pop(stack); stack.Add(new PickleTuple([a, b])); break; }
-                case 0x87: { var c = Pop(stack); var b = Pop(stack); var a = Pop(stack); stack.Add(new PickleTuple([a, b, c])); break; }
-                case 0x74: stack.Add(new PickleTuple(PopMark(stack, marks).ToArray())); break; // TUPLE
-                case 0x6c: stack.Add(PopMark(stack, marks)); break; // LIST
-                case 0x64: // DICT
-                {
-                    var items = PopMark(stack, marks);
-                    var d = new Dictionary<object, object?>();
-                    for (int i = 0; i + 1 < items.Count; i += 2) d[Key(items[i])] = items[i + 1];
-                    stack.Add(d);
-                    break;
-                }
-                case 0x61: { var v = Pop(stack); AppendTo(Top(stack), [v]); break; } // APPEND
-                case 0x65: { var items = PopMark(stack, marks); AppendTo(Top(stack), items); break; } // APPENDS
-                case 0x73: { var v = Pop(stack); var k = Pop(stack); SetItem(Top(stack), k, v); break; } // SETITEM
-                case 0x75: // SETITEMS
-                {
-                    var items = PopMark(stack, marks);
-                    var target = Top(stack);
-                    for (int i = 0; i + 1 < items.Count; i += 2) SetItem(target, items[i], items[i + 1]);
-                    break;
-                }
-                case 0x71: memo[ReadByte()] = Top(stack); break; // BINPUT
-                case 0x72: memo[BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))] = Top(stack); break; // LONG_BINPUT
-                case 0x94: memo[memo.Count] = Top(stack); break; // MEMOIZE
-                case 0x70: memo[ParseMemoLine(ReadLine())] = Top(stack); break; // PUT
-                case 0x68: stack.Add(MemoGet(memo, ReadByte())); break; // BINGET
-                case 0x6a: stack.Add(MemoGet(memo, BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)))); break; // LONG_BINGET
-                case 0x67: stack.Add(MemoGet(memo, ParseMemoLine(ReadLine()))); break; // GET
-                case 0x63: // GLOBAL
-                {
-                    string module = ReadLine();
-                    string name = ReadLine();
-                    stack.Add(_resolveGlobal(new PickleGlobal(module, name)));
-                    break;
-                }
-                case 0x93: // STACK_GLOBAL
-                {
-                    var name = Pop(stack) as string ?? throw Bad("STACK_GLOBAL without a string name");
-                    var module = Pop(stack) as string ?? throw Bad("STACK_GLOBAL without a string module");
-                    stack.Add(_resolveGlobal(new PickleGlobal(module, name)));
-                    break;
-                }
-                case 0x52: // REDUCE
-                {
-                    var args = Pop(stack) as PickleTuple ?? throw Bad("REDUCE without an argument tuple");
-                    var fn = Pop(stack) ?? throw Bad("REDUCE of None");
-                    stack.Add(_call(fn, args.Items));
-                    break;
-                }
-                case 0x81: // NEWOBJ
-                {
-                    var args = Pop(stack) as PickleTuple ?? throw Bad("NEWOBJ without an argument tuple");
-                    var cls = Pop(stack) ?? throw Bad("NEWOBJ of None");
-                    stack.Add(_call(cls, args.Items));
-                    break;
-                }
-                case 0x62: { var state = Pop(stack); _build(Top(stack) ?? throw Bad("BUILD on None"), state); break; } // BUILD
-                case 0x51: stack.Add(_persistentLoad(Pop(stack))); break; // BINPERSID
-                case 0x50: stack.Add(_persistentLoad(ReadLine())); break; // PERSID
-                default:
-                    throw Bad($"it uses pickle opcode 0x{op:x2}, which a PyTorch state dict never needs");
-            }
+            if (op == 0x2e) return Pop(stack); // STOP
+            byte code = (byte)op;
+            bool known = Control(code, stack, marks) || PushLiteral(code, stack) || Collect(code, stack, marks) || Memo(code, stack, memo)
+                || Objects(code, stack);
+            if (!known) throw Bad($"it uses pickle opcode 0x{op:x2}, which a PyTorch state dict never needs");
         }
+    }
+
+    // Protocol, framing and marks.
+    private bool Control(byte op, List<object?> stack, Stack<int> marks)
+    {
+        switch (op)
+        {
+            case 0x80: ReadByte(); break; // PROTO
+            case 0x95: ReadBytes(8); break; // FRAME: frames are only a buffering hint
+            case 0x28: marks.Push(stack.Count); break; // MARK
+            default:
+                return false;
+        }
+        return true;
+    }
+
+    // Constants: None, booleans, numbers, strings, bytes and empty containers.
+    private bool PushLiteral(byte op, List<object?> stack)
+    {
+        switch (op)
+        {
+            case 0x4e: stack.Add(null); break; // NONE
+            case 0x88: stack.Add(true); break;
+            case 0x89: stack.Add(false); break;
+            case 0x4a: stack.Add((long)BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4))); break; // BININT
+            case 0x4b: stack.Add((long)ReadByte()); break; // BININT1
+            case 0x4d: stack.Add((long)BinaryPrimitives.ReadUInt16LittleEndian(ReadBytes(2))); break; // BININT2
+            case 0x8a: stack.Add(ReadLong(ReadByte())); break; // LONG1
+            case 0x8b: stack.Add(ReadLong(BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4)))); break; // LONG4
+            case 0x47: stack.Add(BinaryPrimitives.ReadDoubleBigEndian(ReadBytes(8))); break; // BINFLOAT
+            case 0x49: stack.Add(ParseIntLine(ReadLine())); break; // INT
+            case 0x4c: stack.Add(ParseIntLine(ReadLine().TrimEnd('L'))); break; // LONG
+            case 0x46: stack.Add(ParseFloatLine(ReadLine())); break; // FLOAT
+            case 0x58: stack.Add(Encoding.UTF8.GetString(ReadBytes(BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4))))); break; // BINUNICODE
+            case 0x8c: stack.Add(Encoding.UTF8.GetString(ReadBytes(ReadByte()))); break; // SHORT_BINUNICODE
+            case 0x8d: stack.Add(Encoding.UTF8.GetString(ReadBytes(BinaryPrimitives.ReadInt64LittleEndian(ReadBytes(8))))); break; // BINUNICODE8
+            case 0x54: stack.Add(Encoding.Latin1.GetString(ReadBytes(BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4))))); break; // BINSTRING
+            case 0x55: stack.Add(Encoding.Latin1.GetString(ReadBytes(ReadByte()))); break; // SHORT_BINSTRING
+            case 0x42: stack.Add(ReadBytes(BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4)))); break; // BINBYTES
+            case 0x43: stack.Add(ReadBytes(ReadByte())); break; // SHORT_BINBYTES
+            case 0x7d: stack.Add(new Dictionary<object, object?>()); break; // EMPTY_DICT
+            case 0x5d: stack.Add(new List<object?>()); break; // EMPTY_LIST
+            case 0x29: stack.Add(new PickleTuple([])); break; // EMPTY_TUPLE
+            default:
+                return false;
+        }
+        return true;
+    }
+
+    // Tuples, lists and dicts built from the stack.
+    private bool Collect(byte op, List<object?> stack, Stack<int> marks)
+    {
+        switch (op)
+        {
+            case 0x85: { var a = Pop(stack); stack.Add(new PickleTuple([a])); break; } // TUPLE1
+            case 0x86: { var b = Pop(stack); var a = Pop(stack); stack.Add(new PickleTuple([a, b])); break; }
+            case 0x87: { var c = Pop(stack); var b = Pop(stack); var a = Pop(stack); stack.Add(new PickleTuple([a, b, c])); break; }
+            case 0x74: stack.Add(new PickleTuple(PopMark(stack, marks).ToArray())); break; // TUPLE
+            case 0x6c: stack.Add(PopMark(stack, marks)); break; // LIST
+            case 0x64: // DICT
+            {
+                var items = PopMark(stack, marks);
+                var d = new Dictionary<object, object?>();
+                for (int i = 0; i + 1 < items.Count; i += 2) d[Key(items[i])] = items[i + 1];
+                stack.Add(d);
+                break;
+            }
+            case 0x61: { var v = Pop(stack); AppendTo(Top(stack), [v]); break; } // APPEND
+            case 0x65: { var items = PopMark(stack, marks); AppendTo(Top(stack), items); break; } // APPENDS
+            case 0x73: { var v = Pop(stack); var k = Pop(stack); SetItem(Top(stack), k, v); break; } // SETITEM
+            case 0x75: // SETITEMS
+            {
+                var items = PopMark(stack, marks);
+                var target = Top(stack);
+                for (int i = 0; i + 1 < items.Count; i += 2) SetItem(target, items[i], items[i + 1]);
+                break;
+            }
+            default:
+                return false;
+        }
+        return true;
+    }
+
+    // The memo: objects stored once and referenced again.
+    private bool Memo(byte op, List<object?> stack, Dictionary<long, object?> memo)
+    {
+        switch (op)
+        {
+            case 0x71: memo[ReadByte()] = Top(stack); break; // BINPUT
+            case 0x72: memo[BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))] = Top(stack); break; // LONG_BINPUT
+            case 0x94: memo[memo.Count] = Top(stack); break; // MEMOIZE
+            case 0x70: memo[ParseMemoLine(ReadLine())] = Top(stack); break; // PUT
+            case 0x68: stack.Add(MemoGet(memo, ReadByte())); break; // BINGET
+            case 0x6a: stack.Add(MemoGet(memo, BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)))); break; // LONG_BINGET
+            case 0x67: stack.Add(MemoGet(memo, ParseMemoLine(ReadLine()))); break; // GET
+            default:
+                return false;
+        }
+        return true;
+    }
+
+    // Globals, calls, object state and persistent ids: the only opcodes that reach the caller's resolvers.
+    private bool Objects(byte op, List<object?> stack)
+    {
+        switch (op)
+        {
+            case 0x63: // GLOBAL
+            {
+                string module = ReadLine();
+                string name = ReadLine();
+                stack.Add(_resolveGlobal(new PickleGlobal(module, name)));
+                break;
+            }
+            case 0x93: // STACK_GLOBAL
+            {
+                var name = Pop(stack) as string ?? throw Bad("STACK_GLOBAL without a string name");
+                var module = Pop(stack) as string ?? throw Bad("STACK_GLOBAL without a string module");
+                stack.Add(_resolveGlobal(new PickleGlobal(module, name)));
+                break;
+            }
+            case 0x52: // REDUCE
+            {
+                var args = Pop(stack) as PickleTuple ?? throw Bad("REDUCE without an argument tuple");
+                var fn = Pop(stack) ?? throw Bad("REDUCE of None");
+                stack.Add(_call(fn, args.Items));
+                break;
+            }
+            case 0x81: // NEWOBJ
+            {
+                var args = Pop(stack) as PickleTuple ?? throw Bad("NEWOBJ without an argument tuple");
+                var cls = Pop(stack) ?? throw Bad("NEWOBJ of None");
+                stack.Add(_call(cls, args.Items));
+                break;
+            }
+            case 0x62: { var state = Pop(stack); _build(Top(stack) ?? throw Bad("BUILD on None"), state); break; } // BUILD
+            case 0x51: stack.Add(_persistentLoad(Pop(stack))); break; // BINPERSID
+            case 0x50: stack.Add(_persistentLoad(ReadLine())); break; // PERSID
+            default:
+                return false;
+        }
+        return true;
     }
 
     private GanSharpException Bad(string why) => PthReader.Damaged(_file, why);
@@ -236,7 +290,8 @@ internal sealed class PickleReader
         "01" => true,
         _ => long.TryParse(s, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out long v)
             ? v
-            : BigInteger.TryParse(s, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var big)
+            : BigInteger.TryParse(s, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture,
+                out var big)
                 ? big
                 : throw Bad($"the integer '{Clip(s)}' is not a number"),
     };

@@ -159,7 +159,8 @@ public static partial class PthReader
         public long Count(object? o, string what) => o is long v && v >= 0 ? v : throw Damaged(path, $"a {what} is {o ?? "None"}");
 
         public GanSharpException Refuse(string what) =>
-            new(ErrorKind.Checkpoint, $"{path} was refused: it contains {what}, and GanSharp loads only plain state dicts so that a checkpoint cannot run code.");
+            new(ErrorKind.Checkpoint, $"{path} was refused: it contains {what}, and GanSharp loads only plain state dicts so that a checkpoint "
+                + $"cannot run code.");
 
         public PickleReader Reader(Stream s, Func<object?, object?> persistentLoad) =>
             new(s, path, available?.Invoke() ?? s.Length - s.Position, ResolveGlobal, Call, persistentLoad, Build);

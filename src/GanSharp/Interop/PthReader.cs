@@ -155,8 +155,19 @@ public static partial class PthReader
     {
         var fs = new BufferedStream(raw);
         var ctx = new Context(path, () => fs.Length - fs.Position);
-        Func<object?, object?> noStorage = _ => throw ctx.Refuse("a persistent id in its header");
-        var magic = ctx.Reader(fs, noStorage).Load();
+        ReadLegacyHeader(path, fs, ctx);
+        var storages = new Dictionary<string, Storage>();
+        var root = ctx.Reader(fs, pid => LegacyStorage(ctx, storages, pid)).Load();
+        ReadLegacyStorages(path, fs, ctx, storages);
+        return Materialize(path, root);
+    }
+
+    private static Func<object?, object?> NoStorage(Context ctx) => _ => throw ctx.Refuse("a persistent id in its header");
+
+    // The three pickles before the object: magic number, protocol version and system info.
+    private static void ReadLegacyHeader(string path, Stream fs, Context ctx)
+    {
+        var magic = ctx.Reader(fs, NoStorage(ctx)).Load();
         bool magicOk = magic switch
         {
             System.Numerics.BigInteger b => b == LegacyMagicFull,
@@ -165,51 +176,56 @@ public static partial class PthReader
         };
         if (!magicOk)
             throw new GanSharpException(ErrorKind.Checkpoint, $"{path} is a pickle but not a torch.save file (wrong magic number).");
-        var protocol = ctx.Reader(fs, noStorage).Load();
+        var protocol = ctx.Reader(fs, NoStorage(ctx)).Load();
         if (protocol is not long p || p != 1001)
             throw new GanSharpException(ErrorKind.Checkpoint, $"{path} uses legacy protocol {protocol}, GanSharp reads 1001.");
-        var sysInfo = ctx.Reader(fs, noStorage).Load() as Dictionary<object, object?>;
+        var sysInfo = ctx.Reader(fs, NoStorage(ctx)).Load() as Dictionary<object, object?>;
         if (sysInfo != null && sysInfo.TryGetValue("little_endian", out var le) && le is false)
             throw new GanSharpException(ErrorKind.Checkpoint, $"{path} was saved on a big-endian machine, which GanSharp does not read.");
+    }
 
-        var storages = new Dictionary<string, Storage>();
-        var root = ctx.Reader(fs, pid =>
+    // The object's persistent ids: a storage (dtype, key, size) or, in old files, a view into a root storage.
+    private static Storage LegacyStorage(Context ctx, Dictionary<string, Storage> storages, object? pid)
+    {
+        var t = pid as PickleTuple;
+        if (t is null || t.Count < 5 || t[0] as string != "storage")
+            throw ctx.Refuse("a persistent id that is not a tensor storage");
+        string key = t[2] as string ?? throw ctx.Refuse("a storage without a key");
+        var dtype = t[1] is StorageType type ? type.DType : throw ctx.Refuse("a storage whose type is not a torch storage class");
+        if (!storages.TryGetValue(key, out var st))
         {
-            var t = pid as PickleTuple;
-            if (t is null || t.Count < 5 || t[0] as string != "storage")
-                throw ctx.Refuse("a persistent id that is not a tensor storage");
-            string key = t[2] as string ?? throw ctx.Refuse("a storage without a key");
-            var dtype = t[1] is StorageType type ? type.DType : throw ctx.Refuse("a storage whose type is not a torch storage class");
-            if (!storages.TryGetValue(key, out var st))
+            st = new Storage(dtype) { Numel = ctx.Count(t[4], "storage size") };
+            storages[key] = st;
+        }
+        if (t.Count > 5 && t[5] is PickleTuple view)
+        {
+            // A legacy view shares its root storage from an element offset.
+            if (view.Count < 3) throw ctx.Refuse("a malformed storage view");
+            string viewKey = view[0] as string ?? throw ctx.Refuse("a storage view without a key");
+            long offset = ctx.Count(view[1], "storage view offset");
+            long size = ctx.Count(view[2], "storage view size");
+            if (!storages.TryGetValue(viewKey, out var vs))
             {
-                st = new Storage(dtype) { Numel = ctx.Count(t[4], "storage size") };
-                storages[key] = st;
+                vs = new Storage(dtype) { Root = st, RootOffset = offset, Numel = size };
+                storages[viewKey] = vs;
             }
-            if (t.Count > 5 && t[5] is PickleTuple view)
-            {
-                // A legacy view shares its root storage from an element offset.
-                if (view.Count < 3) throw ctx.Refuse("a malformed storage view");
-                string viewKey = view[0] as string ?? throw ctx.Refuse("a storage view without a key");
-                long offset = ctx.Count(view[1], "storage view offset");
-                long size = ctx.Count(view[2], "storage view size");
-                if (!storages.TryGetValue(viewKey, out var vs))
-                {
-                    vs = new Storage(dtype) { Root = st, RootOffset = offset, Numel = size };
-                    storages[viewKey] = vs;
-                }
-                return vs;
-            }
-            return st;
-        }).Load();
+            return vs;
+        }
+        return st;
+    }
 
-        var keys = ctx.Reader(fs, noStorage).Load() as List<object?>
+    // After the object: the list of storage keys, then each storage's bytes in that order.
+    private static void ReadLegacyStorages(string path, Stream fs, Context ctx, Dictionary<string, Storage> storages)
+    {
+        var keys = ctx.Reader(fs, NoStorage(ctx)).Load() as List<object?>
             ?? throw new GanSharpException(ErrorKind.Checkpoint, $"{path} lacks the list of storage keys after its object: the file is damaged.");
         var header = new byte[8];
         foreach (var k in keys)
         {
             string key = k as string ?? throw ctx.Refuse("a storage key that is not a string");
             if (!storages.TryGetValue(key, out var st))
-                throw new GanSharpException(ErrorKind.Checkpoint, $"{path} has data for storage {key} that its object never uses: the file is damaged.");
+                throw new GanSharpException(ErrorKind.Checkpoint,
+                    $"{path} has data for storage {key} that its object never uses: the file is damaged.");
             fs.ReadExactly(header);
             long numel = BinaryPrimitives.ReadInt64LittleEndian(header);
             long left = fs.Length - fs.Position;
@@ -219,6 +235,5 @@ public static partial class PthReader
             fs.ReadExactly(bytes);
             st.Bytes = bytes;
         }
-        return Materialize(path, root);
     }
 }

@@ -116,7 +116,8 @@ public static class SafeTensors
                 foreach (long d in shape)
                 {
                     // Checked against the data before multiplying, so a damaged shape cannot overflow or allocate.
-                    if (d < 0 || (d > 0 && numel > dataLength / d)) throw Bad(path, $"tensor {name} has shape [{string.Join(",", shape)}], more than the file holds");
+                    if (d < 0 || (d > 0 && numel > dataLength / d)) throw Bad(path,
+                        $"tensor {name} has shape [{string.Join(",", shape)}], more than the file holds");
                     numel *= d;
                 }
                 if (b < 0 || e < b || e > dataLength || e - b != numel * PthReader.ElementSize(dtype) || e - b > Array.MaxLength)
@@ -150,7 +151,8 @@ public static class SafeTensors
         {
             string dt = node["dtype"]?.GetValue<string>() ?? throw Bad(path, $"tensor {name} has no dtype");
             if (!Types.TryGetValue(dt, out var dtype))
-                throw new GanSharpException(ErrorKind.Checkpoint, $"{path} holds tensor {name} of dtype {dt}, which GanSharp does not read: save it as F32, F16, BF16 or an integer type.");
+                throw new GanSharpException(ErrorKind.Checkpoint,
+                    $"{path} holds tensor {name} of dtype {dt}, which GanSharp does not read: save it as F32, F16, BF16 or an integer type.");
             var shapeNode = node["shape"] as JsonArray ?? throw Bad(path, $"tensor {name} has no shape list");
             long[] shape = shapeNode.Select(x => x?.GetValue<long>() ?? throw Bad(path, $"tensor {name} has a null dimension")).ToArray();
             var offs = node["data_offsets"] as JsonArray;

@@ -16,7 +16,8 @@ public enum ExportFormat
 /// </summary>
 public static partial class WeightsExport
 {
-    /// <summary>Writes every network of the run's <paramref name="which"/> checkpoint to <paramref name="outDir"/>; returns the files written.</summary>
+    /// <summary>Writes every network of the run's <paramref name="which"/> checkpoint to <paramref name="outDir"/>; returns the files
+    /// written.</summary>
     public static IReadOnlyList<string> Export(string checkpointsDir, string name, string which, ExportFormat format, string outDir)
     {
         new Training.RunOptions { Name = name, WhichEpoch = which }.ValidateNames();

@@ -50,7 +50,8 @@ public static unsafe partial class OneDnnGemm
     private static void ThrowIfFailed(int status, long m, long n, long k)
     {
         if (status != 0)
-            throw new InvalidOperationException($"oneDNN sgemm returned status {status} for a {m}x{n}x{k} product; set {ConvolutionVariable}=aten to use libtorch's convolutions and report this.");
+            throw new InvalidOperationException($"oneDNN sgemm returned status {status} for a {m}x{n}x{k} product; set {ConvolutionVariable}=aten to "
+                + $"use libtorch's convolutions and report this.");
     }
 
     /// <summary>Gives oneDNN the thread count libtorch uses, so that --threads bounds both.</summary>

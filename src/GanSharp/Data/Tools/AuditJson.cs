@@ -46,7 +46,8 @@ public sealed record DataAuditSummary
     public IReadOnlyList<int> RareClasses { get; init; } = [];
 
     /// <summary>The guidance as people quote it: "2,000" or "5,000–10,000".</summary>
-    public string Guidance => Scene == SceneKind.Street ? "5,000–10,000" : RecommendedSize.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
+    public string Guidance => Scene == SceneKind.Street ? "5,000–10,000"
+        : RecommendedSize.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The effective size is below the guidance.</summary>
     public bool TooSmall => EffectiveSize < RecommendedSize;
@@ -129,11 +130,13 @@ public static class AuditJson
         }
         catch (JsonException e)
         {
-            throw new GanSharpException(ErrorKind.BadInput, $"{path} is not valid JSON ({e.Message}): re-run gansharp data audit or delete the file.", e);
+            throw new GanSharpException(ErrorKind.BadInput, $"{path} is not valid JSON ({e.Message}): re-run gansharp data audit or delete the file.",
+                e);
         }
         int Int(string name) => root[name] is JsonValue v && v.TryGetValue(out int i) ? i : 0;
         if (root["pairs"] is null || root["effective_size"] is null)
-            throw new GanSharpException(ErrorKind.BadInput, $"{path} has no pairs/effective_size: it is not a GanSharp audit; re-run gansharp data audit.");
+            throw new GanSharpException(ErrorKind.BadInput,
+                $"{path} has no pairs/effective_size: it is not a GanSharp audit; re-run gansharp data audit.");
         var clusters = (root["near_duplicate_clusters"] as JsonArray)?.OfType<JsonArray>().Select(c => c.Count).ToList() ?? [];
         var rare = (root["classes"] as JsonArray)?.OfType<JsonObject>()
             .Where(c => c["rare"] is JsonValue r && r.TryGetValue(out bool b) && b && c["images"] is JsonValue n && n.TryGetValue(out int k) && k > 0)

@@ -69,7 +69,8 @@ public sealed record SplitOptions
         }
         foreach (var dir in new[] { LabelDir, ImageDir, InstanceDir })
             if (dir is not null && Path.GetFullPath(OutputDir).TrimEnd('/') == Path.GetFullPath(dir).TrimEnd('/'))
-                throw new GanSharpException(ErrorKind.Usage, $"--output {OutputDir} is an input folder: write the split to a new folder so inputs are never touched.");
+                throw new GanSharpException(ErrorKind.Usage,
+                    $"--output {OutputDir} is an input folder: write the split to a new folder so inputs are never touched.");
     }
 }
 
@@ -137,89 +138,101 @@ public static class DataSplit
     {
         var sorted = pairs.OrderBy(p => p.Stem, NaturalSort.Instance).ToList();
         var rng = new DeterministicRng(0x5B117UL ^ (ulong)(uint)options.Seed * 0x9E3779B97F4A7C15UL);
-        switch (options.Mode)
+        return options.Mode switch
         {
-            case SplitMode.Grouped:
-            {
-                var regex = options.GroupPattern is null ? null : new Regex(options.GroupPattern);
-                var groupOf = sorted.ToDictionary(p => p.Stem, p => GroupName(p, regex), StringComparer.Ordinal);
-                var groups = groupOf.Values.Distinct().OrderBy(g => g, NaturalSort.Instance).ToList();
-                if (groups.Count < 2)
-                    throw new GanSharpException(ErrorKind.Data,
-                        $"grouping found a single group '{groups.FirstOrDefault()}' for {sorted.Count} pairs, so no test set can be held out: check --group-pattern against the file names.");
-                var perm = rng.Permutation(groups.Count);
-                var sizes = groups.ToDictionary(g => g, g => groupOf.Values.Count(v => v == g));
-                // Fill test, then val, with whole groups in shuffled order until each reaches its share of pairs;
-                // groups are uneven, so fractions are met as closely as whole groups allow, never by splitting one.
-                var splitOf = new Dictionary<string, string>();
-                int total = sorted.Count, test = 0, val = 0;
-                int testTarget = (int)Math.Round(options.TestFraction * total), valTarget = (int)Math.Round(options.ValFraction * total);
-                // A group joins test (then val) while that keeps the split within half a group of its target, so one
-                // huge sequence never swallows the test set.
-                foreach (int gi in perm)
-                {
-                    string g = groups[gi];
-                    int n = sizes[g];
-                    string s;
-                    if (options.TestFraction > 0 && test + n / 2.0 <= testTarget) { s = "test"; test += n; }
-                    else if (options.ValFraction > 0 && val + n / 2.0 <= valTarget) { s = "val"; val += n; }
-                    else s = "train";
-                    splitOf[g] = s;
-                }
-                // Every group larger than twice a target: hold out the smallest one rather than nothing, as long as
-                // training keeps a group.
-                foreach (var (name, fraction) in new[] { ("test", options.TestFraction), ("val", options.ValFraction) })
-                {
-                    if (fraction <= 0 || splitOf.ContainsValue(name)) continue;
-                    var trainGroups = splitOf.Where(kv => kv.Value == "train").Select(kv => kv.Key).ToList();
-                    if (trainGroups.Count < 2) continue;
-                    splitOf[trainGroups.OrderBy(g => sizes[g]).ThenBy(g => g, NaturalSort.Instance).First()] = name;
-                }
-                if (!splitOf.ContainsValue("train"))
-                    splitOf[splitOf.Keys.OrderByDescending(g => sizes[g]).ThenBy(g => g, NaturalSort.Instance).First()] = "train";
-                return sorted.Select(p => new SplitEntry(p.Stem, splitOf[groupOf[p.Stem]], groupOf[p.Stem])).ToList();
-            }
-            case SplitMode.Stratified:
-            {
-                var classes = sorted.ToDictionary(p => p.Stem, p => LabelIO.Read(p.Label).Values.Distinct().ToHashSet(), StringComparer.Ordinal);
-                var perm = rng.Permutation(sorted.Count).Select(i => sorted[i]).ToList();
-                int total = sorted.Count;
-                var target = new Dictionary<string, int>
-                {
-                    ["test"] = (int)Math.Round(options.TestFraction * total),
-                    ["val"] = (int)Math.Round(options.ValFraction * total),
-                };
-                target["train"] = total - target["test"] - target["val"];
-                var count = SplitNames.ToDictionary(s => s, _ => 0);
-                var seen = SplitNames.ToDictionary(s => s, _ => new Dictionary<int, int>());
-                var splitOf = new Dictionary<string, string>();
-                // Rarest classes first: a pair holding a rare class picks the split that has seen that class least
-                // (relative to its size), so a class in few images reaches every split before common ones fill them.
-                var freq = classes.Values.SelectMany(c => c).GroupBy(c => c).ToDictionary(g => g.Key, g => g.Count());
-                foreach (var p in perm.OrderBy(p => classes[p.Stem].Count == 0 ? int.MaxValue : classes[p.Stem].Min(c => freq[c])))
-                {
-                    int rare = classes[p.Stem].Count == 0 ? -1 : classes[p.Stem].MinBy(c => (freq[c], c));
-                    string best = SplitNames.Where(s => count[s] < target[s])
-                        .OrderBy(s => rare < 0 ? 0 : seen[s].GetValueOrDefault(rare) / (double)Math.Max(1, target[s]))
-                        .ThenBy(s => count[s] / (double)Math.Max(1, target[s]))
-                        .First();
-                    splitOf[p.Stem] = best;
-                    count[best]++;
-                    foreach (int c in classes[p.Stem]) seen[best][c] = seen[best].GetValueOrDefault(c) + 1;
-                }
-                return sorted.Select(p => new SplitEntry(p.Stem, splitOf[p.Stem], p.Stem)).ToList();
-            }
-            default:
-            {
-                var perm = rng.Permutation(sorted.Count);
-                int total = sorted.Count;
-                int nTest = (int)Math.Round(options.TestFraction * total), nVal = (int)Math.Round(options.ValFraction * total);
-                var splitOf = new string[total];
-                for (int k = 0; k < total; k++)
-                    splitOf[perm[k]] = k < nTest ? "test" : k < nTest + nVal ? "val" : "train";
-                return sorted.Select((p, i) => new SplitEntry(p.Stem, splitOf[i], p.Stem)).ToList();
-            }
+            SplitMode.Grouped => AssignGrouped(options, sorted, rng),
+            SplitMode.Stratified => AssignStratified(options, sorted, rng),
+            _ => AssignRandom(options, sorted, rng),
+        };
+    }
+
+    private static List<SplitEntry> AssignGrouped(SplitOptions options, List<Pair> sorted, DeterministicRng rng)
+    {
+        var regex = options.GroupPattern is null ? null : new Regex(options.GroupPattern);
+        var groupOf = sorted.ToDictionary(p => p.Stem, p => GroupName(p, regex), StringComparer.Ordinal);
+        var groups = groupOf.Values.Distinct().OrderBy(g => g, NaturalSort.Instance).ToList();
+        if (groups.Count < 2)
+            throw new GanSharpException(ErrorKind.Data,
+                $"grouping found a single group '{groups.FirstOrDefault()}' for {sorted.Count} pairs, so no test set can be held out: check "
+                    + $"--group-pattern against the file names.");
+        var perm = rng.Permutation(groups.Count);
+        var sizes = groups.ToDictionary(g => g, g => groupOf.Values.Count(v => v == g));
+        // Fill test, then val, with whole groups in shuffled order until each reaches its share of pairs;
+        // groups are uneven, so fractions are met as closely as whole groups allow, never by splitting one.
+        var splitOf = new Dictionary<string, string>();
+        int total = sorted.Count, test = 0, val = 0;
+        int testTarget = (int)Math.Round(options.TestFraction * total), valTarget = (int)Math.Round(options.ValFraction * total);
+        // A group joins test (then val) while that keeps the split within half a group of its target, so one
+        // huge sequence never swallows the test set.
+        foreach (int gi in perm)
+        {
+            string g = groups[gi];
+            int n = sizes[g];
+            string s;
+            if (options.TestFraction > 0 && test + n / 2.0 <= testTarget) { s = "test"; test += n; }
+            else if (options.ValFraction > 0 && val + n / 2.0 <= valTarget) { s = "val"; val += n; }
+            else s = "train";
+            splitOf[g] = s;
         }
+        KeepEverySplit(options, splitOf, sizes);
+        return sorted.Select(p => new SplitEntry(p.Stem, splitOf[groupOf[p.Stem]], groupOf[p.Stem])).ToList();
+    }
+
+    // Every group larger than twice a target: hold out the smallest one rather than nothing, as long as training keeps
+    // a group; and training always keeps one.
+    private static void KeepEverySplit(SplitOptions options, Dictionary<string, string> splitOf, Dictionary<string, int> sizes)
+    {
+        foreach (var (name, fraction) in new[] { ("test", options.TestFraction), ("val", options.ValFraction) })
+        {
+            if (fraction <= 0 || splitOf.ContainsValue(name)) continue;
+            var trainGroups = splitOf.Where(kv => kv.Value == "train").Select(kv => kv.Key).ToList();
+            if (trainGroups.Count < 2) continue;
+            splitOf[trainGroups.OrderBy(g => sizes[g]).ThenBy(g => g, NaturalSort.Instance).First()] = name;
+        }
+        if (!splitOf.ContainsValue("train"))
+            splitOf[splitOf.Keys.OrderByDescending(g => sizes[g]).ThenBy(g => g, NaturalSort.Instance).First()] = "train";
+    }
+
+    private static List<SplitEntry> AssignStratified(SplitOptions options, List<Pair> sorted, DeterministicRng rng)
+    {
+        var classes = sorted.ToDictionary(p => p.Stem, p => LabelIO.Read(p.Label).Values.Distinct().ToHashSet(), StringComparer.Ordinal);
+        var perm = rng.Permutation(sorted.Count).Select(i => sorted[i]).ToList();
+        int total = sorted.Count;
+        var target = new Dictionary<string, int>
+        {
+            ["test"] = (int)Math.Round(options.TestFraction * total),
+            ["val"] = (int)Math.Round(options.ValFraction * total),
+        };
+        target["train"] = total - target["test"] - target["val"];
+        var count = SplitNames.ToDictionary(s => s, _ => 0);
+        var seen = SplitNames.ToDictionary(s => s, _ => new Dictionary<int, int>());
+        var splitOf = new Dictionary<string, string>();
+        // Rarest classes first: a pair holding a rare class picks the split that has seen that class least
+        // (relative to its size), so a class in few images reaches every split before common ones fill them.
+        var freq = classes.Values.SelectMany(c => c).GroupBy(c => c).ToDictionary(g => g.Key, g => g.Count());
+        foreach (var p in perm.OrderBy(p => classes[p.Stem].Count == 0 ? int.MaxValue : classes[p.Stem].Min(c => freq[c])))
+        {
+            int rare = classes[p.Stem].Count == 0 ? -1 : classes[p.Stem].MinBy(c => (freq[c], c));
+            string best = SplitNames.Where(s => count[s] < target[s])
+                .OrderBy(s => rare < 0 ? 0 : seen[s].GetValueOrDefault(rare) / (double)Math.Max(1, target[s]))
+                .ThenBy(s => count[s] / (double)Math.Max(1, target[s]))
+                .First();
+            splitOf[p.Stem] = best;
+            count[best]++;
+            foreach (int c in classes[p.Stem]) seen[best][c] = seen[best].GetValueOrDefault(c) + 1;
+        }
+        return sorted.Select(p => new SplitEntry(p.Stem, splitOf[p.Stem], p.Stem)).ToList();
+    }
+
+    private static List<SplitEntry> AssignRandom(SplitOptions options, List<Pair> sorted, DeterministicRng rng)
+    {
+        var perm = rng.Permutation(sorted.Count);
+        int total = sorted.Count;
+        int nTest = (int)Math.Round(options.TestFraction * total), nVal = (int)Math.Round(options.ValFraction * total);
+        var splitOf = new string[total];
+        for (int k = 0; k < total; k++)
+            splitOf[perm[k]] = k < nTest ? "test" : k < nTest + nVal ? "val" : "train";
+        return sorted.Select((p, i) => new SplitEntry(p.Stem, splitOf[i], p.Stem)).ToList();
     }
 
     private static string GroupName(Pair p, Regex? regex)
@@ -231,7 +244,8 @@ public static class DataSplit
                 : p.RelativeFolder;
         var m = regex.Match(p.Stem);
         if (!m.Success)
-            throw new GanSharpException(ErrorKind.Data, $"--group-pattern \"{regex}\" does not match the file name '{p.Stem}': adjust it so every file names its group.");
+            throw new GanSharpException(ErrorKind.Data,
+                $"--group-pattern \"{regex}\" does not match the file name '{p.Stem}': adjust it so every file names its group.");
         return m.Groups.Count > 1 && m.Groups[1].Success ? m.Groups[1].Value : m.Value;
     }
 
@@ -244,12 +258,15 @@ public static class DataSplit
         var labels = List(options.LabelDir, "--label-dir", [".png", ".npy"]);
         var images = List(options.ImageDir, "--image-dir", [".png", ".jpg", ".jpeg", ".bmp", ".webp"]);
         var insts = options.InstanceDir is null ? null : List(options.InstanceDir, "--instance-dir", [".png", ".npy"]);
-        var missing = labels.Keys.Where(s => !images.ContainsKey(s)).Concat(images.Keys.Where(s => !labels.ContainsKey(s))).OrderBy(s => s, NaturalSort.Instance).ToList();
+        var missing = labels.Keys.Where(s => !images.ContainsKey(s)).Concat(images.Keys.Where(s => !labels.ContainsKey(s)))
+            .OrderBy(s => s, NaturalSort.Instance).ToList();
         if (missing.Count > 0)
             throw new GanSharpException(ErrorKind.Data,
-                $"{missing.Count} files have no partner with the same stem in the other folder (first: {missing[0]}): pair every label map with a photo before splitting.");
+                $"{missing.Count} files have no partner with the same stem in the other folder (first: {missing[0]}): pair every label map with a "
+                    + $"photo before splitting.");
         if (insts is not null && labels.Keys.FirstOrDefault(s => !insts.ContainsKey(s)) is string noInst)
-            throw new GanSharpException(ErrorKind.Data, $"label {noInst} has no instance map in {options.InstanceDir}: add it or leave out --instance-dir.");
+            throw new GanSharpException(ErrorKind.Data,
+                $"label {noInst} has no instance map in {options.InstanceDir}: add it or leave out --instance-dir.");
         if (labels.Count == 0)
             throw new GanSharpException(ErrorKind.Data, $"{options.LabelDir} holds no label maps (.png, .npy): point --label-dir at them.");
         return labels.Select(kv => new Pair(kv.Key, kv.Value, images[kv.Key], insts?[kv.Key],
@@ -266,7 +283,8 @@ public static class DataSplit
             if (Path.GetFileName(f).StartsWith('.') || !extensions.Contains(Path.GetExtension(f).ToLowerInvariant())) continue;
             string stem = Path.GetFileNameWithoutExtension(f);
             if (!result.TryAdd(stem, f))
-                throw new GanSharpException(ErrorKind.Data, $"{result[stem]} and {f} share the stem '{stem}': rename one, the split layout is flat and pairs files by stem.");
+                throw new GanSharpException(ErrorKind.Data,
+                    $"{result[stem]} and {f} share the stem '{stem}': rename one, the split layout is flat and pairs files by stem.");
         }
         return result;
     }
@@ -277,7 +295,8 @@ public static class DataSplit
         Directory.CreateDirectory(dir);
         string target = Path.Combine(dir, Path.GetFileName(source));
         if (Path.GetFullPath(target) == Path.GetFullPath(source))
-            throw new GanSharpException(ErrorKind.Usage, $"{source} would be overwritten by the split: choose an --output outside the input folders.");
+            throw new GanSharpException(ErrorKind.Usage,
+                $"{source} would be overwritten by the split: choose an --output outside the input folders.");
         // A rerun replaces what an earlier split wrote, so the layout always matches the manifest.
         if (File.Exists(target)) File.Delete(target);
         if (!copy && link(source, target) == 0) return false;
@@ -287,6 +306,7 @@ public static class DataSplit
 
     // Hard links cost no space and keep one copy of a large data set; link(2) fails with EXDEV across file
     // systems, and then the caller copies.
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true, CharSet = System.Runtime.InteropServices.CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true, CharSet = System.Runtime.InteropServices.CharSet.Ansi,
+        BestFitMapping = false, ThrowOnUnmappableChar = true)]
     private static extern int link(string oldpath, string newpath);
 }
