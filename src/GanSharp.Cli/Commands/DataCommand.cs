@@ -77,43 +77,23 @@ public static class DataCommand
         {
             if ((parse.GetValue(instIn) is null) != (parse.GetValue(instOut) is null))
                 throw new GanSharpException(ErrorKind.Usage, "--instance-input and --instance-output go together: pass both or neither.");
-            ConversionResult result = null!;
-            int instances = 0;
-            AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn())
-                .Start(ctx =>
-                {
-                    var task = ctx.AddTask("Converting labels");
-                    var options = new ConversionOptions
-                    {
-                        InputDir = parse.GetValue(input)!, OutputDir = parse.GetValue(output)!, ClassTable = parse.GetValue(colormap),
-                            UnknownTo255 = parse.GetValue(unknown),
-                    };
-                    result = LabelConversion.Convert(options, (done, total) =>
-                    {
-                        task.MaxValue = total;
-                        task.Value = done;
-                    });
-                    if (parse.GetValue(instIn) is string ii)
-                    {
-                        var it = ctx.AddTask("Converting instances");
-                        instances = LabelConversion.ConvertInstanceFolder(ii, parse.GetValue(instOut)!, (done, total) =>
-                        {
-                            it.MaxValue = total;
-                            it.Value = done;
-                        });
-                    }
-                });
+            var options = new ConversionOptions
+            {
+                InputDir = parse.GetValue(input)!, OutputDir = parse.GetValue(output)!, ClassTable = parse.GetValue(colormap),
+                UnknownTo255 = parse.GetValue(unknown),
+            };
+            var (result, instances) = ConvertWithProgress(options, parse.GetValue(instIn), parse.GetValue(instOut));
             foreach (var u in result.Unknown.Take(10))
             {
                 string files = string.Join(", ", u.FirstFiles.Select(f => Path.GetFileName(f.File)));
-                AnsiConsole.MarkupLineInterpolated($"[yellow]unknown colour[/] ({u.Rgb.R}, {u.Rgb.G}, {u.Rgb.B}): {u.Pixels:N0} pixels, in {files} -> 255");
+                string rgb = $"({u.Rgb.R}, {u.Rgb.G}, {u.Rgb.B})";
+                AnsiConsole.MarkupLineInterpolated($"[yellow]unknown colour[/] {rgb}: {u.Pixels:N0} pixels, in {files} -> 255");
             }
             string converted = $"Converted {result.Files - result.Skipped} files ({result.Skipped} already done)"
                 + (instances > 0 ? $" and {instances} instance maps" : "");
-            string tables = $"class table {result.ClassesPath}; colormap {(result.ColormapWritten ? "written to" : "read from")} {result.ColormapPath}";
+            string mapNote = $"colormap {(result.ColormapWritten ? "written to" : "read from")} {result.ColormapPath}";
             string train = $"--label-nc {result.LabelNc}{(result.Unknown.Count > 0 ? " --contain-dontcare-label" : "")}";
-            AnsiConsole.MarkupLineInterpolated($"{converted}; {tables}; train with {train}.");
+            AnsiConsole.MarkupLineInterpolated($"{converted}; class table {result.ClassesPath}; {mapNote}; train with {train}.");
             return ExitCodes.Ok;
         });
         return cmd;
@@ -171,8 +151,8 @@ public static class DataCommand
                     });
                 });
             string copied = result.CopiedAny ? ", some files copied (hard links impossible)" : "";
-            AnsiConsole.MarkupLineInterpolated(
-                $"train {result.Train}, val {result.Val}, test {result.Test} pairs ({result.Groups} groups){copied}; manifest {result.ManifestPath}.");
+            string sizes = $"train {result.Train}, val {result.Val}, test {result.Test} pairs ({result.Groups} groups)";
+            AnsiConsole.MarkupLineInterpolated($"{sizes}{copied}; manifest {result.ManifestPath}.");
             return ExitCodes.Ok;
         });
         return cmd;
@@ -263,5 +243,34 @@ public static class DataCommand
             .Select(c => c.Images == 0 ? $"{c.Class} (absent)" : c.Class.ToString()))));
         table.AddRow("sizes", Markup.Escape(string.Join(", ", result.Sizes.Take(4).Select(s => $"{s.Width}x{s.Height} ({s.Count})"))));
         return table;
+    }
+
+    // Converts the labels (and the instance maps when asked) with one progress bar each.
+    private static (ConversionResult Result, int Instances) ConvertWithProgress(ConversionOptions options, string? instanceInput,
+        string? instanceOutput)
+    {
+        ConversionResult result = null!;
+        int instances = 0;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("Converting labels");
+                result = LabelConversion.Convert(options, (done, total) =>
+                {
+                    task.MaxValue = total;
+                    task.Value = done;
+                });
+                if (instanceInput is not null)
+                {
+                    var it = ctx.AddTask("Converting instances");
+                    instances = LabelConversion.ConvertInstanceFolder(instanceInput, instanceOutput!, (done, total) =>
+                    {
+                        it.MaxValue = total;
+                        it.Value = done;
+                    });
+                }
+            });
+        return (result, instances);
     }
 }
