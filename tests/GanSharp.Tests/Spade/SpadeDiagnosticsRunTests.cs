@@ -4,6 +4,7 @@ using GanSharp.Interop;
 using GanSharp.Losses;
 using GanSharp.Models.Spade;
 using GanSharp.Nn;
+using GanSharp.Runs;
 using GanSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;

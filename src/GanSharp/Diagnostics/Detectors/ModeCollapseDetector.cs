@@ -5,7 +5,7 @@ namespace GanSharp.Diagnostics;
 /// different label maps) below a fraction of the real data's (<c>diversity_real</c>) over a window. A freshly
 /// initialised G maps every input to nearly the same point, so the detector waits until the fakes have once been
 /// diverse, or until a warm-up has passed without them ever spreading out. Needs a recipe that implements
-/// <see cref="IDiagnosticRecipe{TBatch}"/>.
+/// <see cref="Training.IDiagnosticRecipe{TBatch}"/>.
 /// </summary>
 /// <remarks>
 /// A conditional G with a latent (SPADE with the VAE) can also collapse by ignoring z: <c>diversity_z</c>, the spread

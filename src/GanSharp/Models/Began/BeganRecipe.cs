@@ -169,7 +169,7 @@ public sealed class BeganRecipe : AdversarialRecipe
         // one number suffices for the 1-D manifolds of the 2-D mixtures.
         var d = new BeganAutoEncoder(o.IsImage, spec.Width, spec.Layers, bottleneck: o.IsImage ? 64 : 1);
         double lr = o.IsImage ? 1e-4 : 1e-3;
-        return new FamilyParts("began", makeG(), d, makeG, spec.ZDim, 0, Losses.AdversarialLoss.Original, OptimizerKind.Adam, lr, lr, 0.5, 0.999, DSteps: 1, PenaltyKind.None);
+        return new FamilyParts(FamilyRegistry.Of(o.Family).Name, makeG(), d, makeG, spec.ZDim, 0, FamilyRegistry.Of(o.Family).Loss, OptimizerKind.Adam, lr, lr, 0.5, 0.999, DSteps: 1, PenaltyKind.None);
     }
 
     private BeganAutoEncoder AutoEncoder => (BeganAutoEncoder)D;

@@ -37,7 +37,7 @@ public sealed class ProGanRecipe : AdversarialRecipe
         int channels = o.Width ?? 32;
         Func<TorchSharp.torch.nn.Module<Tensor, Tensor, Tensor>> makeG = () => new ProGanGenerator(o.ZDimOrDefault, channels, 0);
         var d = new ProGanDiscriminator(channels, 0);
-        return new FamilyParts("progan", makeG(), d, makeG, o.ZDimOrDefault, 0, o.Loss ?? AdversarialLoss.W, OptimizerKind.Adam, 1e-3, 1e-3, 0.0, 0.99,
+        return new FamilyParts(FamilyRegistry.Of(o.Family).Name, makeG(), d, makeG, o.ZDimOrDefault, 0, o.Loss ?? FamilyRegistry.Of(o.Family).Loss, OptimizerKind.Adam, 1e-3, 1e-3, 0.0, 0.99,
             DSteps: 1, PenaltyKind.WganGp, Drift: 0.001);
     }
 

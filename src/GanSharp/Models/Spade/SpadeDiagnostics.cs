@@ -192,7 +192,7 @@ public sealed class SpadeDiagnostics : IDisposable
     }
 
     /// <summary>Reports the statistics due at this log step (see the class remarks).</summary>
-    public void Report(SpadeModel model, StepContext context, DLossKind lossKind)
+    public void Report(SpadeModel model, StepContext context, AdversarialLoss lossKind)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
