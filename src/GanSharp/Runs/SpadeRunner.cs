@@ -1,3 +1,5 @@
+using System.Net;
+using System.Text;
 using GanSharp.Data;
 using GanSharp.Diagnostics;
 using GanSharp.Interop;
@@ -5,8 +7,6 @@ using GanSharp.Models.Spade;
 using GanSharp.Reporting;
 using GanSharp.Runtime;
 using GanSharp.Training;
-using System.Net;
-using System.Text;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,93 +16,9 @@ namespace GanSharp.Runs;
 public sealed record SpadeTestOutcome(string PageDir, string IndexHtml, int Images, string NormMode);
 
 /// <summary>The library entry points behind <c>gansharp train</c> and <c>gansharp test</c> for the SPADE family.</summary>
-public static class SpadeRunner
+public static partial class SpadeRunner
 {
     public const string VggEnvironmentVariable = "GANSHARP_VGG19_WEIGHTS";
-
-    /// <summary>
-    /// Options as they will be used: merged with a checkpoint when continuing, with instance use inferred from the data.
-    /// Continuing a run folder of the NVlabs code (its opt.txt and weights, no state of ours) gives
-    /// <paramref name="reference"/>.
-    /// </summary>
-    public static SpadeRunOptions ResolveForTraining(SpadeRunOptions options, IReadOnlySet<string> given, out LoadedState? state, out ReferenceResume? reference)
-    {
-        state = null;
-        reference = null;
-        var folder = new RunFolder(options.Run.RunDir);
-        if (options.Run.ContinueTrain)
-        {
-            string which = options.Run.WhichEpoch;
-            state = folder.TryLoad(which);
-            SpadeRunOptions saved;
-            string source;
-            if (state is not null)
-            {
-                saved = SpadeRunOptions.FromJson(state.OptionsJson, state.Path);
-                source = state.Path;
-                CheckStateBelongs(folder, saved, state.Path);
-                state.CheckWeightFiles(folder, which);
-            }
-            else if (File.Exists(folder.NetPath(which, "G")) && ReferenceOptions.TryReadRunFolder(folder.OptTxtPath) is { } referenceRun)
-            {
-                saved = referenceRun.ToRunOptions();
-                source = folder.OptTxtPath;
-                reference = ReferenceRun.ReadIterTxt(Path.Combine(folder.Dir, "iter.txt"));
-            }
-            else if (File.Exists(folder.NetPath(which, "G")) && File.Exists(folder.OptionsJsonPath))
-            {
-                // One of our runs without its state (deleted to continue from weights put in its place): like the
-                // reference's own continue, the weights and the epoch carry over and Adam starts afresh.
-                saved = SpadeRunOptions.FromJson(File.ReadAllText(folder.OptionsJsonPath), folder.OptionsJsonPath);
-                source = folder.OptionsJsonPath;
-                reference = ReferenceRun.ReadIterTxt(Path.Combine(folder.Dir, "iter.txt")) with { FromNVlabs = false };
-            }
-            else
-                throw new GanSharpException(ErrorKind.Checkpoint,
-                    $"--continue-train found no {folder.StatePath(which)}: check --name/--checkpoints-dir/--which-epoch, or start without --continue-train.");
-            // The folder is where the command line found it (it may have moved since it was written); other run
-            // options come from the checkpoint unless typed.
-            options = SpadeRunOptions.Merge(options, given, saved, source,
-                flat => flat is "run.name" or "run.checkpoints_dir" || (flat.StartsWith("run.", StringComparison.Ordinal) && given.Contains(flat)));
-            options = options with { Run = options.Run with { ContinueTrain = true } };
-        }
-        else
-            RefuseNewRun(folder);
-        if (string.IsNullOrEmpty(options.Data.LabelDir) || string.IsNullOrEmpty(options.Data.ImageDir))
-            throw new GanSharpException(ErrorKind.Usage, "--label-dir and --image-dir are required: point them at the folders of label maps and photos.");
-        return options;
-    }
-
-    // A state copied in from another run would be adopted whole (and rewrite options.json); the folder's own
-    // options.json says which networks this run has.
-    private static void CheckStateBelongs(RunFolder folder, SpadeRunOptions saved, string statePath)
-    {
-        if (!File.Exists(folder.OptionsJsonPath)) return;
-        var own = SpadeRunOptions.FromJson(File.ReadAllText(folder.OptionsJsonPath), folder.OptionsJsonPath).Flatten();
-        foreach (var (name, value) in saved.Flatten())
-        {
-            if (!SpadeRunOptions.IsStructural(name) || !own.TryGetValue(name, out var mine) || mine == value) continue;
-            throw new GanSharpException(ErrorKind.Checkpoint,
-                $"{statePath} was saved by a run with {name} {value}, but this run's {Path.GetFileName(folder.OptionsJsonPath)} has {mine}: " +
-                "the state belongs to another run; put this run's own state back, or continue the other run under its own --name.");
-        }
-    }
-
-    // A new run would overwrite a checkpoint, or the weights of a run (the reference's or ours) that has no state.
-    private static void RefuseNewRun(RunFolder folder)
-    {
-        RunSetup.RefuseNewRunOverCheckpoint(folder);
-        if (File.Exists(folder.NetPath("latest", "G")) && ReferenceOptions.TryReadRunFolder(folder.OptTxtPath) is not null)
-        {
-            throw new GanSharpException(ErrorKind.Checkpoint,
-                $"{folder.Dir} holds a run of the NVlabs reference: pass --continue-train to continue it from its weights, or choose another --name.");
-        }
-        if (File.Exists(folder.NetPath("latest", "G")) && File.Exists(folder.OptionsJsonPath))
-        {
-            throw new GanSharpException(ErrorKind.Checkpoint,
-                $"{folder.Dir} holds the weights of a run: pass --continue-train to continue from them, or choose another --name.");
-        }
-    }
 
     /// <summary>Trains (or continues) a SPADE run. Notices (inferred options, data findings) go to <paramref name="notice"/>.</summary>
     public static TrainResult Train(
@@ -197,10 +113,12 @@ public static class SpadeRunner
     private static void NoticeStart(SpadeRunOptions options, LoadedState? state, ReferenceResume? reference, Action<string> notice)
     {
         if (state != null)
-            notice($"Resuming {state.Path} at epoch {state.Position.Epoch}, batch {state.Position.BatchIndex} (iteration {state.Position.Iteration}).");
+            notice($"Resuming {state.Path} at epoch {state.Position.Epoch}, batch {state.Position.BatchIndex} (iteration " +
+                $"{state.Position.Iteration}).");
         if (reference is { FromNVlabs: true })
             notice($"Continuing the NVlabs run in {options.Run.RunDir} at epoch {reference.Epoch} from its {options.Run.WhichEpoch}_net_* weights. " +
-                   "Adam starts afresh, as in the reference's own --continue_train; from here on the run keeps GanSharp's full state, so later resumes are exact.");
+                   "Adam starts afresh, as in the reference's own --continue_train; from here on the run keeps GanSharp's full state, so later " +
+                       "resumes are exact.");
         else if (reference != null)
             notice($"{options.Run.RunDir} has no {options.Run.WhichEpoch}_state.pth: continuing at epoch {reference.Epoch} " +
                    $"from its {options.Run.WhichEpoch}_net_* weights with fresh optimizer moments.");
@@ -220,12 +138,6 @@ public static class SpadeRunner
         return (json, runFiles);
     }
 
-    private static SpadeRunOptions Defaults(SpadeRunOptions o) => new()
-    {
-        Data = DataOptions.Create(o.Data.LabelDir, o.Data.ImageDir, isTrain: true, o.Data.InstanceDir),
-        Model = new SpadeModelOptions { LabelNc = 13 },
-    };
-
     /// <summary>VGG19 for the perceptual loss, from torchvision's weights file; null when the VGG loss is off.</summary>
     public static Vgg19? LoadVgg(SpadeRunOptions options)
     {
@@ -233,7 +145,8 @@ public static class SpadeRunner
         string? path = options.VggWeights ?? Environment.GetEnvironmentVariable(VggEnvironmentVariable);
         if (string.IsNullOrEmpty(path))
             throw new GanSharpException(ErrorKind.Usage,
-                $"The VGG perceptual loss needs torchvision's VGG19 weights (vgg19-dcbbb2b4.pth from the torchvision model zoo): pass --vgg-weights PATH or set {VggEnvironmentVariable}, or train without it with --no-vgg-loss.");
+                $"The VGG perceptual loss needs torchvision's VGG19 weights (vgg19-dcbbb2b4.pth from the torchvision model zoo): pass " +
+                    $"--vgg-weights PATH or set {VggEnvironmentVariable}, or train without it with --no-vgg-loss.");
         var vgg = new Vgg19();
         using var sd = WeightsFile.ReadStateDict(path);
         using var features = new StateDict();
@@ -261,7 +174,8 @@ public static class SpadeRunner
         folder.SettleForReading(TimeSpan.FromSeconds(60));
         var saved = SavedOptions(cli, folder, which, notice);
         var options = SpadeRunOptions.Merge(cli, given, saved, folder.Dir,
-            flat => flat.StartsWith("data.", StringComparison.Ordinal) && !SpadeRunOptions.IsStructural(flat) || flat.StartsWith("run.", StringComparison.Ordinal));
+            flat => flat.StartsWith("data.", StringComparison.Ordinal) && !SpadeRunOptions.IsStructural(flat)
+                || flat.StartsWith("run.", StringComparison.Ordinal));
         var dataset = OpenTestData(options, folder, notice);
         var model = new SpadeModel(options.Model, options.Loss with { NoVggLoss = true }, vgg: null, buildDiscriminator: false);
         try
@@ -299,7 +213,8 @@ public static class SpadeRunner
         {
             // Weights alone (e.g. a generator copied out of its run): the command line must describe the networks;
             // a wrong option shows up as the mismatching keys and shapes when the weights load.
-            notice($"{folder.Dir} has no options (options.json, or the reference's opt.txt): the generator is built from the command line's options.");
+            notice($"{folder.Dir} has no options (options.json, or the reference's opt.txt): the generator is built from the command " +
+                $"line's options.");
             return cli;
         }
         throw new GanSharpException(ErrorKind.Checkpoint,

@@ -29,7 +29,8 @@ public sealed class LoadedState(string path, Dictionary<object, object?> root)
         foreach (var slot in nets)
         {
             if (!dicts.TryGetValue(slot.Name, out var od) || od is not OrderedDict o)
-                throw new GanSharpException(ErrorKind.Checkpoint, $"{Path} has no weights for net{slot.Name}: it was saved by a different configuration.");
+                throw new GanSharpException(ErrorKind.Checkpoint, $"{Path} has no weights for net{slot.Name}: it was saved by a different " +
+                    $"configuration.");
             using var sd = new StateDict();
             foreach (var k in o.Keys) sd.Add((string)k, ((Tensor)o[k]!).alias());
             ModuleState.Load(slot.Module, sd, Path, "net" + slot.Name);
@@ -42,7 +43,8 @@ public sealed class LoadedState(string path, Dictionary<object, object?> root)
         foreach (var (name, opt) in optimizers)
         {
             if (!dicts.TryGetValue(name, out var t) || t is not Tensor bytes)
-                throw new GanSharpException(ErrorKind.Checkpoint, $"{Path} has no state for optimizer {name}: it was saved by a different configuration.");
+                throw new GanSharpException(ErrorKind.Checkpoint, $"{Path} has no state for optimizer {name}: it was saved by a different " +
+                    $"configuration.");
             using var ms = new MemoryStream(bytes.bytes.ToArray());
             using var r = new BinaryReader(ms);
             opt.load_state_dict(r);
@@ -77,12 +79,14 @@ public sealed class LoadedState(string path, Dictionary<object, object?> root)
                 if (differs != null) break;
                 var a = (Tensor)saved[k]!;
                 if (!onDisk.TryGetValue((string)k, out var b)) differs = $"it has no {k}";
-                else if (!a.shape.SequenceEqual(b.shape) || a.dtype != b.dtype || !PthWriter.TensorBytes(a).AsSpan().SequenceEqual(PthWriter.TensorBytes(b))) differs = $"its {k}";
+                else if (!a.shape.SequenceEqual(b.shape) || a.dtype != b.dtype
+                    || !PthWriter.TensorBytes(a).AsSpan().SequenceEqual(PthWriter.TensorBytes(b))) differs = $"its {k}";
             }
             if (differs is null) continue;
             throw new GanSharpException(ErrorKind.Checkpoint,
                 $"{path} is not the net{net} saved in {Path} ({differs} differs): it was replaced after iteration {(long)root["iteration"]!}. " +
-                $"To continue from the replaced weights with fresh optimizer moments, delete {System.IO.Path.GetFileName(Path)}; to continue from the checkpoint's own weights, delete or restore {System.IO.Path.GetFileName(path)}.");
+                $"To continue from the replaced weights with fresh optimizer moments, delete {System.IO.Path.GetFileName(Path)}; to continue from " +
+                    $"the checkpoint's own weights, delete or restore {System.IO.Path.GetFileName(path)}.");
         }
     }
 }

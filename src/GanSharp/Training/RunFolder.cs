@@ -143,7 +143,8 @@ public sealed class RunFolder(string dir)
             ["iteration"] = position.Iteration,
             ["epoch"] = position.Epoch,
             ["epoch_images"] = position.EpochImages,
-            ["files"] = new System.Text.Json.Nodes.JsonArray(pending.Select(p => (System.Text.Json.Nodes.JsonNode?)Path.GetFileName(p.Final)).ToArray()),
+            ["files"] = new System.Text.Json.Nodes.JsonArray(
+                pending.Select(p => (System.Text.Json.Nodes.JsonNode?)Path.GetFileName(p.Final)).ToArray()),
         };
         AddText(ManifestPath(which), manifest.ToJsonString() + "\n");
         Commit(pending);
@@ -235,7 +236,8 @@ public sealed class RunFolder(string dir)
                 removed++;
             }
         }
-        if (removed > 0) notes.Add($"removed {removed} temporary file{(removed == 1 ? "" : "s")} ({AtomicFile.Megabytes(freed)}) that an interrupted save left behind.");
+        if (removed > 0) notes.Add($"removed {removed} temporary file{(removed == 1 ? "" : "s")} ({AtomicFile.Megabytes(freed)}) that an " +
+            $"interrupted save left behind.");
         return notes;
     }
 
@@ -246,7 +248,8 @@ public sealed class RunFolder(string dir)
     {
         var lines = File.ReadAllLines(JournalPath);
         if (lines.Length == 0 || lines[0] != JournalHeader)
-            throw new GanSharpException(ErrorKind.Checkpoint, $"{JournalPath} is not a GanSharp checkpoint journal: move it away and run the command again.");
+            throw new GanSharpException(ErrorKind.Checkpoint, $"{JournalPath} is not a GanSharp checkpoint journal: move it away and run the " +
+                $"command again.");
         var files = new List<(string, string)>();
         foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
         {
@@ -254,7 +257,8 @@ public sealed class RunFolder(string dir)
             // The journal names files of this folder only; anything else is not ours to rename.
             if (parts.Length != 2 || !RunOptions.IsPlainName(parts[0]) || !RunOptions.IsPlainName(parts[1]) || !AtomicFile.IsTempName(parts[1])
                 || !parts[1].StartsWith(parts[0] + ".", StringComparison.Ordinal))
-                throw new GanSharpException(ErrorKind.Checkpoint, $"{JournalPath} has a line that is not a rename of this folder's checkpoint ('{line}'): move it away and run the command again.");
+                throw new GanSharpException(ErrorKind.Checkpoint, $"{JournalPath} has a line that is not a rename of this folder's checkpoint " +
+                    $"('{line}'): move it away and run the command again.");
             files.Add((parts[0], parts[1]));
         }
         return files;

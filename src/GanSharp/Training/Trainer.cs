@@ -9,7 +9,8 @@ using static TorchSharp.torch;
 namespace GanSharp.Training;
 
 /// <summary>What a progress display needs after each iteration (no device sync involved).</summary>
-public sealed record TrainProgress(int Epoch, int TotalEpochs, int BatchIndex, int BatchesPerEpoch, long Iteration, long TotalIterations, double ElapsedSeconds);
+public sealed record TrainProgress(int Epoch, int TotalEpochs, int BatchIndex, int BatchesPerEpoch, long Iteration, long TotalIterations,
+    double ElapsedSeconds);
 
 /// <summary>How a run ended.</summary>
 public sealed record TrainResult(TrainPosition Position, bool Completed, bool Interrupted, string? StoppedBy);
@@ -17,8 +18,9 @@ public sealed record TrainResult(TrainPosition Position, bool Completed, bool In
 /// <summary>
 /// The training loop shared by every family: per iteration it runs the recipe's phases (loss, backward, optimizer
 /// step, after-step hook) under one dispose scope, handing a phase marked <see cref="TrainPhase.FreshBatch"/> the
-/// source's next batch for each repetition after the first (the data position counts those batches); it schedules learning rates per epoch, reports statistics at
-/// print intervals, writes sample pages, and saves resumable checkpoints. It knows nothing about any family.
+/// source's next batch for each repetition after the first (the data position counts those batches); it schedules
+/// learning rates per epoch, reports statistics at print intervals, writes sample pages, and saves resumable
+/// checkpoints. It knows nothing about any family.
 /// </summary>
 public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
 {
@@ -45,7 +47,8 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         _networkStats = new NetworkStatistics(recipe.Networks, recipe.Optimizers);
         foreach (var phase in recipe.Phases)
             if (!_optimizers.ContainsKey(phase.Optimizer))
-                throw new InvalidOperationException($"phase {phase.Name} names optimizer {phase.Optimizer}, which the {recipe.Family} recipe does not define");
+                throw new InvalidOperationException($"phase {phase.Name} names optimizer {phase.Optimizer}, which the {recipe.Family} recipe does " +
+                    $"not define");
     }
 
     public StatsCollector Stats { get; }
@@ -86,7 +89,8 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
     public TrainPosition Resume(LoadedState state)
     {
         if (state.Family != _recipe.Family)
-            throw new GanSharpException(ErrorKind.Checkpoint, $"{state.Path} was trained as family {state.Family}, not {_recipe.Family}: pass --family {state.Family} or start a new --name.");
+            throw new GanSharpException(ErrorKind.Checkpoint, $"{state.Path} was trained as family {state.Family}, not {_recipe.Family}: pass " +
+                $"--family {state.Family} or start a new --name.");
         state.RestoreNetworks(_recipe.Networks);
         state.RestoreOptimizers(_optimizers);
         _recipe.LoadExtraState(state.Extra);
@@ -307,7 +311,8 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         string latest = _folder.StatePath("latest");
         string checkpoint = File.Exists(latest) ? $"the last good checkpoint {latest} is kept" : "no checkpoint was saved before it";
         throw new GanSharpException(ErrorKind.TrainingFailed,
-            $"training diverged: {NonFiniteDetector.Describe(term, value, sinceIteration, iteration)}; {checkpoint} — {DivergenceAdvice}, then resume with --continue-train.");
+            $"training diverged: {NonFiniteDetector.Describe(term, value, sinceIteration, iteration)}; {checkpoint} — {DivergenceAdvice}, then " +
+                $"resume with --continue-train.");
     }
 
     // A checkpoint of a diverged run would overwrite the last good one, so look before saving.

@@ -24,8 +24,8 @@ public sealed class AcGanRecipe : AdversarialRecipe
         var spec = FamilyNets.Spec(o, t, classes, o.Norm ?? (o.IsImage ? DNorm.Batch : DNorm.None), gBatchNorm: o.IsImage);
         var (g, d, makeG) = FamilyNets.Build(o.IsImage, spec);
         double lr = o.IsImage ? 2e-4 : 1e-3;
-        return new FamilyParts(family.Name, g, d, makeG, spec.ZDim, classes, loss, OptimizerKind.Adam, lr, lr, 0.5, 0.999, DSteps: 1, PenaltyKind.None,
-            Saturating: o.Saturating);
+        return new FamilyParts(family.Name, g, d, makeG, spec.ZDim, classes, loss, OptimizerKind.Adam, lr, lr, 0.5, 0.999, DSteps: 1,
+            PenaltyKind.None, Saturating: o.Saturating);
     }
 
     /// <summary>Samples of the given classes [n] (int64).</summary>

@@ -9,38 +9,6 @@ using static TorchSharp.torch;
 namespace GanSharp.Models.Common;
 
 /// <summary>
-/// What a family hands to <see cref="AdversarialRecipe"/>: its networks and its own defaults. <see cref="PenaltyWeight"/>
-/// (λ of WGAN-GP, γ of R1) and <see cref="EmaBeta"/> (0 = no average of G) apply when the tricks leave them unset;
-/// <see cref="Saturating"/> switches G to the saturating minimax loss (original loss only).
-/// </summary>
-public sealed record FamilyParts(
-    string Family,
-    nn.Module<Tensor, Tensor, Tensor> G,
-    nn.Module<Tensor, Tensor> D,
-    Func<nn.Module<Tensor, Tensor, Tensor>> MakeG,
-    int ZDim,
-    int Classes,
-    AdversarialLoss Loss,
-    OptimizerKind Optimizer,
-    double LrG,
-    double LrD,
-    double Beta1,
-    double Beta2,
-    int DSteps,
-    PenaltyKind Penalty,
-    double Drift = 0,
-    double PenaltyWeight = 10,
-    double EmaBeta = 0,
-    bool Saturating = false);
-
-/// <summary>Anything that can draw samples from a trained G (tests and benchmarks score with it).</summary>
-public interface IGanSampler
-{
-    /// <summary>n samples from G (the EMA copy when EMA is on), in eval mode, without gradients.</summary>
-    Tensor Sample(int n);
-}
-
-/// <summary>
 /// The D-then-G adversarial iteration shared by the families, with every trick of <see cref="TricksOptions"/>
 /// applied through the one-call helpers (targets, instance noise, replay, DiffAugment/ADA, penalties, EMA).
 /// A family supplies networks and defaults and overrides only what its paper changes (WGAN's clipping, BEGAN's

@@ -101,11 +101,16 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
         {
             if (given) throw new GanSharpException(ErrorKind.Usage, message);
         }
-        Refuse(tricks.MinibatchStd, "--minibatch-std does not apply to SPADE: its multiscale patch discriminator has no single head to append the feature to.");
-        Refuse(tricks.SphereLatent, "--sphere-latent does not apply to SPADE: its generator is driven by the label map, and the VAE's z comes from the encoder.");
-        Refuse(tricks.JointBatch, "--joint-batch does not apply to SPADE: its discriminator always sees real and fake as one batch, as the reference does.");
-        Refuse(tricks.SpectralNormG, "--spectral-norm-g does not apply to SPADE: the 'spectral' prefix of --norm-G already switches it (e.g. spectralspadesyncbatch3x3).");
-        Refuse(tricks.SpectralNormD, "--spectral-norm-d does not apply to SPADE: the 'spectral' prefix of --norm-D already switches it (e.g. spectralinstance).");
+        Refuse(tricks.MinibatchStd, "--minibatch-std does not apply to SPADE: its multiscale patch discriminator has no single head to append the " +
+            "feature to.");
+        Refuse(tricks.SphereLatent, "--sphere-latent does not apply to SPADE: its generator is driven by the label map, and the VAE's z comes from " +
+            "the encoder.");
+        Refuse(tricks.JointBatch, "--joint-batch does not apply to SPADE: its discriminator always sees real and fake as one batch, as the " +
+            "reference does.");
+        Refuse(tricks.SpectralNormG, "--spectral-norm-g does not apply to SPADE: the 'spectral' prefix of --norm-G already switches it (e.g. " +
+            "spectralspadesyncbatch3x3).");
+        Refuse(tricks.SpectralNormD, "--spectral-norm-d does not apply to SPADE: the 'spectral' prefix of --norm-D already switches it (e.g. " +
+            "spectralinstance).");
         Refuse(tricks.GDropout > 0, "--g-dropout does not apply to SPADE: its generator has no hidden dropout layers to switch on.");
         tricks.Validate();
     }
@@ -215,15 +220,4 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
         _diagnostics?.Dispose();
         _model.Dispose();
     }
-}
-
-/// <summary>Adapts the prefetching loader to the trainer: trainer epochs and batch indices map to loader positions.</summary>
-public sealed class SpadeBatchSource(SpadeLoader loader, CancellationToken cancel) : IBatchSource<SpadeBatch>
-{
-    public int BatchesPerEpoch => loader.BatchesPerEpoch;
-
-    public int BatchSize => loader.Dataset.Options.BatchSize;
-
-    public IEnumerable<SpadeBatch> Epoch(int epoch, int startIndex) =>
-        loader.ReadEpoch(new LoaderPosition(epoch, startIndex * BatchSize), cancel);
 }

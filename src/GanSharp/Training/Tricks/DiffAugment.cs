@@ -34,7 +34,8 @@ public static class DiffAugment
                 "color" or "colour" => AugmentPolicy.Color,
                 "translation" => AugmentPolicy.Translation,
                 "cutout" => AugmentPolicy.Cutout,
-                _ => throw new GanSharpException(ErrorKind.Usage, $"--diff-augment names '{part}': use a comma-separated subset of color, translation, cutout."),
+                _ => throw new GanSharpException(ErrorKind.Usage, $"--diff-augment names '{part}': use a comma-separated subset of color, " +
+                    $"translation, cutout."),
             };
         }
         return result;
