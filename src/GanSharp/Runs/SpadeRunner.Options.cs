@@ -49,7 +49,7 @@ public static partial class SpadeRunner
             else
                 throw new GanSharpException(ErrorKind.Checkpoint,
                     $"--continue-train found no {folder.StatePath(which)}: check --name/--checkpoints-dir/--which-epoch, or start without " +
-                        $"--continue-train.");
+                        "--continue-train.");
             // The folder is where the command line found it (it may have moved since it was written); other run
             // options come from the checkpoint unless typed.
             options = SpadeRunOptions.Merge(options, given, saved, source,
@@ -87,7 +87,7 @@ public static partial class SpadeRunner
         {
             throw new GanSharpException(ErrorKind.Checkpoint,
                 $"{folder.Dir} holds a run of the NVlabs reference: pass --continue-train to continue it from its weights, or choose " +
-                    $"another --name.");
+                    "another --name.");
         }
         if (File.Exists(folder.NetPath("latest", "G")) && File.Exists(folder.OptionsJsonPath))
         {

@@ -145,7 +145,7 @@ public static partial class SpadeRunner
         string? path = options.VggWeights ?? Environment.GetEnvironmentVariable(VggEnvironmentVariable);
         if (string.IsNullOrEmpty(path))
             throw new GanSharpException(ErrorKind.Usage,
-                $"The VGG perceptual loss needs torchvision's VGG19 weights (vgg19-dcbbb2b4.pth from the torchvision model zoo): pass " +
+                "The VGG perceptual loss needs torchvision's VGG19 weights (vgg19-dcbbb2b4.pth from the torchvision model zoo): pass " +
                     $"--vgg-weights PATH or set {VggEnvironmentVariable}, or train without it with --no-vgg-loss.");
         var vgg = new Vgg19();
         using var sd = WeightsFile.ReadStateDict(path);
@@ -214,7 +214,7 @@ public static partial class SpadeRunner
             // Weights alone (e.g. a generator copied out of its run): the command line must describe the networks;
             // a wrong option shows up as the mismatching keys and shapes when the weights load.
             notice($"{folder.Dir} has no options (options.json, or the reference's opt.txt): the generator is built from the command " +
-                $"line's options.");
+                "line's options.");
             return cli;
         }
         throw new GanSharpException(ErrorKind.Checkpoint,

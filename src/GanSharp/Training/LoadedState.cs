@@ -30,7 +30,7 @@ public sealed class LoadedState(string path, Dictionary<object, object?> root)
         {
             if (!dicts.TryGetValue(slot.Name, out var od) || od is not OrderedDict o)
                 throw new GanSharpException(ErrorKind.Checkpoint, $"{Path} has no weights for net{slot.Name}: it was saved by a different " +
-                    $"configuration.");
+                    "configuration.");
             using var sd = new StateDict();
             foreach (var k in o.Keys) sd.Add((string)k, ((Tensor)o[k]!).alias());
             ModuleState.Load(slot.Module, sd, Path, "net" + slot.Name);
@@ -44,7 +44,7 @@ public sealed class LoadedState(string path, Dictionary<object, object?> root)
         {
             if (!dicts.TryGetValue(name, out var t) || t is not Tensor bytes)
                 throw new GanSharpException(ErrorKind.Checkpoint, $"{Path} has no state for optimizer {name}: it was saved by a different " +
-                    $"configuration.");
+                    "configuration.");
             using var ms = new MemoryStream(bytes.bytes.ToArray());
             using var r = new BinaryReader(ms);
             opt.load_state_dict(r);

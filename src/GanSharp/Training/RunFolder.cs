@@ -237,7 +237,7 @@ public sealed class RunFolder(string dir)
             }
         }
         if (removed > 0) notes.Add($"removed {removed} temporary file{(removed == 1 ? "" : "s")} ({AtomicFile.Megabytes(freed)}) that an " +
-            $"interrupted save left behind.");
+            "interrupted save left behind.");
         return notes;
     }
 
@@ -249,7 +249,7 @@ public sealed class RunFolder(string dir)
         var lines = File.ReadAllLines(JournalPath);
         if (lines.Length == 0 || lines[0] != JournalHeader)
             throw new GanSharpException(ErrorKind.Checkpoint, $"{JournalPath} is not a GanSharp checkpoint journal: move it away and run the " +
-                $"command again.");
+                "command again.");
         var files = new List<(string, string)>();
         foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
         {

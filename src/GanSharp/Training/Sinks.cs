@@ -25,7 +25,7 @@ public sealed class LossLogSink : IStatsSink
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         if (header)
             File.AppendAllText(path, $"================ Training Loss ({DateTime.Now:ddd MMM d HH:mm:ss yyyy}){(resumed ? " resumed" : "")} " +
-                $"================\n");
+                "================\n");
     }
 
     public void OnStats(StatsRecord r) => File.AppendAllText(_path, Format(r, _isLoss) + "\n");

@@ -48,7 +48,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         foreach (var phase in recipe.Phases)
             if (!_optimizers.ContainsKey(phase.Optimizer))
                 throw new InvalidOperationException($"phase {phase.Name} names optimizer {phase.Optimizer}, which the {recipe.Family} recipe does " +
-                    $"not define");
+                    "not define");
     }
 
     public StatsCollector Stats { get; }
@@ -312,7 +312,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         string checkpoint = File.Exists(latest) ? $"the last good checkpoint {latest} is kept" : "no checkpoint was saved before it";
         throw new GanSharpException(ErrorKind.TrainingFailed,
             $"training diverged: {NonFiniteDetector.Describe(term, value, sinceIteration, iteration)}; {checkpoint} — {DivergenceAdvice}, then " +
-                $"resume with --continue-train.");
+                "resume with --continue-train.");
     }
 
     // A checkpoint of a diverged run would overwrite the last good one, so look before saving.

@@ -37,7 +37,7 @@ internal sealed class PeriodicEvaluation : IDisposable
                     "GANSHARP_INCEPTION_WEIGHTS, or drop --eval-every.");
         if (options.EvalSamples < 2)
             throw new GanSharpException(ErrorKind.Usage, $"--eval-samples {options.EvalSamples} is too small: FID needs at least 2 images (64 or " +
-                $"more is sensible).");
+                "more is sensible).");
         var extractor = new InceptionFeatureExtractor(InceptionWeights.LoadPretrained(path));
         // A fixed subset: the first images in file order, with test-time preprocessing (no flip, no random crop).
         var data = options.Data with { IsTrain = false, NoFlip = true, SerialBatches = true, MaxDatasetSize = options.EvalSamples,

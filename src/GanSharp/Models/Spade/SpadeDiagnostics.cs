@@ -47,7 +47,7 @@ public sealed record DiagnosticPairs(Tensor Semantics, Tensor Images) : IDisposa
                         throw new GanSharpException(ErrorKind.Data,
                             $"{batch.Paths[0]} is {batch.Image.shape[3]}x{batch.Image.shape[2]} after preprocessing but the first pair of " +
                                 $"{data.ImageDir} is {imgs[0].shape[3]}x{imgs[0].shape[2]}: use a cropping or fixed --preprocess-mode so that " +
-                                $"every pair has the training size.");
+                                "every pair has the training size.");
                     sems.Add(batch.Semantics.to_type(ScalarType.Byte).DetachFromDisposeScope());
                     imgs.Add(batch.Image.clone().DetachFromDisposeScope());
                 }

@@ -35,7 +35,7 @@ public static class DiffAugment
                 "translation" => AugmentPolicy.Translation,
                 "cutout" => AugmentPolicy.Cutout,
                 _ => throw new GanSharpException(ErrorKind.Usage, $"--diff-augment names '{part}': use a comma-separated subset of color, " +
-                    $"translation, cutout."),
+                    "translation, cutout."),
             };
         }
         return result;
