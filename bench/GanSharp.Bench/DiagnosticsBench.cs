@@ -55,7 +55,7 @@ public static class DiagnosticsBench
         var ctx = new StepContext(stats) { IsLogStep = true };
         double logStep = Median(() =>
         {
-            diversityOnly.Report(model, ctx, DLossKind.Hinge);
+            diversityOnly.Report(model, ctx, AdversarialLoss.Hinge);
             stats.Flush(1, 1, 1, 0);
         });
         // valEvery 1: every call validates.
@@ -64,7 +64,7 @@ public static class DiagnosticsBench
         double valStep = Median(() =>
         {
             ctx.Iteration = it++;
-            withVal.Report(model, ctx, DLossKind.Hinge);
+            withVal.Report(model, ctx, AdversarialLoss.Hinge);
             stats.Flush(1, 1, it, 0);
         });
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using GanSharp.Models;
+using GanSharp.Runs;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;
 
@@ -71,7 +73,7 @@ public static class FamiliesBench
                     if (f.IsImage)
                     {
                         TorchSharp.torch.manual_seed(run.Seed);
-                        using var r0 = FamilyRunner.CreateRecipe(f, t);
+                        using var r0 = FamilyRegistry.CreateRecipe(f, t);
                         init = FamilyRunner.Score(f, r0, 256, run.Seed).FeatureDistance;
                     }
                     var clock = Stopwatch.StartNew();

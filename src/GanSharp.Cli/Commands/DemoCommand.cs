@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using GanSharp.Data;
 using GanSharp.Models.Spade;
+using GanSharp.Runs;
 using Spectre.Console;
 
 namespace GanSharp.Cli.Commands;

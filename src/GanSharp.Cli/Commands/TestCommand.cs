@@ -1,6 +1,7 @@
 using System.CommandLine;
 using GanSharp.Cli.Options;
 using GanSharp.Models.Spade;
+using GanSharp.Runs;
 using Spectre.Console;
 
 namespace GanSharp.Cli.Commands;

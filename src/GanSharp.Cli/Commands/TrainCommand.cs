@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using GanSharp.Cli.Options;
 using GanSharp.Models.Spade;
+using GanSharp.Runs;
 using GanSharp.Training;
 using Spectre.Console;
 

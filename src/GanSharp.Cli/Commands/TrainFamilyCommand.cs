@@ -1,5 +1,6 @@
 using System.CommandLine;
 using GanSharp.Cli.Options;
+using GanSharp.Runs;
 using GanSharp.Training;
 using Spectre.Console;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using GanSharp.Losses;
+using GanSharp.Models;
 using GanSharp.Training;
 
 namespace GanSharp.Cli.Options;
@@ -11,7 +12,7 @@ namespace GanSharp.Cli.Options;
 public sealed class FamilyOptionsBinder
 {
     /// <summary>Family names on the command line, in the order of <see cref="GanFamily"/>.</summary>
-    public static readonly string[] FamilyNames = ["mlp", "dcgan", "lsgan", "wgan", "wgan-gp", "began", "progan", "acgan"];
+    public static readonly string[] FamilyNames = [.. FamilyRegistry.Names];
 
     public Option<string> Family { get; } = Choice("--family", "wgan-gp", FamilyNames,
         "The GAN family: mlp (plain GAN), dcgan, lsgan (least squares), wgan (weight clipping), wgan-gp (gradient penalty; on 2-D data its defaults are the WGAN-GP toy code's lambda 0.1 and Adam betas (0.5, 0.9), with Adam 2e-3 and samples from an EMA 0.99 of G), began (auto-encoder D), progan (progressive growing, images), acgan (class-conditional).");

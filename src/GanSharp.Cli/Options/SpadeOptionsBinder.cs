@@ -1,6 +1,7 @@
 using System.CommandLine;
 using GanSharp.Losses;
 using GanSharp.Models.Spade;
+using GanSharp.Runs;
 using GanSharp.Training;
 
 namespace GanSharp.Cli.Options;

@@ -80,7 +80,8 @@ public abstract class Detector
         new(s[start].Iteration, s[end].Iteration, start, end, evidence);
 
     /// <summary>Formats a statistic for evidence sentences.</summary>
-    protected static string F(double v) => v.ToString(Math.Abs(v) is >= 1000 or (< 0.001 and > 0) ? "0.###e+0" : "0.###", CultureInfo.InvariantCulture);
+    protected static string F(double v) => v.ToString(Math.Abs(v) is >= 1000 or (< 0.001 and > 0) ? "0.###e+0" : "0.###",
+        CultureInfo.InvariantCulture);
 
     /// <summary>The detectors with default thresholds, in the order the report lists them.</summary>
     public static IReadOnlyList<Detector> Defaults() =>
@@ -110,9 +111,6 @@ public sealed class StatsSeries(IReadOnlyList<StatsRecord> records)
 
     /// <summary>The D loss terms whose sum is "the D loss".</summary>
     public static readonly string[] DTerms = ["D_Fake", "D_real"];
-
-    /// <summary>The G loss terms of the reference.</summary>
-    public static readonly string[] GTerms = ["GAN", "GAN_Feat", "VGG", "KLD"];
 
     public int Count => records.Count;
 

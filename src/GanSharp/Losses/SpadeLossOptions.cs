@@ -4,7 +4,7 @@ namespace GanSharp.Losses;
 public sealed record SpadeLossOptions
 {
     /// <summary>--gan_mode.</summary>
-    public GanMode GanMode { get; init; } = GanMode.Hinge;
+    public AdversarialLoss GanMode { get; init; } = AdversarialLoss.Hinge;
 
     /// <summary>--lambda_feat: weight of feature matching.</summary>
     public double LambdaFeat { get; init; } = 10.0;

@@ -40,7 +40,8 @@ public sealed class ParamFreeNorm : nn.Module<Tensor, Tensor>
     {
         Kind = kind;
         if (affine) {
-            if (kind == ParamFreeNormKind.Instance) throw new ArgumentException("An affine instance norm is not one of the reference's norms.", nameof(affine));
+            if (kind == ParamFreeNormKind.Instance) throw new ArgumentException("An affine instance norm is not one of the " +
+                "reference's norms.", nameof(affine));
             weight = new TorchSharp.Modules.Parameter(ones(numFeatures, device: device));
             bias = new TorchSharp.Modules.Parameter(zeros(numFeatures, device: device));
         }

@@ -45,9 +45,6 @@ public sealed class SpadeResnetBlock : nn.Module<Tensor, Tensor, Tensor>
 
     public bool LearnedShortcut { get; }
 
-    /// <summary>The three SPADE layers, e.g. to switch gamma/beta fusion.</summary>
-    public IEnumerable<SpadeNorm> SpadeLayers => norm_s is null ? new[] { norm_0, norm_1 } : new[] { norm_0, norm_1, norm_s };
-
     /// <param name="x">[N, fin, H, W].</param>
     /// <param name="seg">[N, semantic_nc, h, w]; pass it already resized to H x W to avoid one resize per SPADE layer.</param>
     /// <returns>[N, fout, H, W].</returns>

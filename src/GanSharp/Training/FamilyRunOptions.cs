@@ -125,7 +125,7 @@ public sealed record FamilyRunOptions
         Need(ProGanStartResolution is 4 or 8 or 16, $"--progan-start-resolution {ProGanStartResolution} must be 4, 8 or 16.");
         Need(Family != GanFamily.ProGan || IsImage, "--family progan grows image resolution: use --data shapes32.");
         Need(Norm != DNorm.Instance || IsImage, "--norm instance needs images: use batch, layer or none on 2-D data.");
-        Need(!Saturating || (Loss ?? AdversarialLoss.Original) is AdversarialLoss.Original or AdversarialLoss.Saturating,
+        Need(!Saturating || (Loss ?? AdversarialLoss.Original) is AdversarialLoss.Original,
             "--saturating applies to the original loss only: drop it or use --loss original.");
     }
 }

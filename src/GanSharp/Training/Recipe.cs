@@ -24,17 +24,35 @@ public sealed record OptimizerSlot(
     double Beta2 = 0.9,
     double WeightDecay = 0.0);
 
+/// <summary>Which network a phase of an iteration trains.</summary>
+public enum GanPhase
+{
+    /// <summary>The generator's step (optimizer and network "G").</summary>
+    G,
+    /// <summary>The discriminator's (critic's) step (optimizer and network "D").</summary>
+    D,
+}
+
 /// <summary>
-/// One phase of an iteration: the recipe computes a loss for it, the trainer back-propagates and steps the named
-/// optimizer, <see cref="Repeat"/> times (n_critic for WGAN, G steps per D step, ...). With
+/// One phase of an iteration: the recipe computes a loss for it, the trainer back-propagates and steps the
+/// optimizer of the phase's network, <see cref="Repeat"/> times (n_critic for WGAN, G steps per D step, ...). With
 /// <see cref="FreshBatch"/>, every repetition after the first is given the next batch of the source instead of the
 /// iteration's batch, as WGAN's and WGAN-GP's critic loops draw a new real batch per critic step; the extra batches
 /// count in the data position, so a resumed run reads exactly the batches a straight run would.
 /// </summary>
-public sealed record TrainPhase(string Name, string Optimizer, int Repeat = 1, bool FreshBatch = false)
+public sealed record TrainPhase(GanPhase Kind, int Repeat = 1, bool FreshBatch = false)
 {
+    /// <summary>The phase's name in messages and statistics ("G" or "D").</summary>
+    public string Name => Kind == GanPhase.G ? "G" : "D";
+
+    /// <summary>The optimizer slot the phase steps: the one of its network, by the same name.</summary>
+    public string Optimizer => Name;
+
     /// <summary>Batches the phase reads beyond the iteration's own.</summary>
     public int ExtraBatches => FreshBatch ? Repeat - 1 : 0;
+
+    /// <summary>True for the discriminator's phase.</summary>
+    public bool IsD => Kind == GanPhase.D;
 }
 
 /// <summary>What a recipe sees while computing a phase's loss.</summary>

@@ -42,7 +42,8 @@ public sealed class RunLock : IDisposable
             catch (IOException e) when (!AtomicFile.IsDiskFull(e) && File.Exists(path))
             {
                 throw new GanSharpException(ErrorKind.RunBusy,
-                    $"{dir} is in use: {DescribeHolder(dir)} is training in it; wait for it to finish, stop it (Ctrl+C saves a checkpoint), or choose another --name.", e);
+                    $"{dir} is in use: {DescribeHolder(dir)} is training in it; wait for it to finish, stop it (Ctrl+C saves a checkpoint), or " +
+                        "choose another --name.", e);
             }
             // The holder deletes the file as it lets go; a lock taken on a file deleted meanwhile locks nothing.
             if (File.Exists(path)) break;

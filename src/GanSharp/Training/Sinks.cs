@@ -24,7 +24,8 @@ public sealed class LossLogSink : IStatsSink
         _isLoss = isLoss;
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         if (header)
-            File.AppendAllText(path, $"================ Training Loss ({DateTime.Now:ddd MMM d HH:mm:ss yyyy}){(resumed ? " resumed" : "")} ================\n");
+            File.AppendAllText(path, $"================ Training Loss ({DateTime.Now:ddd MMM d HH:mm:ss yyyy}){(resumed ? " resumed" : "")} " +
+                "================\n");
     }
 
     public void OnStats(StatsRecord r) => File.AppendAllText(_path, Format(r, _isLoss) + "\n");

@@ -76,8 +76,6 @@ public sealed class StatsCollector : IDisposable
         return found;
     }
 
-    public IReadOnlyList<IStatsSink> Sinks => _sinks;
-
     /// <summary>
     /// Adds a scalar tensor (detached; summed on the device until the next flush). The collector owns its
     /// accumulators outside every dispose scope, so helpers may report from inside their own nested scopes.
@@ -201,7 +199,11 @@ public sealed class StatsCollector : IDisposable
         _tensors.Clear();
         _scalars.Clear();
         _order.Clear();
-        var record = new StatsRecord(epoch, epochImages, iteration, seconds, result) { FirstNonFinite = firstBad, FirstNonFiniteIteration = firstBadIteration };
+        var record = new StatsRecord(epoch, epochImages, iteration, seconds, result)
+        {
+            FirstNonFinite = firstBad,
+            FirstNonFiniteIteration = firstBadIteration,
+        };
         foreach (var sink in _sinks) sink.OnStats(record);
         return record;
     }
@@ -233,7 +235,8 @@ public sealed class StatsCollector : IDisposable
         public int Count => order.Count;
         public bool ContainsKey(string key) => values.ContainsKey(key);
         public bool TryGetValue(string key, out double value) => values.TryGetValue(key, out value);
-        public IEnumerator<KeyValuePair<string, double>> GetEnumerator() => order.Select(k => new KeyValuePair<string, double>(k, values[k])).GetEnumerator();
+        public IEnumerator<KeyValuePair<string, double>> GetEnumerator() =>
+            order.Select(k => new KeyValuePair<string, double>(k, values[k])).GetEnumerator();
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }

@@ -9,7 +9,8 @@ using static TorchSharp.torch;
 namespace GanSharp.Training;
 
 /// <summary>What a progress display needs after each iteration (no device sync involved).</summary>
-public sealed record TrainProgress(int Epoch, int TotalEpochs, int BatchIndex, int BatchesPerEpoch, long Iteration, long TotalIterations, double ElapsedSeconds);
+public sealed record TrainProgress(int Epoch, int TotalEpochs, int BatchIndex, int BatchesPerEpoch, long Iteration, long TotalIterations,
+    double ElapsedSeconds);
 
 /// <summary>How a run ended.</summary>
 public sealed record TrainResult(TrainPosition Position, bool Completed, bool Interrupted, string? StoppedBy);
@@ -17,8 +18,9 @@ public sealed record TrainResult(TrainPosition Position, bool Completed, bool In
 /// <summary>
 /// The training loop shared by every family: per iteration it runs the recipe's phases (loss, backward, optimizer
 /// step, after-step hook) under one dispose scope, handing a phase marked <see cref="TrainPhase.FreshBatch"/> the
-/// source's next batch for each repetition after the first (the data position counts those batches); it schedules learning rates per epoch, reports statistics at
-/// print intervals, writes sample pages, and saves resumable checkpoints. It knows nothing about any family.
+/// source's next batch for each repetition after the first (the data position counts those batches); it schedules
+/// learning rates per epoch, reports statistics at print intervals, writes sample pages, and saves resumable
+/// checkpoints. It knows nothing about any family.
 /// </summary>
 public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
 {
@@ -45,7 +47,8 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         _networkStats = new NetworkStatistics(recipe.Networks, recipe.Optimizers);
         foreach (var phase in recipe.Phases)
             if (!_optimizers.ContainsKey(phase.Optimizer))
-                throw new InvalidOperationException($"phase {phase.Name} names optimizer {phase.Optimizer}, which the {recipe.Family} recipe does not define");
+                throw new InvalidOperationException($"phase {phase.Name} names optimizer {phase.Optimizer}, which the {recipe.Family} recipe does " +
+                    "not define");
     }
 
     public StatsCollector Stats { get; }
@@ -59,8 +62,11 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
     /// </summary>
     public Action<int, StatsCollector>? EpochEnd { get; set; }
 
-    /// <summary>Whose flags the divergence message prescribes: SPADE's or the families'.</summary>
-    public RunKind Kind { get; init; } = RunKind.Spade;
+    /// <summary>
+    /// What the divergence message prescribes before "then resume with --continue-train": the runner passes the
+    /// remedies in its own flags (SPADE's by default).
+    /// </summary>
+    public string DivergenceAdvice { get; init; } = Remedies.Summary(NonFiniteDetector.DetectorId);
 
     public RunFolder Folder => _folder;
 
@@ -83,7 +89,8 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
     public TrainPosition Resume(LoadedState state)
     {
         if (state.Family != _recipe.Family)
-            throw new GanSharpException(ErrorKind.Checkpoint, $"{state.Path} was trained as family {state.Family}, not {_recipe.Family}: pass --family {state.Family} or start a new --name.");
+            throw new GanSharpException(ErrorKind.Checkpoint, $"{state.Path} was trained as family {state.Family}, not {_recipe.Family}: pass " +
+                $"--family {state.Family} or start a new --name.");
         state.RestoreNetworks(_recipe.Networks);
         state.RestoreOptimizers(_optimizers);
         _recipe.LoadExtraState(state.Extra);
@@ -95,124 +102,187 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
     /// <summary>Trains from <paramref name="start"/> (a fresh run starts at epoch 1, batch 0).</summary>
     public TrainResult Run(TrainPosition start, CancellationToken token, Action<TrainProgress>? progress = null)
     {
-        var clock = Stopwatch.StartNew();
-        double elapsedBefore = start.ElapsedSeconds;
-        double Elapsed() => elapsedBefore + clock.Elapsed.TotalSeconds;
-        long iteration = start.Iteration;
-        long epochImages = start.EpochImages;
-        int batchSize = _source.BatchSize;
-        int perEpoch = _source.BatchesPerEpoch;
-        // Phases with FreshBatch read one batch per extra repetition: an iteration then takes several batches.
-        int extraPerIteration = _recipe.Phases.Sum(p => p.ExtraBatches);
-        long iterationsPerEpoch = (perEpoch + extraPerIteration) / (1 + extraPerIteration);
-        long totalIterations = (long)_totalEpochs * iterationsPerEpoch;
-        if (_run.MaxIterations > 0) totalIterations = Math.Min(totalIterations, _run.MaxIterations);
-        var ctx = new StepContext(Stats);
-        var pages = new WebPage(_folder.WebDir, _run.Name);
-        TrainPosition position = start;
+        var pass = new Pass(this, start);
         _lastFlush = start.Iteration;
-        var extras = new List<TBatch>(extraPerIteration);
-
         for (int epoch = start.Epoch; epoch <= _totalEpochs; epoch++)
         {
             SetLearningRates(epoch);
-            int index = epoch == start.Epoch ? start.BatchIndex : 0;
-            if (epoch != start.Epoch) epochImages = 0;
-            using var batches = _source.Epoch(epoch, index).GetEnumerator();
-            while (batches.MoveNext())
+            if (RunEpoch(pass, epoch, token, progress) is { } stopped) return stopped;
+            EndEpoch(pass, epoch);
+        }
+        return new TrainResult(pass.Position, Completed: true, Interrupted: false, StoppedBy: null);
+    }
+
+    // The counters of one call of Run: iteration, data position and clock.
+    private sealed class Pass
+    {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly double _elapsedBefore;
+
+        public Pass(Trainer<TBatch> trainer, TrainPosition start)
+        {
+            _elapsedBefore = start.ElapsedSeconds;
+            Start = start;
+            Position = start;
+            Iteration = start.Iteration;
+            EpochImages = start.EpochImages;
+            BatchSize = trainer._source.BatchSize;
+            PerEpoch = trainer._source.BatchesPerEpoch;
+            // Phases with FreshBatch read one batch per extra repetition: an iteration then takes several batches.
+            ExtraPerIteration = trainer._recipe.Phases.Sum(p => p.ExtraBatches);
+            long iterationsPerEpoch = (PerEpoch + ExtraPerIteration) / (1 + ExtraPerIteration);
+            TotalIterations = (long)trainer._totalEpochs * iterationsPerEpoch;
+            if (trainer._run.MaxIterations > 0) TotalIterations = Math.Min(TotalIterations, trainer._run.MaxIterations);
+            Context = new StepContext(trainer.Stats);
+            Pages = new WebPage(trainer._folder.WebDir, trainer._run.Name);
+            Extras = new List<TBatch>(ExtraPerIteration);
+        }
+
+        public TrainPosition Start { get; }
+
+        public TrainPosition Position { get; set; }
+
+        public long Iteration { get; set; }
+
+        public long EpochImages { get; set; }
+
+        public int BatchSize { get; }
+
+        public int PerEpoch { get; }
+
+        public int ExtraPerIteration { get; }
+
+        public long TotalIterations { get; }
+
+        public StepContext Context { get; }
+
+        public WebPage Pages { get; }
+
+        public List<TBatch> Extras { get; }
+
+        public double Elapsed() => _elapsedBefore + _clock.Elapsed.TotalSeconds;
+    }
+
+    // One epoch from the start position's batch (or 0); returns how the run stopped, or null when the epoch ran out.
+    private TrainResult? RunEpoch(Pass pass, int epoch, CancellationToken token, Action<TrainProgress>? progress)
+    {
+        int index = epoch == pass.Start.Epoch ? pass.Start.BatchIndex : 0;
+        if (epoch != pass.Start.Epoch) pass.EpochImages = 0;
+        using var batches = _source.Epoch(epoch, index).GetEnumerator();
+        while (batches.MoveNext())
+        {
+            using var batch = batches.Current;
+            if (_run.MaxIterations > 0 && pass.Iteration >= _run.MaxIterations)
             {
-                using (var batch = batches.Current)
-                {
-                    if (_run.MaxIterations > 0 && iteration >= _run.MaxIterations)
-                    {
-                        position = new TrainPosition(epoch, index, iteration, epochImages, Elapsed());
-                        Save("latest", position);
-                        return new TrainResult(position, Completed: false, Interrupted: false, StoppedBy: "max-iterations");
-                    }
-                    // The fresh batches of this iteration, read before the step's dispose scope opens (they are
-                    // disposed with the iteration). An epoch that runs out leaves the last repetitions its last batch.
-                    extras.Clear();
-                    while (extras.Count < extraPerIteration && batches.MoveNext()) extras.Add(batches.Current);
-                    int read = 1 + extras.Count;
-                    try
-                    {
-                        ctx.Epoch = epoch;
-                        ctx.Iteration = iteration;
-                        // Same test as the flush below, one iteration ahead: costly statistics are taken only in
-                        // iterations whose statistics are flushed, so the device syncs stay at log intervals.
-                        bool logStep = (iteration + 1) * batchSize % _run.PrintFreq < batchSize;
-                        ctx.IsLogStep = logStep;
-                        // See GcQuiet: no collection may free a TorchSharp Scalar while libtorch reads it.
-                        using (GcQuiet.Iteration())
-                        using (var scope = NewDisposeScope())
-                        {
-                            int next = 0;
-                            foreach (var phase in _recipe.Phases)
-                            {
-                                var opt = _optimizers[phase.Optimizer];
-                                var current = batch;
-                                for (int r = 0; r < phase.Repeat; r++)
-                                {
-                                    if (r > 0 && phase.FreshBatch && next < extras.Count) current = extras[next++];
-                                    ctx.Repetition = r;
-                                    opt.zero_grad();
-                                    var loss = _recipe.Loss(phase, current, ctx);
-                                    loss.backward();
-                                    // Gradients exist only between backward and step: the family-agnostic hook.
-                                    if (logStep && r == phase.Repeat - 1) _networkStats.Report(phase.Optimizer, Stats);
-                                    opt.step();
-                                    _recipe.AfterStep(phase, ctx);
-                                }
-                            }
-                            if (logStep && _recipe is IDiagnosticRecipe<TBatch> diagnostic)
-                            {
-                                using var _ = no_grad();
-                                diagnostic.ReportDiagnostics(batch, ctx);
-                            }
-                        }
-                    }
-                    finally
-                    {
-                        foreach (var extra in extras) extra.Dispose();
-                        extras.Clear();
-                    }
-                    iteration++;
-                    index += read;
-                    // Images of the epoch's data read so far (the data position), as the reference's epoch_iter.
-                    epochImages += (long)read * batchSize;
-                    long totalImages = iteration * batchSize;
-                    if (totalImages % _run.PrintFreq < batchSize)
-                    {
-                        var record = Stats.Flush(epoch, epochImages, iteration, Elapsed());
-                        CheckFinite(record, _lastFlush, iteration);
-                        _lastFlush = iteration;
-                    }
-                    if (totalImages % _run.DisplayFreq < batchSize)
-                        WriteVisuals(pages, batch, epoch, epochImages);
-                    position = new TrainPosition(epoch, index, iteration, epochImages, Elapsed());
-                    if (totalImages % _run.SaveLatestFreq < batchSize) SaveChecked("latest", position, iteration);
-                    progress?.Invoke(new TrainProgress(epoch, _totalEpochs, index, perEpoch, iteration, totalIterations, Elapsed()));
-                    if (token.IsCancellationRequested)
-                    {
-                        SaveChecked("latest", position, iteration);
-                        return new TrainResult(position, Completed: false, Interrupted: true, StoppedBy: "user");
-                    }
-                }
+                pass.Position = new TrainPosition(epoch, index, pass.Iteration, pass.EpochImages, pass.Elapsed());
+                Save("latest", pass.Position);
+                return new TrainResult(pass.Position, Completed: false, Interrupted: false, StoppedBy: "max-iterations");
             }
-            position = new TrainPosition(epoch + 1, 0, iteration, 0, Elapsed());
-            if (EpochEnd != null)
+            // The fresh batches of this iteration, read before the step's dispose scope opens (they are disposed with
+            // the iteration). An epoch that runs out leaves the last repetitions its last batch.
+            pass.Extras.Clear();
+            while (pass.Extras.Count < pass.ExtraPerIteration && batches.MoveNext()) pass.Extras.Add(batches.Current);
+            int read = 1 + pass.Extras.Count;
+            try
             {
-                EpochEnd(epoch, Stats);
-                var record = Stats.Flush(epoch, epochImages, iteration, Elapsed());
-                CheckFinite(record, iteration, iteration);
+                Step(pass, epoch, batch);
             }
-            if (epoch % _run.SaveEpochFreq == 0 || epoch == _totalEpochs)
+            finally
             {
-                SaveChecked("latest", position, iteration);
-                Save(epoch.ToString(System.Globalization.CultureInfo.InvariantCulture), position);
+                foreach (var extra in pass.Extras) extra.Dispose();
+                pass.Extras.Clear();
+            }
+            index += read;
+            if (AfterIteration(pass, epoch, index, read, batch, token, progress) is { } stopped) return stopped;
+        }
+        return null;
+    }
+
+    // The phases of one iteration under one dispose scope, then the recipe's diagnostics at log steps.
+    private void Step(Pass pass, int epoch, TBatch batch)
+    {
+        var ctx = pass.Context;
+        ctx.Epoch = epoch;
+        ctx.Iteration = pass.Iteration;
+        // Same test as the flush in AfterIteration, one iteration ahead: costly statistics are taken only in
+        // iterations whose statistics are flushed, so the device syncs stay at log intervals.
+        bool logStep = (pass.Iteration + 1) * pass.BatchSize % _run.PrintFreq < pass.BatchSize;
+        ctx.IsLogStep = logStep;
+        // See GcQuiet: no collection may free a TorchSharp Scalar while libtorch reads it.
+        using (GcQuiet.Iteration())
+        using (var scope = NewDisposeScope())
+        {
+            int next = 0;
+            foreach (var phase in _recipe.Phases) next = RunPhase(phase, batch, pass.Extras, next, ctx, logStep);
+            if (logStep && _recipe is IDiagnosticRecipe<TBatch> diagnostic)
+            {
+                using var _ = no_grad();
+                diagnostic.ReportDiagnostics(batch, ctx);
             }
         }
-        return new TrainResult(position, Completed: true, Interrupted: false, StoppedBy: null);
+    }
+
+    // A phase's repetitions: loss, backward, optimizer step, after-step hook. Returns the next unused fresh batch.
+    private int RunPhase(TrainPhase phase, TBatch batch, List<TBatch> extras, int next, StepContext ctx, bool logStep)
+    {
+        var opt = _optimizers[phase.Optimizer];
+        var current = batch;
+        for (int r = 0; r < phase.Repeat; r++)
+        {
+            if (r > 0 && phase.FreshBatch && next < extras.Count) current = extras[next++];
+            ctx.Repetition = r;
+            opt.zero_grad();
+            var loss = _recipe.Loss(phase, current, ctx);
+            loss.backward();
+            // Gradients exist only between backward and step: the family-agnostic hook.
+            if (logStep && r == phase.Repeat - 1) _networkStats.Report(phase.Optimizer, Stats);
+            opt.step();
+            _recipe.AfterStep(phase, ctx);
+        }
+        return next;
+    }
+
+    // Counters, statistics flush, sample page, periodic checkpoint, progress and cancellation after an iteration.
+    private TrainResult? AfterIteration(
+        Pass pass, int epoch, int index, int read, TBatch batch, CancellationToken token, Action<TrainProgress>? progress)
+    {
+        pass.Iteration++;
+        long iteration = pass.Iteration;
+        int batchSize = pass.BatchSize;
+        // Images of the epoch's data read so far (the data position), as the reference's epoch_iter.
+        pass.EpochImages += (long)read * batchSize;
+        long totalImages = iteration * batchSize;
+        if (totalImages % _run.PrintFreq < batchSize)
+        {
+            var record = Stats.Flush(epoch, pass.EpochImages, iteration, pass.Elapsed());
+            CheckFinite(record, _lastFlush, iteration);
+            _lastFlush = iteration;
+        }
+        if (totalImages % _run.DisplayFreq < batchSize) WriteVisuals(pass.Pages, batch, epoch, pass.EpochImages);
+        pass.Position = new TrainPosition(epoch, index, iteration, pass.EpochImages, pass.Elapsed());
+        if (totalImages % _run.SaveLatestFreq < batchSize) SaveChecked("latest", pass.Position, iteration);
+        progress?.Invoke(new TrainProgress(epoch, _totalEpochs, index, pass.PerEpoch, iteration, pass.TotalIterations, pass.Elapsed()));
+        if (!token.IsCancellationRequested) return null;
+        SaveChecked("latest", pass.Position, iteration);
+        return new TrainResult(pass.Position, Completed: false, Interrupted: true, StoppedBy: "user");
+    }
+
+    // The epoch's end: periodic evaluation (flushed at once) and the epoch's checkpoints.
+    private void EndEpoch(Pass pass, int epoch)
+    {
+        long iteration = pass.Iteration;
+        pass.Position = new TrainPosition(epoch + 1, 0, iteration, 0, pass.Elapsed());
+        if (EpochEnd != null)
+        {
+            EpochEnd(epoch, Stats);
+            var record = Stats.Flush(epoch, pass.EpochImages, iteration, pass.Elapsed());
+            CheckFinite(record, iteration, iteration);
+        }
+        if (epoch % _run.SaveEpochFreq == 0 || epoch == _totalEpochs)
+        {
+            SaveChecked("latest", pass.Position, iteration);
+            Save(epoch.ToString(System.Globalization.CultureInfo.InvariantCulture), pass.Position);
+        }
     }
 
     private void SetLearningRates(int epoch)
@@ -241,7 +311,8 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         string latest = _folder.StatePath("latest");
         string checkpoint = File.Exists(latest) ? $"the last good checkpoint {latest} is kept" : "no checkpoint was saved before it";
         throw new GanSharpException(ErrorKind.TrainingFailed,
-            $"training diverged: {NonFiniteDetector.Describe(term, value, sinceIteration, iteration)}; {checkpoint} — {Remedies.Summary(NonFiniteDetector.DetectorId, kind: Kind)}, then resume with --continue-train.");
+            $"training diverged: {NonFiniteDetector.Describe(term, value, sinceIteration, iteration)}; {checkpoint} — {DivergenceAdvice}, then " +
+                "resume with --continue-train.");
     }
 
     // A checkpoint of a diverged run would overwrite the last good one, so look before saving.

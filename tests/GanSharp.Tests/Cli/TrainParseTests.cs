@@ -25,7 +25,7 @@ public class TrainParseTests
         Assert.Equal(8, o.Model.Ngf);
         Assert.Equal(64, o.Model.Ndf);
         Assert.Equal(3, o.Model.NumD);
-        Assert.Equal(GanSharp.Losses.GanMode.Ls, o.Loss.GanMode);
+        Assert.Equal(GanSharp.Losses.AdversarialLoss.Ls, o.Loss.GanMode);
         Assert.True(o.Optim.NoTtur);
         Assert.Equal(7, o.Optim.NiterDecay);
         Assert.Equal(2.5, o.Loss.LambdaVgg);

@@ -1,3 +1,4 @@
+using GanSharp.Losses;
 using GanSharp.Diagnostics;
 using GanSharp.Training;
 using TorchSharp;
@@ -13,7 +14,7 @@ public class StatisticsTests
         using var stats = new StatsCollector();
         using var real = tensor(new[] { 2f, -1f, 3f, 0.5f });
         using var fake = tensor(new[] { -2f, 1f, -0.5f, -3f });
-        DiscriminatorStats.Report(stats, real, fake, DLossKind.NonSaturating);
+        DiscriminatorStats.Report(stats, real, fake, AdversarialLoss.Original);
         var v = stats.Flush(1, 4, 1, 0).Values;
         Assert.Equal(0.75, v["D_acc_real"], 6);
         Assert.Equal(0.75, v["D_acc_fake"], 6);
@@ -32,14 +33,14 @@ public class StatisticsTests
         using var stats = new StatsCollector();
         using var real = tensor(new[] { 0.9f, 0.4f });
         using var fake = tensor(new[] { 0.1f, 0.6f });
-        DiscriminatorStats.Report(stats, real, fake, DLossKind.LeastSquares);
+        DiscriminatorStats.Report(stats, real, fake, AdversarialLoss.Ls);
         var v = stats.Flush(1, 2, 1, 0).Values;
         Assert.Equal(0.5, v["D_acc_real"], 6);
         Assert.Equal(0.5, v["D_acc_fake"], 6);
         Assert.Equal(0.0, v["r_t"], 6);
         Assert.Equal(0.5, v["D_chance"], 12);
 
-        DiscriminatorStats.Report(stats, real, fake, DLossKind.Wasserstein);
+        DiscriminatorStats.Report(stats, real, fake, AdversarialLoss.W);
         var w = stats.Flush(1, 2, 2, 0).Values;
         Assert.Equal(0.65 - 0.35, w["W_dist"], 6);
         Assert.Equal(1.0, w["D_acc_real"], 6);

@@ -1,6 +1,8 @@
 using GanSharp.Data;
 using GanSharp.Diagnostics;
 using GanSharp.Models.AcGan;
+using GanSharp.Models;
+using GanSharp.Runs;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;
 using Xunit.Abstractions;
@@ -105,7 +107,7 @@ public class FamilyLearningTests(ITestOutputHelper output)
         var f = Points(GanFamily.AcGan);
         var run = FamilyTestKit.Run(dir.Root, 800);
         manual_seed(run.Seed);
-        using var recipe = (AcGanRecipe)FamilyRunner.CreateRecipe(f, new TricksOptions());
+        using var recipe = (AcGanRecipe)FamilyRegistry.CreateRecipe(f, new TricksOptions());
         using var stats = new StatsCollector();
         using var trainer = new Trainer<IGanBatch>(recipe, FamilyRunner.CreateSource(f, run.Seed), run, 1, "{}", stats);
         trainer.Run(new TrainPosition(1, 0, 0, 0, 0), CancellationToken.None);

@@ -2,6 +2,8 @@ using GanSharp.Data;
 using GanSharp.Interop;
 using GanSharp.Models.Began;
 using GanSharp.Models.ProGan;
+using GanSharp.Models;
+using GanSharp.Runs;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;
 using TorchSharp;
@@ -23,7 +25,7 @@ public class FamilyMechanismTests
     public void PhaseRepeatsGiveDStepsPerGStepAndGStepsPerDStep()
     {
         manual_seed(1);
-        var inner = FamilyRunner.CreateRecipe(SmallPoints with { Family = GanFamily.Wgan }, new TricksOptions { GSteps = 2 });
+        var inner = FamilyRegistry.CreateRecipe(SmallPoints with { Family = GanFamily.Wgan }, new TricksOptions { GSteps = 2 });
         using var recipe = new FamilyTestKit.CountingRecipe(inner);
         using var dir = Fixtures.TempDir();
         using var stats = new StatsCollector();
@@ -41,7 +43,7 @@ public class FamilyMechanismTests
         // end: its last critic steps keep batch 6), iteration 3 batches 0-4 of epoch 2.
         manual_seed(1);
         var f = SmallPoints with { Family = GanFamily.WganGp, BatchesPerEpoch = 7, Epochs = 2 };
-        using var recipe = new FamilyTestKit.CountingRecipe(FamilyRunner.CreateRecipe(f, new TricksOptions()));
+        using var recipe = new FamilyTestKit.CountingRecipe(FamilyRegistry.CreateRecipe(f, new TricksOptions()));
         using var dir = Fixtures.TempDir();
         using var stats = new StatsCollector();
         var source = FamilyRunner.CreateSource(f, 1);
@@ -93,20 +95,20 @@ public class FamilyMechanismTests
     public void WganGpDefaultsDifferOnPointsAndImages()
     {
         // 2-D: the toy code's λ 0.1 and β1 0.5, Adam 2e-3, sampling from an EMA 0.99 of G; images: the paper's.
-        using var points = (Models.Common.AdversarialRecipe)FamilyRunner.CreateRecipe(SmallPoints with { Family = GanFamily.WganGp }, new TricksOptions());
+        using var points = (Models.Common.AdversarialRecipe)FamilyRegistry.CreateRecipe(SmallPoints with { Family = GanFamily.WganGp }, new TricksOptions());
         Assert.Equal(0.99, points.EmaBeta);
         Assert.Equal(0.1, points.PenaltyWeight);
         Assert.Contains(points.Networks, n => n.Name == "G_ema");
         Assert.Equal((2e-3, 0.5, 0.9), (points.Optimizers[0].Lr, points.Optimizers[0].Beta1, points.Optimizers[0].Beta2));
         Assert.Equal(5, points.Phases[0].Repeat);
         Assert.True(points.Phases[0].FreshBatch);
-        using var images = (Models.Common.AdversarialRecipe)FamilyRunner.CreateRecipe(SmallShapes with { Family = GanFamily.WganGp }, new TricksOptions());
+        using var images = (Models.Common.AdversarialRecipe)FamilyRegistry.CreateRecipe(SmallShapes with { Family = GanFamily.WganGp }, new TricksOptions());
         Assert.Equal(0.0, images.EmaBeta);
         Assert.Equal(10.0, images.PenaltyWeight);
         Assert.DoesNotContain(images.Networks, n => n.Name == "G_ema");
         Assert.Equal((1e-4, 0.0, 0.9), (images.Optimizers[0].Lr, images.Optimizers[0].Beta1, images.Optimizers[0].Beta2));
         // Flags still win over the family's defaults.
-        using var off = (Models.Common.AdversarialRecipe)FamilyRunner.CreateRecipe(SmallPoints with { Family = GanFamily.WganGp }, new TricksOptions { EmaBeta = 0 });
+        using var off = (Models.Common.AdversarialRecipe)FamilyRegistry.CreateRecipe(SmallPoints with { Family = GanFamily.WganGp }, new TricksOptions { EmaBeta = 0 });
         Assert.DoesNotContain(off.Networks, n => n.Name == "G_ema");
     }
 
@@ -122,7 +124,7 @@ public class FamilyMechanismTests
             Assert.True(norm.bias!.eq(0).all().item<bool>());
         }
         manual_seed(7);
-        using var recipe = FamilyRunner.CreateRecipe(SmallShapes with { Family = GanFamily.WganGp }, new TricksOptions());
+        using var recipe = FamilyRegistry.CreateRecipe(SmallShapes with { Family = GanFamily.WganGp }, new TricksOptions());
         using var x = rand(4, 3, 32, 32) * 2 - 1;
         using var d = ((nn.Module<Tensor, Tensor>)recipe.Networks.Single(n => n.Name == "D").Module).call(x);
         Assert.True(d.isfinite().all().item<bool>());
@@ -134,7 +136,7 @@ public class FamilyMechanismTests
     {
         using var dir = Fixtures.TempDir();
         manual_seed(2);
-        using var recipe = FamilyRunner.CreateRecipe(SmallPoints with { Family = GanFamily.Wgan, WeightClip = 0.01 }, new TricksOptions { LrD = 0.1 });
+        using var recipe = FamilyRegistry.CreateRecipe(SmallPoints with { Family = GanFamily.Wgan, WeightClip = 0.01 }, new TricksOptions { LrD = 0.1 });
         using var stats = new StatsCollector();
         using var trainer = new Trainer<IGanBatch>(recipe, FamilyRunner.CreateSource(SmallPoints, 1), FamilyTestKit.Run(dir.Root, 2), 1, "{}", stats);
         trainer.Run(new TrainPosition(1, 0, 0, 0, 0), CancellationToken.None);
@@ -194,7 +196,7 @@ public class FamilyMechanismTests
         var state = new RunFolder(Path.Combine(dir.Root, "f")).TryLoad("latest")!;
         Assert.Equal(8L, Convert.ToInt64(state.Extra["progan_resolution"], System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(0.0, Convert.ToDouble(state.Extra["progan_alpha"], System.Globalization.CultureInfo.InvariantCulture), 9);
-        using var recipe = (ProGanRecipe)FamilyRunner.CreateRecipe(f, new TricksOptions());
+        using var recipe = (ProGanRecipe)FamilyRegistry.CreateRecipe(f, new TricksOptions());
         recipe.LoadExtraState(state.Extra);
         Assert.Equal(8, recipe.Resolution);
         Assert.Equal(0.0, recipe.Alpha);
@@ -205,11 +207,11 @@ public class FamilyMechanismTests
     public void BeganOnImagesRefusesGeneratorSwitchesItsGeneratorLacks()
     {
         var f = SmallShapes with { Family = GanFamily.Began };
-        var e = Assert.Throws<GanSharpException>(() => FamilyRunner.CreateRecipe(f, new TricksOptions { SpectralNormG = true }));
+        var e = Assert.Throws<GanSharpException>(() => FamilyRegistry.CreateRecipe(f, new TricksOptions { SpectralNormG = true }));
         Assert.Contains("--spectral-norm-g", e.Message);
-        Assert.Throws<GanSharpException>(() => FamilyRunner.CreateRecipe(f, new TricksOptions { GDropout = 0.5 }));
+        Assert.Throws<GanSharpException>(() => FamilyRegistry.CreateRecipe(f, new TricksOptions { GDropout = 0.5 }));
         // On 2-D data G is the DCGAN MLP, which has both.
-        using var points = FamilyRunner.CreateRecipe(SmallPoints with { Family = GanFamily.Began }, new TricksOptions { SpectralNormG = true, GDropout = 0.5 });
+        using var points = FamilyRegistry.CreateRecipe(SmallPoints with { Family = GanFamily.Began }, new TricksOptions { SpectralNormG = true, GDropout = 0.5 });
     }
 
     [Fact]
@@ -218,7 +220,7 @@ public class FamilyMechanismTests
         using var dir = Fixtures.TempDir();
         manual_seed(4);
         var f = SmallPoints with { Family = GanFamily.Began, BeganLambdaK = 0.01 };
-        using var recipe = (BeganRecipe)FamilyRunner.CreateRecipe(f, new TricksOptions());
+        using var recipe = (BeganRecipe)FamilyRegistry.CreateRecipe(f, new TricksOptions());
         using var stats = new StatsCollector();
         var sink = new LatestStatsSink();
         stats.Subscribe(sink);
@@ -268,7 +270,7 @@ public class FamilyMechanismTests
     {
         // Covered by the learning test; here: the conditional G's output depends on the class.
         manual_seed(5);
-        using var recipe = (Models.AcGan.AcGanRecipe)FamilyRunner.CreateRecipe(SmallPoints with { Family = GanFamily.AcGan }, new TricksOptions());
+        using var recipe = (Models.AcGan.AcGanRecipe)FamilyRegistry.CreateRecipe(SmallPoints with { Family = GanFamily.AcGan }, new TricksOptions());
         manual_seed(6);
         using var a = recipe.SampleClasses(zeros(4, dtype: ScalarType.Int64));
         manual_seed(6);
@@ -282,7 +284,7 @@ public class FamilyMechanismTests
     {
         var ex = Assert.Throws<GanSharpException>(() => (FamilyRunOptions.Default with { Family = GanFamily.ProGan, Data = FamilyData.Ring8 }).Validate());
         Assert.Contains("--data shapes32", ex.Message);
-        var ex2 = Assert.Throws<GanSharpException>(() => FamilyRunner.CreateRecipe(SmallShapes with { Family = GanFamily.WganGp, Norm = DNorm.Batch }, new TricksOptions()));
+        var ex2 = Assert.Throws<GanSharpException>(() => FamilyRegistry.CreateRecipe(SmallShapes with { Family = GanFamily.WganGp, Norm = DNorm.Batch }, new TricksOptions()));
         Assert.Contains("--norm", ex2.Message);
         using var dir = Fixtures.TempDir();
         var ex3 = Assert.Throws<GanSharpException>(() => FamilyTestKit.Train(SmallPoints, new TricksOptions { DiffAugment = "color" }, 1, dir.Root));

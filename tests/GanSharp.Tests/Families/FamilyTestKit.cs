@@ -1,5 +1,7 @@
 using GanSharp.Data;
 using GanSharp.Models.Common;
+using GanSharp.Models;
+using GanSharp.Runs;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;
 
@@ -28,7 +30,7 @@ internal static class FamilyTestKit
     public static double InitDistance(FamilyRunOptions f, TricksOptions t, int seed = 1)
     {
         TorchSharp.torch.manual_seed(seed);
-        using var recipe = FamilyRunner.CreateRecipe(f, t);
+        using var recipe = FamilyRegistry.CreateRecipe(f, t);
         return FamilyRunner.Score(f, recipe, 256, seed).FeatureDistance;
     }
 

@@ -4,6 +4,7 @@ using GanSharp.Cli;
 using GanSharp.Data;
 using GanSharp.Interop;
 using GanSharp.Models.Spade;
+using GanSharp.Runs;
 using GanSharp.Tests.Spade;
 using GanSharp.Training;
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using GanSharp.Models.Spade;
+using GanSharp.Runs;
 using GanSharp.Training;
 
 namespace GanSharp.Tests.Reliability;

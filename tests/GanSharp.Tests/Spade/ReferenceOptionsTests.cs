@@ -76,7 +76,7 @@ public class ReferenceOptionsTests
         Assert.Equal("mine", custom.Run.Name);
 
         var facades = FromOptText("facades").ToRunOptions();
-        Assert.Equal(GanMode.Original, facades.Loss.GanMode);
+        Assert.Equal(AdversarialLoss.Original, facades.Loss.GanMode);
         Assert.True(facades.Data.NoFlip);
         Assert.True(facades.Model.NoInstance);
     }
@@ -86,7 +86,7 @@ public class ReferenceOptionsTests
     {
         var a = FromOptText("fixA");
         Assert.Equal(SpadeParityTests.ConfigA, a.Model);
-        Assert.Equal(new SpadeLossOptions { GanMode = GanMode.Hinge, LambdaFeat = 10, NoVggLoss = true }, a.Loss);
+        Assert.Equal(new SpadeLossOptions { GanMode = AdversarialLoss.Hinge, LambdaFeat = 10, NoVggLoss = true }, a.Loss);
         Assert.Equal((0.0001, 0.0004), a.Optim.LearningRatesAt(1));
         Assert.Equal((0.0, 0.9), a.Optim.Betas);
         Assert.Equal(2, a.ToRunOptions().Data.BatchSize);

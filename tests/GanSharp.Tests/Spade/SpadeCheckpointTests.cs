@@ -1,6 +1,7 @@
 using GanSharp.Interop;
 using GanSharp.Losses;
 using GanSharp.Models.Spade;
+using GanSharp.Runs;
 using TorchSharp;
 using static TorchSharp.torch;
 

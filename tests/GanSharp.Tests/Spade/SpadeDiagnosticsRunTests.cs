@@ -5,6 +5,7 @@ using GanSharp.Losses;
 using GanSharp.Models.Spade;
 using GanSharp.Nn;
 using GanSharp.Reporting;
+using GanSharp.Runs;
 using GanSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;

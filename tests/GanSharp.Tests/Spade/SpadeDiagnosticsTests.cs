@@ -121,7 +121,7 @@ public class SpadeDiagnosticsTests
 
         var before = StateBytes(model);
         using var rngBefore = torch.random.get_rng_state();
-        diagnostics.Report(model, ctx, DLossKind.Hinge);
+        diagnostics.Report(model, ctx, AdversarialLoss.Hinge);
         var r = stats.Flush(1, 2, 1, 0).Values;
 
         // Nothing training depends on moved: weights, spectral-norm vectors, running statistics, the global generator.
@@ -177,7 +177,7 @@ public class SpadeDiagnosticsTests
             ctx.Iteration = it;
             ctx.IsLogStep = it % 2 == 0;
             if (!ctx.IsLogStep) continue;
-            diagnostics.Report(model, ctx, DLossKind.Hinge);
+            diagnostics.Report(model, ctx, AdversarialLoss.Hinge);
             var v = stats.Flush(1, 2, it + 1, 0).Values;
             Assert.True(v.ContainsKey("diversity"));
             if (v.ContainsKey("val/L1")) due.Add(it);
@@ -194,7 +194,7 @@ public class SpadeDiagnosticsTests
         using var diagnostics = new SpadeDiagnostics(train, val, diversitySamples: 3, valEvery: 1, chunk: 3, model.Options);
         using var stats = new StatsCollector();
         using var rngBefore = torch.random.get_rng_state();
-        diagnostics.Report(model, new StepContext(stats) { IsLogStep = true }, DLossKind.Hinge);
+        diagnostics.Report(model, new StepContext(stats) { IsLogStep = true }, AdversarialLoss.Hinge);
         using (var rngAfter = torch.random.get_rng_state()) Assert.Equal(rngBefore.data<byte>().ToArray(), rngAfter.data<byte>().ToArray());
         var r = stats.Flush(1, 3, 1, 0).Values;
         Assert.False(r.ContainsKey("val/VGG"));

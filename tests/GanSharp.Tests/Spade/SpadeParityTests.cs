@@ -196,7 +196,7 @@ public class SpadeParityTests
         var zeroD = WhollyZero(zeroMaskD);
         output.WriteLine($"zero-gradient tensors (float64 run): G {string.Join(", ", zeroG)}; D {string.Join(", ", zeroD)}; " +
                          $"partly zero: {string.Join(", ", zeroMaskG.Keys.Concat(zeroMaskD.Keys).Except(zeroG).Except(zeroD))}");
-        bool isConfigA = options == ConfigA && lossOptions == new SpadeLossOptions { GanMode = GanMode.Hinge, LambdaFeat = 10, NoVggLoss = true };
+        bool isConfigA = options == ConfigA && lossOptions == new SpadeLossOptions { GanMode = AdversarialLoss.Hinge, LambdaFeat = 10, NoVggLoss = true };
         if (isConfigA) {
             // The README names them for config A.
             Assert.Equal(17, zeroG.Count);

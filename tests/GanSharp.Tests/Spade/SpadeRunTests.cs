@@ -2,6 +2,7 @@ using GanSharp.Data;
 using GanSharp.Interop;
 using GanSharp.Losses;
 using GanSharp.Models.Spade;
+using GanSharp.Runs;
 using GanSharp.Training;
 using TorchSharp;
 

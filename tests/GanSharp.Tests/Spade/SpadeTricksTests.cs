@@ -2,6 +2,7 @@ using GanSharp.Data;
 using GanSharp.Interop;
 using GanSharp.Losses;
 using GanSharp.Models.Spade;
+using GanSharp.Runs;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;
 using TorchSharp;
@@ -54,7 +55,7 @@ public class SpadeTricksTests
         }
 
         manual_seed(5);
-        using (var model = new SpadeModel(TinyModel, new SpadeLossOptions { NoVggLoss = true, GanMode = GanMode.Original }))
+        using (var model = new SpadeModel(TinyModel, new SpadeLossOptions { NoVggLoss = true, GanMode = AdversarialLoss.Original }))
         using (NewDisposeScope())
         {
             var d = model.ComputeDiscriminatorLoss(semantics, image, hooks);
@@ -167,7 +168,7 @@ public class SpadeTricksTests
         {
             Penalty = PenaltyKind.WganGp, Smoothing = LabelSmoothing.Uniform, ReplaySize = 2, ReplayProb = 1, GSteps = 2, LrG = 1e-3, LrD = 3e-3,
         };
-        var options = Tiny(info, dir.File("ck"), 2, tricks) with { Loss = new SpadeLossOptions { NoVggLoss = true, GanMode = GanMode.W } };
+        var options = Tiny(info, dir.File("ck"), 2, tricks) with { Loss = new SpadeLossOptions { NoVggLoss = true, GanMode = AdversarialLoss.W } };
         var r = SpadeRunner.Train(options, new HashSet<string>(), CancellationToken.None, _ => { });
         Assert.Equal(2, r.Position.Iteration);
         string stats = File.ReadAllText(dir.File("ck/tiny/stats.jsonl"));

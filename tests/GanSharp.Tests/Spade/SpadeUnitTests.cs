@@ -145,7 +145,7 @@ public class SpadeUnitTests
         float H(float[] xs, Func<float, float> f) => xs.Select(f).Average();
         float[] av = { 0.5f, -2f, 1.5f, 0f }, bv = { -0.5f, 3f, 0f, 0.25f };
 
-        var hinge = new GanLoss(GanMode.Hinge);
+        var hinge = new GanLoss(AdversarialLoss.Hinge);
         Assert.Equal((H(av, x => Math.Max(0, 1 - x)) + H(bv, x => Math.Max(0, 1 - x))) / 2,
             hinge.Compute(preds, true, true).item<float>(), 5);
         Assert.Equal((H(av, x => Math.Max(0, 1 + x)) + H(bv, x => Math.Max(0, 1 + x))) / 2,
@@ -154,15 +154,15 @@ public class SpadeUnitTests
         Assert.Throws<ArgumentException>(() => hinge.Compute(preds, false, false));
 
         static float Softplus(float x) => (float)Math.Log(1 + Math.Exp(x));
-        var original = new GanLoss(GanMode.Original);
+        var original = new GanLoss(AdversarialLoss.Original);
         Assert.Equal((H(av, x => Softplus(-x)) + H(bv, x => Softplus(-x))) / 2, original.Compute(preds, true, false).item<float>(), 5);
         Assert.Equal((H(av, Softplus) + H(bv, Softplus)) / 2, original.Compute(preds, false, true).item<float>(), 5);
 
-        var ls = new GanLoss(GanMode.Ls);
+        var ls = new GanLoss(AdversarialLoss.Ls);
         Assert.Equal((H(av, x => (x - 1) * (x - 1)) + H(bv, x => (x - 1) * (x - 1))) / 2, ls.Compute(preds, true, true).item<float>(), 5);
         Assert.Equal((H(av, x => x * x) + H(bv, x => x * x)) / 2, ls.Compute(preds, false, true).item<float>(), 5);
 
-        var w = new GanLoss(GanMode.W);
+        var w = new GanLoss(AdversarialLoss.W);
         Assert.Equal(-(av.Average() + bv.Average()) / 2, w.Compute(preds, true, true).item<float>(), 5);
         Assert.Equal((av.Average() + bv.Average()) / 2, w.Compute(preds, false, true).item<float>(), 5);
     }

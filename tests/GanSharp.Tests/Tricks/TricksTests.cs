@@ -279,7 +279,7 @@ public class TricksTests
         using var zero = zeros(4);
         Assert.Equal(Math.Log(2), Adversarial.DReal(zero, AdversarialLoss.Original).item<float>(), 5);
         Assert.Equal(Math.Log(2), Adversarial.G(zero, AdversarialLoss.Original).item<float>(), 5);
-        Assert.Equal(-Math.Log(2), Adversarial.G(zero, AdversarialLoss.Saturating).item<float>(), 5);
+        Assert.Equal(-Math.Log(2), Adversarial.G(zero, AdversarialLoss.Original, saturating: true).item<float>(), 5);
         using var two = full(4, 2f);
         Assert.Equal(1f, Adversarial.DReal(two, AdversarialLoss.Ls).item<float>(), 5);
         Assert.Equal(4f, Adversarial.DFake(two, AdversarialLoss.Ls).item<float>(), 5);

@@ -21,8 +21,9 @@ public sealed record DMemorisingOptions
 /// <remarks>
 /// Held-out accuracy may be logged at every record (the 2-D families) or only at validation steps (SPADE, every
 /// <c>--val-every</c> iterations); either way the window is made of the records that have it, the judgement stands
-/// until the next measurement, and once a run has logged it the r_t fallback no longer applies. The training side is <c>D_acc_train</c> (training reals scored
-/// exactly as the held-out ones) when logged, else the training step's <c>D_acc_real</c>.
+/// until the next measurement, and once a run has logged it the r_t fallback no longer applies. The training side is
+/// <c>D_acc_train</c> (training reals scored exactly as the held-out ones) when logged, else the training step's
+/// <c>D_acc_real</c>.
 /// </remarks>
 public sealed class DMemorisingDetector(DMemorisingOptions? options = null) : Detector
 {

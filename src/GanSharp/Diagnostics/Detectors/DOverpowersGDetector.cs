@@ -39,7 +39,8 @@ public sealed class DOverpowersGDetector(DOverpowersGOptions? options = null) : 
             if (acc is null) return new Finding(false, start, "");
             bool fires = acc.All(a => a >= _o.AccuracyMin);
             string losses = s.DLoss(i) is double d && s.GLoss(i) is double g ? $", D loss {F(d)}, G loss {F(g)}" : "";
-            return new Finding(fires, start, $"D accuracy ≥ {F(_o.AccuracyMin)} for {_o.Window} records (min {F(acc.Min())}, now {F(acc[^1])}{losses})");
+            return new Finding(fires, start, $"D accuracy ≥ {F(_o.AccuracyMin)} for {_o.Window} records (min {F(acc.Min())}, now " +
+                $"{F(acc[^1])}{losses})");
         }
         // A critic's loss has no "near zero" (it is unbounded and signed); the WGAN detector judges it.
         if (s.DLoss(i) is null || s.GLoss(i) is null || s.Get(i, "W_dist") is not null) return null;
@@ -47,6 +48,7 @@ public sealed class DOverpowersGDetector(DOverpowersGOptions? options = null) : 
         var gl = s.Window(i, _o.Window, s.GLoss);
         if (dl is null || gl is null) return new Finding(false, start, "");
         bool f = dl.All(v => v <= _o.DLossNearZero) && gl.All(v => v >= _o.GLossHigh);
-        return new Finding(f, start, $"D loss ≤ {F(_o.DLossNearZero)} (max {F(dl.Max())}) while G loss ≥ {F(_o.GLossHigh)} (min {F(gl.Min())}) for {_o.Window} records");
+        return new Finding(f, start, $"D loss ≤ {F(_o.DLossNearZero)} (max {F(dl.Max())}) while G loss ≥ {F(_o.GLossHigh)} (min {F(gl.Min())}) for " +
+            $"{_o.Window} records");
     }
 }

@@ -47,6 +47,7 @@ public sealed class GFallsDRisesDetector(GFallsDRisesOptions? options = null) : 
             && dChange >= _o.MinRelativeChange * dScale
             && falling >= _o.MinFallingSteps * (g.Length - 1);
         return new Finding(fires, start,
-            $"over {_o.Window} records G loss went {F(g[0])} → {F(g[^1])} (falling in {falling} of {g.Length - 1} steps) while D loss went {F(d[0])} → {F(d[^1])}");
+            $"over {_o.Window} records G loss went {F(g[0])} → {F(g[^1])} (falling in {falling} of {g.Length - 1} steps) while D loss went " +
+                $"{F(d[0])} → {F(d[^1])}");
     }
 }

@@ -52,6 +52,7 @@ public sealed class GWinsDetector(GWinsOptions? options = null) : Detector
             return new Finding(fires, start, $"D accuracy within {F(_o.AccuracyBand)} of 0.5 for {_o.Window} records (now {F(acc[^1])}{loss})");
         }
         if (dl is null) return new Finding(false, start, "");
-        return new Finding(lossStuck, start, $"D loss within {F(_o.ChanceTolerance * 100)} % of its chance value {F(chance)} for {_o.Window} records (now {F(dl[^1])})");
+        return new Finding(lossStuck, start, $"D loss within {F(_o.ChanceTolerance * 100)} % of its chance value {F(chance)} for {_o.Window} " +
+            $"records (now {F(dl[^1])})");
     }
 }

@@ -5,7 +5,7 @@ namespace GanSharp.Diagnostics;
 /// different label maps) below a fraction of the real data's (<c>diversity_real</c>) over a window. A freshly
 /// initialised G maps every input to nearly the same point, so the detector waits until the fakes have once been
 /// diverse, or until a warm-up has passed without them ever spreading out. Needs a recipe that implements
-/// <see cref="IDiagnosticRecipe{TBatch}"/>.
+/// <see cref="Training.IDiagnosticRecipe{TBatch}"/>.
 /// </summary>
 /// <remarks>
 /// A conditional G with a latent (SPADE with the VAE) can also collapse by ignoring z: <c>diversity_z</c>, the spread
@@ -48,14 +48,17 @@ public sealed class ModeCollapseDetector(double fraction = 0.5, int window = 3, 
         int start = i - Window + 1;
         var parts = new List<string>();
         if (across is { Fires: true } a)
-            parts.Add($"fake diversity is {F(a.Last * 100)} % of the real data's (threshold {F(Fraction * 100)} % over {Window} records{(a.WasAbove ? ", after having been above it" : "")})");
+            parts.Add($"fake diversity is {F(a.Last * 100)} % of the real data's (threshold {F(Fraction * 100)} % over {Window} " +
+                $"records{(a.WasAbove ? ", after having been above it" : "")})");
         if (overZ is { Fires: true } z)
-            parts.Add($"G ignores z: for one label map the fakes spread {F(z.Last * 100)} % as much as across maps (threshold {F(ZFraction * 100)} % over {Window} records{(z.WasAbove ? ", after having been above it" : "")})");
+            parts.Add($"G ignores z: for one label map the fakes spread {F(z.Last * 100)} % as much as across maps (threshold {F(ZFraction * 100)} " +
+                $"% over {Window} records{(z.WasAbove ? ", after having been above it" : "")})");
         return new Finding(parts.Count > 0, start, string.Join("; ", parts));
     }
 
     // One ratio over the window ending at i: null when it is not logged at i.
-    private (bool Fires, double Last, bool WasAbove)? Judge(StatsSeries s, int i, string name, Func<StatsSeries, int, double?> ratio, double threshold)
+    private (bool Fires, double Last, bool WasAbove)? Judge(StatsSeries s, int i, string name, Func<StatsSeries, int, double?> ratio,
+        double threshold)
     {
         if (ratio(s, i) is null) return null;
         var values = s.Window(i, Window, j => ratio(s, j));

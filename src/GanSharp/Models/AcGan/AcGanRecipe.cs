@@ -18,13 +18,14 @@ public sealed class AcGanRecipe : AdversarialRecipe
 
     private static FamilyParts Build(FamilyRunOptions o, TricksOptions t)
     {
-        var loss = o.Loss ?? AdversarialLoss.Original;
-        if (o.Saturating && loss == AdversarialLoss.Original) loss = AdversarialLoss.Saturating;
+        var family = FamilyRegistry.Of(o.Family);
+        var loss = o.Loss ?? family.Loss;
         int classes = FamilyNets.DataClasses(o);
         var spec = FamilyNets.Spec(o, t, classes, o.Norm ?? (o.IsImage ? DNorm.Batch : DNorm.None), gBatchNorm: o.IsImage);
         var (g, d, makeG) = FamilyNets.Build(o.IsImage, spec);
         double lr = o.IsImage ? 2e-4 : 1e-3;
-        return new FamilyParts("acgan", g, d, makeG, spec.ZDim, classes, loss, OptimizerKind.Adam, lr, lr, 0.5, 0.999, DSteps: 1, PenaltyKind.None);
+        return new FamilyParts(family.Name, g, d, makeG, spec.ZDim, classes, loss, OptimizerKind.Adam, lr, lr, 0.5, 0.999, DSteps: 1,
+            PenaltyKind.None, Saturating: o.Saturating);
     }
 
     /// <summary>Samples of the given classes [n] (int64).</summary>

@@ -155,10 +155,13 @@ public sealed class BeganRecipe : AdversarialRecipe
 
     private static FamilyParts Build(FamilyRunOptions o, TricksOptions t)
     {
-        if (t.Smoothing != LabelSmoothing.None || t.FlipFraction > 0 || t.Penalty is not (null or PenaltyKind.None) || t.AdaTarget > 0 || t.MinibatchStd || t.JointBatch)
-            throw new GanSharpException(ErrorKind.Usage, "--family began has an auto-encoder D without labels or logits: drop the label, penalty, ADA, minibatch-std and joint-batch flags.");
+        if (t.Smoothing != LabelSmoothing.None || t.FlipFraction > 0 || t.Penalty is not (null or PenaltyKind.None) || t.AdaTarget > 0
+            || t.MinibatchStd || t.JointBatch)
+            throw new GanSharpException(ErrorKind.Usage, "--family began has an auto-encoder D without labels or logits: drop the label, penalty, " +
+                "ADA, minibatch-std and joint-batch flags.");
         if (o.IsImage && (t.SpectralNormG || t.GDropout > 0))
-            throw new GanSharpException(ErrorKind.Usage, "--family began on images uses the paper's generator (its decoder's architecture), which has no spectral norm or dropout layers: drop --spectral-norm-g and --g-dropout.");
+            throw new GanSharpException(ErrorKind.Usage, "--family began on images uses the paper's generator (its decoder's architecture), which " +
+                "has no spectral norm or dropout layers: drop --spectral-norm-g and --g-dropout.");
         var spec = FamilyNets.Spec(o, t, classes: 0, DNorm.None, gBatchNorm: false);
         // The paper's G is its decoder's architecture. On images that matters: a DCGAN G's transposed convolutions
         // start from high-frequency noise the auto-encoder reconstructs worse than the real shapes, so L(G(z)) stays
@@ -169,7 +172,9 @@ public sealed class BeganRecipe : AdversarialRecipe
         // one number suffices for the 1-D manifolds of the 2-D mixtures.
         var d = new BeganAutoEncoder(o.IsImage, spec.Width, spec.Layers, bottleneck: o.IsImage ? 64 : 1);
         double lr = o.IsImage ? 1e-4 : 1e-3;
-        return new FamilyParts("began", makeG(), d, makeG, spec.ZDim, 0, Losses.AdversarialLoss.Original, OptimizerKind.Adam, lr, lr, 0.5, 0.999, DSteps: 1, PenaltyKind.None);
+        var family = FamilyRegistry.Of(o.Family);
+        return new FamilyParts(family.Name, makeG(), d, makeG, spec.ZDim, 0, family.Loss, OptimizerKind.Adam, lr, lr, 0.5, 0.999, DSteps: 1,
+            PenaltyKind.None);
     }
 
     private BeganAutoEncoder AutoEncoder => (BeganAutoEncoder)D;

@@ -9,36 +9,6 @@ using static TorchSharp.torch;
 namespace GanSharp.Models.Common;
 
 /// <summary>
-/// What a family hands to <see cref="AdversarialRecipe"/>: its networks and its own defaults. <see cref="PenaltyWeight"/>
-/// (λ of WGAN-GP, γ of R1) and <see cref="EmaBeta"/> (0 = no average of G) apply when the tricks leave them unset.
-/// </summary>
-public sealed record FamilyParts(
-    string Family,
-    nn.Module<Tensor, Tensor, Tensor> G,
-    nn.Module<Tensor, Tensor> D,
-    Func<nn.Module<Tensor, Tensor, Tensor>> MakeG,
-    int ZDim,
-    int Classes,
-    AdversarialLoss Loss,
-    OptimizerKind Optimizer,
-    double LrG,
-    double LrD,
-    double Beta1,
-    double Beta2,
-    int DSteps,
-    PenaltyKind Penalty,
-    double Drift = 0,
-    double PenaltyWeight = 10,
-    double EmaBeta = 0);
-
-/// <summary>Anything that can draw samples from a trained G (tests and benchmarks score with it).</summary>
-public interface IGanSampler
-{
-    /// <summary>n samples from G (the EMA copy when EMA is on), in eval mode, without gradients.</summary>
-    Tensor Sample(int n);
-}
-
-/// <summary>
 /// The D-then-G adversarial iteration shared by the families, with every trick of <see cref="TricksOptions"/>
 /// applied through the one-call helpers (targets, instance noise, replay, DiffAugment/ADA, penalties, EMA).
 /// A family supplies networks and defaults and overrides only what its paper changes (WGAN's clipping, BEGAN's
@@ -47,7 +17,6 @@ public interface IGanSampler
 /// </summary>
 public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
 {
-    private readonly nn.Module<Tensor, Tensor, Tensor>? _gEma;
     private readonly double _lrG;
     private readonly double _lrD;
 
@@ -58,23 +27,11 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
         G = parts.G;
         D = parts.D;
         LossKind = parts.Loss;
-        Policy = DiffAugment.ParsePolicy(tricks.DiffAugment);
-        Replay = tricks.ReplaySize > 0 ? new ReplayBuffer(tricks.ReplaySize, tricks.ReplayProb) : null;
-        Ada = tricks.AdaTarget > 0 ? new AdaptiveAugment(tricks.AdaTarget, tricks.AdaPMax, tricks.AdaSpeedImages, tricks.AdaInterval) : null;
-        Penalty = tricks.Penalty ?? parts.Penalty;
-        PenaltyWeight = tricks.PenaltyWeight ?? parts.PenaltyWeight;
-        EmaBeta = tricks.EmaBeta ?? parts.EmaBeta;
+        Trick = new GanTricks(tricks, parts.Penalty, parts.PenaltyWeight, parts.EmaBeta, G, parts.MakeG);
         _lrG = tricks.LrG ?? parts.LrG;
         _lrD = tricks.LrD ?? parts.LrD;
         var nets = new List<NetworkSlot> { new("G", G), new("D", D) };
-        if (EmaBeta > 0)
-        {
-            _gEma = parts.MakeG();
-            Ema.CopyFrom(_gEma, G);
-            _gEma.eval();
-            // Saved as a network so the average survives a resume bit for bit.
-            nets.Add(new NetworkSlot("G_ema", _gEma));
-        }
+        if (Trick.EmaSlot is { } ema) nets.Add(ema);
         Networks = nets;
         Optimizers =
         [
@@ -82,7 +39,7 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
             new OptimizerSlot("D", D.parameters().ToList(), parts.Optimizer, _lrD, parts.Beta1, parts.Beta2),
         ];
         // Every critic step sees a new real batch, as WGAN's and WGAN-GP's critic loops (n_critic > 1) do.
-        Phases = [new TrainPhase("D", "D", tricks.DSteps ?? parts.DSteps, FreshBatch: true), new TrainPhase("G", "G", tricks.GSteps ?? 1)];
+        Phases = [new TrainPhase(GanPhase.D, tricks.DSteps ?? parts.DSteps, FreshBatch: true), new TrainPhase(GanPhase.G, tricks.GSteps ?? 1)];
     }
 
     protected FamilyParts Parts { get; }
@@ -95,20 +52,22 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
 
     protected AdversarialLoss LossKind { get; }
 
-    protected AugmentPolicy Policy { get; }
+    /// <summary>The tricks in force, with their state.</summary>
+    protected GanTricks Trick { get; }
 
-    protected ReplayBuffer? Replay { get; }
+    protected ReplayBuffer? Replay => Trick.Replay;
 
     /// <summary>The adaptive augmentation state (null unless --ada-target is set).</summary>
-    public AdaptiveAugment? Ada { get; }
-
-    protected PenaltyKind Penalty { get; }
+    public AdaptiveAugment? Ada => Trick.Ada;
 
     /// <summary>λ of WGAN-GP or γ of R1.</summary>
-    public double PenaltyWeight { get; }
+    public double PenaltyWeight => Trick.PenaltyWeight;
 
     /// <summary>Decay of the average of G's weights that <see cref="Sample"/> draws from (0 = none, sample G itself).</summary>
-    public double EmaBeta { get; }
+    public double EmaBeta => Trick.EmaBeta;
+
+    // The EMA copy with G's signature (null without EMA).
+    private nn.Module<Tensor, Tensor, Tensor>? GEma => (nn.Module<Tensor, Tensor, Tensor>?)Trick.GEma;
 
     public string Family => Parts.Family;
 
@@ -124,8 +83,9 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
     public Tensor Loss(TrainPhase phase, IGanBatch batch, StepContext context)
     {
         BatchImages = batch.Data.shape[0];
+        Trick.BeginStep(BatchImages);
         BeforeLoss(context);
-        return phase.Name == "D" ? DLoss(batch, context) : GLoss(batch, context);
+        return phase.IsD ? DLoss(batch, context) : GLoss(batch, context);
     }
 
     /// <summary>Runs before every loss (ProGAN sets its resolution and fade-in α from the iteration here).</summary>
@@ -143,11 +103,7 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
     protected Tensor NewLabels(long n) => Parts.Classes > 0 ? randint(0, Parts.Classes, [n]) : empty(0, dtype: ScalarType.Int64);
 
     /// <summary>What D sees of a real or fake input: instance noise, then the (adaptive) augmentation.</summary>
-    protected Tensor DInput(Tensor x, StepContext ctx)
-    {
-        var noisy = InstanceNoise.Apply(x, Tricks, ctx.Iteration);
-        return DiffAugment.Apply(noisy, Policy, Ada?.P ?? 1.0);
-    }
+    protected Tensor DInput(Tensor x, StepContext ctx) => Trick.DInput(x, ctx.Iteration);
 
     /// <summary>D's output split into the adversarial logit [N] and class logits [N, classes] (null without classes).</summary>
     protected (Tensor Logit, Tensor? Classes) Split(Tensor output) =>
@@ -157,14 +113,6 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
     protected Tensor Logit(Tensor x) => D.call(x)[.., 0];
 
     /// <summary>D's loss: adversarial terms with the label tricks, AC-GAN class terms, penalty.</summary>
-    private static Diagnostics.DLossKind DiagnosticKind(AdversarialLoss loss) => loss switch
-    {
-        AdversarialLoss.Ls => Diagnostics.DLossKind.LeastSquares,
-        AdversarialLoss.W => Diagnostics.DLossKind.Wasserstein,
-        AdversarialLoss.Hinge => Diagnostics.DLossKind.Hinge,
-        _ => Diagnostics.DLossKind.NonSaturating,
-    };
-
     protected virtual Tensor DLoss(IGanBatch batch, StepContext ctx)
     {
         var real = RealData(batch);
@@ -179,7 +127,7 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
         var (outReal, outFake) = DiscriminatorPass.Run(D.call, realIn, fakeIn, Tricks.JointBatch);
         var (lr, cr) = Split(outReal);
         var (lf, cf) = Split(outFake);
-        var (tReal, tFake) = DTargets.For(lr.shape, Tricks);
+        var (tReal, tFake) = Trick.Targets(lr.shape);
         var lossReal = Adversarial.DReal(lr, LossKind, tReal);
         var lossFake = Adversarial.DFake(lf, LossKind, tFake);
         ctx.Stats.Report("D_real", lossReal);
@@ -187,7 +135,7 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
         ctx.Stats.Report("D(x)", lr.mean());
         ctx.Stats.Report("D(G(z))", lf.mean());
         // Accuracy, r_t and D's chance loss feed the first-aid kit's detectors; only when the trainer will log.
-        if (ctx.IsLogStep) Diagnostics.DiscriminatorStats.Report(ctx.Stats, lr, lf, DiagnosticKind(LossKind));
+        if (ctx.IsLogStep) Diagnostics.DiscriminatorStats.Report(ctx.Stats, lr, lf, LossKind);
         var loss = lossReal + lossFake;
         if (cr is not null && batch.Labels is { } y)
         {
@@ -210,22 +158,7 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
     }
 
     /// <summary>The gradient penalty of this iteration, reported as D_GP or D_R1 (null when none applies).</summary>
-    protected Tensor? PenaltyTerm(Tensor realIn, Tensor fakeIn, StepContext ctx)
-    {
-        switch (Penalty)
-        {
-            case PenaltyKind.WganGp:
-                var gp = GradientPenalty.Wgangp(Logit, realIn, fakeIn, PenaltyWeight);
-                ctx.Stats.Report("D_GP", gp);
-                return gp;
-            case PenaltyKind.R1:
-                var r1 = GradientPenalty.LazyR1(Logit, realIn, PenaltyWeight, Tricks.R1Interval, ctx.Iteration);
-                if (r1 is not null) ctx.Stats.Report("D_R1", r1);
-                return r1;
-            default:
-                return null;
-        }
-    }
+    protected Tensor? PenaltyTerm(Tensor realIn, Tensor fakeIn, StepContext ctx) => Trick.PenaltyTerm(Logit, realIn, fakeIn, ctx);
 
     /// <summary>G's loss: adversarial term on D's view of fresh fakes, plus the AC-GAN class term.</summary>
     protected virtual Tensor GLoss(IGanBatch batch, StepContext ctx)
@@ -234,7 +167,7 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
         var yFake = NewLabels(n);
         var fake = G.call(NewZ(n), yFake);
         var (l, c) = Split(D.call(DInput(fake, ctx)));
-        var loss = Adversarial.G(l, LossKind);
+        var loss = Adversarial.G(l, LossKind, Parts.Saturating);
         ctx.Stats.Report("G_GAN", loss);
         if (c is not null)
         {
@@ -245,21 +178,7 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
         return loss;
     }
 
-    public virtual void AfterStep(TrainPhase phase, StepContext context)
-    {
-        if (phase.Name == "D")
-        {
-            if (Ada is not null && context.Repetition == phase.Repeat - 1)
-            {
-                Ada.Step((int)BatchImages);
-                context.Stats.Report("ada_p", Ada.P);
-            }
-        }
-        else if (_gEma is not null)
-        {
-            Ema.Update(_gEma, G, EmaBeta);
-        }
-    }
+    public virtual void AfterStep(TrainPhase phase, StepContext context) => Trick.AfterStep(phase, context);
 
     /// <summary>Images in the current batch (ADA's speed counts images).</summary>
     protected long BatchImages { get; private set; } = 1;
@@ -273,7 +192,7 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
     public virtual Tensor Sample(int n)
     {
         using var _ = no_grad();
-        return (_gEma ?? G).call(NewZ(n), NewLabels(n));
+        return (GEma ?? G).call(NewZ(n), NewLabels(n));
     }
 
     public virtual IReadOnlyList<(string Name, Tensor Image)> Visuals(IGanBatch batch)
@@ -283,19 +202,9 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
         return [("real_image", batch.Data[..n]), ("synthesized_image", Sample(n))];
     }
 
-    public virtual Dictionary<object, object?> ExtraState()
-    {
-        var state = new Dictionary<object, object?>();
-        if (Replay is not null) state["replay"] = Replay.State();
-        if (Ada is not null) state["ada"] = Ada.State();
-        return state;
-    }
+    public virtual Dictionary<object, object?> ExtraState() => Trick.ExtraState();
 
-    public virtual void LoadExtraState(Dictionary<object, object?> state)
-    {
-        Replay?.Load(state.GetValueOrDefault("replay") as Dictionary<object, object?>);
-        Ada?.Load(state.GetValueOrDefault("ada") as Dictionary<object, object?>);
-    }
+    public virtual void LoadExtraState(Dictionary<object, object?> state) => Trick.LoadExtraState(state);
 
     public void Dispose()
     {
@@ -308,8 +217,6 @@ public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
         if (!disposing) return;
         G.Dispose();
         D.Dispose();
-        _gEma?.Dispose();
-        Replay?.Dispose();
-        Ada?.Dispose();
+        Trick.Dispose();
     }
 }

@@ -13,7 +13,8 @@ public static class FamilyNets
         o.ZDimOrDefault, o.WidthOrDefault, o.Layers, classes, norm, gBatchNorm, t.GDropout, t.SpectralNormG, t.SpectralNormD, t.MinibatchStd);
 
     /// <summary>G, D and a factory of G (for the EMA copy) for the run's data.</summary>
-    public static (nn.Module<Tensor, Tensor, Tensor> G, nn.Module<Tensor, Tensor> D, Func<nn.Module<Tensor, Tensor, Tensor>> MakeG) Build(bool image, NetSpec spec)
+    public static (nn.Module<Tensor, Tensor, Tensor> G, nn.Module<Tensor, Tensor> D, Func<nn.Module<Tensor, Tensor, Tensor>> MakeG) Build(
+        bool image, NetSpec spec)
     {
         Func<nn.Module<Tensor, Tensor, Tensor>> makeG = image ? () => new ConvGenerator(spec) : () => new PointGenerator(spec);
         nn.Module<Tensor, Tensor> d = image ? new ConvDiscriminator(spec) : new PointDiscriminator(spec);

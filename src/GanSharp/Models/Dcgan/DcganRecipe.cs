@@ -19,20 +19,15 @@ public sealed class DcganRecipe : AdversarialRecipe
     private static FamilyParts Build(FamilyRunOptions o, TricksOptions t)
     {
         bool plain = o.Family == GanFamily.Mlp;
-        var loss = o.Loss ?? (o.Family == GanFamily.Lsgan ? AdversarialLoss.Ls : AdversarialLoss.Original);
-        if (o.Saturating && loss == AdversarialLoss.Original) loss = AdversarialLoss.Saturating;
+        var family = FamilyRegistry.Of(o.Family);
+        var loss = o.Loss ?? family.Loss;
         // BN on 2-D points normalises away the very positions G must learn; it stays an image-only default.
         var norm = o.Norm ?? (plain || !o.IsImage ? DNorm.None : DNorm.Batch);
         var spec = FamilyNets.Spec(o, t, classes: 0, norm, gBatchNorm: !plain && o.IsImage);
         var (g, d, makeG) = FamilyNets.Build(o.IsImage, spec);
-        string name = o.Family switch
-        {
-            GanFamily.Mlp => "mlp",
-            GanFamily.Lsgan => "lsgan",
-            _ => "dcgan",
-        };
         // 2-D mixtures train in a few thousand steps only with a larger lr than DCGAN's images.
         double lr = o.IsImage ? 2e-4 : 1e-3;
-        return new FamilyParts(name, g, d, makeG, spec.ZDim, 0, loss, OptimizerKind.Adam, lr, lr, 0.5, 0.999, DSteps: 1, PenaltyKind.None);
+        return new FamilyParts(family.Name, g, d, makeG, spec.ZDim, 0, loss, OptimizerKind.Adam, lr, lr, 0.5, 0.999, DSteps: 1, PenaltyKind.None,
+            Saturating: o.Saturating);
     }
 }

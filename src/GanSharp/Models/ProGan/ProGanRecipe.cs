@@ -33,11 +33,13 @@ public sealed class ProGanRecipe : AdversarialRecipe
     private static FamilyParts Build(FamilyRunOptions o, TricksOptions t)
     {
         if (t.SpectralNormG || t.SpectralNormD)
-            throw new GanSharpException(ErrorKind.Usage, "--family progan scales its weights with the equalized learning rate: drop --spectral-norm-g/-d.");
+            throw new GanSharpException(ErrorKind.Usage, "--family progan scales its weights with the equalized learning rate: drop " +
+                "--spectral-norm-g/-d.");
         int channels = o.Width ?? 32;
         Func<TorchSharp.torch.nn.Module<Tensor, Tensor, Tensor>> makeG = () => new ProGanGenerator(o.ZDimOrDefault, channels, 0);
         var d = new ProGanDiscriminator(channels, 0);
-        return new FamilyParts("progan", makeG(), d, makeG, o.ZDimOrDefault, 0, o.Loss ?? AdversarialLoss.W, OptimizerKind.Adam, 1e-3, 1e-3, 0.0, 0.99,
+        var family = FamilyRegistry.Of(o.Family);
+        return new FamilyParts(family.Name, makeG(), d, makeG, o.ZDimOrDefault, 0, o.Loss ?? family.Loss, OptimizerKind.Adam, 1e-3, 1e-3, 0.0, 0.99,
             DSteps: 1, PenaltyKind.WganGp, Drift: 0.001);
     }
 

@@ -47,7 +47,8 @@ public sealed class ConvEncoder : nn.Module<Tensor, (Tensor Mu, Tensor LogVar)>
         }
         inputSize = GridSize << convs;
         // The encoder is differentiated once (KLD and the generator's losses), so its convolutions may take the GEMM path.
-        foreach (var conv in new[] { layer1, layer2, layer3, layer4, layer5, layer6 }.SelectMany(l => l is null ? [] : l.modules().Prepend(l).OfType<SpectralNormConv2d>().Distinct()))
+        foreach (var conv in new[] { layer1, layer2, layer3, layer4, layer5, layer6 }.SelectMany(l => l is null ? []
+            : l.modules().Prepend(l).OfType<SpectralNormConv2d>().Distinct()))
             conv.SingleBackwardGemm = true;
         fc_mu = nn.Linear(ndf * 8 * GridSize * GridSize, opt.ZDim, device: device);
         fc_var = nn.Linear(ndf * 8 * GridSize * GridSize, opt.ZDim, device: device);

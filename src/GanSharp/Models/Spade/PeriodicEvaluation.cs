@@ -33,12 +33,15 @@ internal sealed class PeriodicEvaluation : IDisposable
     {
         string path = InceptionWeights.Resolve(options.InceptionWeights)
             ?? throw new GanSharpException(ErrorKind.Usage,
-                "--eval-every needs pytorch-fid's pt_inception-2015-12-05-6726825d.pth: pass --inception-weights PATH or set GANSHARP_INCEPTION_WEIGHTS, or drop --eval-every.");
+                "--eval-every needs pytorch-fid's pt_inception-2015-12-05-6726825d.pth: pass --inception-weights PATH or set " +
+                    "GANSHARP_INCEPTION_WEIGHTS, or drop --eval-every.");
         if (options.EvalSamples < 2)
-            throw new GanSharpException(ErrorKind.Usage, $"--eval-samples {options.EvalSamples} is too small: FID needs at least 2 images (64 or more is sensible).");
+            throw new GanSharpException(ErrorKind.Usage, $"--eval-samples {options.EvalSamples} is too small: FID needs at least 2 images (64 or " +
+                "more is sensible).");
         var extractor = new InceptionFeatureExtractor(InceptionWeights.LoadPretrained(path));
         // A fixed subset: the first images in file order, with test-time preprocessing (no flip, no random crop).
-        var data = options.Data with { IsTrain = false, NoFlip = true, SerialBatches = true, MaxDatasetSize = options.EvalSamples, NoInstance = options.Model.NoInstance };
+        var data = options.Data with { IsTrain = false, NoFlip = true, SerialBatches = true, MaxDatasetSize = options.EvalSamples,
+            NoInstance = options.Model.NoInstance };
         var dataset = SpadeDataset.Open(data);
         var sems = new List<Tensor>();
         var imgs = new List<Tensor>();

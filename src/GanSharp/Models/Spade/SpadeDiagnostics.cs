@@ -45,7 +45,9 @@ public sealed record DiagnosticPairs(Tensor Semantics, Tensor Images) : IDisposa
                 {
                     if (imgs.Count > 0 && (batch.Image.shape[2] != imgs[0].shape[2] || batch.Image.shape[3] != imgs[0].shape[3]))
                         throw new GanSharpException(ErrorKind.Data,
-                            $"{batch.Paths[0]} is {batch.Image.shape[3]}x{batch.Image.shape[2]} after preprocessing but the first pair of {data.ImageDir} is {imgs[0].shape[3]}x{imgs[0].shape[2]}: use a cropping or fixed --preprocess-mode so that every pair has the training size.");
+                            $"{batch.Paths[0]} is {batch.Image.shape[3]}x{batch.Image.shape[2]} after preprocessing but the first pair of " +
+                                $"{data.ImageDir} is {imgs[0].shape[3]}x{imgs[0].shape[2]}: use a cropping or fixed --preprocess-mode so that " +
+                                "every pair has the training size.");
                     sems.Add(batch.Semantics.to_type(ScalarType.Byte).DetachFromDisposeScope());
                     imgs.Add(batch.Image.clone().DetachFromDisposeScope());
                 }
@@ -93,7 +95,10 @@ public sealed class SpadeDiagnostics : IDisposable
     private readonly DiagnosticPairs _trainAll;
     private readonly int _chunk;
 
-    /// <param name="train">Fixed training pairs: the first <paramref name="diversitySamples"/> give the diversity batch, the first as many as <paramref name="val"/> holds the training-side D accuracy. Owned.</param>
+    /// <param name="train">
+    /// Fixed training pairs: the first <paramref name="diversitySamples"/> give the diversity batch, the first as many as
+    /// <paramref name="val"/> holds the training-side D accuracy. Owned.
+    /// </param>
     /// <param name="val">Held-out pairs, or null for no validation. Owned.</param>
     /// <param name="diversitySamples">Pairs of <paramref name="train"/> for diversity (0 = none).</param>
     /// <param name="valEvery">Iterations between validations.</param>
@@ -138,9 +143,6 @@ public sealed class SpadeDiagnostics : IDisposable
     /// <summary>When validation runs; null without a held-out split.</summary>
     public ValidationSchedule? Schedule { get; }
 
-    /// <summary>Diversity of the photos of the diversity batch (reported as <c>diversity_real</c>).</summary>
-    public double DiversityReal => _diversityReal;
-
     /// <summary>Builds the diagnostics a run's options ask for; null when they ask for none.</summary>
     public static SpadeDiagnostics? Create(SpadeRunOptions options, Action<string> notice)
     {
@@ -153,7 +155,8 @@ public sealed class SpadeDiagnostics : IDisposable
         {
             if (!options.Model.NoInstance && options.ValInstanceDir is null)
                 throw new GanSharpException(ErrorKind.Usage,
-                    "training uses instance maps, so validation needs them too: pass --val-instance-dir (e.g. val_inst), or train with --no-instance.");
+                    "training uses instance maps, so validation needs them too: pass --val-instance-dir (e.g. val_inst), or train with " +
+                        "--no-instance.");
             var valData = data with
             {
                 LabelDir = options.ValLabelDir!,
@@ -167,8 +170,10 @@ public sealed class SpadeDiagnostics : IDisposable
             {
                 val.Dispose();
                 throw new GanSharpException(ErrorKind.Data,
-                    $"the held-out split gives label maps of {shape[1]} channels at {shape[3]}x{shape[2]} but the model takes {options.Model.SemanticNc} at {ow}x{oh}: "
-                    + "give --val-label-dir maps with the same --label-nc and instance maps as training, in a size the preprocessing brings to the crop.");
+                    $"the held-out split gives label maps of {shape[1]} channels at {shape[3]}x{shape[2]} but the model takes " +
+                        $"{options.Model.SemanticNc} at {ow}x{oh}: "
+                    + "give --val-label-dir maps with the same --label-nc and instance maps as training, in a size the preprocessing brings " +
+                        "to the crop.");
             }
         }
         DiagnosticPairs train;
@@ -181,18 +186,21 @@ public sealed class SpadeDiagnostics : IDisposable
             val?.Dispose();
             throw;
         }
-        var diagnostics = new SpadeDiagnostics(train, val, options.DiversitySamples, validate ? options.ValEvery : 0, options.Data.BatchSize, options.Model);
+        var diagnostics = new SpadeDiagnostics(train, val, options.DiversitySamples, validate ? options.ValEvery : 0, options.Data.BatchSize,
+            options.Model);
         var parts = new List<string>();
         if (diagnostics._diversity is not null)
-            parts.Add($"sample diversity of {diagnostics._diversity.Count} fixed training label maps at every log step{(options.Model.UseVae ? " (and across z for one map)" : "")}");
+            parts.Add($"sample diversity of {diagnostics._diversity.Count} fixed training label maps at every log " +
+                $"step{(options.Model.UseVae ? " (and across z for one map)" : "")}");
         if (diagnostics._val is not null)
-            parts.Add($"validation losses and held-out D accuracy on {diagnostics._val.Count} pairs of {options.ValLabelDir} every {options.ValEvery} iterations");
+            parts.Add($"validation losses and held-out D accuracy on {diagnostics._val.Count} pairs of {options.ValLabelDir} every " +
+                $"{options.ValEvery} iterations");
         if (parts.Count > 0) notice("Diagnostics: " + string.Join("; ", parts) + ".");
         return diagnostics;
     }
 
     /// <summary>Reports the statistics due at this log step (see the class remarks).</summary>
-    public void Report(SpadeModel model, StepContext context, DLossKind lossKind)
+    public void Report(SpadeModel model, StepContext context, AdversarialLoss lossKind)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
@@ -231,7 +239,8 @@ public sealed class SpadeDiagnostics : IDisposable
 
     // Per chunk: G(label[, z = mu + eps * std of E(photo)]), the losses against the photo, and D on [fake; photo] as a
     // training step sees it; returns the sample-weighted mean L1 and VGG (× lambda_vgg) and D's outputs for the photos.
-    private (Tensor? L1, Tensor? Vgg, Tensor RealLogits) Evaluate(SpadeModel model, BufferSnapshot state, DiagnosticPairs pairs, Tensor? eps, bool losses)
+    private (Tensor? L1, Tensor? Vgg, Tensor RealLogits) Evaluate(SpadeModel model, BufferSnapshot state, DiagnosticPairs pairs, Tensor? eps,
+        bool losses)
     {
         Tensor? l1 = null, vgg = null;
         var logits = new List<Tensor>();

@@ -74,7 +74,8 @@ public sealed class SpadeGenerator : nn.Module<Tensor, Tensor?, Tensor>
         var (oh, ow) = opt.OutputSize;
         if (seg.ndim != 4 || seg.shape[1] != opt.SemanticNc || seg.shape[2] != oh || seg.shape[3] != ow)
             throw new GanSharpException(ErrorKind.Usage,
-                $"The generator expects a label map of shape [N, {opt.SemanticNc}, {oh}, {ow}] (semantic_nc, crop size and aspect ratio of its options), got [{string.Join(", ", seg.shape)}].");
+                $"The generator expects a label map of shape [N, {opt.SemanticNc}, {oh}, {ow}] (semantic_nc, crop size and aspect ratio of its " +
+                    $"options), got [{string.Join(", ", seg.shape)}].");
         if (z is not null && !opt.UseVae)
             throw new GanSharpException(ErrorKind.Usage, "A latent z was given to a generator built without use_vae.");
 

@@ -93,7 +93,8 @@ public sealed class SpadeModel : IDisposable
     /// <param name="vgg">VGG19 with torchvision weights; required unless the VGG loss is off. Owned by the caller.</param>
     /// <param name="device">Where to build; CPU when null.</param>
     /// <param name="buildDiscriminator">False for inference only (no netD, like the reference at test time).</param>
-    public SpadeModel(SpadeModelOptions options, SpadeLossOptions lossOptions, Vgg19? vgg = null, Device? device = null, bool buildDiscriminator = true)
+    public SpadeModel(SpadeModelOptions options, SpadeLossOptions lossOptions, Vgg19? vgg = null, Device? device = null,
+        bool buildDiscriminator = true)
     {
         Options = options.Validate();
         LossOptions = lossOptions.Validate();
@@ -130,7 +131,8 @@ public sealed class SpadeModel : IDisposable
     public ConvEncoder? NetE { get; }
     public Vgg19? Vgg { get; }
 
-    private MultiscaleDiscriminator D => NetD ?? throw new InvalidOperationException("This SpadeModel was built without a discriminator (inference only).");
+    private MultiscaleDiscriminator D => NetD ?? throw new InvalidOperationException("This SpadeModel was built without a discriminator " +
+        "(inference only).");
 
     /// <summary>Parameters for G's optimizer: netG's, then netE's (the reference trains E with G).</summary>
     public IEnumerable<Parameter> GeneratorParameters() =>

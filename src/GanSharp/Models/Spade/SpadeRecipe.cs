@@ -1,5 +1,6 @@
 using GanSharp.Data;
 using GanSharp.Diagnostics;
+using GanSharp.Losses;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;
 using TorchSharp;
@@ -20,16 +21,10 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
     private readonly SpadeModel _model;
     private readonly OptimOptions _optim;
     private readonly TricksOptions _tricks;
-    private readonly AugmentPolicy _policy;
-    private readonly ReplayBuffer? _replay;
-    private readonly AdaptiveAugment? _ada;
-    private readonly PenaltyKind _penalty;
-    private readonly double _penaltyWeight;
-    private readonly SpadeGenerator? _gEma;
+    private readonly GanTricks _trick;
     private readonly double _lrFactorG;
     private readonly double _lrFactorD;
     private Tensor? _latestFake;
-    private long _batchImages = 1;
 
     public SpadeRecipe(SpadeModel model, OptimOptions optim, TricksOptions? tricks = null)
     {
@@ -37,13 +32,10 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
         CheckTricks(_tricks);
         _model = model;
         _optim = optim;
-        _policy = DiffAugment.ParsePolicy(_tricks.DiffAugment);
-        _replay = _tricks.ReplaySize > 0 ? new ReplayBuffer(_tricks.ReplaySize, _tricks.ReplayProb) : null;
-        _ada = _tricks.AdaTarget > 0 ? new AdaptiveAugment(_tricks.AdaTarget, _tricks.AdaPMax, _tricks.AdaSpeedImages, _tricks.AdaInterval) : null;
-        _penalty = _tricks.Penalty ?? PenaltyKind.None;
+        _trick = new GanTricks(_tricks, PenaltyKind.None, penaltyWeight: 10.0, emaBeta: 0, model.NetG,
+            () => new SpadeGenerator(model.Options, model.NetG.parameters().First().device));
         // A gradient penalty differentiates D's output twice; the GEMM convolutions have a single backward.
-        if (_penalty != PenaltyKind.None && model.NetD is not null) model.NetD.SingleBackwardGemm = false;
-        _penaltyWeight = _tricks.PenaltyWeight ?? 10.0;
+        if (_trick.Penalty != PenaltyKind.None && model.NetD is not null) model.NetD.SingleBackwardGemm = false;
         // --lr-g/--lr-d set the epoch-1 rate; SPADE's schedule (TTUR, linear decay) then scales it like the reference's.
         var (baseG, baseD) = optim.LearningRatesAt(1);
         _lrFactorG = _tricks.LrG is { } lg ? lg / baseG : 1.0;
@@ -51,17 +43,11 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
         var nets = new List<NetworkSlot> { new("G", model.NetG) };
         if (model.NetD != null) nets.Add(new NetworkSlot("D", model.NetD));
         if (model.NetE != null) nets.Add(new NetworkSlot("E", model.NetE));
-        if (_tricks.EmaBeta is > 0)
-        {
-            _gEma = new SpadeGenerator(model.Options, model.NetG.parameters().First().device);
-            Ema.CopyFrom(_gEma, model.NetG);
-            _gEma.eval();
-            // Saved as a network so the average survives a resume bit for bit, and `test` can prefer it.
-            nets.Add(new NetworkSlot("G_ema", _gEma));
-        }
+        // `test` prefers G_ema when the run kept one.
+        if (_trick.EmaSlot is { } ema) nets.Add(ema);
         Networks = nets;
         // Extra D steps (--d-steps) each see a new batch of the loader; the first shares the G step's batch.
-        Phases = [new TrainPhase("G", "G", _tricks.GSteps ?? 1), new TrainPhase("D", "D", _tricks.DSteps ?? 1, FreshBatch: true)];
+        Phases = [new TrainPhase(GanPhase.G, _tricks.GSteps ?? 1), new TrainPhase(GanPhase.D, _tricks.DSteps ?? 1, FreshBatch: true)];
         var (lrG, lrD) = (baseG * _lrFactorG, baseD * _lrFactorD);
         var (b1, b2) = optim.Betas;
         Optimizers =
@@ -83,7 +69,7 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
     public IReadOnlyList<TrainPhase> Phases { get; }
 
     /// <summary>The adaptive augmentation state (null unless --ada-target is set).</summary>
-    public AdaptiveAugment? Ada => _ada;
+    public AdaptiveAugment? Ada => _trick.Ada;
 
     /// <summary>
     /// Sample diversity, validation losses and held-out D accuracy reported at log steps (null: none). The recipe owns
@@ -115,11 +101,16 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
         {
             if (given) throw new GanSharpException(ErrorKind.Usage, message);
         }
-        Refuse(tricks.MinibatchStd, "--minibatch-std does not apply to SPADE: its multiscale patch discriminator has no single head to append the feature to.");
-        Refuse(tricks.SphereLatent, "--sphere-latent does not apply to SPADE: its generator is driven by the label map, and the VAE's z comes from the encoder.");
-        Refuse(tricks.JointBatch, "--joint-batch does not apply to SPADE: its discriminator always sees real and fake as one batch, as the reference does.");
-        Refuse(tricks.SpectralNormG, "--spectral-norm-g does not apply to SPADE: the 'spectral' prefix of --norm-G already switches it (e.g. spectralspadesyncbatch3x3).");
-        Refuse(tricks.SpectralNormD, "--spectral-norm-d does not apply to SPADE: the 'spectral' prefix of --norm-D already switches it (e.g. spectralinstance).");
+        Refuse(tricks.MinibatchStd, "--minibatch-std does not apply to SPADE: its multiscale patch discriminator has no single head to append the " +
+            "feature to.");
+        Refuse(tricks.SphereLatent, "--sphere-latent does not apply to SPADE: its generator is driven by the label map, and the VAE's z comes from " +
+            "the encoder.");
+        Refuse(tricks.JointBatch, "--joint-batch does not apply to SPADE: its discriminator always sees real and fake as one batch, as the " +
+            "reference does.");
+        Refuse(tricks.SpectralNormG, "--spectral-norm-g does not apply to SPADE: the 'spectral' prefix of --norm-G already switches it (e.g. " +
+            "spectralspadesyncbatch3x3).");
+        Refuse(tricks.SpectralNormD, "--spectral-norm-d does not apply to SPADE: the 'spectral' prefix of --norm-D already switches it (e.g. " +
+            "spectralinstance).");
         Refuse(tricks.GDropout > 0, "--g-dropout does not apply to SPADE: its generator has no hidden dropout layers to switch on.");
         tricks.Validate();
     }
@@ -135,8 +126,8 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
 
     public Tensor Loss(TrainPhase phase, SpadeBatch batch, StepContext context)
     {
-        _batchImages = batch.Image.shape[0];
-        if (phase.Name == "G")
+        _trick.BeginStep(batch.Image.shape[0]);
+        if (phase.Kind == GanPhase.G)
         {
             var g = _model.ComputeGeneratorLoss(batch.Semantics, batch.Image, Hooks(context, dStep: false));
             foreach (var (name, value) in g.Named) context.Stats.Report(name, value);
@@ -148,7 +139,7 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
         foreach (var (name, value) in d.Named) context.Stats.Report(name, value);
         ReportDiscriminatorOutputs(context, d.PredFake, d.PredReal);
         var total = d.Total();
-        _ada?.Accumulate(cat(d.PredReal.Select(s => s[^1].flatten()).ToArray()));
+        _trick.Ada?.Accumulate(cat(d.PredReal.Select(s => s[^1].flatten()).ToArray()));
         if (PenaltyTerm(batch.Semantics, d, context) is { } gp) total = total.add(gp);
         return total;
     }
@@ -156,16 +147,16 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
     /// <summary>The trick hooks of a step; null when no trick touches D's inputs or targets (the reference's path).</summary>
     private SpadeDiscriminatorTricks? Hooks(StepContext context, bool dStep)
     {
-        bool image = _tricks.InstanceNoise > 0 || _policy != AugmentPolicy.None;
-        bool targets = dStep && (_tricks.Smoothing != LabelSmoothing.None || _tricks.FlipFraction > 0);
-        bool replay = dStep && _replay is not null;
+        bool image = _trick.TouchesImages;
+        bool targets = dStep && _trick.TouchesTargets;
+        bool replay = dStep && _trick.Replay is not null;
         if (!image && !targets && !replay) return null;
         long step = context.Iteration;
         return new SpadeDiscriminatorTricks
         {
             Image = image ? x => DiscriminatorImage(x, step) : null,
-            FakePairs = replay ? pairs => _replay!.Mix(pairs) : null,
-            Targets = targets ? n => DTargets.For([n], _tricks) : null,
+            FakePairs = replay ? pairs => _trick.Replay!.Mix(pairs) : null,
+            Targets = targets ? n => _trick.Targets([n]) : null,
         };
     }
 
@@ -173,29 +164,17 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
     /// The image part of a D input at 0-based iteration <paramref name="iteration"/>: instance noise first, then the
     /// (adaptive) augmentation, in the order of the other families' D input. The label channels never pass here.
     /// </summary>
-    public Tensor DiscriminatorImage(Tensor image, long iteration) =>
-        DiffAugment.Apply(InstanceNoise.Apply(image, _tricks, iteration), _policy, _ada?.P ?? 1.0);
+    public Tensor DiscriminatorImage(Tensor image, long iteration) => _trick.DInput(image, iteration);
 
     /// <summary>The gradient penalty of this D step on the image D saw (the label map is the fixed condition).</summary>
-    private Tensor? PenaltyTerm(Tensor semantics, DiscriminatorLosses d, StepContext context)
-    {
-        Tensor Score(Tensor x) => _model.DiscriminatorScore(semantics, x);
-        switch (_penalty)
-        {
-            case PenaltyKind.R1:
-                var r1 = GradientPenalty.LazyR1(Score, d.RealInput!, _penaltyWeight, _tricks.R1Interval, context.Iteration);
-                if (r1 is not null) context.Stats.Report("D_R1", r1);
-                return r1;
-            case PenaltyKind.WganGp:
-                // Interpolates are scored under the real label map: with replay a stored fake's own map may differ,
-                // but the penalty only asks D to be 1-Lipschitz in the image, which holds under any fixed map.
-                var gp = GradientPenalty.Wgangp(Score, d.RealInput!, d.FakeInput!, _penaltyWeight);
-                context.Stats.Report("D_GP", gp);
-                return gp;
-            default:
-                return null;
-        }
-    }
+    /// <remarks>
+    /// WGAN-GP's interpolates are scored under the real label map: with replay a stored fake's own map may differ, but
+    /// the penalty only asks D to be 1-Lipschitz in the image, which holds under any fixed map.
+    /// </remarks>
+    private Tensor? PenaltyTerm(Tensor semantics, DiscriminatorLosses d, StepContext context) =>
+        _trick.Penalty == PenaltyKind.None
+            ? null
+            : _trick.PenaltyTerm(x => _model.DiscriminatorScore(semantics, x), d.RealInput!, d.FakeInput!, context);
 
     // D's outputs on real and fake (last output of every scale, pooled), reported only when the trainer will log:
     // accuracy, D(x), D(G(z)) and r_t feed the first-aid kit's detectors.
@@ -208,29 +187,9 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
         DiscriminatorStats.Report(context.Stats, real, fake, LossKind);
     }
 
-    private DLossKind LossKind => _model.LossOptions.GanMode switch
-    {
-        Losses.GanMode.Original => DLossKind.NonSaturating,
-        Losses.GanMode.Ls => DLossKind.LeastSquares,
-        Losses.GanMode.W => DLossKind.Wasserstein,
-        _ => DLossKind.Hinge,
-    };
+    private AdversarialLoss LossKind => _model.LossOptions.GanMode;
 
-    public void AfterStep(TrainPhase phase, StepContext context)
-    {
-        if (phase.Name == "D")
-        {
-            if (_ada is not null && context.Repetition == phase.Repeat - 1)
-            {
-                _ada.Step((int)_batchImages);
-                context.Stats.Report("ada_p", _ada.P);
-            }
-        }
-        else if (_gEma is not null)
-        {
-            Ema.Update(_gEma, _model.NetG, _tricks.EmaBeta ?? 0);
-        }
-    }
+    public void AfterStep(TrainPhase phase, StepContext context) => _trick.AfterStep(phase, context);
 
     public IReadOnlyList<(string Name, Tensor Image)> Visuals(SpadeBatch batch)
     {
@@ -242,17 +201,14 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
 
     public Dictionary<object, object?> ExtraState()
     {
-        var state = new Dictionary<object, object?>();
-        if (_replay is not null) state["replay"] = _replay.State();
-        if (_ada is not null) state["ada"] = _ada.State();
+        var state = _trick.ExtraState();
         if (_diagnostics?.Schedule is { } schedule) state["validation"] = new Dictionary<object, object?> { ["last"] = schedule.Last };
         return state;
     }
 
     public void LoadExtraState(Dictionary<object, object?> state)
     {
-        _replay?.Load(state.GetValueOrDefault("replay") as Dictionary<object, object?>);
-        _ada?.Load(state.GetValueOrDefault("ada") as Dictionary<object, object?>);
+        _trick.LoadExtraState(state);
         if (_diagnostics?.Schedule is { } schedule && state.GetValueOrDefault("validation") is Dictionary<object, object?> v)
             schedule.Last = Convert.ToInt64(v["last"], System.Globalization.CultureInfo.InvariantCulture);
     }
@@ -260,21 +216,8 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
     public void Dispose()
     {
         _latestFake?.Dispose();
-        _gEma?.Dispose();
-        _replay?.Dispose();
-        _ada?.Dispose();
+        _trick.Dispose();
         _diagnostics?.Dispose();
         _model.Dispose();
     }
-}
-
-/// <summary>Adapts the prefetching loader to the trainer: trainer epochs and batch indices map to loader positions.</summary>
-public sealed class SpadeBatchSource(SpadeLoader loader, CancellationToken cancel) : IBatchSource<SpadeBatch>
-{
-    public int BatchesPerEpoch => loader.BatchesPerEpoch;
-
-    public int BatchSize => loader.Dataset.Options.BatchSize;
-
-    public IEnumerable<SpadeBatch> Epoch(int epoch, int startIndex) =>
-        loader.ReadEpoch(new LoaderPosition(epoch, startIndex * BatchSize), cancel);
 }

@@ -33,23 +33,27 @@ public sealed class WganRecipe : AdversarialRecipe
         bool gp = o.Family == GanFamily.WganGp;
         var norm = o.Norm ?? (gp ? (o.IsImage ? DNorm.Layer : DNorm.None) : (o.IsImage ? DNorm.Batch : DNorm.None));
         if (gp && norm == DNorm.Batch)
-            throw new GanSharpException(ErrorKind.Usage, "--family wgan-gp penalises each sample's gradient, which batch norm couples: use --norm layer, instance or none.");
+            throw new GanSharpException(ErrorKind.Usage, "--family wgan-gp penalises each sample's gradient, which batch norm couples: use --norm " +
+                "layer, instance or none.");
         var spec = FamilyNets.Spec(o, t, classes: 0, norm, gBatchNorm: o.IsImage);
         var (g, d, makeG) = FamilyNets.Build(o.IsImage, spec);
-        var loss = o.Loss ?? AdversarialLoss.W;
+        var family = FamilyRegistry.Of(o.Family);
+        var loss = o.Loss ?? family.Loss;
         if (!gp)
-            return new FamilyParts("wgan", g, d, makeG, spec.ZDim, 0, loss, OptimizerKind.RmsProp, 5e-5, 5e-5, 0, 0, DSteps: 5, PenaltyKind.None);
+            return new FamilyParts(family.Name, g, d, makeG, spec.ZDim, 0, loss, OptimizerKind.RmsProp, 5e-5, 5e-5, 0, 0, DSteps: 5,
+                PenaltyKind.None);
         if (o.IsImage)
-            return new FamilyParts("wgan-gp", g, d, makeG, spec.ZDim, 0, loss, OptimizerKind.Adam, 1e-4, 1e-4, 0.0, 0.9, DSteps: 5, PenaltyKind.WganGp);
+            return new FamilyParts(family.Name, g, d, makeG, spec.ZDim, 0, loss, OptimizerKind.Adam, 1e-4, 1e-4, 0.0, 0.9, DSteps: 5,
+                PenaltyKind.WganGp);
         var p = PointDefaults;
-        return new FamilyParts("wgan-gp", g, d, makeG, spec.ZDim, 0, loss, OptimizerKind.Adam, p.Lr, p.Lr, p.Beta1, 0.9, DSteps: 5, PenaltyKind.WganGp,
-            PenaltyWeight: p.Lambda, EmaBeta: p.Ema);
+        return new FamilyParts(family.Name, g, d, makeG, spec.ZDim, 0, loss, OptimizerKind.Adam, p.Lr, p.Lr, p.Beta1, 0.9, DSteps: 5,
+            PenaltyKind.WganGp, PenaltyWeight: p.Lambda, EmaBeta: p.Ema);
     }
 
     public override void AfterStep(TrainPhase phase, StepContext context)
     {
         base.AfterStep(phase, context);
-        if (phase.Name != "D" || _clip <= 0) return;
+        if (!phase.IsD || _clip <= 0) return;
         // Clipping keeps the critic (roughly) K-Lipschitz, the condition of the Kantorovich-Rubinstein duality.
         using var _ = no_grad();
         foreach (var p in D.parameters()) p.clamp_(-_clip, _clip);

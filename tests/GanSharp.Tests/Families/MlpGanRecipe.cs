@@ -1,5 +1,6 @@
 using GanSharp.Data;
 using GanSharp.Diagnostics;
+using GanSharp.Losses;
 using GanSharp.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -81,7 +82,7 @@ public sealed class MlpGanRecipe : IGanRecipe<PointBatch>, IDiagnosticRecipe<Poi
 
     public IReadOnlyList<OptimizerSlot> Optimizers { get; }
 
-    public IReadOnlyList<TrainPhase> Phases { get; } = [new("D", "D"), new("G", "G")];
+    public IReadOnlyList<TrainPhase> Phases { get; } = [new(GanPhase.D), new(GanPhase.G)];
 
     public Mlp Generator => _g;
 
@@ -97,7 +98,7 @@ public sealed class MlpGanRecipe : IGanRecipe<PointBatch>, IDiagnosticRecipe<Poi
     public Tensor Loss(TrainPhase phase, PointBatch batch, StepContext context)
     {
         long n = batch.Points.shape[0];
-        if (phase.Name == "D")
+        if (phase.IsD)
         {
             Tensor fake;
             using (no_grad()) fake = Sample((int)n);
@@ -109,7 +110,7 @@ public sealed class MlpGanRecipe : IGanRecipe<PointBatch>, IDiagnosticRecipe<Poi
             context.Stats.Report("D_Fake", lossFake);
             // One batch's accuracy at each log step is enough for windowed detectors, and on a network this small
             // the extra kernels at every iteration would cost as much as the step itself.
-            if (context.IsLogStep) DiscriminatorStats.Report(context.Stats, real, fakeOut, DLossKind.NonSaturating);
+            if (context.IsLogStep) DiscriminatorStats.Report(context.Stats, real, fakeOut, AdversarialLoss.Original);
             return lossReal + lossFake;
         }
         var outG = _d.call(Sample((int)n));
@@ -140,7 +141,7 @@ public sealed class MlpGanRecipe : IGanRecipe<PointBatch>, IDiagnosticRecipe<Poi
     /// </summary>
     public void ReportDiagnostics(PointBatch batch, StepContext context)
     {
-        if (_heldOut is not null) DiscriminatorStats.ReportHeldOut(context.Stats, _d.call(_heldOut), DLossKind.NonSaturating);
+        if (_heldOut is not null) DiscriminatorStats.ReportHeldOut(context.Stats, _d.call(_heldOut), AdversarialLoss.Original);
         context.Stats.Report("diversity", SampleDiversity.MeanPairwiseDistance(_g.call(_fixedZ)));
         context.Stats.Report("diversity_real", SampleDiversity.MeanPairwiseDistance(batch.Points));
     }

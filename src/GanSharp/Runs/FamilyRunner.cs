@@ -1,15 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using GanSharp.Data;
-using GanSharp.Models.AcGan;
-using GanSharp.Models.Began;
+using GanSharp.Diagnostics;
+using GanSharp.Models;
 using GanSharp.Models.Common;
-using GanSharp.Models.Dcgan;
-using GanSharp.Models.ProGan;
-using GanSharp.Models.Wgan;
+using GanSharp.Training;
 using GanSharp.Training.Tricks;
 
-namespace GanSharp.Training;
+namespace GanSharp.Runs;
 
 /// <summary>How a family run ended, with its score on the data (modes and quality on 2-D sets, feature distance on images).</summary>
 public sealed record FamilyRunResult(TrainResult Train, int Modes, double HighQuality, double FeatureDistance);
@@ -25,17 +23,6 @@ public static class FamilyRunner
     {
         WriteIndented = true,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
-    };
-
-    /// <summary>The recipe of a family (a switch over the enum is the registry).</summary>
-    public static AdversarialRecipe CreateRecipe(FamilyRunOptions family, TricksOptions tricks) => family.Family switch
-    {
-        GanFamily.Mlp or GanFamily.Dcgan or GanFamily.Lsgan => new DcganRecipe(family, tricks),
-        GanFamily.Wgan or GanFamily.WganGp => new WganRecipe(family, tricks),
-        GanFamily.Began => new BeganRecipe(family, tricks),
-        GanFamily.ProGan => new ProGanRecipe(family, tricks),
-        GanFamily.AcGan => new AcGanRecipe(family, tricks),
-        _ => throw new ArgumentOutOfRangeException(nameof(family), family.Family, "unknown family"),
     };
 
     /// <summary>The data source of a run, deterministic in (seed, epoch, index).</summary>
@@ -68,7 +55,13 @@ public static class FamilyRunner
     }
 
     /// <summary>Builds source, recipe and trainer, resumes when asked, trains and scores.</summary>
-    public static FamilyRunResult Train(FamilyRunOptions family, TricksOptions tricks, RunOptions run, CancellationToken token, Action<TrainProgress>? progress = null, IEnumerable<IStatsSink>? sinks = null)
+    public static FamilyRunResult Train(
+        FamilyRunOptions family,
+        TricksOptions tricks,
+        RunOptions run,
+        CancellationToken token,
+        Action<TrainProgress>? progress = null,
+        IEnumerable<IStatsSink>? sinks = null)
     {
         run.ValidateNames();
         family.Validate();
@@ -76,38 +69,43 @@ public static class FamilyRunner
         run.Validate();
         if (tricks.DiffAugment.Length > 0 && !family.IsImage)
             throw new GanSharpException(ErrorKind.Usage, "--diff-augment works on images only: use --data shapes32 or drop it.");
-        if (family.Threads > 0) TorchSharp.torch.set_num_threads(family.Threads);
-        TorchSharp.torch.manual_seed(run.Seed);
+        RunSetup.SetThreads(family.Threads, gemmConvolutions: false);
+        RunSetup.Seed(run.Seed);
         string json = OptionsJson(family, tricks);
-        // Held for the whole run: a second trainer in the same folder is refused by name.
+        using var runLock = RunSetup.TakeFolder(run);
         var folder = new RunFolder(run.RunDir);
-        using var runLock = folder.TakeForTraining();
-        LoadedState? state = null;
-        if (run.ContinueTrain)
-        {
-            state = folder.TryLoad(run.WhichEpoch)
-                ?? throw new GanSharpException(ErrorKind.Checkpoint, $"--continue-train found no {folder.StatePath(run.WhichEpoch)}: drop --continue-train or check --name and --checkpoints-dir.");
-            state.CheckWeightFiles(folder, run.WhichEpoch);
-        }
-        else if (folder.HasState("latest"))
-            throw folder.HoldsARun();
+        var state = LoadForContinue(folder, run);
         folder.RewindLogs(state);
-        using var recipe = CreateRecipe(family, tricks);
+        using var recipe = FamilyRegistry.CreateRecipe(family, tricks);
         var source = CreateSource(family, run.Seed);
-        using var stats = new StatsCollector();
-        stats.Subscribe(new LossLogSink(folder.LossLogPath, name => name.StartsWith('D') || name.StartsWith('G') || name == "M", header: state is null));
-        stats.Subscribe(new JsonlSink(folder.StatsPath));
-        if (run.TfLog) stats.Subscribe(new TensorBoardSink(Path.Combine(run.RunDir, "logs")));
-        foreach (var sink in sinks ?? []) stats.Subscribe(sink);
+        using var stats = RunSetup.OpenStats(folder, run.TfLog, IsLogged, header: state is null, resumed: false, sinks);
         AtomicFile.WriteAllText(folder.OptionsJsonPath, json);
         using var trainer = new Trainer<IGanBatch>(recipe, source, run, family.Epochs, json, stats)
         {
-            Kind = GanSharp.Diagnostics.RunKind.Family,
+            DivergenceAdvice = RunSetup.DivergenceAdvice(RunKind.Family),
             RunFiles = new Dictionary<string, string> { [Path.GetFileName(folder.OptionsJsonPath)] = json },
         };
         var start = state is null ? new TrainPosition(1, 0, 0, 0, 0) : trainer.Resume(state);
         var result = trainer.Run(start, token, progress);
         var (modes, hq, fd) = Score(family, recipe, family.IsImage ? 256 : 2000, run.Seed);
         return new FamilyRunResult(result, modes, hq, fd);
+    }
+
+    // loss_log.txt carries D's and G's terms and BEGAN's convergence measure M.
+    private static bool IsLogged(string name) => name.StartsWith('D') || name.StartsWith('G') || name == "M";
+
+    // The state --continue-train resumes from (null for a new run, which must not overwrite a checkpoint).
+    private static LoadedState? LoadForContinue(RunFolder folder, RunOptions run)
+    {
+        if (!run.ContinueTrain)
+        {
+            RunSetup.RefuseNewRunOverCheckpoint(folder);
+            return null;
+        }
+        var state = folder.TryLoad(run.WhichEpoch)
+            ?? throw new GanSharpException(ErrorKind.Checkpoint,
+                $"--continue-train found no {folder.StatePath(run.WhichEpoch)}: drop --continue-train or check --name and --checkpoints-dir.");
+        state.CheckWeightFiles(folder, run.WhichEpoch);
+        return state;
     }
 }

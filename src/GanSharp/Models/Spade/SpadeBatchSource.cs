@@ -1,0 +1,15 @@
+using GanSharp.Data;
+using GanSharp.Training;
+
+namespace GanSharp.Models.Spade;
+
+/// <summary>Adapts the prefetching loader to the trainer: trainer epochs and batch indices map to loader positions.</summary>
+public sealed class SpadeBatchSource(SpadeLoader loader, CancellationToken cancel) : IBatchSource<SpadeBatch>
+{
+    public int BatchesPerEpoch => loader.BatchesPerEpoch;
+
+    public int BatchSize => loader.Dataset.Options.BatchSize;
+
+    public IEnumerable<SpadeBatch> Epoch(int epoch, int startIndex) =>
+        loader.ReadEpoch(new LoaderPosition(epoch, startIndex * BatchSize), cancel);
+}

@@ -1,0 +1,9 @@
+using GanSharp.Interop;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GanSharp.Training;
+
+/// <summary>Where a run stands: the epoch in progress, the next batch in it, and counters.</summary>
+public sealed record TrainPosition(int Epoch, int BatchIndex, long Iteration, long EpochImages, double ElapsedSeconds);
