@@ -12,8 +12,6 @@ public static class TestCommand
     {
         var cmd = new Command("test", "Synthesize photos for every label map of a folder with a trained run; writes results/<name>/test_<epoch>/index.html.");
         // Folders may come from --dataset_mode coco --dataroot instead (checked once the options are bound).
-        var data = new DataOptionsBinder(requireFolders: false);
-        data.AddTo(cmd);
         var spade = new SpadeOptionsBinder(training: false);
         spade.AddTo(cmd);
         var results = new Option<string>("--results-dir", "--results_dir") { Description = "Where result pages go.", DefaultValueFactory = _ => "./results" };
@@ -24,7 +22,7 @@ public static class TestCommand
         reference.AddTo(cmd);
         cmd.SetGuardedAction((parse, outer) =>
         {
-            var (options, given) = TrainCommand.BindSpade(parse, cmd, data, spade, reference, isTrain: false, TrainCommand.Note);
+            var (options, given) = TrainCommand.BindSpade(parse, spade, reference, TrainCommand.Note);
             if (options.Data.LabelDir.Length == 0 || options.Data.ImageDir.Length == 0)
                 throw new GanSharpException(ErrorKind.Usage,
                     "gansharp test needs the label maps to synthesize: give --label-dir and --image-dir (or --dataset_mode coco --dataroot DIR).");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using GanSharp.Cli.Options;
+using GanSharp.Options;
 using GanSharp.Training;
 using Spectre.Console;
 
@@ -26,7 +27,7 @@ public static class TrainFamilyCommand
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                 .Start(ctx =>
                 {
-                    var task = ctx.AddTask($"{FamilyOptionsBinder.FamilyNames[(int)f.Family]} on {f.Data.ToString().ToLowerInvariant()}");
+                    var task = ctx.AddTask($"{FamilyOptionSpecs.FamilyNames[(int)f.Family]} on {f.Data.ToString().ToLowerInvariant()}");
                     var doctor = new GanSharp.Diagnostics.LiveDoctor(Path.Combine(run.RunDir, GanSharp.Diagnostics.LiveDoctor.LogFileName))
                     {
                         Kind = GanSharp.Diagnostics.RunKind.Family,

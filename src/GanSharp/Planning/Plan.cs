@@ -1,36 +1,49 @@
 using System.Diagnostics;
 using System.Globalization;
+using GanSharp.Data;
 using GanSharp.Data.Tools;
 using GanSharp.Losses;
 using GanSharp.Models.Spade;
+using GanSharp.Options;
+using GanSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Planning;
 
-/// <summary>What <c>gansharp plan</c> is asked about: the training options that set cost, and the budget.</summary>
+/// <summary>
+/// What <c>gansharp plan</c> is asked about: a SPADE training's data and network options (the same records, and the
+/// same flags, as <c>gansharp train</c>), and the budget.
+/// </summary>
 public sealed record PlanOptions
 {
-    /// <summary>Training crop width (the reference's crop_size); height follows from <see cref="AspectRatio"/>.</summary>
-    public int CropSize { get; init; } = 256;
+    /// <summary>
+    /// The options of <c>train</c> that set cost, by train's names: the folders to audit, the data facts that shape the
+    /// networks, the batch size, and every network option.
+    /// </summary>
+    public static OptionCatalog<SpadeRunOptions> Catalog { get; } = new OptionCatalog<SpadeRunOptions>(
+        new IOptionSpec<DataOptions>[]
+        {
+            DataOptionSpecs.LabelDir, DataOptionSpecs.ImageDir, DataOptionSpecs.LabelNc, DataOptionSpecs.ContainDontcareLabel,
+            DataOptionSpecs.NoInstance, DataOptionSpecs.CropSize, DataOptionSpecs.AspectRatio, DataOptionSpecs.BatchSize,
+        }.Select(s => SpadeOptionCatalog.Data.ByFlag(s.Flag)!)) + SpadeOptionCatalog.Model;
 
-    /// <summary>Width / height.</summary>
-    public double AspectRatio { get; init; } = 1.0;
+    /// <summary>The data options (crop width, aspect ratio, classes, batch size); its folders are audited when given.</summary>
+    public DataOptions Data { get; init; } = DataOptions.Create("", "", isTrain: true);
 
-    public int Ngf { get; init; } = 64;
-    public int Ndf { get; init; } = 64;
-    public int NumD { get; init; } = 2;
-    public int NLayersD { get; init; } = 4;
-    public int LabelNc { get; init; } = 13;
-    public bool Instance { get; init; }
-    public bool ContainDontcareLabel { get; init; }
-    public bool UseVae { get; init; }
-    public int BatchSize { get; init; } = 1;
+    /// <summary>The networks (their data facts are <see cref="Data"/>'s).</summary>
+    public SpadeModelOptions Model { get; init; } = new();
+
+    /// <summary>Training crop width (the reference's crop_size); height follows from the aspect ratio.</summary>
+    public int CropSize => Data.CropSize;
+
+    public int BatchSize => Data.BatchSize;
 
     /// <summary>Training pairs (from --dataset-size or the audit); null leaves the whole-training time out.</summary>
     public int? DatasetSize { get; init; }
 
-    public int Epochs { get; init; } = 50;
+    /// <summary>Training epochs: the reference's niter + niter_decay.</summary>
+    public int Epochs { get; init; } = new OptimOptions().TotalEpochs;
 
     /// <summary>Memory available for training, in GB (1e9 bytes); null skips the largest-batch answer.</summary>
     public double? MemoryGb { get; init; }
@@ -38,22 +51,24 @@ public sealed record PlanOptions
     /// <summary>Throws a one-sentence usage error for values no model can be built with.</summary>
     public void Validate()
     {
+        string crop = DataOptionSpecs.CropSize.Flag;
         if (CropSize < 32 || CropSize % 32 != 0)
-            throw new GanSharpException(ErrorKind.Usage, $"--crop-size {CropSize} must be a multiple of 32 (the generator upsamples 5 times), at least 32.");
-        if (!(AspectRatio > 0)) throw new GanSharpException(ErrorKind.Usage, $"--aspect-ratio {AspectRatio} must be a positive number (width / height).");
-        if (Ngf < 1 || Ndf < 1 || NumD < 1 || NLayersD < 1 || LabelNc < 1 || BatchSize < 1 || Epochs < 1)
-            throw new GanSharpException(ErrorKind.Usage, "--ngf, --ndf, --num-d, --n-layers-d, --label-nc, --batch-size and --epochs must all be at least 1.");
+            throw new GanSharpException(ErrorKind.Usage,
+                $"{crop} {CropSize} must be a multiple of 32 (the generator upsamples 5 times), at least 32.");
+        if (!(Data.AspectRatio > 0))
+            throw new GanSharpException(ErrorKind.Usage,
+                $"{DataOptionSpecs.AspectRatio.Flag} {Data.AspectRatio} must be a positive number (width / height).");
+        if (Model.Ngf < 1 || Model.Ndf < 1 || Model.NumD < 1 || Model.NLayersD < 1 || Data.LabelNc < 1 || BatchSize < 1 || Epochs < 1)
+            throw new GanSharpException(ErrorKind.Usage,
+                $"{ModelOptionSpecs.Ngf.Flag}, {ModelOptionSpecs.Ndf.Flag}, {ModelOptionSpecs.NumD.Flag}, {ModelOptionSpecs.NLayersD.Flag}, "
+                + $"{DataOptionSpecs.LabelNc.Flag}, {DataOptionSpecs.BatchSize.Flag} and --epochs must all be at least 1.");
     }
 
     /// <summary>The model options at a given crop width (the probes use small crops of the same network).</summary>
-    public SpadeModelOptions ModelOptions(int crop) => new()
-    {
-        LabelNc = LabelNc, ContainDontcareLabel = ContainDontcareLabel, NoInstance = !Instance, CropSize = crop, AspectRatio = AspectRatio,
-        Ngf = Ngf, Ndf = Ndf, NumD = NumD, NLayersD = NLayersD, UseVae = UseVae,
-    };
+    public SpadeModelOptions ModelOptions(int crop) => new SpadeRunOptions { Data = Data with { CropSize = crop }, Model = Model }.Model;
 
     /// <summary>Generator output (= training image) height for a crop width: the generator's own sh * 2^5.</summary>
-    public int HeightFor(int crop) => Math.Max(1, (int)Math.Round(crop / 32 / AspectRatio)) * 32;
+    public int HeightFor(int crop) => Math.Max(1, (int)Math.Round(crop / 32 / Data.AspectRatio)) * 32;
 }
 
 /// <summary>
@@ -190,7 +205,7 @@ public static class Planner
         var mo = options.ModelOptions(crop);
         int h = options.HeightFor(crop);
         using var model = new SpadeModel(mo, new SpadeLossOptions { NoVggLoss = true });
-        using var label = randint(0, options.LabelNc, [1, 1, h, crop]);
+        using var label = randint(0, options.Data.LabelNc, [1, 1, h, crop]);
         using var sem = zeros(1, mo.SemanticNc, h, crop).scatter_(1, label, ones(1, 1, h, crop));
         using var image = rand(1, 3, h, crop) * 2 - 1;
         model.Train(true);

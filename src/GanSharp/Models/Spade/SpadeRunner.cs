@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using GanSharp.Data;
 using GanSharp.Interop;
+using GanSharp.Interop.NVlabs;
 using GanSharp.Runtime;
 using GanSharp.Reporting;
 using GanSharp.Training;
