@@ -17,14 +17,22 @@ public static class PlanCommand
     {
         // Train's own options (data facts, batch size, networks) by train's names, with train's defaults.
         var spade = new CatalogOptions<SpadeRunOptions>(PlanOptions.Catalog, SpadeOptionCatalog.Defaults(isTrain: true));
-        var size = new Option<int?>("--dataset-size") { Description = "Training pairs, for the whole-training time (read from --label-dir when given).", HelpName = "n" };
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs (the reference's niter + niter_decay).", DefaultValueFactory = _ => new PlanOptions().Epochs };
-        var memory = new Option<double?>("--memory-gb") { Description = "Memory available for training; reports the largest batch that fits.", HelpName = "gb" };
-        var scene = new Option<string>("--scene") { Description = "auto, texture or street: what the images show, when no --label-dir says it.", DefaultValueFactory = _ => "auto" };
+        var size = new Option<int?>("--dataset-size") { Description = "Training pairs, for the whole-training time (read from --label-dir "
+            + "when given).", HelpName = "n" };
+        var epochs = new Option<int>("--epochs")
+        {
+            Description = "Training epochs (the reference's niter + niter_decay).",
+            DefaultValueFactory = _ => new PlanOptions().Epochs,
+        };
+        var memory = new Option<double?>("--memory-gb") { Description = "Memory available for training; reports the largest batch that "
+            + "fits.", HelpName = "gb" };
+        var scene = new Option<string>("--scene") { Description = "auto, texture or street: what the images show, when no --label-dir "
+            + "says it.", DefaultValueFactory = _ => "auto" };
         scene.AcceptOnlyFromAmong("auto", "texture", "street");
         // Hidden: a child process measures one probe, so its peak RSS is its own.
         var probe = new Option<int?>("--probe-crop") { Hidden = true };
-        var cmd = new Command("plan", "Estimate parameters, memory and time of a GauGAN training on this machine, and say whether GauGAN suits the data and budget.");
+        var cmd = new Command("plan", "Estimate parameters, memory and time of a GauGAN training on this machine, and say whether GauGAN "
+            + "suits the data and budget.");
         spade.AddTo(cmd);
         foreach (var o in new Option[] { size, epochs, memory, scene, probe })
             cmd.Options.Add(o);
@@ -84,15 +92,20 @@ public static class PlanCommand
             var table = new Table().AddColumns("", "estimate");
             table.AddRow("parameters G / D / E", $"{counts.Generator:N0} / {counts.Discriminator:N0} / {counts.Encoder:N0}");
             table.AddRow("training size", $"{options.CropSize}x{options.HeightFor(options.CropSize)}, batch {options.BatchSize}");
-            table.AddRow("measured probes", $"crop {small.Crop}: {small.SecondsPerIteration:F2} s/it, {small.PeakMb:F0} MB; crop {large.Crop}: {large.SecondsPerIteration:F2} s/it, {large.PeakMb:F0} MB (training peaks; building peaked at {e.BuildPeakMb:F0} MB)");
+            table.AddRow("measured probes", $"crop {small.Crop}: {small.SecondsPerIteration:F2} s/it, {small.PeakMb:F0} MB; crop "
+                + $"{large.Crop}: {large.SecondsPerIteration:F2} s/it, {large.PeakMb:F0} MB (training peaks; building peaked at "
+                    + $"{e.BuildPeakMb:F0} MB)");
             table.AddRow("memory per example (activations)", $"{e.MbPerExample:N0} MB");
-            table.AddRow("peak memory (batch)", $"{e.PeakMb:N0} MB ({e.FixedMb:N0} MB fixed: runtime, weights, gradients, Adam; {e.MbPerExample * options.BatchSize:N0} MB activations)");
+            table.AddRow("peak memory (batch)", $"{e.PeakMb:N0} MB ({e.FixedMb:N0} MB fixed: runtime, weights, gradients, Adam; "
+                + $"{e.MbPerExample * options.BatchSize:N0} MB activations)");
             table.AddRow("time per iteration", $"{e.SecondsPerIteration:F2} s");
             if (e.TotalHours is double h) table.AddRow("whole training", $"{e.Iterations:N0} iterations, {h:F1} h ({h / 24:F1} days)");
             if (e.LargestBatch is int fit) table.AddRow($"largest batch in {options.MemoryGb:G} GB", fit.ToString(CultureInfo.InvariantCulture));
-            else if (options.MemoryGb is double gb) table.AddRow($"largest batch in {gb:G} GB", "unknown: the probes' memory did not grow with size (noise); rerun on a quieter machine");
+            else if (options.MemoryGb is double gb) table.AddRow($"largest batch in {gb:G} GB", "unknown: the probes' memory did not grow "
+                + "with size (noise); rerun on a quieter machine");
             AnsiConsole.Write(table);
-            AnsiConsole.MarkupLine("[grey]Without the VGG loss (--no-vgg-loss); the VGG-19 network adds about 550 MB of weights and its activations. Times are for this machine at its present load.[/]");
+            AnsiConsole.MarkupLine("[grey]Without the VGG loss (--no-vgg-loss); the VGG-19 network adds about 550 MB of weights and its "
+                + "activations. Times are for this machine at its present load.[/]");
             foreach (var line in Planner.Verdict(e, audit, Enum.Parse<SceneKind>(parse.GetValue(scene)!, ignoreCase: true)))
                 AnsiConsole.MarkupLineInterpolated($"- {line}");
             return ExitCodes.Ok;

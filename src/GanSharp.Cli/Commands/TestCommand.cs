@@ -10,12 +10,18 @@ public static class TestCommand
 {
     public static Command Create()
     {
-        var cmd = new Command("test", "Synthesize photos for every label map of a folder with a trained run; writes results/<name>/test_<epoch>/index.html.");
+        var cmd = new Command("test", "Synthesize photos for every label map of a folder with a trained run; writes "
+            + "results/<name>/test_<epoch>/index.html.");
         // Folders may come from --dataset_mode coco --dataroot instead (checked once the options are bound).
         var spade = new SpadeOptionsBinder(training: false);
         spade.AddTo(cmd);
-        var results = new Option<string>("--results-dir", "--results_dir") { Description = "Where result pages go.", DefaultValueFactory = _ => "./results" };
-        var batchStats = new Option<bool>("--batch-norm-stats") { Description = "Run the generator in train mode (batch statistics of each test batch) instead of eval mode; can help when training data was small." };
+        var results = new Option<string>("--results-dir", "--results_dir")
+        {
+            Description = "Where result pages go.",
+            DefaultValueFactory = _ => "./results",
+        };
+        var batchStats = new Option<bool>("--batch-norm-stats") { Description = "Run the generator in train mode (batch statistics of "
+            + "each test batch) instead of eval mode; can help when training data was small." };
         cmd.Options.Add(results);
         cmd.Options.Add(batchStats);
         var reference = new ReferenceCompatBinder(isTrain: false);

@@ -29,10 +29,12 @@ public static class TrainCommand
             var folder = new RunFolder(options.Run.RunDir);
             if (result.Interrupted)
             {
-                AnsiConsole.MarkupLineInterpolated($"[yellow]Stopped at iteration {result.Position.Iteration}; resume with --continue-train --name {options.Run.Name}.[/]");
+                AnsiConsole.MarkupLineInterpolated(
+                    $"[yellow]Stopped at iteration {result.Position.Iteration}; resume with --continue-train --name {options.Run.Name}.[/]");
                 return ExitCodes.Interrupted;
             }
-            AnsiConsole.MarkupLineInterpolated($"Checkpoints: [green]{folder.Dir}[/]  samples: [green]{Path.Combine(folder.WebDir, "index.html")}[/]");
+            AnsiConsole.MarkupLineInterpolated(
+                $"Checkpoints: [green]{folder.Dir}[/]  samples: [green]{Path.Combine(folder.WebDir, "index.html")}[/]");
             return ExitCodes.Ok;
         });
         return cmd;
@@ -63,7 +65,8 @@ public static class TrainCommand
         {
             var (audit, _) = GanSharp.Diagnostics.DoctorReport.FindAuditFor([options.Data.LabelDir]);
             doctor.Audit = audit;
-            if (audit is not null) AnsiConsole.MarkupLineInterpolated($"[blue]note:[/] dataset audit {audit.Source}: its data remedies join the live doctor's advice.");
+            if (audit is not null) AnsiConsole.MarkupLineInterpolated(
+                $"[blue]note:[/] dataset audit {audit.Source}: its data remedies join the live doctor's advice.");
         }
         DoctorConsole.Attach(doctor);
         TrainResult? result = null;
@@ -96,7 +99,8 @@ public static class TrainCommand
     {
         string losses = latest.Latest is null
             ? ""
-            : " " + string.Join(" ", latest.Latest.Values.Where(kv => SpadeRecipe.IsLossName(kv.Key)).Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:F3}")));
+            : " " + string.Join(" ", latest.Latest.Values.Where(kv => SpadeRecipe.IsLossName(kv.Key))
+                .Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:F3}")));
         return epochsBound ? $"epoch {p.Epoch}/{p.TotalEpochs} it {p.Iteration}{losses}" : $"epoch {p.Epoch} it {p.Iteration}{losses}";
     }
 }

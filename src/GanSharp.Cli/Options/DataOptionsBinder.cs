@@ -17,8 +17,14 @@ public sealed class DataOptionsBinder
     public DataOptionsBinder(bool requireFolders = true, bool isTrain = true)
     {
         _options = new CatalogOptions<DataOptions>(DataOptionSpecs.Catalog, DataOptions.Create("", "", isTrain));
-        _options[DataOptionSpecs.LabelDir].Required = requireFolders;
-        _options[DataOptionSpecs.ImageDir].Required = requireFolders;
+        if (!requireFolders) return;
+        foreach (var folder in new[] { DataOptionSpecs.LabelDir, DataOptionSpecs.ImageDir })
+        {
+            // A required option must have no default, or the default would count as given.
+            var option = (Option<string>)_options[folder];
+            option.Required = true;
+            option.DefaultValueFactory = null;
+        }
     }
 
     /// <summary>All options, in the order --help lists them.</summary>

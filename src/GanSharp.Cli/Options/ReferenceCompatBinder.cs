@@ -17,13 +17,18 @@ public sealed class ReferenceCompatBinder
     private readonly bool _isTrain;
     private readonly Option<string?> _datasetMode = new("--dataset_mode", "--dataset-mode")
     {
-        Description = "The reference's data set mode: custom (--label-dir/--image-dir), coco (--dataroot with train_label, train_img, train_inst), ade20k, cityscapes or facades; brings that mode's defaults (label_nc, crop, aspect ratio, ...).",
+        Description = "The reference's data set mode: custom (--label-dir/--image-dir), coco (--dataroot with train_label, train_img, "
+            + "train_inst), ade20k, cityscapes or facades; brings that mode's defaults (label_nc, crop, aspect ratio, ...).",
         HelpName = "mode",
     };
-    private readonly Option<string?> _dataroot = new("--dataroot") { Description = "With --dataset_mode coco: the folder holding <phase>_label, <phase>_img and <phase>_inst.", HelpName = "dir" };
-    private readonly Option<string?> _phase = new("--phase") { Description = "With --dataroot: which split to read (train; test reads val, as the reference).", HelpName = "phase" };
-    private readonly Option<string?> _gpuIds = new("--gpu_ids", "--gpu-ids") { Description = "Accepted for reference command lines; GanSharp runs on the CPU.", HelpName = "ids" };
-    private readonly Option<int?> _howMany = new("--how_many", "--how-many") { Description = $"Synthesize only the first this many label maps (the same as {DataOptionSpecs.MaxDatasetSize.Flag}).", HelpName = "count" };
+    private readonly Option<string?> _dataroot = new("--dataroot") { Description = "With --dataset_mode coco: the folder holding "
+        + "<phase>_label, <phase>_img and <phase>_inst.", HelpName = "dir" };
+    private readonly Option<string?> _phase = new("--phase") { Description = "With --dataroot: which split to read (train; test reads "
+        + "val, as the reference).", HelpName = "phase" };
+    private readonly Option<string?> _gpuIds = new("--gpu_ids", "--gpu-ids") { Description = "Accepted for reference command lines; "
+        + "GanSharp runs on the CPU.", HelpName = "ids" };
+    private readonly Option<int?> _howMany = new("--how_many", "--how-many") { Description = $"Synthesize only the first this many label "
+        + $"maps (the same as {DataOptionSpecs.MaxDatasetSize.Flag}).", HelpName = "count" };
     private readonly List<(Option<string?> Option, string Only, string What)> _fixed = [];
     private readonly List<(Option Option, string Why)> _inert = [];
 
@@ -39,7 +44,8 @@ public sealed class ReferenceCompatBinder
             Fixed("--netD", "multiscale", "the multiscale discriminator");
             Fixed("--netD_subarch", "n_layer", "n-layer discriminators");
             Fixed("--optimizer", "adam", "Adam");
-            Fixed("--D_steps_per_G", "1", $"one D step per G step ({TricksOptionSpecs.DSteps.Flag} and {TricksOptionSpecs.GSteps.Flag} set other ratios)");
+            Fixed("--D_steps_per_G", "1", $"one D step per G step ({TricksOptionSpecs.DSteps.Flag} and {TricksOptionSpecs.GSteps.Flag} "
+                + $"set other ratios)");
         }
         Inert(new Option<int?>("--display_winsize"), "web pages show images at their size");
         Inert(new Option<bool>("--cache_filelist_read"), "GanSharp caches its own folder scans");
@@ -55,7 +61,8 @@ public sealed class ReferenceCompatBinder
     }
 
     private void Fixed(string name, string only, string what) =>
-        _fixed.Add((new Option<string?>(name) { Description = $"Accepted with the value {only}: GanSharp builds {what}.", HelpName = "value" }, only, what));
+        _fixed.Add((new Option<string?>(name) { Description = $"Accepted with the value {only}: GanSharp builds {what}.", HelpName = "value" },
+            only, what));
 
     private void Inert(Option option, string why)
     {

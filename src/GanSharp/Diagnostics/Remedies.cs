@@ -12,7 +12,8 @@ namespace GanSharp.Diagnostics;
 /// <param name="Flag">The command-line flag (or a data-side action when the remedy is not a flag).</param>
 /// <param name="Value">The suggested value, e.g. <c>0.9</c>; empty for a switch.</param>
 /// <param name="Why">One or two sentences on why it helps.</param>
-/// <param name="Source">The advice's origin: "first-aid kit #n" (the GauGAN first-aid kit's ordered list), "ganhacks n", or "GanSharp" for remedies outside those sources.</param>
+/// <param name="Source">The advice's origin: "first-aid kit #n" (the GauGAN first-aid kit's ordered list), "ganhacks n", or
+/// "GanSharp" for remedies outside those sources.</param>
 public sealed record Remedy(string Flag, string Value, string Why, string Source)
 {
     /// <summary>
@@ -83,37 +84,45 @@ public static class Remedies
         + "the family has a depth option, can fit what D has learnt to detect.",
         "first-aid kit #1")
         .ForFamiliesAs(FamilyOptionSpecs.Layers, 4,
-            "A deeper generator (one more hidden layer; on images a larger --width, which widens both networks) can fit what D has learnt to detect.");
+            "A deeper generator (one more hidden layer; on images a larger --width, which widens both networks) can fit what D has learnt "
+                + "to detect.");
     private static readonly Remedy SlowerG = Remedy.Set(OptimOptionSpecs.LrScaleG, 0.5,
-        "A lower G learning rate explores the loss surface more carefully instead of overshooting; combine it with --g-steps 2 (two G updates per D update).",
+        "A lower G learning rate explores the loss surface more carefully instead of overshooting; combine it with --g-steps 2 (two G "
+            + "updates per D update).",
         "first-aid kit #2")
         .ForFamiliesAs(TricksOptionSpecs.LrG.Flag, "(half the family's default)");
     private static readonly Remedy MoreGSteps = Remedy.Set(TricksOptionSpecs.GSteps, 2,
         "Updating G twice per D update gives the slower G a chance to catch up with D.",
         "first-aid kit #2");
     private static readonly Remedy SoftLabels = Remedy.Set(TricksOptionSpecs.Smoothing, LabelSmoothing.Fixed,
-        "With hard real labels D becomes over-confident and relies on a few features that G then exploits; 0.9, or a random label in [0.7, 1.2] (--soft-labels uniform), keeps it calibrated.",
+        "With hard real labels D becomes over-confident and relies on a few features that G then exploits; 0.9, or a random label in "
+            + "[0.7, 1.2] (--soft-labels uniform), keeps it calibrated.",
         "first-aid kit #3, ganhacks 6")
         .And(TricksOptionSpecs.RealTarget, 0.9);
     private static readonly Remedy SpectralNormD = Remedy.Set(ModelOptionSpecs.NormD, "spectralinstance",
-        "Spectral normalisation bounds D's Lipschitz constant so its gradients to G stay informative; the reference GauGAN uses it in both networks (its default norm-D).",
+        "Spectral normalisation bounds D's Lipschitz constant so its gradients to G stay informative; the reference GauGAN uses it in "
+            + "both networks (its default norm-D).",
         "first-aid kit #4")
         .ForFamiliesAs(TricksOptionSpecs.SpectralNormD, true,
-            "Spectral normalisation bounds D's Lipschitz constant so its gradients to G stay informative; the reference GauGAN uses it in both networks.");
+            "Spectral normalisation bounds D's Lipschitz constant so its gradients to G stay informative; the reference GauGAN uses it in "
+                + "both networks.");
     private static readonly Remedy InstanceNoise = Remedy.Set(TricksOptionSpecs.InstanceNoise, 0.1,
-        "Real and fake data lie on low-dimensional manifolds that D separates perfectly; Gaussian noise on both D inputs (decayed over training) makes them overlap.",
+        "Real and fake data lie on low-dimensional manifolds that D separates perfectly; Gaussian noise on both D inputs (decayed over "
+            + "training) makes them overlap.",
         "first-aid kit #5, ganhacks 13");
     private static readonly Remedy LargerD = Remedy.Set(ModelOptionSpecs.Ndf, 128,
         "Only once G has stopped improving: a stronger D gives better supervision, since G learns only from D's gradients.",
         "first-aid kit #6")
         .ForFamiliesAs(TricksOptionSpecs.DSteps, 2,
-            "Only once G has stopped improving: a stronger D (here more D updates per G update, as the families share one --width) gives better supervision, since G learns only from D's gradients.");
+            "Only once G has stopped improving: a stronger D (here more D updates per G update, as the families share one --width) gives "
+                + "better supervision, since G learns only from D's gradients.");
     private static readonly Remedy LowerVgg = Remedy.Set(LossOptionSpecs.LambdaVgg, 5.0,
         "The perceptual loss keeps falling on training images while the adversarial loss is flat, so the net loss is reduced by over-fitting "
         + $"it; lower its weight (default {Remedy.DefaultOf(LossOptionSpecs.LambdaVgg, new SpadeLossOptions())}).",
         "first-aid kit, other losses") with { NotForFamilies = true };
     private static readonly Remedy MoreData = new("data", "more and more varied images",
-        "A small or repetitive data set (consecutive video frames) is memorised; the first-aid kit suggests thousands of varied examples for complex scenes.",
+        "A small or repetitive data set (consecutive video frames) is memorised; the first-aid kit suggests thousands of varied examples "
+            + "for complex scenes.",
         "first-aid kit, data");
     private static readonly Remedy SplitByScene = new("data", "split train/test by scene or sequence",
         "Near-identical frames on both sides of the split make validation look good while the model over-fits.",
@@ -157,7 +166,8 @@ public static class Remedies
         "Adaptive augmentation raises the augmentation strength until r_t falls back to 0.6.",
         "GanSharp (StyleGAN2-ADA)")
         .And(TricksOptionSpecs.DiffAugment, AugmentAll);
-    private static readonly Remedy ResumeEarlier = new($"{RunOptionSpecs.ContinueTrain.Flag} {RunOptionSpecs.WhichEpoch.Flag}", "the last epoch before the episode",
+    private static readonly Remedy ResumeEarlier = new($"{RunOptionSpecs.ContinueTrain.Flag} {RunOptionSpecs.WhichEpoch.Flag}",
+        "the last epoch before the episode",
         "Resume from a checkpoint saved before the collapse rather than from the latest one.",
         "GanSharp");
     private static readonly Remedy BeganGamma = Remedy.Set(FamilyOptionSpecs.BeganGamma, 0.5,
@@ -241,30 +251,39 @@ public static class Remedies
         var list = new Dictionary<string, Remedy>(StringComparer.Ordinal);
         if (audit.NearDuplicateImages > 0)
             list["duplicates"] = new Remedy("data", $"remove {N(audit.NearDuplicateImages)} near-duplicates",
-                $"{N(audit.NearDuplicateImages)} of {N(audit.Pairs)} training photos are near-duplicates of another ({N(audit.NearDuplicateClusters)} clusters, the largest of {N(audit.LargestCluster)}): "
-                + $"the set is worth about {N(audit.EffectiveSize)} distinct examples and D memorises the repeats. Keep one photo per cluster (audit.html lists them), or fewer frames per video sequence.",
+                $"{N(audit.NearDuplicateImages)} of {N(audit.Pairs)} training photos are near-duplicates of another "
+                    + $"({N(audit.NearDuplicateClusters)} clusters, the largest of {N(audit.LargestCluster)}): "
+                + $"the set is worth about {N(audit.EffectiveSize)} distinct examples and D memorises the repeats. Keep one photo per "
+                    + $"cluster (audit.html lists them), or fewer frames per video sequence.",
                 "data audit: duplicates");
         if (audit.TooSmall)
         {
             list["size"] = new Remedy("data", $"more varied examples ({N(audit.EffectiveSize)} effective vs the guidance of {audit.Guidance})",
-                $"The guidance asks for about 2,000 examples of texture-like data and 5,000–10,000 of dense street scenes; this {(audit.Scene == SceneKind.Street ? "street-scene" : "texture-like")} set has {N(audit.EffectiveSize)} distinct examples, few enough for D to learn by heart.",
+                $"The guidance asks for about 2,000 examples of texture-like data and 5,000–10,000 of dense street scenes; this "
+                    + $"{(audit.Scene == SceneKind.Street ? "street-scene" : "texture-like")} set has {N(audit.EffectiveSize)} distinct "
+                        + $"examples, few enough for D to learn by heart.",
                 "first-aid kit, data; data audit: size");
             list["diffaugment"] = Remedy.Set(TricksOptionSpecs.DiffAugment, AugmentAll,
-                $"With {N(audit.EffectiveSize)} effective examples (guidance {audit.Guidance}), differentiable augmentation of D's real and fake inputs keeps D from memorising them.",
+                $"With {N(audit.EffectiveSize)} effective examples (guidance {audit.Guidance}), differentiable augmentation of D's real "
+                    + $"and fake inputs keeps D from memorising them.",
                 "GanSharp (DiffAugment); data audit: size");
             list["ada"] = Remedy.Set(TricksOptionSpecs.AdaTarget, 0.6,
-                $"Or adaptive augmentation, made for a few thousand images ({N(audit.EffectiveSize)} here): the augmentation probability rises until r_t = E[sign(D(real))] is back at 0.6.",
+                $"Or adaptive augmentation, made for a few thousand images ({N(audit.EffectiveSize)} here): the augmentation probability "
+                    + $"rises until r_t = E[sign(D(real))] is back at 0.6.",
                 "GanSharp (StyleGAN2-ADA); data audit: size")
                 .And(TricksOptionSpecs.DiffAugment, AugmentAll);
         }
         if (audit.LeakedTestImages > 0)
             list["leakage"] = new Remedy("data", "re-split by scene or sequence (gansharp data split --mode grouped)",
-                $"{N(audit.LeakedTestImages)} of {N(audit.TestImages)} held-out photos have a near-duplicate in training, so validation losses and D's held-out accuracy look better than they are and hide over-fitting; "
+                $"{N(audit.LeakedTestImages)} of {N(audit.TestImages)} held-out photos have a near-duplicate in training, so validation "
+                    + $"losses and D's held-out accuracy look better than they are and hide over-fitting; "
                 + "put each scene or sequence on one side only.",
                 "first-aid kit, data; data audit: leakage");
         if (audit.RareClasses.Count > 0)
-            list["rare"] = new Remedy("data", $"more examples of rare classes {string.Join(", ", audit.RareClasses.Take(12))}{(audit.RareClasses.Count > 12 ? ", …" : "")}",
-                "Classes that appear in few images or pixels are painted poorly; add photos that show them, or merge them into a related class (gansharp data convert).",
+            list["rare"] = new Remedy("data", $"more examples of rare classes "
+                + $"{string.Join(", ", audit.RareClasses.Take(12))}{(audit.RareClasses.Count > 12 ? ", …" : "")}",
+                "Classes that appear in few images or pixels are painted poorly; add photos that show them, or merge them into a related "
+                    + "class (gansharp data convert).",
                 "data audit: rare classes");
         return list;
     }

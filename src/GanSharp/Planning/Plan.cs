@@ -133,7 +133,10 @@ public sealed record PlanEstimate
 
     public double? TotalHours => Iterations is long it ? it * SecondsPerIteration / 3600 : null;
 
-    /// <summary>Largest batch whose peak fits in <see cref="PlanOptions.MemoryGb"/>; 0 when not even one example fits; null without a budget.</summary>
+    /// <summary>
+    /// Largest batch whose peak fits in <see cref="PlanOptions.MemoryGb"/>; 0 when not even one example fits; null without
+    /// a budget.
+    /// </summary>
     /// <remarks>Null too when the probes showed no growth with size (allocator noise at small crops): no batch limit can be read from them.</remarks>
     public int? LargestBatch => Options.MemoryGb is double gb && MbPerExample > 0
         ? gb * 1000 < BuildPeakMb ? 0 : (int)Math.Clamp(Math.Floor((gb * 1000 - FixedMb) / MbPerExample), 0, int.MaxValue)
@@ -224,19 +227,24 @@ public static class Planner
         return new ProbeMeasurement(crop, h, Median(times), PeakRssMb(), buildPeak);
     }
 
-    /// <summary>Runs <see cref="Probe"/> in a child process (<paramref name="executable"/> with <paramref name="arguments"/>) and parses its PROBE line.</summary>
+    /// <summary>
+    /// Runs <see cref="Probe"/> in a child process (<paramref name="executable"/> with <paramref name="arguments"/>) and
+    /// parses its PROBE line.
+    /// </summary>
     public static ProbeMeasurement ProbeInChild(string executable, IEnumerable<string> arguments)
     {
         var psi = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in arguments) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new GanSharpException(ErrorKind.BadInput, $"{executable} could not be started for the measured run: check the installation.");
+        using var p = Process.Start(psi) ?? throw new GanSharpException(ErrorKind.BadInput, $"{executable} could not be started for the "
+            + $"measured run: check the installation.");
         // libtorch writes warnings to stderr; drain it so the child never blocks on a full pipe.
         var err = p.StandardError.ReadToEndAsync();
         string output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
         _ = err.Result;
         var line = output.Split('\n').LastOrDefault(l => l.StartsWith("PROBE ", StringComparison.Ordinal))
-            ?? throw new GanSharpException(ErrorKind.TrainingFailed, $"the measured training run exited with code {p.ExitCode} without a result: run `gansharp doctor` to check libtorch.");
+            ?? throw new GanSharpException(ErrorKind.TrainingFailed, $"the measured training run exited with code {p.ExitCode} without a "
+                + $"result: run `gansharp doctor` to check libtorch.");
         return ParseProbeLine(line);
     }
 
@@ -249,7 +257,8 @@ public static class Planner
     {
         var f = line.Trim().Split(' ');
         return new ProbeMeasurement(int.Parse(f[1], CultureInfo.InvariantCulture), int.Parse(f[2], CultureInfo.InvariantCulture),
-            double.Parse(f[3], CultureInfo.InvariantCulture), double.Parse(f[4], CultureInfo.InvariantCulture), double.Parse(f[5], CultureInfo.InvariantCulture));
+            double.Parse(f[3], CultureInfo.InvariantCulture), double.Parse(f[4], CultureInfo.InvariantCulture),
+            double.Parse(f[5], CultureInfo.InvariantCulture));
     }
 
     private static double Median(List<double> xs)
@@ -293,41 +302,51 @@ public static class Planner
         var o = e.Options;
         var kind = audit?.Scene ?? scene;
         if (kind == SceneKind.Street)
-            lines.Add("Dense structured scenes (many small objects, e.g. traffic) are GauGAN's weak spot: expect blurry cars and people where details crowd a small area; texture-like data (landscapes, stains) or sparse large objects suit it better.");
+            lines.Add("Dense structured scenes (many small objects, e.g. traffic) are GauGAN's weak spot: expect blurry cars and people "
+                + "where details crowd a small area; texture-like data (landscapes, stains) or sparse large objects suit it better.");
         else if (kind == SceneKind.Texture)
             lines.Add("Texture-like scenes are what GauGAN does best.");
         else
-            lines.Add("GauGAN paints textures (landscapes, stains) and sparse large objects well, and crowded small objects (dense traffic) poorly: judge your data against that.");
+            lines.Add("GauGAN paints textures (landscapes, stains) and sparse large objects well, and crowded small objects (dense "
+                + "traffic) poorly: judge your data against that.");
 
         int need = kind == SceneKind.Street ? DataAudit.StreetGuidance : DataAudit.TextureGuidance;
         if (audit is not null)
         {
             if (audit.EffectiveSize < audit.Pairs)
-                lines.Add($"Your {audit.Pairs:N0} pairs are worth about {audit.EffectiveSize:N0} distinct examples ({audit.Pairs - audit.EffectiveSize:N0} near-duplicates).");
+                lines.Add($"Your {audit.Pairs:N0} pairs are worth about {audit.EffectiveSize:N0} distinct examples "
+                    + $"({audit.Pairs - audit.EffectiveSize:N0} near-duplicates).");
             if (audit.EffectiveSize < need)
-                lines.Add($"That is below the {need:N0} examples the guidance asks for{(kind == SceneKind.Street ? " (5,000-10,000 for street scenes)" : "")}: collect more before spending on compute.");
+                lines.Add($"That is below the {need:N0} examples the guidance asks "
+                    + $"for{(kind == SceneKind.Street ? " (5,000-10,000 for street scenes)" : "")}: collect more before spending on compute.");
             else lines.Add($"The data size meets the guidance ({need:N0}+ examples).");
-            if (audit.Leakage.Count > 0) lines.Add($"{audit.Leakage.Count} test photos have a near-duplicate in training: split by sequence before trusting test scores.");
+            if (audit.Leakage.Count > 0) lines.Add($"{audit.Leakage.Count} test photos have a near-duplicate in training: split by "
+                + $"sequence before trusting test scores.");
         }
         else if (o.DatasetSize is int n)
         {
             lines.Add(n < (kind == SceneKind.Street ? DataAudit.StreetGuidance : DataAudit.TextureGuidance)
-                ? $"{n:N0} examples is below the guidance (about 2,000 for texture-like data, 5,000-10,000 for street scenes); run `gansharp data audit` to see how many are really distinct."
+                ? $"{n:N0} examples is below the guidance (about 2,000 for texture-like data, 5,000-10,000 for street scenes); run "
+                    + $"`gansharp data audit` to see how many are really distinct."
                 : $"{n:N0} examples meets the size guidance; run `gansharp data audit` to check they are not near-duplicate frames.");
         }
 
         if (o.MemoryGb is double gb && e.LargestBatch is not null)
         {
             int fit = e.LargestBatch!.Value;
-            if (fit == 0) lines.Add($"Not even one example fits in {gb:G} GB (one needs about {(e.FixedMb + e.MbPerExample) / 1000:F1} GB): lower --crop-size or --ngf/--ndf.");
-            else if (fit < o.BatchSize) lines.Add($"Batch {o.BatchSize} needs about {e.PeakMb / 1000:F1} GB, more than {gb:G} GB: the largest batch that fits is {fit}.");
+            if (fit == 0) lines.Add($"Not even one example fits in {gb:G} GB (one needs about {(e.FixedMb + e.MbPerExample) / 1000:F1} "
+                + $"GB): lower --crop-size or --ngf/--ndf.");
+            else if (fit < o.BatchSize) lines.Add($"Batch {o.BatchSize} needs about {e.PeakMb / 1000:F1} GB, more than {gb:G} GB: the "
+                + $"largest batch that fits is {fit}.");
             else lines.Add($"Batch {o.BatchSize} fits in {gb:G} GB (up to {fit}).");
             if (fit is > 0 and < 8)
-                lines.Add("Small batches give noisy statistics (the authors trained with batch 128 on eight 16 GB GPUs): expect longer training and more tuning.");
+                lines.Add("Small batches give noisy statistics (the authors trained with batch 128 on eight 16 GB GPUs): expect longer "
+                    + "training and more tuning.");
         }
         if (e.TotalHours is double hours)
             lines.Add(hours > 24 * 7
-                ? $"Training would take about {hours / 24:F0} days on this machine: reduce the size, the filters (--ngf/--ndf) or the epochs, or use bigger hardware."
+                ? $"Training would take about {hours / 24:F0} days on this machine: reduce the size, the filters (--ngf/--ndf) or the "
+                    + $"epochs, or use bigger hardware."
                 : $"Training would take about {(hours >= 48 ? $"{hours / 24:F1} days" : $"{hours:F1} hours")} on this machine.");
         return lines;
     }

@@ -53,13 +53,17 @@ public sealed record OptimOptions
     public void Validate()
     {
         if (Lr <= 0 || double.IsNaN(Lr)) throw new GanSharpException(ErrorKind.Usage, $"--lr is {Lr}: it must be a positive number such as 0.0002.");
-        if (Niter < 0 || NiterDecay < 0) throw new GanSharpException(ErrorKind.Usage, $"--niter {Niter} and --niter-decay {NiterDecay} must not be negative.");
+        if (Niter < 0 || NiterDecay < 0) throw new GanSharpException(ErrorKind.Usage, $"--niter {Niter} and --niter-decay {NiterDecay} "
+            + $"must not be negative.");
         if (TotalEpochs < 1) throw new GanSharpException(ErrorKind.Usage, "--niter plus --niter-decay is 0: train at least one epoch.");
         if (LrScaleG <= 0 || LrScaleD <= 0 || !double.IsFinite(LrScaleG) || !double.IsFinite(LrScaleD))
-            throw new GanSharpException(ErrorKind.Usage, $"--lr-scale-g {LrScaleG} and --lr-scale-d {LrScaleD} must be positive numbers (1 = the reference's rates).");
+            throw new GanSharpException(ErrorKind.Usage, $"--lr-scale-g {LrScaleG} and --lr-scale-d {LrScaleD} must be positive numbers "
+                + $"(1 = the reference's rates).");
         var (g, d) = LearningRatesAt(1);
         if (Math.Max(g, d) > float.MaxValue)
-            throw new GanSharpException(ErrorKind.Usage, $"--lr {Lr} with its scales gives G {g:G3} and D {d:G3}, beyond a 32-bit float: use a learning rate such as 0.0002.");
-        if (Beta1 is < 0 or >= 1 || Beta2 is < 0 or >= 1) throw new GanSharpException(ErrorKind.Usage, $"--beta1 {Beta1} and --beta2 {Beta2} must lie in [0, 1).");
+            throw new GanSharpException(ErrorKind.Usage, $"--lr {Lr} with its scales gives G {g:G3} and D {d:G3}, beyond a 32-bit float: "
+                + $"use a learning rate such as 0.0002.");
+        if (Beta1 is < 0 or >= 1 || Beta2 is < 0 or >= 1) throw new GanSharpException(ErrorKind.Usage, $"--beta1 {Beta1} and --beta2 "
+            + $"{Beta2} must lie in [0, 1).");
     }
 }

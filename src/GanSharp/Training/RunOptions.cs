@@ -57,13 +57,15 @@ public sealed record RunOptions
     {
         if (!IsPlainName(value))
             throw new GanSharpException(ErrorKind.Usage,
-                $"{flag} '{value}' must be {example}, not a path: it names a folder inside the folder you chose, so it cannot contain '/', '\\' or be '..'.");
+                $"{flag} '{value}' must be {example}, not a path: it names a folder inside the folder you chose, so it cannot contain "
+                    + $"'/', '\\' or be '..'.");
     }
 
     public void Validate()
     {
         ValidateNames();
         if (PrintFreq < 1 || DisplayFreq < 1 || SaveLatestFreq < 1 || SaveEpochFreq < 1)
-            throw new GanSharpException(ErrorKind.Usage, "--print-freq, --display-freq, --save-latest-freq and --save-epoch-freq must be at least 1.");
+            throw new GanSharpException(ErrorKind.Usage, "--print-freq, --display-freq, --save-latest-freq and --save-epoch-freq must be "
+                + "at least 1.");
     }
 }

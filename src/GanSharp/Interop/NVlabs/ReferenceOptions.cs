@@ -63,13 +63,35 @@ public sealed class ReferenceOptions
         string load = isTrain ? "286" : "256";
         return mode switch
         {
-            "coco" => new Dictionary<string, string> { ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load, ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "182", ["contain_dontcare_label"] = "True", ["cache_filelist_read"] = "True", ["cache_filelist_write"] = "True" },
-            "ade20k" => new Dictionary<string, string> { ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load, ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "150", ["contain_dontcare_label"] = "True", ["no_instance"] = "True" },
-            "cityscapes" => new Dictionary<string, string> { ["preprocess_mode"] = "fixed", ["load_size"] = "512", ["crop_size"] = "512", ["display_winsize"] = "512", ["label_nc"] = "35", ["aspect_ratio"] = "2.0", ["batchSize"] = "16", ["num_upsampling_layers"] = "more" },
-            "custom" => new Dictionary<string, string> { ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load, ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "13" },
-            "facades" => new Dictionary<string, string> { ["dataroot"] = "./dataset/facades/", ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load, ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "13", ["no_instance"] = "True" },
+            "coco" => new Dictionary<string, string>
+            {
+                ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load, ["crop_size"] = "256", ["display_winsize"] = "256",
+                ["label_nc"] = "182", ["contain_dontcare_label"] = "True", ["cache_filelist_read"] = "True",
+                ["cache_filelist_write"] = "True",
+            },
+            "ade20k" => new Dictionary<string, string>
+            {
+                ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load, ["crop_size"] = "256", ["display_winsize"] = "256",
+                ["label_nc"] = "150", ["contain_dontcare_label"] = "True", ["no_instance"] = "True",
+            },
+            "cityscapes" => new Dictionary<string, string>
+            {
+                ["preprocess_mode"] = "fixed", ["load_size"] = "512", ["crop_size"] = "512", ["display_winsize"] = "512",
+                ["label_nc"] = "35", ["aspect_ratio"] = "2.0", ["batchSize"] = "16", ["num_upsampling_layers"] = "more",
+            },
+            "custom" => new Dictionary<string, string>
+            {
+                ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load, ["crop_size"] = "256", ["display_winsize"] = "256",
+                ["label_nc"] = "13",
+            },
+            "facades" => new Dictionary<string, string>
+            {
+                ["dataroot"] = "./dataset/facades/", ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load,
+                ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "13", ["no_instance"] = "True",
+            },
             _ => throw new GanSharpException(ErrorKind.Usage,
-                $"--dataset_mode {mode} is not one of the reference's (coco, ade20k, cityscapes, custom, facades); GanSharp reads the custom layout with --label-dir/--image-dir."),
+                $"--dataset_mode {mode} is not one of the reference's (coco, ade20k, cityscapes, custom, facades); GanSharp reads the "
+                    + $"custom layout with --label-dir/--image-dir."),
         };
     }
 
@@ -141,7 +163,10 @@ public sealed class ReferenceOptions
         return new ReferenceOptions(values, source);
     }
 
-    /// <summary>Whether <paramref name="text"/> is the reference's opt.txt rather than GanSharp's (whose names have a section: <c>model.ngf</c>).</summary>
+    /// <summary>
+    /// Whether <paramref name="text"/> is the reference's opt.txt rather than GanSharp's (whose names have a section:
+    /// <c>model.ngf</c>).
+    /// </summary>
     public static bool IsReferenceOptText(string text) =>
         text.Split('\n').Any(l => l.TrimStart().StartsWith("label_nc:", StringComparison.Ordinal));
 
@@ -163,7 +188,8 @@ public sealed class ReferenceOptions
         return new ReferenceOptions(values, "--dataset_mode " + mode);
     }
 
-    private string Get(string name) => _values.TryGetValue(name, out var v) ? v : throw new GanSharpException(ErrorKind.Checkpoint, $"{_source} has no {name}.");
+    private string Get(string name) =>
+        _values.TryGetValue(name, out var v) ? v : throw new GanSharpException(ErrorKind.Checkpoint, $"{_source} has no {name}.");
 
     private int Int(string name) =>
         int.TryParse(Get(name), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v
@@ -192,7 +218,8 @@ public sealed class ReferenceOptions
     private void Require(string name, string value, string what)
     {
         if (Get(name) != value)
-            throw new GanSharpException(ErrorKind.Usage, $"{_source} has {name} {Get(name)}; GanSharp builds only the reference's {what} ({name} {value}).");
+            throw new GanSharpException(ErrorKind.Usage, $"{_source} has {name} {Get(name)}; GanSharp builds only the reference's {what} "
+                + $"({name} {value}).");
     }
 
     /// <summary>The generator's, discriminator's and encoder's architecture.</summary>

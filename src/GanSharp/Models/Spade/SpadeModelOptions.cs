@@ -129,7 +129,8 @@ public sealed record SpadeModelOptions
         int step = 1 << UpsamplingCount;
         if (CropSize < step || CropSize % step != 0)
             throw new GanSharpException(ErrorKind.Usage,
-                $"crop_size {CropSize} must be a positive multiple of {step} for num_upsampling_layers {NumUpsamplingLayers.ToString().ToLowerInvariant()} (e.g. {Math.Max(step, CropSize / step * step)}).");
+                $"crop_size {CropSize} must be a positive multiple of {step} for num_upsampling_layers "
+                    + $"{NumUpsamplingLayers.ToString().ToLowerInvariant()} (e.g. {Math.Max(step, CropSize / step * step)}).");
         if (LatentSize.Height < 1)
             throw new GanSharpException(ErrorKind.Usage,
                 $"crop_size {CropSize} with aspect_ratio {AspectRatio} gives a latent height of 0; lower aspect_ratio or raise crop_size.");

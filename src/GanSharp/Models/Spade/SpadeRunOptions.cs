@@ -111,7 +111,8 @@ public sealed record SpadeRunOptions
         if (ValSamples < 1) throw new GanSharpException(ErrorKind.Usage, $"--val-samples {ValSamples} must be at least 1 (16 is sensible).");
         if (Threads < 0) throw new GanSharpException(ErrorKind.Usage, $"--threads {Threads} must not be negative (0 = one per core).");
         if (DiversitySamples is < 0 or 1)
-            throw new GanSharpException(ErrorKind.Usage, $"--diversity-samples {DiversitySamples} must be 0 (off) or at least 2: diversity is a distance between samples.");
+            throw new GanSharpException(ErrorKind.Usage, $"--diversity-samples {DiversitySamples} must be 0 (off) or at least 2: "
+                + $"diversity is a distance between samples.");
     }
 
     /// <summary>Threads for libtorch's intra-op parallelism (0 = libtorch's default: one per core).</summary>
@@ -135,7 +136,8 @@ public sealed record SpadeRunOptions
         }
         catch (JsonException e)
         {
-            throw new GanSharpException(ErrorKind.Checkpoint, $"{source} has options GanSharp cannot read ({e.Message}): was it written by another version? Start a new --name.");
+            throw new GanSharpException(ErrorKind.Checkpoint, $"{source} has options GanSharp cannot read ({e.Message}): was it written "
+                + $"by another version? Start a new --name.");
         }
     }
 
@@ -189,7 +191,8 @@ public sealed record SpadeRunOptions
     /// <param name="saved">The checkpoint's options.</param>
     /// <param name="source">Where the saved options come from, for messages.</param>
     /// <param name="keepFromCli">Flat names always taken from the command line (data folders, run name, mode).</param>
-    public static SpadeRunOptions Merge(SpadeRunOptions cli, IReadOnlySet<string> given, SpadeRunOptions saved, string source, Func<string, bool> keepFromCli)
+    public static SpadeRunOptions Merge(SpadeRunOptions cli, IReadOnlySet<string> given, SpadeRunOptions saved, string source,
+        Func<string, bool> keepFromCli)
     {
         var c = cli.Flatten();
         var s = saved.Flatten();
