@@ -89,7 +89,7 @@ public static class DemoCommand
         var options = new SpadeRunOptions
         {
             Data = data,
-            Model = new SpadeModelOptions { LabelNc = data.LabelNc, Ngf = 16, Ndf = 16, CropSize = 64 },
+            Model = new SpadeModelOptions { Ngf = 16, Ndf = 16 },
             Loss = new Losses.SpadeLossOptions { NoVggLoss = true },
             Optim = new Training.OptimOptions { Niter = 10_000 },
             Run = new Training.RunOptions

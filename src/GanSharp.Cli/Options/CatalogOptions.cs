@@ -62,9 +62,11 @@ public sealed class CatalogOptions<TRecord>
         {
             var option = new Option<T>(spec.Flag, [.. spec.Aliases]) { Description = spec.Help, HelpName = spec.HelpName };
             var value = spec.DefaultIn(defaults);
-            if (value is not null) option.DefaultValueFactory = _ => value;
             if (spec.Text.Choices is { } choices)
             {
+                // --help would print the enum's C# name as the default; the name the user types is the one to show.
+                string text = spec.Text.Format(value);
+                if (text.Length > 0) option.Description += $" [default: {text}]";
                 option.AcceptOnlyFromAmong([.. choices]);
                 option.CustomParser = r =>
                 {
@@ -74,6 +76,8 @@ public sealed class CatalogOptions<TRecord>
                     return default!;
                 };
             }
+            else if (value is not null)
+                option.DefaultValueFactory = _ => value;
             return (option, (r, p) => spec.Set(r, p.GetValue(option)!));
         }
     }
