@@ -13,15 +13,25 @@ public static class DemoCommand
     public static Command Create()
     {
         var dir = new Option<string>("--dir") { Description = "Folder for the generated data set and run.", DefaultValueFactory = _ => "demo-run" };
-        var seed = new Option<int>("--seed") { Description = "Seed of the generated scenes and of the loader's shuffling and crops.", DefaultValueFactory = _ => 1 };
-        var count = new Option<int>("--count") { Description = "Number of training scenes to generate (a quarter as many validation scenes).", DefaultValueFactory = _ => 64 };
-        var minutes = new Option<double>("--minutes") { Description = "Training time budget; the run stops resumably when it is spent.", DefaultValueFactory = _ => 4.0 };
+        var seed = new Option<int>("--seed")
+        {
+            Description = "Seed of the generated scenes and of the loader's shuffling and crops.",
+            DefaultValueFactory = _ => 1,
+        };
+        var count = new Option<int>("--count") { Description = "Number of training scenes to generate (a quarter as many validation "
+            + "scenes).", DefaultValueFactory = _ => 64 };
+        var minutes = new Option<double>("--minutes")
+        {
+            Description = "Training time budget; the run stops resumably when it is spent.",
+            DefaultValueFactory = _ => 4.0,
+        };
         var cmd = new Command("demo", "Generate a synthetic label/photo data set and run GanSharp on it.");
         cmd.Options.Add(dir);
         cmd.Options.Add(seed);
         cmd.Options.Add(count);
         cmd.Options.Add(minutes);
-        cmd.SetGuardedAction((parse, token) => Run(parse.GetValue(dir)!, parse.GetValue(seed), parse.GetValue(count), parse.GetValue(minutes), token));
+        cmd.SetGuardedAction((parse, token) =>
+            Run(parse.GetValue(dir)!, parse.GetValue(seed), parse.GetValue(count), parse.GetValue(minutes), token));
         return cmd;
     }
 
@@ -64,8 +74,8 @@ public static class DemoCommand
                 }
             });
         var stats = loader.LastStats;
-        AnsiConsole.MarkupLineInterpolated(
-            $"Loaded [bold]{batches}[/] batches of {options.BatchSize} ({images} images, crop {options.CropSize}) at [bold]{stats.SamplesPerSecond:F1} images/s[/] with {options.NumWorkers} workers.");
+        AnsiConsole.MarkupInterpolated($"Loaded [bold]{batches}[/] batches of {options.BatchSize} ({images} images, crop {options.CropSize}) ");
+        AnsiConsole.MarkupLineInterpolated($"at [bold]{stats.SamplesPerSecond:F1} images/s[/] with {options.NumWorkers} workers.");
         return TrainAndSynthesize(dir, info, seed, minutes, token);
     }
 
@@ -80,10 +90,14 @@ public static class DemoCommand
         var options = new SpadeRunOptions
         {
             Data = data,
-            Model = new SpadeModelOptions { LabelNc = data.LabelNc, Ngf = 16, Ndf = 16, CropSize = 64 },
+            Model = new SpadeModelOptions { Ngf = 16, Ndf = 16 },
             Loss = new Losses.SpadeLossOptions { NoVggLoss = true },
             Optim = new Training.OptimOptions { Niter = 10_000 },
-            Run = new Training.RunOptions { Name = "demo", CheckpointsDir = checkpoints, Seed = seed, PrintFreq = 40, DisplayFreq = 200, SaveLatestFreq = 400, SaveEpochFreq = 10_000 },
+            Run = new Training.RunOptions
+            {
+                Name = "demo", CheckpointsDir = checkpoints, Seed = seed,
+                PrintFreq = 40, DisplayFreq = 200, SaveLatestFreq = 400, SaveEpochFreq = 10_000,
+            },
             // The generated validation scenes give `gansharp doctor` validation curves and D's held-out accuracy;
             // 8 pairs every 50 iterations cost a few percent of the budget.
             ValLabelDir = info.ValLabelDir,
@@ -97,7 +111,8 @@ public static class DemoCommand
         budget.CancelAfter(TimeSpan.FromMinutes(minutes));
         var result = TrainCommand.RunWithProgress(options, [], budget.Token, TimeSpan.FromMinutes(minutes));
         if (token.IsCancellationRequested) return ExitCodes.Interrupted;
-        AnsiConsole.MarkupLineInterpolated($"Trained {result.Position.Iteration} iterations ({result.Position.Iteration * 4} images) in {result.Position.ElapsedSeconds:F0} s.");
+        AnsiConsole.MarkupLineInterpolated(
+            $"Trained {result.Position.Iteration} iterations ({result.Position.Iteration * 4} images) in {result.Position.ElapsedSeconds:F0} s.");
 
         var test = options with { Data = info.ValOptions() with { LoadSize = 64, CropSize = 64 } };
         SpadeTestOutcome outcome = null!;

@@ -11,21 +11,25 @@ public static class TestCommand
 {
     public static Command Create()
     {
-        var cmd = new Command("test", "Synthesize photos for every label map of a folder with a trained run; writes results/<name>/test_<epoch>/index.html.");
+        var cmd = new Command("test", "Synthesize photos for every label map of a folder with a trained run; writes "
+            + "results/<name>/test_<epoch>/index.html.");
         // Folders may come from --dataset_mode coco --dataroot instead (checked once the options are bound).
-        var data = new DataOptionsBinder(requireFolders: false);
-        data.AddTo(cmd);
         var spade = new SpadeOptionsBinder(training: false);
         spade.AddTo(cmd);
-        var results = new Option<string>("--results-dir", "--results_dir") { Description = "Where result pages go.", DefaultValueFactory = _ => "./results" };
-        var batchStats = new Option<bool>("--batch-norm-stats") { Description = "Run the generator in train mode (batch statistics of each test batch) instead of eval mode; can help when training data was small." };
+        var results = new Option<string>("--results-dir", "--results_dir")
+        {
+            Description = "Where result pages go.",
+            DefaultValueFactory = _ => "./results",
+        };
+        var batchStats = new Option<bool>("--batch-norm-stats") { Description = "Run the generator in train mode (batch statistics of "
+            + "each test batch) instead of eval mode; can help when training data was small." };
         cmd.Options.Add(results);
         cmd.Options.Add(batchStats);
         var reference = new ReferenceCompatBinder(isTrain: false);
         reference.AddTo(cmd);
         cmd.SetGuardedAction((parse, outer) =>
         {
-            var (options, given) = TrainCommand.BindSpade(parse, cmd, data, spade, reference, isTrain: false, TrainCommand.Note);
+            var (options, given) = TrainCommand.BindSpade(parse, spade, reference, TrainCommand.Note);
             if (options.Data.LabelDir.Length == 0 || options.Data.ImageDir.Length == 0)
                 throw new GanSharpException(ErrorKind.Usage,
                     "gansharp test needs the label maps to synthesize: give --label-dir and --image-dir (or --dataset_mode coco --dataroot DIR).");

@@ -14,8 +14,6 @@ public static class TrainCommand
     public static Command Create()
     {
         var cmd = new Command("train", "Train GauGAN/SPADE on label maps and photos; --continue-train resumes a run exactly.");
-        var data = new DataOptionsBinder(requireFolders: false);
-        data.AddTo(cmd);
         var spade = new SpadeOptionsBinder(training: true);
         spade.AddTo(cmd);
         var tricks = new TricksOptionsBinder();
@@ -24,56 +22,37 @@ public static class TrainCommand
         reference.AddTo(cmd);
         cmd.SetGuardedAction((parse, outer) =>
         {
-            var (options, given) = BindSpade(parse, cmd, data, spade, reference, isTrain: true, Note);
-            options = BindTricks(parse, tricks, options, given);
+            var (options, given) = BindSpade(parse, spade, reference, Note);
+            options = tricks.BindInto(parse, options, given);
             options.Run.ValidateNames();
             using var cancel = new UserCancel(outer);
             var result = RunWithProgress(options, given, cancel.Token);
             var folder = new RunFolder(options.Run.RunDir);
             if (result.Interrupted)
             {
-                AnsiConsole.MarkupLineInterpolated($"[yellow]Stopped at iteration {result.Position.Iteration}; resume with --continue-train --name {options.Run.Name}.[/]");
+                AnsiConsole.MarkupLineInterpolated(
+                    $"[yellow]Stopped at iteration {result.Position.Iteration}; resume with --continue-train --name {options.Run.Name}.[/]");
                 return ExitCodes.Interrupted;
             }
-            AnsiConsole.MarkupLineInterpolated($"Checkpoints: [green]{folder.Dir}[/]  samples: [green]{Path.Combine(folder.WebDir, "index.html")}[/]");
+            AnsiConsole.MarkupLineInterpolated(
+                $"Checkpoints: [green]{folder.Dir}[/]  samples: [green]{Path.Combine(folder.WebDir, "index.html")}[/]");
             return ExitCodes.Ok;
         });
         return cmd;
     }
 
     /// <summary>
-    /// The trick flags into <see cref="SpadeRunOptions.Tricks"/>. Trick flags given with --continue-train replace the
-    /// saved tricks as a whole (a partial mix of two trick sets would be neither run's); without any, the checkpoint's
-    /// tricks are kept, so every <c>tricks.*</c> name is marked given or none is.
+    /// The SPADE options and the reference-compatibility options into one record, with the flat names the user typed;
+    /// shared by train and test.
     /// </summary>
-    internal static SpadeRunOptions BindTricks(ParseResult parse, TricksOptionsBinder tricks, SpadeRunOptions options, HashSet<string> given)
+    internal static (SpadeRunOptions Options, HashSet<string> Given) BindSpade(ParseResult parse, SpadeOptionsBinder spade,
+        ReferenceCompatBinder reference, Action<string> notice)
     {
-        options = options with { Tricks = tricks.Bind(parse) };
-        if (tricks.All.Any(o => Given.IsGiven(parse, o)))
-            foreach (var flat in options.Flatten().Keys.Where(k => k.StartsWith("tricks.", StringComparison.Ordinal))) given.Add(flat);
-        return options;
-    }
-
-    /// <summary>
-    /// Data, SPADE and reference-compatibility options into one record, with the flat names the user typed; shared by
-    /// train and test.
-    /// </summary>
-    internal static (SpadeRunOptions Options, HashSet<string> Given) BindSpade(ParseResult parse, Command cmd, DataOptionsBinder data,
-        SpadeOptionsBinder spade, ReferenceCompatBinder reference, bool isTrain, Action<string> notice)
-    {
-        var dataGiven = DataGiven(parse, cmd).ToList();
-        var dataOptions = reference.ApplyToData(parse, data.Bind(parse, isTrain, validate: false), dataGiven, notice);
-        var (options, given) = spade.Bind(parse, dataOptions, dataGiven);
-        return (reference.ApplyToModel(parse, options, given), given);
+        var (options, given) = spade.Bind(parse);
+        return (reference.Apply(parse, options, given, notice), given);
     }
 
     internal static void Note(string message) => AnsiConsole.MarkupLineInterpolated($"[blue]note:[/] {message}");
-
-    /// <summary>Flat names of the data options the user typed (for resume and test merging).</summary>
-    internal static IEnumerable<string> DataGiven(ParseResult parse, Command cmd) =>
-        cmd.Options
-            .Where(o => o.Name.StartsWith("--", StringComparison.Ordinal) && Given.IsGiven(parse, o))
-            .Select(o => "data." + o.Name[2..].Replace('-', '_').ToLowerInvariant());
 
     /// <summary>
     /// Trains with a progress bar. With a <paramref name="budget"/> (the demo) training stops on time rather than after
@@ -87,7 +66,8 @@ public static class TrainCommand
         {
             var (audit, _) = GanSharp.Data.Tools.AuditDiscovery.FindFor([options.Data.LabelDir]);
             doctor.Audit = audit;
-            if (audit is not null) AnsiConsole.MarkupLineInterpolated($"[blue]note:[/] dataset audit {audit.Source}: its data remedies join the live doctor's advice.");
+            if (audit is not null) AnsiConsole.MarkupLineInterpolated(
+                $"[blue]note:[/] dataset audit {audit.Source}: its data remedies join the live doctor's advice.");
         }
         DoctorConsole.Attach(doctor);
         TrainResult? result = null;
@@ -120,7 +100,8 @@ public static class TrainCommand
     {
         string losses = latest.Latest is null
             ? ""
-            : " " + string.Join(" ", latest.Latest.Values.Where(kv => SpadeRecipe.IsLossName(kv.Key)).Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:F3}")));
+            : " " + string.Join(" ", latest.Latest.Values.Where(kv => SpadeRecipe.IsLossName(kv.Key))
+                .Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:F3}")));
         return epochsBound ? $"epoch {p.Epoch}/{p.TotalEpochs} it {p.Iteration}{losses}" : $"epoch {p.Epoch} it {p.Iteration}{losses}";
     }
 }

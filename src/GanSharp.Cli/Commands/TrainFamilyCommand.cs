@@ -1,5 +1,6 @@
 using System.CommandLine;
 using GanSharp.Cli.Options;
+using GanSharp.Options;
 using GanSharp.Runs;
 using GanSharp.Training;
 using Spectre.Console;
@@ -14,7 +15,8 @@ public static class TrainFamilyCommand
         var family = new FamilyOptionsBinder();
         var tricks = new TricksOptionsBinder();
         var cmd = new Command("train-family",
-            "Train a stabilised GAN family (mlp, dcgan, lsgan, wgan, wgan-gp, began, progan, acgan) with any of the tricks, on 2-D mixtures or generated 32x32 shapes; resumable with --continue-train.");
+            "Train a stabilised GAN family (mlp, dcgan, lsgan, wgan, wgan-gp, began, progan, acgan) with any of the tricks, on 2-D "
+                + "mixtures or generated 32x32 shapes; resumable with --continue-train.");
         family.AddTo(cmd);
         tricks.AddTo(cmd);
         cmd.SetGuardedAction((parse, token) =>
@@ -27,7 +29,7 @@ public static class TrainFamilyCommand
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                 .Start(ctx =>
                 {
-                    var task = ctx.AddTask($"{FamilyOptionsBinder.FamilyNames[(int)f.Family]} on {f.Data.ToString().ToLowerInvariant()}");
+                    var task = ctx.AddTask($"{FamilyOptionSpecs.FamilyNames[(int)f.Family]} on {f.Data.ToString().ToLowerInvariant()}");
                     var doctor = new GanSharp.Diagnostics.LiveDoctor(Path.Combine(run.RunDir, GanSharp.Diagnostics.LiveDoctor.LogFileName))
                     {
                         Kind = GanSharp.Diagnostics.RunKind.Family,
@@ -44,7 +46,8 @@ public static class TrainFamilyCommand
             if (f.IsImage)
                 AnsiConsole.MarkupLineInterpolated($"feature distance to real shapes: [bold]{r.FeatureDistance:F3}[/]; run folder {run.RunDir}");
             else
-                AnsiConsole.MarkupLineInterpolated($"modes covered: [bold]{r.Modes}[/], high-quality samples: [bold]{r.HighQuality:P1}[/]; run folder {run.RunDir}");
+                AnsiConsole.MarkupLineInterpolated(
+                    $"modes covered: [bold]{r.Modes}[/], high-quality samples: [bold]{r.HighQuality:P1}[/]; run folder {run.RunDir}");
             return r.Train.Interrupted ? ExitCodes.Interrupted : ExitCodes.Ok;
         });
         return cmd;

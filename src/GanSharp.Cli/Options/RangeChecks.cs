@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using GanSharp.Options;
 
 namespace GanSharp.Cli.Options;
 
@@ -12,7 +13,7 @@ namespace GanSharp.Cli.Options;
 public static class RangeChecks
 {
     /// <summary>Options that count things and for which a negative value means nothing.</summary>
-    private static readonly HashSet<string> NonNegative = new(StringComparer.Ordinal) { "--threads" };
+    private static readonly HashSet<string> NonNegative = new(StringComparer.Ordinal) { SpadeOptionCatalog.Threads.Flag, FamilyOptionSpecs.Threads.Flag };
 
     public static void AddTo(Command command)
     {
@@ -32,7 +33,8 @@ public static class RangeChecks
         double? value = type == typeof(float) ? r.GetValueOrDefault<float?>() : r.GetValueOrDefault<double?>();
         if (value is not { } v) return;
         if (double.IsFinite(v) && Math.Abs(v) <= float.MaxValue) return;
-        r.AddError($"{r.Option.Name} {Typed(r, v)} is out of range: GanSharp computes in 32-bit floats (at most ±3.4e38), so give a finite value such as {Default(r)}.");
+        r.AddError($"{r.Option.Name} {Typed(r, v)} is out of range: GanSharp computes in 32-bit floats (at most ±3.4e38), so give a "
+            + $"finite value such as {Default(r)}.");
     }
 
     private static void CheckNonNegative(OptionResult r)

@@ -1,3 +1,5 @@
+using GanSharp.Options;
+
 namespace GanSharp.Data;
 
 /// <summary>How images are scaled and cropped at load time (the reference's <c>--preprocess_mode</c>).</summary>
@@ -98,19 +100,21 @@ public sealed record DataOptions
     /// <summary>Checks the numbers that do not need the files; throws a Usage error naming the option.</summary>
     public void Validate()
     {
-        if (LabelNc < 1) throw Bad("--label-nc", LabelNc, "must be at least 1");
-        if (LoadSize < 1) throw Bad("--load-size", LoadSize, "must be positive");
-        if (CropSize < 1) throw Bad("--crop-size", CropSize, "must be positive");
-        if (!(AspectRatio > 0) || double.IsInfinity(AspectRatio)) throw Bad("--aspect-ratio", AspectRatio, "must be a positive number (width / height)");
-        if (BatchSize < 1) throw Bad("--batch-size", BatchSize, "must be at least 1");
-        if (NumWorkers < 0) throw Bad("--num-workers", NumWorkers, "must be 0 (load on the main thread) or more");
-        if (MaxDatasetSize is < 1) throw Bad("--max-dataset-size", MaxDatasetSize, "must be at least 1");
+        if (LabelNc < 1) throw Bad(DataOptionSpecs.LabelNc, LabelNc, "must be at least 1");
+        if (LoadSize < 1) throw Bad(DataOptionSpecs.LoadSize, LoadSize, "must be positive");
+        if (CropSize < 1) throw Bad(DataOptionSpecs.CropSize, CropSize, "must be positive");
+        if (!(AspectRatio > 0) || double.IsInfinity(AspectRatio))
+            throw Bad(DataOptionSpecs.AspectRatio, AspectRatio, "must be a positive number (width / height)");
+        if (BatchSize < 1) throw Bad(DataOptionSpecs.BatchSize, BatchSize, "must be at least 1");
+        if (NumWorkers < 0) throw Bad(DataOptionSpecs.NumWorkers, NumWorkers, "must be 0 (load on the main thread) or more");
+        if (MaxDatasetSize is < 1) throw Bad(DataOptionSpecs.MaxDatasetSize, MaxDatasetSize, "must be at least 1");
         if (PreprocessMode is PreprocessMode.ResizeAndCrop or PreprocessMode.ScaleWidthAndCrop or PreprocessMode.ScaleShortsideAndCrop
             && CropSize > LoadSize)
             throw new GanSharpException(ErrorKind.Usage,
-                $"--crop-size {CropSize} is larger than --load-size {LoadSize}: the crop would run off the scaled image; raise --load-size or lower --crop-size.");
+                $"{DataOptionSpecs.CropSize.Render(CropSize)} is larger than {DataOptionSpecs.LoadSize.Render(LoadSize)}: the crop would run "
+                + $"off the scaled image; raise {DataOptionSpecs.LoadSize.Flag} or lower {DataOptionSpecs.CropSize.Flag}.");
     }
 
-    private static GanSharpException Bad(string option, object? value, string rule) =>
-        new(ErrorKind.Usage, $"{option} {value} {rule}: pass a valid value.");
+    private static GanSharpException Bad(IOptionSpec<DataOptions> option, object? value, string rule) =>
+        new(ErrorKind.Usage, $"{option.Flag} {value} {rule}: pass a valid value.");
 }

@@ -30,7 +30,8 @@ public sealed record SpadeLossOptions
     /// <summary>Throws a <see cref="GanSharpException"/> naming the first bad option.</summary>
     public SpadeLossOptions Validate()
     {
-        foreach (var (name, value) in new[] { ("lambda_feat", LambdaFeat), ("lambda_vgg", LambdaVgg), ("lambda_kld", LambdaKld), ("lambda_gan", LambdaGan) }) {
+        var weights = new[] { ("lambda_feat", LambdaFeat), ("lambda_vgg", LambdaVgg), ("lambda_kld", LambdaKld), ("lambda_gan", LambdaGan) };
+        foreach (var (name, value) in weights) {
             if (!(value >= 0) || double.IsInfinity(value))
                 throw new GanSharpException(ErrorKind.Usage, $"{name} is {value}; loss weights must be finite and not negative.");
         }

@@ -1,36 +1,49 @@
 using System.Diagnostics;
 using System.Globalization;
+using GanSharp.Data;
 using GanSharp.Data.Tools;
 using GanSharp.Losses;
 using GanSharp.Models.Spade;
+using GanSharp.Options;
+using GanSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Planning;
 
-/// <summary>What <c>gansharp plan</c> is asked about: the training options that set cost, and the budget.</summary>
+/// <summary>
+/// What <c>gansharp plan</c> is asked about: a SPADE training's data and network options (the same records, and the
+/// same flags, as <c>gansharp train</c>), and the budget.
+/// </summary>
 public sealed record PlanOptions
 {
-    /// <summary>Training crop width (the reference's crop_size); height follows from <see cref="AspectRatio"/>.</summary>
-    public int CropSize { get; init; } = 256;
+    /// <summary>
+    /// The options of <c>train</c> that set cost, by train's names: the folders to audit, the data facts that shape the
+    /// networks, the batch size, and every network option.
+    /// </summary>
+    public static OptionCatalog<SpadeRunOptions> Catalog { get; } = new OptionCatalog<SpadeRunOptions>(
+        new IOptionSpec<DataOptions>[]
+        {
+            DataOptionSpecs.LabelDir, DataOptionSpecs.ImageDir, DataOptionSpecs.LabelNc, DataOptionSpecs.ContainDontcareLabel,
+            DataOptionSpecs.NoInstance, DataOptionSpecs.CropSize, DataOptionSpecs.AspectRatio, DataOptionSpecs.BatchSize,
+        }.Select(s => SpadeOptionCatalog.Data.ByFlag(s.Flag)!)) + SpadeOptionCatalog.Model;
 
-    /// <summary>Width / height.</summary>
-    public double AspectRatio { get; init; } = 1.0;
+    /// <summary>The data options (crop width, aspect ratio, classes, batch size); its folders are audited when given.</summary>
+    public DataOptions Data { get; init; } = DataOptions.Create("", "", isTrain: true);
 
-    public int Ngf { get; init; } = 64;
-    public int Ndf { get; init; } = 64;
-    public int NumD { get; init; } = 2;
-    public int NLayersD { get; init; } = 4;
-    public int LabelNc { get; init; } = 13;
-    public bool Instance { get; init; }
-    public bool ContainDontcareLabel { get; init; }
-    public bool UseVae { get; init; }
-    public int BatchSize { get; init; } = 1;
+    /// <summary>The networks (their data facts are <see cref="Data"/>'s).</summary>
+    public SpadeModelOptions Model { get; init; } = new();
+
+    /// <summary>Training crop width (the reference's crop_size); height follows from the aspect ratio.</summary>
+    public int CropSize => Data.CropSize;
+
+    public int BatchSize => Data.BatchSize;
 
     /// <summary>Training pairs (from --dataset-size or the audit); null leaves the whole-training time out.</summary>
     public int? DatasetSize { get; init; }
 
-    public int Epochs { get; init; } = 50;
+    /// <summary>Training epochs: the reference's niter + niter_decay.</summary>
+    public int Epochs { get; init; } = new OptimOptions().TotalEpochs;
 
     /// <summary>Memory available for training, in GB (1e9 bytes); null skips the largest-batch answer.</summary>
     public double? MemoryGb { get; init; }
@@ -38,22 +51,24 @@ public sealed record PlanOptions
     /// <summary>Throws a one-sentence usage error for values no model can be built with.</summary>
     public void Validate()
     {
+        string crop = DataOptionSpecs.CropSize.Flag;
         if (CropSize < 32 || CropSize % 32 != 0)
-            throw new GanSharpException(ErrorKind.Usage, $"--crop-size {CropSize} must be a multiple of 32 (the generator upsamples 5 times), at least 32.");
-        if (!(AspectRatio > 0)) throw new GanSharpException(ErrorKind.Usage, $"--aspect-ratio {AspectRatio} must be a positive number (width / height).");
-        if (Ngf < 1 || Ndf < 1 || NumD < 1 || NLayersD < 1 || LabelNc < 1 || BatchSize < 1 || Epochs < 1)
-            throw new GanSharpException(ErrorKind.Usage, "--ngf, --ndf, --num-d, --n-layers-d, --label-nc, --batch-size and --epochs must all be at least 1.");
+            throw new GanSharpException(ErrorKind.Usage,
+                $"{crop} {CropSize} must be a multiple of 32 (the generator upsamples 5 times), at least 32.");
+        if (!(Data.AspectRatio > 0))
+            throw new GanSharpException(ErrorKind.Usage,
+                $"{DataOptionSpecs.AspectRatio.Flag} {Data.AspectRatio} must be a positive number (width / height).");
+        if (Model.Ngf < 1 || Model.Ndf < 1 || Model.NumD < 1 || Model.NLayersD < 1 || Data.LabelNc < 1 || BatchSize < 1 || Epochs < 1)
+            throw new GanSharpException(ErrorKind.Usage,
+                $"{ModelOptionSpecs.Ngf.Flag}, {ModelOptionSpecs.Ndf.Flag}, {ModelOptionSpecs.NumD.Flag}, {ModelOptionSpecs.NLayersD.Flag}, "
+                + $"{DataOptionSpecs.LabelNc.Flag}, {DataOptionSpecs.BatchSize.Flag} and --epochs must all be at least 1.");
     }
 
     /// <summary>The model options at a given crop width (the probes use small crops of the same network).</summary>
-    public SpadeModelOptions ModelOptions(int crop) => new()
-    {
-        LabelNc = LabelNc, ContainDontcareLabel = ContainDontcareLabel, NoInstance = !Instance, CropSize = crop, AspectRatio = AspectRatio,
-        Ngf = Ngf, Ndf = Ndf, NumD = NumD, NLayersD = NLayersD, UseVae = UseVae,
-    };
+    public SpadeModelOptions ModelOptions(int crop) => new SpadeRunOptions { Data = Data with { CropSize = crop }, Model = Model }.Model;
 
     /// <summary>Generator output (= training image) height for a crop width: the generator's own sh * 2^5.</summary>
-    public int HeightFor(int crop) => Math.Max(1, (int)Math.Round(crop / 32 / AspectRatio)) * 32;
+    public int HeightFor(int crop) => Math.Max(1, (int)Math.Round(crop / 32 / Data.AspectRatio)) * 32;
 }
 
 /// <summary>
@@ -118,7 +133,10 @@ public sealed record PlanEstimate
 
     public double? TotalHours => Iterations is long it ? it * SecondsPerIteration / 3600 : null;
 
-    /// <summary>Largest batch whose peak fits in <see cref="PlanOptions.MemoryGb"/>; 0 when not even one example fits; null without a budget.</summary>
+    /// <summary>
+    /// Largest batch whose peak fits in <see cref="PlanOptions.MemoryGb"/>; 0 when not even one example fits; null without
+    /// a budget.
+    /// </summary>
     /// <remarks>Null too when the probes showed no growth with size (allocator noise at small crops): no batch limit can be read from them.</remarks>
     public int? LargestBatch => Options.MemoryGb is double gb && MbPerExample > 0
         ? gb * 1000 < BuildPeakMb ? 0 : (int)Math.Clamp(Math.Floor((gb * 1000 - FixedMb) / MbPerExample), 0, int.MaxValue)
@@ -190,7 +208,7 @@ public static class Planner
         var mo = options.ModelOptions(crop);
         int h = options.HeightFor(crop);
         using var model = new SpadeModel(mo, new SpadeLossOptions { NoVggLoss = true });
-        using var label = randint(0, options.LabelNc, [1, 1, h, crop]);
+        using var label = randint(0, options.Data.LabelNc, [1, 1, h, crop]);
         using var sem = zeros(1, mo.SemanticNc, h, crop).scatter_(1, label, ones(1, 1, h, crop));
         using var image = rand(1, 3, h, crop) * 2 - 1;
         model.Train(true);
@@ -209,19 +227,24 @@ public static class Planner
         return new ProbeMeasurement(crop, h, Median(times), PeakRssMb(), buildPeak);
     }
 
-    /// <summary>Runs <see cref="Probe"/> in a child process (<paramref name="executable"/> with <paramref name="arguments"/>) and parses its PROBE line.</summary>
+    /// <summary>
+    /// Runs <see cref="Probe"/> in a child process (<paramref name="executable"/> with <paramref name="arguments"/>) and
+    /// parses its PROBE line.
+    /// </summary>
     public static ProbeMeasurement ProbeInChild(string executable, IEnumerable<string> arguments)
     {
         var psi = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in arguments) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new GanSharpException(ErrorKind.BadInput, $"{executable} could not be started for the measured run: check the installation.");
+        using var p = Process.Start(psi) ?? throw new GanSharpException(ErrorKind.BadInput, $"{executable} could not be started for the "
+            + $"measured run: check the installation.");
         // libtorch writes warnings to stderr; drain it so the child never blocks on a full pipe.
         var err = p.StandardError.ReadToEndAsync();
         string output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
         _ = err.Result;
         var line = output.Split('\n').LastOrDefault(l => l.StartsWith("PROBE ", StringComparison.Ordinal))
-            ?? throw new GanSharpException(ErrorKind.TrainingFailed, $"the measured training run exited with code {p.ExitCode} without a result: run `gansharp doctor` to check libtorch.");
+            ?? throw new GanSharpException(ErrorKind.TrainingFailed, $"the measured training run exited with code {p.ExitCode} without a "
+                + $"result: run `gansharp doctor` to check libtorch.");
         return ParseProbeLine(line);
     }
 
@@ -234,7 +257,8 @@ public static class Planner
     {
         var f = line.Trim().Split(' ');
         return new ProbeMeasurement(int.Parse(f[1], CultureInfo.InvariantCulture), int.Parse(f[2], CultureInfo.InvariantCulture),
-            double.Parse(f[3], CultureInfo.InvariantCulture), double.Parse(f[4], CultureInfo.InvariantCulture), double.Parse(f[5], CultureInfo.InvariantCulture));
+            double.Parse(f[3], CultureInfo.InvariantCulture), double.Parse(f[4], CultureInfo.InvariantCulture),
+            double.Parse(f[5], CultureInfo.InvariantCulture));
     }
 
     private static double Median(List<double> xs)
@@ -278,41 +302,51 @@ public static class Planner
         var o = e.Options;
         var kind = audit?.Scene ?? scene;
         if (kind == SceneKind.Street)
-            lines.Add("Dense structured scenes (many small objects, e.g. traffic) are GauGAN's weak spot: expect blurry cars and people where details crowd a small area; texture-like data (landscapes, stains) or sparse large objects suit it better.");
+            lines.Add("Dense structured scenes (many small objects, e.g. traffic) are GauGAN's weak spot: expect blurry cars and people "
+                + "where details crowd a small area; texture-like data (landscapes, stains) or sparse large objects suit it better.");
         else if (kind == SceneKind.Texture)
             lines.Add("Texture-like scenes are what GauGAN does best.");
         else
-            lines.Add("GauGAN paints textures (landscapes, stains) and sparse large objects well, and crowded small objects (dense traffic) poorly: judge your data against that.");
+            lines.Add("GauGAN paints textures (landscapes, stains) and sparse large objects well, and crowded small objects (dense "
+                + "traffic) poorly: judge your data against that.");
 
         int need = kind == SceneKind.Street ? DataAudit.StreetGuidance : DataAudit.TextureGuidance;
         if (audit is not null)
         {
             if (audit.EffectiveSize < audit.Pairs)
-                lines.Add($"Your {audit.Pairs:N0} pairs are worth about {audit.EffectiveSize:N0} distinct examples ({audit.Pairs - audit.EffectiveSize:N0} near-duplicates).");
+                lines.Add($"Your {audit.Pairs:N0} pairs are worth about {audit.EffectiveSize:N0} distinct examples "
+                    + $"({audit.Pairs - audit.EffectiveSize:N0} near-duplicates).");
             if (audit.EffectiveSize < need)
-                lines.Add($"That is below the {need:N0} examples the guidance asks for{(kind == SceneKind.Street ? " (5,000-10,000 for street scenes)" : "")}: collect more before spending on compute.");
+                lines.Add($"That is below the {need:N0} examples the guidance asks "
+                    + $"for{(kind == SceneKind.Street ? " (5,000-10,000 for street scenes)" : "")}: collect more before spending on compute.");
             else lines.Add($"The data size meets the guidance ({need:N0}+ examples).");
-            if (audit.Leakage.Count > 0) lines.Add($"{audit.Leakage.Count} test photos have a near-duplicate in training: split by sequence before trusting test scores.");
+            if (audit.Leakage.Count > 0) lines.Add($"{audit.Leakage.Count} test photos have a near-duplicate in training: split by "
+                + $"sequence before trusting test scores.");
         }
         else if (o.DatasetSize is int n)
         {
             lines.Add(n < (kind == SceneKind.Street ? DataAudit.StreetGuidance : DataAudit.TextureGuidance)
-                ? $"{n:N0} examples is below the guidance (about 2,000 for texture-like data, 5,000-10,000 for street scenes); run `gansharp data audit` to see how many are really distinct."
+                ? $"{n:N0} examples is below the guidance (about 2,000 for texture-like data, 5,000-10,000 for street scenes); run "
+                    + $"`gansharp data audit` to see how many are really distinct."
                 : $"{n:N0} examples meets the size guidance; run `gansharp data audit` to check they are not near-duplicate frames.");
         }
 
         if (o.MemoryGb is double gb && e.LargestBatch is not null)
         {
             int fit = e.LargestBatch!.Value;
-            if (fit == 0) lines.Add($"Not even one example fits in {gb:G} GB (one needs about {(e.FixedMb + e.MbPerExample) / 1000:F1} GB): lower --crop-size or --ngf/--ndf.");
-            else if (fit < o.BatchSize) lines.Add($"Batch {o.BatchSize} needs about {e.PeakMb / 1000:F1} GB, more than {gb:G} GB: the largest batch that fits is {fit}.");
+            if (fit == 0) lines.Add($"Not even one example fits in {gb:G} GB (one needs about {(e.FixedMb + e.MbPerExample) / 1000:F1} "
+                + $"GB): lower --crop-size or --ngf/--ndf.");
+            else if (fit < o.BatchSize) lines.Add($"Batch {o.BatchSize} needs about {e.PeakMb / 1000:F1} GB, more than {gb:G} GB: the "
+                + $"largest batch that fits is {fit}.");
             else lines.Add($"Batch {o.BatchSize} fits in {gb:G} GB (up to {fit}).");
             if (fit is > 0 and < 8)
-                lines.Add("Small batches give noisy statistics (the authors trained with batch 128 on eight 16 GB GPUs): expect longer training and more tuning.");
+                lines.Add("Small batches give noisy statistics (the authors trained with batch 128 on eight 16 GB GPUs): expect longer "
+                    + "training and more tuning.");
         }
         if (e.TotalHours is double hours)
             lines.Add(hours > 24 * 7
-                ? $"Training would take about {hours / 24:F0} days on this machine: reduce the size, the filters (--ngf/--ndf) or the epochs, or use bigger hardware."
+                ? $"Training would take about {hours / 24:F0} days on this machine: reduce the size, the filters (--ngf/--ndf) or the "
+                    + $"epochs, or use bigger hardware."
                 : $"Training would take about {(hours >= 48 ? $"{hours / 24:F1} days" : $"{hours:F1} hours")} on this machine.");
         return lines;
     }

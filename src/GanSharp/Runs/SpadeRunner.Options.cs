@@ -1,5 +1,6 @@
 using GanSharp.Data;
 using GanSharp.Interop;
+using GanSharp.Interop.NVlabs;
 using GanSharp.Models.Spade;
 using GanSharp.Training;
 

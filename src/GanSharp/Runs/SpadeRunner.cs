@@ -3,6 +3,7 @@ using System.Text;
 using GanSharp.Data;
 using GanSharp.Diagnostics;
 using GanSharp.Interop;
+using GanSharp.Interop.NVlabs;
 using GanSharp.Kernels;
 using GanSharp.Models.Spade;
 using GanSharp.Reporting;

@@ -74,7 +74,10 @@ public sealed record FamilyRunOptions
     /// <summary>Use the saturating minimax G loss with the original loss.</summary>
     public bool Saturating { get; init; }
 
-    /// <summary>D's normalisation (null = batch for dcgan/lsgan/wgan/acgan, layer for wgan-gp on images, none on 2-D data without BN families).</summary>
+    /// <summary>
+    /// D's normalisation (null = batch for dcgan/lsgan/wgan/acgan, layer for wgan-gp on images, none on 2-D data without BN
+    /// families).
+    /// </summary>
     public DNorm? Norm { get; init; }
 
     /// <summary>WGAN weight clipping bound c (weights clamped to [−c, c]; 0 = off).</summary>

@@ -53,65 +53,17 @@ public sealed record OptimOptions
     public void Validate()
     {
         if (Lr <= 0 || double.IsNaN(Lr)) throw new GanSharpException(ErrorKind.Usage, $"--lr is {Lr}: it must be a positive number such as 0.0002.");
-        if (Niter < 0 || NiterDecay < 0) throw new GanSharpException(ErrorKind.Usage, $"--niter {Niter} and --niter-decay {NiterDecay} must not be negative.");
+        if (Niter < 0 || NiterDecay < 0) throw new GanSharpException(ErrorKind.Usage, $"--niter {Niter} and --niter-decay {NiterDecay} "
+            + $"must not be negative.");
         if (TotalEpochs < 1) throw new GanSharpException(ErrorKind.Usage, "--niter plus --niter-decay is 0: train at least one epoch.");
         if (LrScaleG <= 0 || LrScaleD <= 0 || !double.IsFinite(LrScaleG) || !double.IsFinite(LrScaleD))
-            throw new GanSharpException(ErrorKind.Usage, $"--lr-scale-g {LrScaleG} and --lr-scale-d {LrScaleD} must be positive numbers (1 = the reference's rates).");
+            throw new GanSharpException(ErrorKind.Usage, $"--lr-scale-g {LrScaleG} and --lr-scale-d {LrScaleD} must be positive numbers "
+                + $"(1 = the reference's rates).");
         var (g, d) = LearningRatesAt(1);
         if (Math.Max(g, d) > float.MaxValue)
-            throw new GanSharpException(ErrorKind.Usage, $"--lr {Lr} with its scales gives G {g:G3} and D {d:G3}, beyond a 32-bit float: use a learning rate such as 0.0002.");
-        if (Beta1 is < 0 or >= 1 || Beta2 is < 0 or >= 1) throw new GanSharpException(ErrorKind.Usage, $"--beta1 {Beta1} and --beta2 {Beta2} must lie in [0, 1).");
-    }
-}
-
-/// <summary>Where a run lives and how often it reports, samples and saves (counted in images, as the reference).</summary>
-public sealed record RunOptions
-{
-    public string Name { get; init; } = "label2coco";
-    public string CheckpointsDir { get; init; } = "./checkpoints";
-    public int Seed { get; init; }
-    public int PrintFreq { get; init; } = 100;
-    public int DisplayFreq { get; init; } = 100;
-    public int SaveLatestFreq { get; init; } = 5000;
-    public int SaveEpochFreq { get; init; } = 10;
-    public bool ContinueTrain { get; init; }
-    public string WhichEpoch { get; init; } = "latest";
-
-    /// <summary>Stop after this many iterations (0 = run all epochs); the state is saved so the run can continue.</summary>
-    public long MaxIterations { get; init; }
-
-    /// <summary>Write TensorBoard event files besides the JSONL log.</summary>
-    public bool TfLog { get; init; }
-
-    public string RunDir => Path.Combine(CheckpointsDir, Name);
-
-    /// <summary>
-    /// Refuses a --name or --which-epoch that would lead outside --checkpoints-dir (or --results-dir): both become
-    /// parts of file names, so they must be plain names. Runs before anything touches the file system.
-    /// </summary>
-    public void ValidateNames()
-    {
-        CheckPlainName(Name, "--name", "a plain folder name such as city_256");
-        CheckPlainName(WhichEpoch, "--which-epoch", "'latest' or an epoch number");
-    }
-
-    /// <summary>One file or folder name: not empty, not '.' or '..', no folder separators, no control characters.</summary>
-    public static bool IsPlainName(string value) =>
-        !string.IsNullOrWhiteSpace(value) && value is not ("." or "..") && value.Length <= 200
-        && value.IndexOfAny(['/', '\\']) < 0 && !value.Any(char.IsControl) && !Path.IsPathRooted(value)
-        && value.IndexOfAny(Path.GetInvalidFileNameChars()) < 0;
-
-    private static void CheckPlainName(string value, string flag, string example)
-    {
-        if (!IsPlainName(value))
-            throw new GanSharpException(ErrorKind.Usage,
-                $"{flag} '{value}' must be {example}, not a path: it names a folder inside the folder you chose, so it cannot contain '/', '\\' or be '..'.");
-    }
-
-    public void Validate()
-    {
-        ValidateNames();
-        if (PrintFreq < 1 || DisplayFreq < 1 || SaveLatestFreq < 1 || SaveEpochFreq < 1)
-            throw new GanSharpException(ErrorKind.Usage, "--print-freq, --display-freq, --save-latest-freq and --save-epoch-freq must be at least 1.");
+            throw new GanSharpException(ErrorKind.Usage, $"--lr {Lr} with its scales gives G {g:G3} and D {d:G3}, beyond a 32-bit float: "
+                + $"use a learning rate such as 0.0002.");
+        if (Beta1 is < 0 or >= 1 || Beta2 is < 0 or >= 1) throw new GanSharpException(ErrorKind.Usage, $"--beta1 {Beta1} and --beta2 "
+            + $"{Beta2} must lie in [0, 1).");
     }
 }

@@ -3,6 +3,7 @@ using GanSharp.Cli;
 using GanSharp.Cli.Commands;
 using GanSharp.Cli.Options;
 using GanSharp.Data;
+using GanSharp.Interop.NVlabs;
 using GanSharp.Models.Spade;
 
 namespace GanSharp.Tests.Cli;
@@ -13,8 +14,6 @@ public class ReferenceCommandLineTests
     private static (SpadeRunOptions Options, HashSet<string> Given, List<string> Notes) Bind(bool isTrain, string commandLine)
     {
         var cmd = new Command(isTrain ? "train" : "test");
-        var data = new DataOptionsBinder(requireFolders: false);
-        data.AddTo(cmd);
         var spade = new SpadeOptionsBinder(training: isTrain);
         spade.AddTo(cmd);
         var reference = new ReferenceCompatBinder(isTrain);
@@ -22,7 +21,7 @@ public class ReferenceCommandLineTests
         var parse = cmd.Parse(commandLine);
         Assert.True(parse.Errors.Count == 0, string.Join("; ", parse.Errors.Select(e => e.Message)));
         var notes = new List<string>();
-        var (options, given) = TrainCommand.BindSpade(parse, cmd, data, spade, reference, isTrain, notes.Add);
+        var (options, given) = TrainCommand.BindSpade(parse, spade, reference, notes.Add);
         return (options, given, notes);
     }
 

@@ -12,13 +12,11 @@ public class TrainParseTests
     public void ReferenceNamesBindToTheOptionRecords()
     {
         var cmd = new Command("train");
-        var data = new DataOptionsBinder(requireFolders: false);
-        data.AddTo(cmd);
         var spade = new SpadeOptionsBinder(training: true);
         spade.AddTo(cmd);
         var parse = cmd.Parse("--label_dir L --image_dir I --label_nc 5 --batchSize 2 --no_instance --ngf 8 --num_D 3 --gan_mode ls --no_TTUR --niter_decay 7 --lambda-vgg 2.5 --num_upsampling_layers more");
         Assert.Empty(parse.Errors);
-        var (o, given) = spade.Bind(parse, data.Bind(parse, isTrain: true), TrainCommand.DataGiven(parse, cmd));
+        var (o, given) = spade.Bind(parse);
         Assert.Equal(5, o.Model.LabelNc);
         Assert.Equal(2, o.Data.BatchSize);
         Assert.True(o.Model.NoInstance);
@@ -39,16 +37,14 @@ public class TrainParseTests
     public void TrickFlagsBindIntoSpadeOptionsAndReplaceTheSavedTricksOnResume()
     {
         var cmd = new Command("train");
-        var data = new DataOptionsBinder(requireFolders: false);
-        data.AddTo(cmd);
         var spade = new SpadeOptionsBinder(training: true);
         spade.AddTo(cmd);
         var tricks = new TricksOptionsBinder();
         tricks.AddTo(cmd);
         var parse = cmd.Parse("--label_dir L --image_dir I --ema 0.999 --diff-augment color,cutout --penalty r1 --r1-interval 4 --d-steps 2 --lr 0.001");
         Assert.Empty(parse.Errors);
-        var (o, given) = spade.Bind(parse, data.Bind(parse, isTrain: true), TrainCommand.DataGiven(parse, cmd));
-        o = TrainCommand.BindTricks(parse, tricks, o, given);
+        var (o, given) = spade.Bind(parse);
+        o = tricks.BindInto(parse, o, given);
         Assert.Equal(0.999, o.Tricks.EmaBeta);
         Assert.Equal("color,cutout", o.Tricks.DiffAugment);
         Assert.Equal(GanSharp.Training.Tricks.PenaltyKind.R1, o.Tricks.Penalty);
@@ -64,8 +60,8 @@ public class TrainParseTests
         Assert.Equal(0.999, withFlags.Tricks.EmaBeta);
         Assert.Equal(0.0, withFlags.Tricks.FlipFraction);
         var plain = cmd.Parse("--label_dir L --image_dir I");
-        var (p, pGiven) = spade.Bind(plain, data.Bind(plain, isTrain: true), TrainCommand.DataGiven(plain, cmd));
-        p = TrainCommand.BindTricks(plain, tricks, p, pGiven);
+        var (p, pGiven) = spade.Bind(plain);
+        p = tricks.BindInto(plain, p, pGiven);
         Assert.DoesNotContain(pGiven, g => g.StartsWith("tricks.", StringComparison.Ordinal));
         var kept = SpadeRunOptions.Merge(p, pGiven, saved, "ck", _ => false);
         Assert.Equal(0.9, kept.Tricks.EmaBeta);
@@ -90,13 +86,11 @@ public class TrainParseTests
     public void DiagnosticOptionsBindAreInHelpAndComeBackFromTheCheckpoint()
     {
         var cmd = new Command("train");
-        var data = new DataOptionsBinder(requireFolders: false);
-        data.AddTo(cmd);
         var spade = new SpadeOptionsBinder(training: true);
         spade.AddTo(cmd);
         var parse = cmd.Parse("--label_dir L --image_dir I --val-label-dir VL --val-image-dir VI --val-instance-dir VN --val-every 200 --val-samples 4 --diversity-samples 0");
         Assert.Empty(parse.Errors);
-        var (o, given) = spade.Bind(parse, data.Bind(parse, isTrain: true), TrainCommand.DataGiven(parse, cmd));
+        var (o, given) = spade.Bind(parse);
         Assert.Equal(("VL", "VI", "VN"), (o.ValLabelDir, o.ValImageDir, o.ValInstanceDir));
         Assert.Equal((200, 4, 0), (o.ValEvery, o.ValSamples, o.DiversitySamples));
         Assert.Contains("val_every", given);
@@ -106,7 +100,7 @@ public class TrainParseTests
 
         // Defaults: validation every 500 iterations once a held-out split is given, 16 pairs, 8 diversity maps.
         var plain = cmd.Parse("--label_dir L --image_dir I");
-        var (p, pGiven) = spade.Bind(plain, data.Bind(plain, isTrain: true), TrainCommand.DataGiven(plain, cmd));
+        var (p, pGiven) = spade.Bind(plain);
         Assert.Equal((SpadeRunOptions.DefaultValEvery, 16, 8), (p.ValEvery, p.ValSamples, p.DiversitySamples));
         Assert.Equal(500, SpadeRunOptions.DefaultValEvery);
         Assert.Null(p.ValLabelDir);

@@ -5,6 +5,8 @@ namespace GanSharp.Tests.Planning;
 
 public sealed class PlanTests
 {
+    private static readonly GanSharp.Data.DataOptions DataAt = new PlanOptions().Data;
+
     // Two made-up probes: 400 MB + 100 MB per megapixel, 0.2 s + 3 s per megapixel.
     private static readonly ProbeMeasurement Small = new(32, 32, 0.2 + 3 * 1024 / 1e6, 400 + 100 * 1024 / 1e6);
     private static readonly ProbeMeasurement Large = new(64, 64, 0.2 + 3 * 4096 / 1e6, 400 + 100 * 4096 / 1e6);
@@ -13,7 +15,11 @@ public sealed class PlanTests
     [Fact]
     public void Lines_through_two_probes_scale_with_pixels_and_batch()
     {
-        var e = Planner.Estimate(new PlanOptions { CropSize = 1024, AspectRatio = 4.0 / 3, BatchSize = 4, DatasetSize = 1001, Epochs = 10, MemoryGb = 2 }, Counts, Small, Large);
+        var options = new PlanOptions
+        {
+            Data = DataAt with { CropSize = 1024, AspectRatio = 4.0 / 3, BatchSize = 4 }, DatasetSize = 1001, Epochs = 10, MemoryGb = 2,
+        };
+        var e = Planner.Estimate(options, Counts, Small, Large);
         Assert.Equal(400, e.FixedMb, 9);
         Assert.Equal(100, e.MbPerMegapixel, 9);
         Assert.Equal(0.2, e.FixedSeconds, 9);
@@ -33,7 +39,7 @@ public sealed class PlanTests
     [Fact]
     public void Verdict_says_when_nothing_fits_and_when_data_is_short()
     {
-        var e = Planner.Estimate(new PlanOptions { CropSize = 1024, MemoryGb = 0.3, DatasetSize = 700 }, Counts, Small, Large);
+        var e = Planner.Estimate(new PlanOptions { Data = DataAt with { CropSize = 1024 }, MemoryGb = 0.3, DatasetSize = 700 }, Counts, Small, Large);
         Assert.Equal(0, e.LargestBatch);
         var lines = Planner.Verdict(e, null, SceneKind.Street);
         Assert.Contains(lines, l => l.StartsWith("Dense structured scenes", StringComparison.Ordinal));
@@ -44,11 +50,13 @@ public sealed class PlanTests
     [Fact]
     public void Building_peak_bounds_the_estimate_from_below()
     {
-        var e = Planner.Estimate(new PlanOptions { CropSize = 64, MemoryGb = 0.85 }, Counts, Small with { BuildPeakMb = 800 }, Large with { BuildPeakMb = 900 });
+        var e = Planner.Estimate(new PlanOptions { Data = DataAt with { CropSize = 64 }, MemoryGb = 0.85 },
+            Counts, Small with { BuildPeakMb = 800 }, Large with { BuildPeakMb = 900 });
         // The training line gives 400 + 100 * 0.004096 MB, far below the 900 MB the construction needed.
         Assert.Equal(900, e.PeakMb, 9);
         Assert.Equal(0, e.LargestBatch);
-        Assert.Equal(400 + 100 * 0.004096 * 8, Planner.Estimate(new PlanOptions { CropSize = 64, BatchSize = 8 }, Counts, Small, Large).PeakMb, 9);
+        Assert.Equal(400 + 100 * 0.004096 * 8, Planner.Estimate(new PlanOptions { Data = DataAt with { CropSize = 64, BatchSize = 8 } },
+            Counts, Small, Large).PeakMb, 9);
     }
 
     [Fact]
@@ -66,12 +74,12 @@ public sealed class PlanTests
     [Fact]
     public void Probes_sit_as_close_to_the_requested_crop_as_a_short_run_allows()
     {
-        Assert.Equal((64, 128), Planner.ProbeCropsFor(new PlanOptions { CropSize = 256 }));
-        Assert.Equal((64, 128), Planner.ProbeCropsFor(new PlanOptions { CropSize = 1024 }));
-        Assert.Equal((64, 128), Planner.ProbeCropsFor(new PlanOptions { CropSize = 128 }));
-        Assert.Equal((32, 96), Planner.ProbeCropsFor(new PlanOptions { CropSize = 96 }));
-        Assert.Equal((32, 64), Planner.ProbeCropsFor(new PlanOptions { CropSize = 64 }));
-        Assert.Equal((32, 64), Planner.ProbeCropsFor(new PlanOptions { CropSize = 32 }));
+        Assert.Equal((64, 128), Planner.ProbeCropsFor(new PlanOptions { Data = DataAt with { CropSize = 256 } }));
+        Assert.Equal((64, 128), Planner.ProbeCropsFor(new PlanOptions { Data = DataAt with { CropSize = 1024 } }));
+        Assert.Equal((64, 128), Planner.ProbeCropsFor(new PlanOptions { Data = DataAt with { CropSize = 128 } }));
+        Assert.Equal((32, 96), Planner.ProbeCropsFor(new PlanOptions { Data = DataAt with { CropSize = 96 } }));
+        Assert.Equal((32, 64), Planner.ProbeCropsFor(new PlanOptions { Data = DataAt with { CropSize = 64 } }));
+        Assert.Equal((32, 64), Planner.ProbeCropsFor(new PlanOptions { Data = DataAt with { CropSize = 32 } }));
     }
 
     [Fact]
@@ -84,7 +92,7 @@ public sealed class PlanTests
     [Fact]
     public void Crop_sizes_that_are_not_multiples_of_32_are_refused()
     {
-        var ex = Assert.Throws<GanSharpException>(() => new PlanOptions { CropSize = 100 }.Validate());
+        var ex = Assert.Throws<GanSharpException>(() => new PlanOptions { Data = DataAt with { CropSize = 100 } }.Validate());
         Assert.Contains("multiple of 32", ex.Message, StringComparison.Ordinal);
     }
 }

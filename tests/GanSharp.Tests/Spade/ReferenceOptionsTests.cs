@@ -1,5 +1,6 @@
 using System.Globalization;
 using GanSharp.Data;
+using GanSharp.Interop.NVlabs;
 using GanSharp.Losses;
 using GanSharp.Models.Spade;
 

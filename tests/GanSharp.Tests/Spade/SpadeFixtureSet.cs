@@ -1,3 +1,4 @@
+using GanSharp.Interop.NVlabs;
 using GanSharp.Models.Spade;
 
 namespace GanSharp.Tests.Spade;

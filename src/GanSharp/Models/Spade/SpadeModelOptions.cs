@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using GanSharp.Nn;
 
 namespace GanSharp.Models.Spade;
@@ -19,19 +20,27 @@ public enum NumUpsamplingLayers
 /// </summary>
 public sealed record SpadeModelOptions
 {
-    /// <summary>--label_nc: number of label classes, without the don't-care class.</summary>
-    public required int LabelNc { get; init; }
+    /// <summary>
+    /// --label_nc: number of label classes, without the don't-care class. This and the other data facts below are
+    /// stored with the data options; a run's <see cref="SpadeRunOptions.Model"/> reads them from there.
+    /// </summary>
+    [JsonIgnore]
+    public int LabelNc { get; init; }
 
     /// <summary>--contain_dontcare_label: one extra channel for the don't-care label (255 in files).</summary>
+    [JsonIgnore]
     public bool ContainDontcareLabel { get; init; }
 
     /// <summary>--no_instance: no instance-edge channel.</summary>
+    [JsonIgnore]
     public bool NoInstance { get; init; }
 
     /// <summary>--crop_size: output width.</summary>
+    [JsonIgnore]
     public int CropSize { get; init; } = 256;
 
     /// <summary>--aspect_ratio: width / height of the output.</summary>
+    [JsonIgnore]
     public double AspectRatio { get; init; } = 1.0;
 
     /// <summary>--ngf: generator (and encoder) base width.</summary>
@@ -67,7 +76,11 @@ public sealed record SpadeModelOptions
     /// <summary>--init_variance: the xavier gain.</summary>
     public double InitVariance { get; init; } = 0.02;
 
-    /// <summary>--no_ganFeat_loss: D then returns only its final prediction per scale, not intermediate features.</summary>
+    /// <summary>
+    /// --no_ganFeat_loss: D then returns only its final prediction per scale, not intermediate features (stored with
+    /// the loss options in a run).
+    /// </summary>
+    [JsonIgnore]
     public bool NoGanFeatLoss { get; init; }
 
     /// <summary>Image channels (the reference's output_nc, always 3).</summary>
@@ -116,7 +129,8 @@ public sealed record SpadeModelOptions
         int step = 1 << UpsamplingCount;
         if (CropSize < step || CropSize % step != 0)
             throw new GanSharpException(ErrorKind.Usage,
-                $"crop_size {CropSize} must be a positive multiple of {step} for num_upsampling_layers {NumUpsamplingLayers.ToString().ToLowerInvariant()} (e.g. {Math.Max(step, CropSize / step * step)}).");
+                $"crop_size {CropSize} must be a positive multiple of {step} for num_upsampling_layers "
+                    + $"{NumUpsamplingLayers.ToString().ToLowerInvariant()} (e.g. {Math.Max(step, CropSize / step * step)}).");
         if (LatentSize.Height < 1)
             throw new GanSharpException(ErrorKind.Usage,
                 $"crop_size {CropSize} with aspect_ratio {AspectRatio} gives a latent height of 0; lower aspect_ratio or raise crop_size.");

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using GanSharp.Data;
 using GanSharp.Losses;
+using GanSharp.Options;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;
 
@@ -16,8 +17,29 @@ namespace GanSharp.Models.Spade;
 /// </summary>
 public sealed record SpadeRunOptions
 {
+    private readonly SpadeModelOptions _model = null!;
+
     public required DataOptions Data { get; init; }
-    public required SpadeModelOptions Model { get; init; }
+
+    /// <summary>
+    /// The networks' options. The facts they share with the data and the losses (label_nc, contain_dontcare_label,
+    /// no_instance, crop_size, aspect_ratio; no_ganFeat_loss) are stored once, in <see cref="Data"/> and
+    /// <see cref="Loss"/>, and read from there: whatever a model record given here holds for them is not used.
+    /// </summary>
+    public required SpadeModelOptions Model
+    {
+        get => _model with
+        {
+            LabelNc = Data.LabelNc,
+            ContainDontcareLabel = Data.ContainDontcareLabel,
+            NoInstance = Data.NoInstance,
+            CropSize = Data.CropSize,
+            AspectRatio = Data.AspectRatio,
+            NoGanFeatLoss = Loss.NoGanFeatLoss,
+        };
+        init => _model = value;
+    }
+
     public SpadeLossOptions Loss { get; init; } = new();
     public OptimOptions Optim { get; init; } = new();
     public RunOptions Run { get; init; } = new();
@@ -89,7 +111,8 @@ public sealed record SpadeRunOptions
         if (ValSamples < 1) throw new GanSharpException(ErrorKind.Usage, $"--val-samples {ValSamples} must be at least 1 (16 is sensible).");
         if (Threads < 0) throw new GanSharpException(ErrorKind.Usage, $"--threads {Threads} must not be negative (0 = one per core).");
         if (DiversitySamples is < 0 or 1)
-            throw new GanSharpException(ErrorKind.Usage, $"--diversity-samples {DiversitySamples} must be 0 (off) or at least 2: diversity is a distance between samples.");
+            throw new GanSharpException(ErrorKind.Usage, $"--diversity-samples {DiversitySamples} must be 0 (off) or at least 2: "
+                + $"diversity is a distance between samples.");
     }
 
     /// <summary>Threads for libtorch's intra-op parallelism (0 = libtorch's default: one per core).</summary>
@@ -113,7 +136,8 @@ public sealed record SpadeRunOptions
         }
         catch (JsonException e)
         {
-            throw new GanSharpException(ErrorKind.Checkpoint, $"{source} has options GanSharp cannot read ({e.Message}): was it written by another version? Start a new --name.");
+            throw new GanSharpException(ErrorKind.Checkpoint, $"{source} has options GanSharp cannot read ({e.Message}): was it written "
+                + $"by another version? Start a new --name.");
         }
     }
 
@@ -152,10 +176,10 @@ public sealed record SpadeRunOptions
 
     /// <summary>
     /// Options that decide the networks' shapes: a checkpoint cannot be used with other values. Everything in the model
-    /// section, plus the data options it is derived from.
+    /// section, plus the options described as structural (the data facts the networks are built from, no_ganFeat_loss).
     /// </summary>
     public static bool IsStructural(string flatName) =>
-        flatName.StartsWith("model.", StringComparison.Ordinal) || flatName is "data.label_nc" or "data.contain_dontcare_label" or "data.crop_size" or "data.aspect_ratio";
+        flatName.StartsWith("model.", StringComparison.Ordinal) || SpadeOptionCatalog.All.ByFlatName(flatName) is { Structural: true };
 
     /// <summary>
     /// Combines options given on the command line with those a checkpoint was trained with: a structural option given
@@ -167,14 +191,15 @@ public sealed record SpadeRunOptions
     /// <param name="saved">The checkpoint's options.</param>
     /// <param name="source">Where the saved options come from, for messages.</param>
     /// <param name="keepFromCli">Flat names always taken from the command line (data folders, run name, mode).</param>
-    public static SpadeRunOptions Merge(SpadeRunOptions cli, IReadOnlySet<string> given, SpadeRunOptions saved, string source, Func<string, bool> keepFromCli)
+    public static SpadeRunOptions Merge(SpadeRunOptions cli, IReadOnlySet<string> given, SpadeRunOptions saved, string source,
+        Func<string, bool> keepFromCli)
     {
         var c = cli.Flatten();
         var s = saved.Flatten();
         foreach (var name in given)
         {
             if (!IsStructural(name) || !c.TryGetValue(name, out var cv) || !s.TryGetValue(name, out var sv) || cv == sv) continue;
-            string flag = "--" + name[(name.IndexOf('.', StringComparison.Ordinal) + 1)..].Replace('_', '-');
+            string flag = SpadeOptionCatalog.All.ByFlatName(name)?.Flag ?? name;
             throw new GanSharpException(ErrorKind.Checkpoint,
                 $"{flag} is {cv} but {source} was trained with {sv}: drop {flag} (its value comes from the checkpoint) or train a new --name.");
         }

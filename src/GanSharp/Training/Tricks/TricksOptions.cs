@@ -7,7 +7,10 @@ public enum LabelSmoothing
     None,
     /// <summary>Real target fixed at <see cref="TricksOptions.RealTarget"/> (one-sided smoothing, e.g. 0.9).</summary>
     Fixed,
-    /// <summary>Real target drawn per sample uniformly in [<see cref="TricksOptions.RealLow"/>, <see cref="TricksOptions.RealHigh"/>], fake in [0, <see cref="TricksOptions.FakeHigh"/>].</summary>
+    /// <summary>
+    /// Real target drawn per sample uniformly in [<see cref="TricksOptions.RealLow"/>, <see
+    /// cref="TricksOptions.RealHigh"/>], fake in [0, <see cref="TricksOptions.FakeHigh"/>].
+    /// </summary>
     Uniform,
 }
 

@@ -1,9 +1,11 @@
 using System.Globalization;
 using GanSharp.Data;
 using GanSharp.Losses;
+using GanSharp.Models.Spade;
+using GanSharp.Options;
 using GanSharp.Training;
 
-namespace GanSharp.Models.Spade;
+namespace GanSharp.Interop.NVlabs;
 
 /// <summary>
 /// The options of an NVlabs SPADE run, resolved as its <c>train.py</c> resolves them: the base and training defaults,
@@ -21,23 +23,36 @@ public sealed class ReferenceOptions
         "no_ganFeat_loss", "no_vgg_loss", "coco_no_portraits", "no_pairing_check",
     };
 
-    // BaseOptions + TrainOptions + the SPADE generator's, multiscale discriminator's and n-layer discriminator's setters.
-    private static readonly Dictionary<string, string> BaseDefaults = new(StringComparer.Ordinal)
+    // Reference facts: the reference's base defaults where they differ from GanSharp's (its base options describe COCO
+    // at 512 pixels; its TrainOptions set TTUR's betas, which --no_TTUR changes back in Resolve).
+    private static readonly Dictionary<string, string> ReferenceOwnDefaults = new(StringComparer.Ordinal)
     {
-        ["name"] = "label2coco", ["gpu_ids"] = "0", ["checkpoints_dir"] = "./checkpoints", ["model"] = "pix2pix",
-        ["norm_G"] = "spectralspadesyncbatch3x3", ["norm_D"] = "spectralinstance", ["norm_E"] = "spectralinstance",
-        ["phase"] = "train", ["batchSize"] = "1", ["preprocess_mode"] = "scale_width_and_crop", ["load_size"] = "1024",
-        ["crop_size"] = "512", ["aspect_ratio"] = "1.0", ["label_nc"] = "182", ["output_nc"] = "3",
-        ["dataset_mode"] = "coco", ["max_dataset_size"] = "9223372036854775807", ["display_winsize"] = "400", ["netG"] = "spade",
-        ["dataroot"] = "./datasets/cityscapes/", ["nThreads"] = "0",
-        ["ngf"] = "64", ["init_type"] = "xavier", ["init_variance"] = "0.02", ["z_dim"] = "256", ["nef"] = "16",
-        ["display_freq"] = "100", ["print_freq"] = "100", ["save_latest_freq"] = "5000", ["save_epoch_freq"] = "10",
-        ["which_epoch"] = "latest", ["niter"] = "50", ["niter_decay"] = "0", ["optimizer"] = "adam", ["beta1"] = "0.0",
-        ["beta2"] = "0.9", ["lr"] = "0.0002", ["D_steps_per_G"] = "1", ["ndf"] = "64", ["lambda_feat"] = "10.0",
-        ["lambda_vgg"] = "10.0", ["gan_mode"] = "hinge", ["netD"] = "multiscale", ["lambda_kld"] = "0.05",
-        ["num_upsampling_layers"] = "normal", ["netD_subarch"] = "n_layer", ["num_D"] = "2", ["n_layers_D"] = "4",
-        ["label_dir"] = "", ["image_dir"] = "", ["instance_dir"] = "",
+        ["preprocess_mode"] = "scale_width_and_crop", ["load_size"] = "1024", ["crop_size"] = "512", ["label_nc"] = "182",
+        ["max_dataset_size"] = "9223372036854775807", ["nThreads"] = "0", ["beta1"] = "0.0", ["beta2"] = "0.9",
     };
+
+    // Reference facts: its options that GanSharp has no option for (fixed architecture choices, display, data layout).
+    private static readonly Dictionary<string, string> ReferenceOnlyDefaults = new(StringComparer.Ordinal)
+    {
+        ["gpu_ids"] = "0", ["model"] = "pix2pix", ["phase"] = "train", ["output_nc"] = "3", ["dataset_mode"] = "coco",
+        ["display_winsize"] = "400", ["netG"] = "spade", ["dataroot"] = "./datasets/cityscapes/", ["init_type"] = "xavier",
+        ["nef"] = "16", ["optimizer"] = "adam", ["D_steps_per_G"] = "1", ["netD"] = "multiscale", ["netD_subarch"] = "n_layer",
+    };
+
+    // BaseOptions + TrainOptions + the SPADE generator's, multiscale discriminator's and n-layer discriminator's setters:
+    // every option GanSharp also has, under its reference name, with GanSharp's default where the two agree (a switch
+    // as the reference prints it), then the reference's own defaults above.
+    private static readonly Dictionary<string, string> BaseDefaults = DeriveBaseDefaults();
+
+    private static Dictionary<string, string> DeriveBaseDefaults()
+    {
+        var ours = SpadeOptionCatalog.Defaults(isTrain: true);
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var spec in SpadeOptionCatalog.All.Where(s => s.Reference is not null))
+            values[spec.Reference!] = spec.ValueType == typeof(bool) ? (spec.TextOf(ours) == "true" ? "True" : "False") : spec.TextOf(ours);
+        foreach (var (k, v) in ReferenceOwnDefaults.Concat(ReferenceOnlyDefaults)) values[k] = v;
+        return values;
+    }
 
     /// <summary>
     /// What a <c>--dataset_mode</c>'s option setter changes, by the reference's option names (<c>label_nc</c>,
@@ -48,13 +63,35 @@ public sealed class ReferenceOptions
         string load = isTrain ? "286" : "256";
         return mode switch
         {
-            "coco" => new Dictionary<string, string> { ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load, ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "182", ["contain_dontcare_label"] = "True", ["cache_filelist_read"] = "True", ["cache_filelist_write"] = "True" },
-            "ade20k" => new Dictionary<string, string> { ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load, ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "150", ["contain_dontcare_label"] = "True", ["no_instance"] = "True" },
-            "cityscapes" => new Dictionary<string, string> { ["preprocess_mode"] = "fixed", ["load_size"] = "512", ["crop_size"] = "512", ["display_winsize"] = "512", ["label_nc"] = "35", ["aspect_ratio"] = "2.0", ["batchSize"] = "16", ["num_upsampling_layers"] = "more" },
-            "custom" => new Dictionary<string, string> { ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load, ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "13" },
-            "facades" => new Dictionary<string, string> { ["dataroot"] = "./dataset/facades/", ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load, ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "13", ["no_instance"] = "True" },
+            "coco" => new Dictionary<string, string>
+            {
+                ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load, ["crop_size"] = "256", ["display_winsize"] = "256",
+                ["label_nc"] = "182", ["contain_dontcare_label"] = "True", ["cache_filelist_read"] = "True",
+                ["cache_filelist_write"] = "True",
+            },
+            "ade20k" => new Dictionary<string, string>
+            {
+                ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load, ["crop_size"] = "256", ["display_winsize"] = "256",
+                ["label_nc"] = "150", ["contain_dontcare_label"] = "True", ["no_instance"] = "True",
+            },
+            "cityscapes" => new Dictionary<string, string>
+            {
+                ["preprocess_mode"] = "fixed", ["load_size"] = "512", ["crop_size"] = "512", ["display_winsize"] = "512",
+                ["label_nc"] = "35", ["aspect_ratio"] = "2.0", ["batchSize"] = "16", ["num_upsampling_layers"] = "more",
+            },
+            "custom" => new Dictionary<string, string>
+            {
+                ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load, ["crop_size"] = "256", ["display_winsize"] = "256",
+                ["label_nc"] = "13",
+            },
+            "facades" => new Dictionary<string, string>
+            {
+                ["dataroot"] = "./dataset/facades/", ["preprocess_mode"] = "resize_and_crop", ["load_size"] = load,
+                ["crop_size"] = "256", ["display_winsize"] = "256", ["label_nc"] = "13", ["no_instance"] = "True",
+            },
             _ => throw new GanSharpException(ErrorKind.Usage,
-                $"--dataset_mode {mode} is not one of the reference's (coco, ade20k, cityscapes, custom, facades); GanSharp reads the custom layout with --label-dir/--image-dir."),
+                $"--dataset_mode {mode} is not one of the reference's (coco, ade20k, cityscapes, custom, facades); GanSharp reads the "
+                    + $"custom layout with --label-dir/--image-dir."),
         };
     }
 
@@ -126,7 +163,10 @@ public sealed class ReferenceOptions
         return new ReferenceOptions(values, source);
     }
 
-    /// <summary>Whether <paramref name="text"/> is the reference's opt.txt rather than GanSharp's (whose names have a section: <c>model.ngf</c>).</summary>
+    /// <summary>
+    /// Whether <paramref name="text"/> is the reference's opt.txt rather than GanSharp's (whose names have a section:
+    /// <c>model.ngf</c>).
+    /// </summary>
     public static bool IsReferenceOptText(string text) =>
         text.Split('\n').Any(l => l.TrimStart().StartsWith("label_nc:", StringComparison.Ordinal));
 
@@ -148,7 +188,8 @@ public sealed class ReferenceOptions
         return new ReferenceOptions(values, "--dataset_mode " + mode);
     }
 
-    private string Get(string name) => _values.TryGetValue(name, out var v) ? v : throw new GanSharpException(ErrorKind.Checkpoint, $"{_source} has no {name}.");
+    private string Get(string name) =>
+        _values.TryGetValue(name, out var v) ? v : throw new GanSharpException(ErrorKind.Checkpoint, $"{_source} has no {name}.");
 
     private int Int(string name) =>
         int.TryParse(Get(name), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v
@@ -177,7 +218,8 @@ public sealed class ReferenceOptions
     private void Require(string name, string value, string what)
     {
         if (Get(name) != value)
-            throw new GanSharpException(ErrorKind.Usage, $"{_source} has {name} {Get(name)}; GanSharp builds only the reference's {what} ({name} {value}).");
+            throw new GanSharpException(ErrorKind.Usage, $"{_source} has {name} {Get(name)}; GanSharp builds only the reference's {what} "
+                + $"({name} {value}).");
     }
 
     /// <summary>The generator's, discriminator's and encoder's architecture.</summary>
