@@ -42,7 +42,8 @@ public class DataOptionsBinderTests
     public void DefaultsFollowTheReferenceForTrainAndTest()
     {
         var train = Parse(true, "--label-dir", "L", "--image-dir", "I");
-        Assert.Equal((13, 286, 256, PreprocessMode.ResizeAndCrop, 1, 2), (train.LabelNc, train.LoadSize, train.CropSize, train.PreprocessMode, train.BatchSize, train.NumWorkers));
+        Assert.Equal((13, 286, 256, PreprocessMode.ResizeAndCrop, 1, 2),
+            (train.LabelNc, train.LoadSize, train.CropSize, train.PreprocessMode, train.BatchSize, train.NumWorkers));
         Assert.False(train.SerialBatches);
         Assert.False(train.NoFlip);
         Assert.Null(train.InstanceDir);
@@ -59,7 +60,8 @@ public class DataOptionsBinderTests
         var binder = new DataOptionsBinder();
         var cmd = new Command("x");
         binder.AddTo(cmd);
-        Assert.Contains(cmd.Parse(["--label-dir", "L", "--image-dir", "I", "--preprocess-mode", "stretch"]).Errors, e => e.Message.Contains("stretch"));
+        Assert.Contains(cmd.Parse(["--label-dir", "L", "--image-dir", "I", "--preprocess-mode", "stretch"]).Errors,
+            e => e.Message.Contains("stretch"));
         Assert.Contains(cmd.Parse(["--image-dir", "I"]).Errors, e => e.Message.Contains("--label-dir"));
     }
 

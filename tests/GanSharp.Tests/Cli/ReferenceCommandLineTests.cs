@@ -45,7 +45,8 @@ public class ReferenceCommandLineTests
             line = string.Join(' ', tokens) + " --label_dir L --image_dir I";
         }
         var ours = Bind(isTrain: true, line).Options;
-        var theirs = ReferenceOptions.FromCommandLine(line.Contains("--dataset_mode", StringComparison.Ordinal) ? line : line + " --dataset_mode coco", name).ToRunOptions();
+        var theirs = ReferenceOptions.FromCommandLine(
+            line.Contains("--dataset_mode", StringComparison.Ordinal) ? line : line + " --dataset_mode coco", name).ToRunOptions();
         // Without --dataset_mode the reference means coco; gansharp means its own folders, so the comparison names it.
         if (!line.Contains("--dataset_mode", StringComparison.Ordinal))
             ours = Bind(isTrain: true, line + " --dataset_mode coco").Options;
@@ -57,8 +58,10 @@ public class ReferenceCommandLineTests
         Assert.Equal(theirs.Data.LabelDir, ours.Data.LabelDir);
         Assert.Equal(theirs.Data.ImageDir, ours.Data.ImageDir);
         Assert.Equal(
-            (theirs.Data.LabelNc, theirs.Data.ContainDontcareLabel, theirs.Data.NoInstance, theirs.Data.CropSize, theirs.Data.LoadSize, theirs.Data.AspectRatio, theirs.Data.PreprocessMode, theirs.Data.BatchSize, theirs.Data.NoFlip),
-            (ours.Data.LabelNc, ours.Data.ContainDontcareLabel, ours.Data.NoInstance, ours.Data.CropSize, ours.Data.LoadSize, ours.Data.AspectRatio, ours.Data.PreprocessMode, ours.Data.BatchSize, ours.Data.NoFlip));
+            (theirs.Data.LabelNc, theirs.Data.ContainDontcareLabel, theirs.Data.NoInstance, theirs.Data.CropSize, theirs.Data.LoadSize,
+                theirs.Data.AspectRatio, theirs.Data.PreprocessMode, theirs.Data.BatchSize, theirs.Data.NoFlip),
+            (ours.Data.LabelNc, ours.Data.ContainDontcareLabel, ours.Data.NoInstance, ours.Data.CropSize, ours.Data.LoadSize, ours.Data.AspectRatio,
+                ours.Data.PreprocessMode, ours.Data.BatchSize, ours.Data.NoFlip));
         Assert.Equal(theirs.Run.Name, ours.Run.Name);
     }
 
@@ -67,11 +70,13 @@ public class ReferenceCommandLineTests
     {
         var city = Bind(true, "--dataset_mode cityscapes --label_dir L --image_dir I --gpu_ids -1").Options;
         Assert.Equal((35, false, false, 512, 512, 2.0, PreprocessMode.Fixed, 16),
-            (city.Data.LabelNc, city.Data.ContainDontcareLabel, city.Data.NoInstance, city.Data.CropSize, city.Data.LoadSize, city.Data.AspectRatio, city.Data.PreprocessMode, city.Data.BatchSize));
+            (city.Data.LabelNc, city.Data.ContainDontcareLabel, city.Data.NoInstance, city.Data.CropSize, city.Data.LoadSize, city.Data.AspectRatio,
+                city.Data.PreprocessMode, city.Data.BatchSize));
         Assert.Equal(NumUpsamplingLayers.More, city.Model.NumUpsamplingLayers);
         Assert.Equal(35, city.Model.LabelNc);
 
-        var typed = Bind(true, "--dataset_mode cityscapes --label_dir L --image_dir I --crop_size 256 --label_nc 20 --batchSize 2 --num_upsampling_layers normal").Options;
+        var typed = Bind(true, "--dataset_mode cityscapes --label_dir L --image_dir I --crop_size 256 --label_nc 20 --batchSize 2 " +
+            "--num_upsampling_layers normal").Options;
         Assert.Equal((20, 256, 512, 2), (typed.Data.LabelNc, typed.Data.CropSize, typed.Data.LoadSize, typed.Data.BatchSize));
         Assert.Equal(NumUpsamplingLayers.Normal, typed.Model.NumUpsamplingLayers);
 
@@ -83,9 +88,11 @@ public class ReferenceCommandLineTests
     public void CocoDatarootGivesTheReferencesFolders()
     {
         var train = Bind(true, "--dataset_mode coco --dataroot /d").Options.Data;
-        Assert.Equal((Path.Combine("/d", "train_label"), Path.Combine("/d", "train_img"), Path.Combine("/d", "train_inst")), (train.LabelDir, train.ImageDir, train.InstanceDir));
+        Assert.Equal((Path.Combine("/d", "train_label"), Path.Combine("/d", "train_img"), Path.Combine("/d", "train_inst")),
+            (train.LabelDir, train.ImageDir, train.InstanceDir));
         var test = Bind(false, "--dataset_mode coco --dataroot /d --no_instance --how_many 3").Options.Data;
-        Assert.Equal((Path.Combine("/d", "val_label"), Path.Combine("/d", "val_img"), (string?)null, 3), (test.LabelDir, test.ImageDir, test.InstanceDir, test.MaxDatasetSize));
+        Assert.Equal((Path.Combine("/d", "val_label"), Path.Combine("/d", "val_img"), (string?)null, 3),
+            (test.LabelDir, test.ImageDir, test.InstanceDir, test.MaxDatasetSize));
 
         var e = Assert.Throws<GanSharpException>(() => Bind(true, "--dataset_mode ade20k --dataroot /d"));
         Assert.Contains("give --label-dir and --image-dir", e.Message);

@@ -14,7 +14,8 @@ public class TrainParseTests
         var cmd = new Command("train");
         var spade = new SpadeOptionsBinder(training: true);
         spade.AddTo(cmd);
-        var parse = cmd.Parse("--label_dir L --image_dir I --label_nc 5 --batchSize 2 --no_instance --ngf 8 --num_D 3 --gan_mode ls --no_TTUR --niter_decay 7 --lambda-vgg 2.5 --num_upsampling_layers more");
+        var parse = cmd.Parse("--label_dir L --image_dir I --label_nc 5 --batchSize 2 --no_instance --ngf 8 --num_D 3 --gan_mode ls --no_TTUR " +
+            "--niter_decay 7 --lambda-vgg 2.5 --num_upsampling_layers more");
         Assert.Empty(parse.Errors);
         var (o, given) = spade.Bind(parse);
         Assert.Equal(5, o.Model.LabelNc);
@@ -41,7 +42,8 @@ public class TrainParseTests
         spade.AddTo(cmd);
         var tricks = new TricksOptionsBinder();
         tricks.AddTo(cmd);
-        var parse = cmd.Parse("--label_dir L --image_dir I --ema 0.999 --diff-augment color,cutout --penalty r1 --r1-interval 4 --d-steps 2 --lr 0.001");
+        var parse = cmd.Parse("--label_dir L --image_dir I --ema 0.999 --diff-augment color,cutout --penalty r1 --r1-interval 4 " +
+            "--d-steps 2 --lr 0.001");
         Assert.Empty(parse.Errors);
         var (o, given) = spade.Bind(parse);
         o = tricks.BindInto(parse, o, given);
@@ -72,14 +74,16 @@ public class TrainParseTests
     public void MergeFillsUntypedOptionsFromTheCheckpointAndRefusesContradictions()
     {
         var data = GanSharp.Data.DataOptions.Create("L", "I", isTrain: true);
-        var saved = new SpadeRunOptions { Data = data with { LabelNc = 9 }, Model = new SpadeModelOptions { LabelNc = 9, Ngf = 32 }, Optim = new() { Niter = 3 } };
+        var saved = new SpadeRunOptions { Data = data with { LabelNc = 9 }, Model = new SpadeModelOptions { LabelNc = 9, Ngf = 32 },
+            Optim = new() { Niter = 3 } };
         var cli = new SpadeRunOptions { Data = data, Model = new SpadeModelOptions { LabelNc = 13 }, Optim = new() { Niter = 8 } };
         var merged = SpadeRunOptions.Merge(cli, new HashSet<string> { "optim.niter" }, saved, "ck", _ => false);
         Assert.Equal(32, merged.Model.Ngf);
         Assert.Equal(9, merged.Data.LabelNc);
         Assert.Equal(8, merged.Optim.Niter);
         var e = Assert.Throws<GanSharpException>(() => SpadeRunOptions.Merge(cli, new HashSet<string> { "data.label_nc" }, saved, "ck", _ => false));
-        Assert.Equal("--label-nc is 13 but ck was trained with 9: drop --label-nc (its value comes from the checkpoint) or train a new --name.", e.Message);
+        Assert.Equal("--label-nc is 13 but ck was trained with 9: drop --label-nc (its value comes from the checkpoint) or train a new --name.",
+            e.Message);
     }
 
     [Fact]
@@ -88,7 +92,8 @@ public class TrainParseTests
         var cmd = new Command("train");
         var spade = new SpadeOptionsBinder(training: true);
         spade.AddTo(cmd);
-        var parse = cmd.Parse("--label_dir L --image_dir I --val-label-dir VL --val-image-dir VI --val-instance-dir VN --val-every 200 --val-samples 4 --diversity-samples 0");
+        var parse = cmd.Parse("--label_dir L --image_dir I --val-label-dir VL --val-image-dir VI --val-instance-dir VN --val-every 200 " +
+            "--val-samples 4 --diversity-samples 0");
         Assert.Empty(parse.Errors);
         var (o, given) = spade.Bind(parse);
         Assert.Equal(("VL", "VI", "VN"), (o.ValLabelDir, o.ValImageDir, o.ValInstanceDir));
@@ -112,10 +117,12 @@ public class TrainParseTests
 
         Assert.Throws<GanSharpException>(() => (p with { ValLabelDir = "VL" }).ValidateDiagnostics(false));
         Assert.Contains("needs a held-out split", Assert.Throws<GanSharpException>(() => p.ValidateDiagnostics(valEveryGiven: true)).Message);
-        Assert.Contains("--diversity-samples 1", Assert.Throws<GanSharpException>(() => (p with { DiversitySamples = 1 }).ValidateDiagnostics(false)).Message);
+        Assert.Contains("--diversity-samples 1",
+            Assert.Throws<GanSharpException>(() => (p with { DiversitySamples = 1 }).ValidateDiagnostics(false)).Message);
 
         var train = Program.BuildRoot().Subcommands.First(c => c.Name == "train");
-        foreach (var flag in new[] { "--val-label-dir", "--val-image-dir", "--val-instance-dir", "--val-every", "--val-samples", "--diversity-samples" })
+        foreach (var flag in new[] { "--val-label-dir", "--val-image-dir", "--val-instance-dir", "--val-every", "--val-samples",
+            "--diversity-samples" })
             Assert.Contains(train.Options, x => x.Name == flag);
         var audit = Program.BuildRoot().Subcommands.First(c => c.Name == "doctor");
         Assert.Contains(audit.Options, x => x.Name == "--audit");
@@ -133,7 +140,8 @@ public class TrainParseTests
         Assert.Contains("demo", names);
         Assert.All(root.Subcommands, c => Assert.False(string.IsNullOrWhiteSpace(c.Description)));
         var train = root.Subcommands.First(c => c.Name == "train");
-        Assert.All(train.Options.Where(o => o.Name.StartsWith("--", StringComparison.Ordinal)), o => Assert.False(string.IsNullOrWhiteSpace(o.Description), o.Name));
+        Assert.All(train.Options.Where(o => o.Name.StartsWith("--", StringComparison.Ordinal)),
+            o => Assert.False(string.IsNullOrWhiteSpace(o.Description), o.Name));
     }
 }
 
@@ -142,7 +150,8 @@ public class FamilyRoutingTests
     [Fact]
     public void TrainWithAFamilyRoutesToTheFamilyTrainer()
     {
-        Assert.Equal(["train-family", "--family", "wgan-gp", "--data", "ring8"], Program.RouteFamily(["train", "--family", "wgan-gp", "--data", "ring8"]));
+        Assert.Equal(["train-family", "--family", "wgan-gp", "--data", "ring8"],
+            Program.RouteFamily(["train", "--family", "wgan-gp", "--data", "ring8"]));
         Assert.Equal(["train-family", "--family", "began", "--x"], Program.RouteFamily(["train", "--x", "--family=began"]));
         Assert.Equal(["train", "--name", "a"], Program.RouteFamily(["train", "--family", "spade", "--name", "a"]));
         Assert.Equal(["test", "--family", "x"], Program.RouteFamily(["test", "--family", "x"]));

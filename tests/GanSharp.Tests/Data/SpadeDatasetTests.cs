@@ -56,7 +56,8 @@ public class SpadeDatasetTests
         Assert.Equal(ErrorKind.Data, e.Kind);
         Assert.Contains($"1 in {o.LabelDir} have no photo (extra_label)", e.Message);
         // Natural order, the first ten, then a count.
-        Assert.Contains($"12 in {o.ImageDir} have no label map (photo0, photo1, photo2, photo3, photo4, photo5, photo6, photo7, photo8, photo9 and 2 more)", e.Message);
+        Assert.Contains($"12 in {o.ImageDir} have no label map (photo0, photo1, photo2, photo3, photo4, photo5, photo6, photo7, photo8, photo9 and " +
+            "2 more)", e.Message);
     }
 
     [Fact]

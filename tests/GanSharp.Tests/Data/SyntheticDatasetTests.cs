@@ -65,7 +65,8 @@ public class SyntheticDatasetTests
             foreach (var b in means)
                 if (a.Key < b.Key)
                 {
-                    double d = Math.Max(Math.Abs(a.Value.Item1 - b.Value.Item1), Math.Max(Math.Abs(a.Value.Item2 - b.Value.Item2), Math.Abs(a.Value.Item3 - b.Value.Item3)));
+                    double d = Math.Max(Math.Abs(a.Value.Item1 - b.Value.Item1), Math.Max(Math.Abs(a.Value.Item2 - b.Value.Item2),
+                        Math.Abs(a.Value.Item3 - b.Value.Item3)));
                     Assert.True(d > 15, $"classes {a.Key} and {b.Key} differ by only {d:F1}");
                 }
     }
@@ -74,7 +75,8 @@ public class SyntheticDatasetTests
     public void NonSquareSizesAreHonoured()
     {
         using var dir = new TempDir();
-        var info = SyntheticDataset.Generate(dir.Path, new SyntheticOptions { TrainCount = 1, ValCount = 1, Width = 30, Height = 70, Seed = 1, WithInstances = false });
+        var info = SyntheticDataset.Generate(dir.Path, new SyntheticOptions { TrainCount = 1, ValCount = 1, Width = 30, Height = 70, Seed = 1,
+            WithInstances = false });
         Assert.Null(info.TrainInstanceDir);
         Assert.False(Directory.Exists(Path.Combine(dir.Path, "train_inst")));
         Assert.Equal((30, 70, LabelFileKind.Gray8), LabelIO.ReadInfo(Path.Combine(info.TrainLabelDir, "train_0000.png")));

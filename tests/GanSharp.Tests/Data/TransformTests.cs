@@ -87,8 +87,10 @@ public class TransformTests
         int flips = 0;
         for (int s = 0; s < 1000; s++)
         {
-            Assert.False(Transforms.Plan(Opt(PreprocessMode.ResizeAndCrop, train: false) with { NoFlip = false }, 320, 240, DeterministicRng.For(5, 1, s), "x").Flip);
-            Assert.False(Transforms.Plan(Opt(PreprocessMode.ResizeAndCrop) with { NoFlip = true }, 320, 240, DeterministicRng.For(5, 1, s), "x").Flip);
+            Assert.False(Transforms.Plan(Opt(PreprocessMode.ResizeAndCrop, train: false) with { NoFlip = false }, 320, 240,
+                DeterministicRng.For(5, 1, s), "x").Flip);
+            Assert.False(Transforms.Plan(Opt(PreprocessMode.ResizeAndCrop) with { NoFlip = true }, 320, 240, DeterministicRng.For(5, 1, s),
+                "x").Flip);
             if (Transforms.Plan(Opt(PreprocessMode.ResizeAndCrop), 320, 240, DeterministicRng.For(5, 1, s), "x").Flip) flips++;
         }
         Assert.InRange(flips, 440, 560);
@@ -97,7 +99,8 @@ public class TransformTests
     [Fact]
     public void ModeTooSmallForNoneNamesTheFile()
     {
-        var e = Assert.Throws<GanSharpException>(() => Transforms.Plan(Opt(PreprocessMode.None), 100, 15, new DeterministicRng(1), "labels/tiny.png"));
+        var e = Assert.Throws<GanSharpException>(() => Transforms.Plan(Opt(PreprocessMode.None), 100, 15, new DeterministicRng(1),
+            "labels/tiny.png"));
         Assert.Contains("labels/tiny.png", e.Message);
         Assert.Contains("100x15", e.Message);
     }

@@ -143,7 +143,8 @@ public class DetectorTests
         Assert.Equal(15, e.StartIndex);
         Assert.StartsWith("KLD became ∞ first, between iterations 150 and 160", e.Evidence.Replace("Infinity", "∞"));
         // Without the trainer's marker the first non-finite term in report order is named.
-        Assert.StartsWith("D_Fake became NaN first", Evaluate(new NonFiniteDetector(), run.Select(r => r with { FirstNonFinite = null }).ToList()).Episodes[0].Evidence);
+        Assert.StartsWith("D_Fake became NaN first", Evaluate(new NonFiniteDetector(),
+            run.Select(r => r with { FirstNonFinite = null }).ToList()).Episodes[0].Evidence);
     }
 
     [Fact]
@@ -153,7 +154,8 @@ public class DetectorTests
         var e = Assert.Single(Evaluate(new ModeCollapseDetector(), run).Episodes);
         Assert.Equal((20, 39), (e.StartIndex, e.EndIndex));
         // 0.3 against the real data's 2.0 ± 0.02 noise; it had been diverse before.
-        Assert.Matches(@"^fake diversity is 1[45]\.\d+ % of the real data's \(threshold 50 % over 3 records, after having been above it\)$", e.Evidence);
+        Assert.Matches(@"^fake diversity is 1[45]\.\d+ % of the real data's \(threshold 50 % over 3 records, after having been above it\)$",
+            e.Evidence);
 
         // A G that starts collapsed (as at initialisation) counts only after the warm-up of 20 records.
         var early = Build(60, With(0, 30, (_, v) => v["diversity"] = 0.3));
@@ -173,7 +175,8 @@ public class DetectorTests
         });
         var e = Assert.Single(Evaluate(new ModeCollapseDetector(), run).Episodes);
         Assert.Equal((40, 59), (e.StartIndex, e.EndIndex));
-        Assert.Matches(@"^G ignores z: for one label map the fakes spread 1\.\d+ % as much as across maps \(threshold 5 % over 3 records, after having been above it\)$", e.Evidence);
+        Assert.Matches(@"^G ignores z: for one label map the fakes spread 1\.\d+ % as much as across maps \(threshold 5 % over 3 records, after " +
+            @"having been above it\)$", e.Evidence);
 
         // Healthy spread across z: quiet, and still judged (not "not logged") when only diversity_z and diversity exist.
         var healthy = Build(80, (i, r) => new Dictionary<string, double> { ["diversity"] = 1.9, ["diversity_z"] = 0.7 + 0.05 * Math.Sin(i) });
@@ -206,7 +209,8 @@ public class DetectorTests
         var live = new LiveDoctor(null, [new DMemorisingDetector()]);
         foreach (var rec in run) live.OnStats(rec);
         Assert.Equal(140 * Step + Step, Assert.Single(live.Warnings).Iteration);
-        Assert.Equal("D accuracy on training reals exceeds held-out reals by 35 points (threshold 20 over the last 5 held-out measurements)", e.Evidence);
+        Assert.Equal("D accuracy on training reals exceeds held-out reals by 35 points (threshold 20 over the last 5 held-out measurements)",
+            e.Evidence);
     }
 
     [Fact]

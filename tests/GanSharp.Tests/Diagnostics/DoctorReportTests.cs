@@ -56,7 +56,9 @@ public class DoctorReportTests
             // A hinge D whose loss sinks to zero from line 21 while G's adversarial loss climbs.
             double d = i <= 20 ? 0.9 : 0.02;
             double g = i <= 20 ? 0.7 : 2.5;
-            lines.Add(string.Create(CultureInfo.InvariantCulture, $"(epoch: {1 + (i - 1) / 10}, iters: {(1 + (i - 1) % 10) * 100}, time: 0.500) GAN: {g:F3} GAN_Feat: 1.500 VGG: 2.000 D_Fake: {d:F3} D_real: {d:F3} "));
+            lines.Add(string.Create(CultureInfo.InvariantCulture,
+                $"(epoch: {1 + (i - 1) / 10}, iters: {(1 + (i - 1) % 10) * 100}, time: 0.500) GAN: {g:F3} GAN_Feat: 1.500 VGG: 2.000 D_Fake: " +
+                    $"{d:F3} D_real: {d:F3} "));
         }
         File.WriteAllLines(tmp.File("loss_log.txt"), lines);
         var result = DoctorReport.Write(tmp.Root);
@@ -82,7 +84,8 @@ public class DoctorReportTests
         string run = Path.Combine(tmp.Root, "run<b>1</b>");
         Directory.CreateDirectory(Path.Combine(run, "web", "images"));
         var lines = Enumerable.Range(1, 12).Select(i => string.Create(CultureInfo.InvariantCulture,
-            $"{{\"epoch\":1,\"epoch_iter\":{i * 8},\"iteration\":{i},\"time\":{i},\"GAN\":0.9,\"<b onmouseover=alert(1)>GAN\":{i},\"D_Fake\":0.6,\"D_real\":0.6}}"));
+            $"{{\"epoch\":1,\"epoch_iter\":{i * 8},\"iteration\":{i},\"time\":{i},\"GAN\":0.9,\"<b onmouseover=alert(1)>GAN\":{i},\"D_Fake\":0.6," +
+                $"\"D_real\":0.6}}"));
         File.WriteAllLines(Path.Combine(run, "stats.jsonl"), lines);
         File.WriteAllBytes(Path.Combine(run, "web", "images", "epoch001_iter8_<script>.png"), OnePixelPng());
         File.WriteAllText(Path.Combine(run, LiveDoctor.LogFileName), "[doctor] <iframe> warning\n");
@@ -103,7 +106,8 @@ public class DoctorReportTests
     {
         using var tmp = Fixtures.TempDir();
         var lines = Enumerable.Range(1, 30).Select(i => string.Create(CultureInfo.InvariantCulture,
-            $"{{\"epoch\":1,\"epoch_iter\":{i * 8},\"iteration\":{i * 10},\"time\":{i},\"GAN\":{0.9 + i * 0.001},\"D_Fake\":0.6,\"D_real\":0.6,\"grad/D\":\"Infinity\"}}")).ToList();
+            $"{{\"epoch\":1,\"epoch_iter\":{i * 8},\"iteration\":{i * 10},\"time\":{i},\"GAN\":{0.9 + i * 0.001},\"D_Fake\":0.6,\"D_real\":0.6," +
+                $"\"grad/D\":\"Infinity\"}}")).ToList();
         string path = tmp.File("stats.jsonl");
         File.WriteAllText(path, string.Join("\n", lines) + "\n{\"epoch\":1,\"epoch_it");
         // Keep the file open for writing, as the trainer does between appends.
@@ -135,7 +139,8 @@ public class DoctorReportTests
         string run = Path.Combine(tmp.Root, "ck", name);
         Directory.CreateDirectory(run);
         File.WriteAllLines(Path.Combine(run, "stats.jsonl"), Enumerable.Range(1, 12).Select(i => string.Create(CultureInfo.InvariantCulture,
-            $"{{\"epoch\":1,\"epoch_iter\":{i * 8},\"iteration\":{i * 10},\"time\":{i},\"GAN\":3.5,\"D_Fake\":0.02,\"D_real\":0.03,\"D_acc\":0.95,\"r_t\":0.97}}")));
+            $"{{\"epoch\":1,\"epoch_iter\":{i * 8},\"iteration\":{i * 10},\"time\":{i},\"GAN\":3.5,\"D_Fake\":0.02,\"D_real\":0.03,\"D_acc\":0.95," +
+                $"\"r_t\":0.97}}")));
         File.WriteAllText(Path.Combine(run, "options.json"),
             $"{{\"data\": {{\"label_dir\": \"{labelDir}\"}}, \"run\": {{\"checkpoints_dir\": \"ck\", \"name\": \"{name}\"}}}}");
         return run;
@@ -146,7 +151,8 @@ public class DoctorReportTests
         + ", \"pairs\": 630, \"effective_size\": 589, \"near_duplicate_images\": 41,"
         + " \"near_duplicate_clusters\": [[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\"], [\"h\",\"i\"]],"
         + " \"test_images\": 60, \"leaked_test_images\": 7, \"scene\": \"texture\", \"recommended_size\": 2000,"
-        + " \"classes\": [{\"class\": 0, \"images\": 630, \"rare\": false}, {\"class\": 5, \"images\": 3, \"rare\": true}, {\"class\": 6, \"images\": 0, \"rare\": true}]}";
+        + " \"classes\": [{\"class\": 0, \"images\": 630, \"rare\": false}, {\"class\": 5, \"images\": 3, \"rare\": true}, {\"class\": 6, " +
+            "\"images\": 0, \"rare\": true}]}";
 
     [Fact]
     public void APlantedAuditPutsItsNumbersFirstInThePrescriptionsOfDataFailures()
@@ -164,9 +170,11 @@ public class DoctorReportTests
         var overpowers = result.Verdicts.Single(v => v.Detector.Id == DetectorIds.DOverpowersG);
         Assert.Equal(VerdictStatus.Fired, overpowers.Status);
         Assert.Equal(
-            ["data: remove 41 near-duplicates", "data: more varied examples (589 effective vs the guidance of 2,000)", "--diff-augment color,translation,cutout", "--ada-target 0.6 --diff-augment color,translation,cutout", "--ngf 128"],
+            ["data: remove 41 near-duplicates", "data: more varied examples (589 effective vs the guidance of 2,000)",
+                "--diff-augment color,translation,cutout", "--ada-target 0.6 --diff-augment color,translation,cutout", "--ngf 128"],
             overpowers.Prescription.Take(5).Select(r => r.CommandLine).ToArray());
-        Assert.Equal("41 of 630 training photos are near-duplicates of another (2 clusters, the largest of 7): the set is worth about 589 distinct examples and D memorises the repeats. "
+        Assert.Equal("41 of 630 training photos are near-duplicates of another (2 clusters, the largest of 7): the set is worth about 589 distinct " +
+            "examples and D memorises the repeats. "
             + "Keep one photo per cluster (audit.html lists them), or fewer frames per video sequence.", overpowers.Prescription[0].Why);
         Assert.Contains("589 effective examples (guidance 2,000)", overpowers.Prescription[2].Why);
 
@@ -192,7 +200,8 @@ public class DoctorReportTests
         string html = File.ReadAllText(result.HtmlPath);
         Assert.Contains("lab&lt;b&gt;els", html);
         Assert.DoesNotContain("lab<b>els", html);
-        Assert.Contains("630 training pairs, effective size 589 (41 near-duplicates in 2 clusters) against the guidance of 2,000; 7 of 60 held-out photos leaked.", html);
+        Assert.Contains("630 training pairs, effective size 589 (41 near-duplicates in 2 clusters) against the guidance of 2,000; 7 of 60 held-out " +
+            "photos leaked.", html);
         Assert.Contains("<code>data: remove 41 near-duplicates</code>", html);
 
         // A run on another folder ignores that audit, and says where it looked; --audit applies one explicitly.
@@ -205,7 +214,8 @@ public class DoctorReportTests
         Assert.Contains(Path.Combine(tmp.Root, "elsewhere", "audit.json") + " (not a GanSharp audit)", none.AuditNote);
         Assert.Equal("--ngf 128", none.Verdicts.Single(v => v.Detector.Id == DetectorIds.DOverpowersG).Prescription[0].CommandLine);
         var given = DoctorReport.Write(other, auditPath: Path.Combine(tmp.Root, "data", "audit.json"));
-        Assert.Equal("data: remove 41 near-duplicates", given.Verdicts.Single(v => v.Detector.Id == DetectorIds.DOverpowersG).Prescription[0].CommandLine);
+        Assert.Equal("data: remove 41 near-duplicates",
+            given.Verdicts.Single(v => v.Detector.Id == DetectorIds.DOverpowersG).Prescription[0].CommandLine);
         Assert.Equal(ErrorKind.BadInput, Assert.Throws<GanSharpException>(() => DoctorReport.Write(other, auditPath: tmp.File("missing.json"))).Kind);
     }
 

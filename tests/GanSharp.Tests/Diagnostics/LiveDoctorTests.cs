@@ -27,7 +27,8 @@ public class LiveDoctorTests
         foreach (var rec in run) doctor.OnStats(rec);
 
         // Window of 5 for D overpowering G: records 24 and 74 are the first that fire.
-        Assert.Equal([(110L, DetectorIds.ExplodingGradients), (250L, DetectorIds.DOverpowersG), (610L, DetectorIds.ExplodingGradients), (750L, DetectorIds.DOverpowersG)],
+        Assert.Equal([(110L, DetectorIds.ExplodingGradients), (250L, DetectorIds.DOverpowersG), (610L, DetectorIds.ExplodingGradients),
+            (750L, DetectorIds.DOverpowersG)],
             raised.Select(w => (w.Iteration, w.DetectorId)).ToArray());
         Assert.Equal("--ngf", raised[1].Prescription[0].Flag);
         Assert.Equal(raised, doctor.Warnings);
@@ -57,7 +58,8 @@ public class LiveDoctorTests
     public void TheCliPrintsLiveWarningsWithTheirRemediesAndEscapesMarkup()
     {
         var writer = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Out = new AnsiConsoleOutput(writer) });
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors,
+            Out = new AnsiConsoleOutput(writer) });
         console.Profile.Width = 400;
         var doctor = new LiveDoctor(null, [new ExplodingGradientsDetector()]);
         DoctorConsole.Attach(doctor, console);

@@ -72,13 +72,15 @@ public class ProvokedRunTests
         using var stats = new StatsCollector();
         var sink = new LatestStatsSink();
         stats.Subscribe(sink);
-        using var trainer = new Trainer<PointBatch>(recipe, new Toy2DSource(Toy2DKind.Ring8, 64, 100, 3), Run(tmp.Root, 30, printEvery: 10), 1, "{}", stats);
+        using var trainer = new Trainer<PointBatch>(recipe, new Toy2DSource(Toy2DKind.Ring8, 64, 100, 3), Run(tmp.Root, 30, printEvery: 10), 1, "{}",
+            stats);
         trainer.Run(new TrainPosition(1, 0, 0, 0, 0), CancellationToken.None);
 
         Assert.Equal(3, sink.All.Count);
         var v = sink.All[^1].Values;
         foreach (var name in new[] { "GAN", "D_real", "D_Fake", "D_acc", "D_acc_real", "D_acc_fake", "D(x)", "D(G(z))", "r_t", "D_chance",
-                     "grad/G", "grad/D", "grad/G/main.0", "grad/D/main.4", "weight/G", "weight/D", "sigma/D/main.0.weight", "sigma_max/G", "sigma_max/D", "diversity", "diversity_real", "D_acc_heldout", "r_t_heldout" })
+                     "grad/G", "grad/D", "grad/G/main.0", "grad/D/main.4", "weight/G", "weight/D", "sigma/D/main.0.weight", "sigma_max/G",
+                         "sigma_max/D", "diversity", "diversity_real", "D_acc_heldout", "r_t_heldout" })
             Assert.True(v.ContainsKey(name), $"missing {name}; have {string.Join(", ", v.Keys)}");
         // The total is the norm over the blocks.
         double blocks = v.Where(kv => kv.Key.StartsWith("grad/D/", StringComparison.Ordinal)).Sum(kv => kv.Value * kv.Value);
@@ -103,7 +105,8 @@ public class ProvokedRunTests
             torch.manual_seed(21);
             using var recipe = new MlpGanRecipe(new MlpGanOptions { Hidden = 16, LayersG = 2, LayersD = 2 });
             using var stats = new StatsCollector();
-            using var trainer = new Trainer<PointBatch>(recipe, new Toy2DSource(Toy2DKind.Ring8, 64, 100, 3), Run(tmp.Root, 25, printEvery), 1, "{}", stats);
+            using var trainer = new Trainer<PointBatch>(recipe, new Toy2DSource(Toy2DKind.Ring8, 64, 100, 3), Run(tmp.Root, 25, printEvery), 1, "{}",
+                stats);
             trainer.Run(new TrainPosition(1, 0, 0, 0, 0), CancellationToken.None);
             return recipe.Networks.SelectMany(n => n.Module.state_dict().Values).Select(t => GanSharp.Interop.PthWriter.TensorBytes(t)).ToArray();
         }
@@ -159,7 +162,8 @@ public class ProvokedRunTests
         using var inner = new MlpGanRecipe(new MlpGanOptions { Hidden = 16, LayersG = 2, LayersD = 2 });
         var recipe = new NaNAfter(inner, iteration: 8);
         using (var stats = new StatsCollector())
-        using (var first = new Trainer<PointBatch>(recipe, new Toy2DSource(Toy2DKind.Ring8, 64, 100, 3), Run(tmp.Root, 8, printEvery: 1), 1, "{}", stats))
+        using (var first = new Trainer<PointBatch>(recipe, new Toy2DSource(Toy2DKind.Ring8, 64, 100, 3), Run(tmp.Root, 8, printEvery: 1), 1, "{}",
+            stats))
             Assert.Equal("max-iterations", first.Run(new TrainPosition(1, 0, 0, 0, 0), CancellationToken.None).StoppedBy);
 
         // As `--continue-train` does: a new process, so a new live doctor without the first part's records.
@@ -188,7 +192,8 @@ public class ProvokedRunTests
         // Flushes at 8 and 16, a save at 10: the save sees the NaN of the 10th iteration before any flush does.
         var run = Run(tmp.Root, 40, printEvery: 8, saveEvery: 10);
         using var stats = new StatsCollector();
-        using var trainer = new Trainer<PointBatch>(new NaNAfter(inner, iteration: 9), new Toy2DSource(Toy2DKind.Ring8, 64, 100, 3), run, 1, "{}", stats);
+        using var trainer = new Trainer<PointBatch>(new NaNAfter(inner, iteration: 9), new Toy2DSource(Toy2DKind.Ring8, 64, 100, 3), run, 1, "{}",
+            stats);
         var e = Assert.Throws<GanSharpException>(() => trainer.Run(new TrainPosition(1, 0, 0, 0, 0), CancellationToken.None));
         Assert.Contains("KLD became NaN first, between iterations 9 and 10;", e.Message);
         Assert.Contains("no checkpoint was saved before it", e.Message);

@@ -24,7 +24,8 @@ public class RemedyFlagsTests
     private static string Typed(Remedy r)
     {
         var flags = r.Flag.Split(", ");
-        string value = r.Value.StartsWith('(') || r.Value.StartsWith("the ", StringComparison.Ordinal) ? (r.Flag.Contains("epoch") ? "5" : "0.0001") : r.Value;
+        string value = r.Value.StartsWith('(') || r.Value.StartsWith("the ", StringComparison.Ordinal)
+            ? (r.Flag.Contains("epoch") ? "5" : "0.0001") : r.Value;
         return string.Join(' ', flags.Select(f => value.Length == 0 ? f : $"{f} {value}"));
     }
 
@@ -62,8 +63,10 @@ public class RemedyFlagsTests
     {
         var spade = Remedies.For(DetectorIds.DOverpowersG, RunKind.Spade).Select(r => r.CommandLine).ToList();
         var family = Remedies.For(DetectorIds.DOverpowersG, RunKind.Family).Select(r => r.CommandLine).ToList();
-        Assert.Equal(["--ngf 128", "--lr-scale-g 0.5", "--g-steps 2", "--soft-labels fixed --real-target 0.9", "--norm-D spectralinstance", "--instance-noise 0.1", "--ndf 128"], spade.Take(7));
-        Assert.Equal(["--layers 4", "--lr-g (half the family's default)", "--g-steps 2", "--soft-labels fixed --real-target 0.9", "--spectral-norm-d", "--instance-noise 0.1", "--d-steps 2"], family.Take(7));
+        Assert.Equal(["--ngf 128", "--lr-scale-g 0.5", "--g-steps 2", "--soft-labels fixed --real-target 0.9", "--norm-D spectralinstance",
+            "--instance-noise 0.1", "--ndf 128"], spade.Take(7));
+        Assert.Equal(["--layers 4", "--lr-g (half the family's default)", "--g-steps 2", "--soft-labels fixed --real-target 0.9", "--spectral-norm-d",
+            "--instance-noise 0.1", "--d-steps 2"], family.Take(7));
         Assert.DoesNotContain(Remedies.For(DetectorIds.PerceptualOverfit, RunKind.Family), r => r.Flag == "--lambda-vgg");
         Assert.DoesNotContain(Remedies.For(DetectorIds.BeganMStalled, RunKind.Spade), r => r.Flag == "--began-gamma");
     }

@@ -17,7 +17,8 @@ public class EvaluateCommandTests
     [Fact]
     public void ExplicitMetricsAndOptionsReachTheRequest()
     {
-        var (r, why) = Parse("evaluate --fake f --real r --metrics fid,KID,pr --inception-weights w.pth --resize tf1 --batch-size 8 --seed 3 --no-stats-cache");
+        var (r, why) = Parse("evaluate --fake f --real r --metrics fid,KID,pr --inception-weights w.pth --resize tf1 --batch-size 8 --seed 3 " +
+            "--no-stats-cache");
         Assert.Equal([Metric.Fid, Metric.Kid, Metric.Pr], r.Metrics);
         Assert.Equal("w.pth", r.InceptionWeights);
         Assert.Equal(ResizeMode.Tf1LegacyBilinear, r.Resize);
@@ -50,7 +51,8 @@ public class EvaluateCommandTests
     [Fact]
     public void SegmenterOptionsAreParsed()
     {
-        var r = Parse("evaluate --fake f --metrics miou --segmenter s.onnx --label-dir l --num-classes 35 --seg-layout nhwc --seg-output labels --seg-mean 0.485,0.456,0.406 --seg-std 0.229,0.224,0.225").Request;
+        var r = Parse("evaluate --fake f --metrics miou --segmenter s.onnx --label-dir l --num-classes 35 --seg-layout nhwc --seg-output labels " +
+            "--seg-mean 0.485,0.456,0.406 --seg-std 0.229,0.224,0.225").Request;
         Assert.Equal(SegmenterLayout.Nhwc, r.SegmenterOptions!.Layout);
         Assert.Equal(SegmenterOutput.LabelMap, r.SegmenterOptions.Output);
         Assert.Equal([0.485, 0.456, 0.406], r.SegmenterOptions.Mean!);
@@ -95,10 +97,13 @@ public sealed class EvaluateCommandRunTests : IDisposable
         foreach (var n in new[] { "camera", "coffee" })
         {
             var row = rows.Single(r => r.GetProperty("distorted").GetString() == $"{n}_noise.png");
-            Assert.True(Math.Abs(doc.RootElement.GetProperty("per_image").GetProperty("ssim").GetProperty(n).GetDouble() - row.GetProperty("ssim_wang").GetDouble()) < 1e-6);
-            Assert.True(Math.Abs(doc.RootElement.GetProperty("per_image").GetProperty("psnr").GetProperty(n).GetDouble() - row.GetProperty("psnr").GetDouble()) < 1e-6);
+            Assert.True(Math.Abs(doc.RootElement.GetProperty("per_image").GetProperty("ssim").GetProperty(n).GetDouble()
+                - row.GetProperty("ssim_wang").GetDouble()) < 1e-6);
+            Assert.True(Math.Abs(doc.RootElement.GetProperty("per_image").GetProperty("psnr").GetProperty(n).GetDouble()
+                - row.GetProperty("psnr").GetDouble()) < 1e-6);
         }
-        var ssimMean = rows.Where(r => r.GetProperty("distorted").GetString() is "camera_noise.png" or "coffee_noise.png").Average(r => r.GetProperty("ssim_wang").GetDouble());
+        var ssimMean = rows.Where(r => r.GetProperty("distorted").GetString() is "camera_noise.png" or "coffee_noise.png")
+            .Average(r => r.GetProperty("ssim_wang").GetDouble());
         var score = doc.RootElement.GetProperty("scores").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "SSIM");
         Assert.True(Math.Abs(score.GetProperty("value").GetDouble() - ssimMean) < 1e-6);
         Assert.Contains("Gaussian", score.GetProperty("protocol").GetString());
@@ -111,7 +116,8 @@ public sealed class EvaluateCommandRunTests : IDisposable
         Directory.CreateDirectory(Path.Combine(dir, "fake"));
         File.Copy(EvalFixtures.PathOf("camera.png"), Path.Combine(dir, "real", "a.png"));
         File.Copy(EvalFixtures.PathOf("camera.png"), Path.Combine(dir, "fake", "b.png"));
-        int rc = Program.BuildRoot().Parse(["evaluate", "--fake", Path.Combine(dir, "fake"), "--real", Path.Combine(dir, "real"), "--metrics", "psnr"]).Invoke();
+        int rc = Program.BuildRoot()
+            .Parse(["evaluate", "--fake", Path.Combine(dir, "fake"), "--real", Path.Combine(dir, "real"), "--metrics", "psnr"]).Invoke();
         Assert.Equal(ExitCodes.DataInvalid, rc);
     }
 }

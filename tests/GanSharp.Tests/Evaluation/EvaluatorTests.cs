@@ -64,7 +64,8 @@ public sealed class EvaluatorTests : IDisposable
         // quantisation gives back the PNG bytes. Expected from PyTorch's pool3 rows (0, 1) and (2, 1).
         var reals = new[] { "astronaut.png", "coffee.png" }.Select(n => GanSharp.Data.ImageIO.ReadRgb(EvalFixtures.PathOf(n))).ToList();
         var fakes = new[] { "astronaut_noise.png", "coffee.png" }.Select(n => GanSharp.Data.ImageIO.ReadRgb(EvalFixtures.PathOf(n))).ToList();
-        using var u8 = TorchSharp.torch.stack(fakes.Select(f => TorchSharp.torch.tensor(f.Pixels, [96, 96, 3], TorchSharp.torch.ScalarType.Byte).permute(2, 0, 1)).ToList());
+        using var u8 = TorchSharp.torch.stack(
+            fakes.Select(f => TorchSharp.torch.tensor(f.Pixels, [96, 96, 3], TorchSharp.torch.ScalarType.Byte).permute(2, 0, 1)).ToList());
         using var x = (u8.to_type(TorchSharp.torch.ScalarType.Float32) - 127.25f) / 127.5f;
         var pool = EvalFixtures.ReadF32("inception_pool3.f32").Select(v => (double)v).ToArray();
         FeatureMatrix Rows(params int[] r) => new(r.Length, 2048, r.SelectMany(i => pool[(i * 2048)..((i + 1) * 2048)]).ToArray());
@@ -83,7 +84,8 @@ public sealed class EvaluatorTests : IDisposable
         Copy("astronaut.png", Real, "x.png");
         Copy("astronaut_blur.png", Fake, "x.png");
         var r = Evaluator.Run(new EvaluationRequest(Fake, Real, [Metric.Ssim, Metric.Psnr]));
-        var row = EvalFixtures.Expected.GetProperty("ssim_psnr").EnumerateArray().Single(e => e.GetProperty("distorted").GetString() == "astronaut_blur.png");
+        var row = EvalFixtures.Expected.GetProperty("ssim_psnr").EnumerateArray()
+            .Single(e => e.GetProperty("distorted").GetString() == "astronaut_blur.png");
         Assert.True(Math.Abs(r.Scores.Single(s => s.Name == "SSIM").Value - row.GetProperty("ssim_wang").GetDouble()) < 1e-6);
         Assert.True(Math.Abs(r.PerImage["psnr"]["x"] - row.GetProperty("psnr").GetDouble()) < 1e-6);
     }

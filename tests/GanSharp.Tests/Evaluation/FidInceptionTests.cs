@@ -10,7 +10,8 @@ public class FidInceptionTests
     public void StateDictKeysEqualPytorchFidCheckpointKeys()
     {
         using var net = new FidInceptionV3();
-        var expected = EvalFixtures.Expected.GetProperty("inception_keys").EnumerateArray().Select(e => e.GetString()!).OrderBy(k => k, StringComparer.Ordinal);
+        var expected = EvalFixtures.Expected.GetProperty("inception_keys").EnumerateArray().Select(e => e.GetString()!)
+            .OrderBy(k => k, StringComparer.Ordinal);
         Assert.Equal(expected, net.state_dict().Keys.OrderBy(k => k, StringComparer.Ordinal));
     }
 

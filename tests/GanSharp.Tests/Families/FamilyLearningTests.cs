@@ -147,7 +147,8 @@ public class FamilyLearningTests(ITestOutputHelper output)
         public void OnStats(StatsRecord record) => Records.Add(record);
     }
 
-    /// <summary>A BEGAN run on shapes32 with a record every <paramref name="logEvery"/> iterations: (feature distance at init, at the end, records).</summary>
+    /// <summary>A BEGAN run on shapes32 with a record every <paramref name="logEvery"/> iterations: (feature distance at init, at the end,
+    /// records).</summary>
     private (double Init, double End, List<StatsRecord> Records) TrainBeganShapes(long steps, TricksOptions tricks, int logEvery = 1, int seed = 1)
     {
         set_num_threads(1);
@@ -157,7 +158,8 @@ public class FamilyLearningTests(ITestOutputHelper output)
         var sink = new RecordSink();
         var run = FamilyTestKit.Run(dir.Root, steps, seed) with { PrintFreq = f.BatchSize * logEvery };
         var r = FamilyRunner.Train(f, tricks, run, CancellationToken.None, sinks: [sink]);
-        output.WriteLine($"began shapes32 {steps} steps, seed {seed}: feature distance {init:F2} -> {r.FeatureDistance:F2}, k at the end {sink.Records[^1].Values["k"]:G3}");
+        output.WriteLine($"began shapes32 {steps} steps, seed {seed}: feature distance {init:F2} -> {r.FeatureDistance:F2}, k at the end " +
+            $"{sink.Records[^1].Values["k"]:G3}");
         return (init, r.FeatureDistance, sink.Records);
     }
 

@@ -17,9 +17,11 @@ public class FamilyMechanismTests
     // Two spinning intra-op threads on a shared 2-core machine are ~10x slower than one for these small nets.
     public FamilyMechanismTests() => torch.set_num_threads(1);
 
-    private static readonly FamilyRunOptions SmallPoints = new() { Family = GanFamily.Dcgan, Data = FamilyData.Ring8, BatchSize = 16, BatchesPerEpoch = 50, Epochs = 1, Width = 16, Layers = 2 };
+    private static readonly FamilyRunOptions SmallPoints = new() { Family = GanFamily.Dcgan, Data = FamilyData.Ring8, BatchSize = 16,
+        BatchesPerEpoch = 50, Epochs = 1, Width = 16, Layers = 2 };
 
-    private static readonly FamilyRunOptions SmallShapes = new() { Family = GanFamily.Dcgan, Data = FamilyData.Shapes32, BatchSize = 8, BatchesPerEpoch = 50, Epochs = 1, Width = 8 };
+    private static readonly FamilyRunOptions SmallShapes = new() { Family = GanFamily.Dcgan, Data = FamilyData.Shapes32, BatchSize = 8,
+        BatchesPerEpoch = 50, Epochs = 1, Width = 8 };
 
     [Fact]
     public void PhaseRepeatsGiveDStepsPerGStepAndGStepsPerDStep()
@@ -95,20 +97,23 @@ public class FamilyMechanismTests
     public void WganGpDefaultsDifferOnPointsAndImages()
     {
         // 2-D: the toy code's λ 0.1 and β1 0.5, Adam 2e-3, sampling from an EMA 0.99 of G; images: the paper's.
-        using var points = (Models.Common.AdversarialRecipe)FamilyRegistry.CreateRecipe(SmallPoints with { Family = GanFamily.WganGp }, new TricksOptions());
+        using var points = (Models.Common.AdversarialRecipe)FamilyRegistry.CreateRecipe(SmallPoints with { Family = GanFamily.WganGp },
+            new TricksOptions());
         Assert.Equal(0.99, points.EmaBeta);
         Assert.Equal(0.1, points.PenaltyWeight);
         Assert.Contains(points.Networks, n => n.Name == "G_ema");
         Assert.Equal((2e-3, 0.5, 0.9), (points.Optimizers[0].Lr, points.Optimizers[0].Beta1, points.Optimizers[0].Beta2));
         Assert.Equal(5, points.Phases[0].Repeat);
         Assert.True(points.Phases[0].FreshBatch);
-        using var images = (Models.Common.AdversarialRecipe)FamilyRegistry.CreateRecipe(SmallShapes with { Family = GanFamily.WganGp }, new TricksOptions());
+        using var images = (Models.Common.AdversarialRecipe)FamilyRegistry.CreateRecipe(SmallShapes with { Family = GanFamily.WganGp },
+            new TricksOptions());
         Assert.Equal(0.0, images.EmaBeta);
         Assert.Equal(10.0, images.PenaltyWeight);
         Assert.DoesNotContain(images.Networks, n => n.Name == "G_ema");
         Assert.Equal((1e-4, 0.0, 0.9), (images.Optimizers[0].Lr, images.Optimizers[0].Beta1, images.Optimizers[0].Beta2));
         // Flags still win over the family's defaults.
-        using var off = (Models.Common.AdversarialRecipe)FamilyRegistry.CreateRecipe(SmallPoints with { Family = GanFamily.WganGp }, new TricksOptions { EmaBeta = 0 });
+        using var off = (Models.Common.AdversarialRecipe)FamilyRegistry.CreateRecipe(SmallPoints with { Family = GanFamily.WganGp },
+            new TricksOptions { EmaBeta = 0 });
         Assert.DoesNotContain(off.Networks, n => n.Name == "G_ema");
     }
 
@@ -136,7 +141,8 @@ public class FamilyMechanismTests
     {
         using var dir = Fixtures.TempDir();
         manual_seed(2);
-        using var recipe = FamilyRegistry.CreateRecipe(SmallPoints with { Family = GanFamily.Wgan, WeightClip = 0.01 }, new TricksOptions { LrD = 0.1 });
+        using var recipe = FamilyRegistry.CreateRecipe(SmallPoints with { Family = GanFamily.Wgan, WeightClip = 0.01 },
+            new TricksOptions { LrD = 0.1 });
         using var stats = new StatsCollector();
         using var trainer = new Trainer<IGanBatch>(recipe, FamilyRunner.CreateSource(SmallPoints, 1), FamilyTestKit.Run(dir.Root, 2), 1, "{}", stats);
         trainer.Run(new TrainPosition(1, 0, 0, 0, 0), CancellationToken.None);
@@ -211,7 +217,8 @@ public class FamilyMechanismTests
         Assert.Contains("--spectral-norm-g", e.Message);
         Assert.Throws<GanSharpException>(() => FamilyRegistry.CreateRecipe(f, new TricksOptions { GDropout = 0.5 }));
         // On 2-D data G is the DCGAN MLP, which has both.
-        using var points = FamilyRegistry.CreateRecipe(SmallPoints with { Family = GanFamily.Began }, new TricksOptions { SpectralNormG = true, GDropout = 0.5 });
+        using var points = FamilyRegistry.CreateRecipe(SmallPoints with { Family = GanFamily.Began },
+            new TricksOptions { SpectralNormG = true, GDropout = 0.5 });
     }
 
     [Fact]
@@ -243,7 +250,8 @@ public class FamilyMechanismTests
     {
         // Replay buffer, ADA's p and G's EMA all live in the state: a split run must end bit for bit where a straight one does.
         var f = SmallShapes with { Family = GanFamily.Dcgan };
-        var t = new TricksOptions { ReplaySize = 12, ReplayProb = 0.5, DiffAugment = "color,translation,cutout", AdaTarget = 0.6, AdaInterval = 1, AdaSpeedImages = 40, EmaBeta = 0.9, InstanceNoise = 0.1, Smoothing = LabelSmoothing.Uniform, FlipFraction = 0.1 };
+        var t = new TricksOptions { ReplaySize = 12, ReplayProb = 0.5, DiffAugment = "color,translation,cutout", AdaTarget = 0.6, AdaInterval = 1,
+            AdaSpeedImages = 40, EmaBeta = 0.9, InstanceNoise = 0.1, Smoothing = LabelSmoothing.Uniform, FlipFraction = 0.1 };
         using var straight = Fixtures.TempDir();
         using var split = Fixtures.TempDir();
         FamilyTestKit.Train(f, t, 6, straight.Root);
@@ -282,9 +290,11 @@ public class FamilyMechanismTests
     [Fact]
     public void UsageErrorsAreOneSentenceNamingTheFlag()
     {
-        var ex = Assert.Throws<GanSharpException>(() => (FamilyRunOptions.Default with { Family = GanFamily.ProGan, Data = FamilyData.Ring8 }).Validate());
+        var ex = Assert.Throws<GanSharpException>(
+            () => (FamilyRunOptions.Default with { Family = GanFamily.ProGan, Data = FamilyData.Ring8 }).Validate());
         Assert.Contains("--data shapes32", ex.Message);
-        var ex2 = Assert.Throws<GanSharpException>(() => FamilyRegistry.CreateRecipe(SmallShapes with { Family = GanFamily.WganGp, Norm = DNorm.Batch }, new TricksOptions()));
+        var ex2 = Assert.Throws<GanSharpException>(
+            () => FamilyRegistry.CreateRecipe(SmallShapes with { Family = GanFamily.WganGp, Norm = DNorm.Batch }, new TricksOptions()));
         Assert.Contains("--norm", ex2.Message);
         using var dir = Fixtures.TempDir();
         var ex3 = Assert.Throws<GanSharpException>(() => FamilyTestKit.Train(SmallPoints, new TricksOptions { DiffAugment = "color" }, 1, dir.Root));

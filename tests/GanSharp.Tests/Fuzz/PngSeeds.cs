@@ -7,7 +7,8 @@ using GanSharp.Interop;
 namespace GanSharp.Tests.Fuzz;
 
 /// <summary>A small PNG kept as its parts, so a mutant can be damaged in one part and re-assembled valid around it.</summary>
-internal sealed record PngSeed(int Width, int Height, int BitDepth, PngColorType Type, byte[]? Palette, byte[] Filtered, bool Interlaced, byte[] Bytes)
+internal sealed record PngSeed(int Width, int Height, int BitDepth, PngColorType Type, byte[]? Palette, byte[] Filtered, bool Interlaced,
+    byte[] Bytes)
 {
     public byte[] Assemble(byte[] filtered) => PngCodec.Assemble(Width, Height, BitDepth, Type, Palette, filtered, Interlaced);
 
@@ -119,7 +120,8 @@ internal static class PngTamper
         return z.ToArray();
     });
 
-    private static readonly uint[] Sizes = [0, 1, 2, 7, 8, 9, 255, 256, 4096, 65535, 65536, 0x0FFFFFFF, 0x1FFFFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF];
+    private static readonly uint[] Sizes = [0, 1, 2, 7, 8, 9, 255, 256, 4096, 65535, 65536, 0x0FFFFFFF, 0x1FFFFFFF, 0x7FFFFFFF, 0x80000000,
+        0xFFFFFFFF];
 
     public static byte[] Mutate(Random r, PngSeed seed)
     {
@@ -151,7 +153,8 @@ internal static class PngTamper
             case 2: // the filtered rows damaged (filter bytes, lengths) and re-compressed: reaches the unfilter code
             {
                 var f = seed.Filtered;
-                f = r.Next(3) == 0 ? Fuzz.Mutate.Truncate(r, f) : r.Next(2) == 0 ? [.. f, .. new byte[r.Next(1, 40)]] : Fuzz.Mutate.OverwriteBytes(r, f);
+                f = r.Next(3) == 0 ? Fuzz.Mutate.Truncate(r, f)
+                    : r.Next(2) == 0 ? [.. f, .. new byte[r.Next(1, 40)]] : Fuzz.Mutate.OverwriteBytes(r, f);
                 if (r.Next(2) == 0 && f.Length > 0) f[r.Next(f.Length)] = (byte)r.Next(5, 256);
                 return seed.Assemble(f);
             }

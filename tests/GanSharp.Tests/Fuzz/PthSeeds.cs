@@ -45,7 +45,8 @@ internal sealed class PthSeed
 
     public int StorageCount => Legacy ? LegacyStorages.Count : Entries.Count(e => e.Name.Contains("/data/", StringComparison.Ordinal));
 
-    public byte[] StorageData(int i) => Legacy ? LegacyStorages[i] : Entries.Where(e => e.Name.Contains("/data/", StringComparison.Ordinal)).ElementAt(i).Data;
+    public byte[] StorageData(int i) =>
+        Legacy ? LegacyStorages[i] : Entries.Where(e => e.Name.Contains("/data/", StringComparison.Ordinal)).ElementAt(i).Data;
 
     /// <summary>Seeds: a small state dict and an optimizer-like state, each in the zip and the legacy format, each
     /// also with the memo opcodes (BINPUT/BINGET) that PyTorch's pickler writes and ours does not.</summary>
@@ -64,11 +65,13 @@ internal sealed class PthSeed
         {
             ["state"] = new Dictionary<object, object?>
             {
-                [0L] = new Dictionary<object, object?> { ["step"] = tensor(2f), ["exp_avg"] = full(2, 2, 0.5f), ["exp_avg_sq"] = zeros(3, dtype: ScalarType.Int32) },
+                [0L] = new Dictionary<object, object?> { ["step"] = tensor(2f), ["exp_avg"] = full(2, 2, 0.5f),
+                    ["exp_avg_sq"] = zeros(3, dtype: ScalarType.Int32) },
             },
             ["param_groups"] = new List<object?>
             {
-                new Dictionary<object, object?> { ["lr"] = 2e-4, ["betas"] = new PickleTuple([0.0, 0.999]), ["params"] = new List<object?> { 0L }, ["amsgrad"] = false, ["name"] = null },
+                new Dictionary<object, object?> { ["lr"] = 2e-4, ["betas"] = new PickleTuple([0.0, 0.999]), ["params"] = new List<object?> { 0L },
+                    ["amsgrad"] = false, ["name"] = null },
             },
             ["big"] = new System.Numerics.BigInteger(long.MaxValue) * 3,
         };
@@ -114,7 +117,8 @@ internal sealed class PthSeed
             s.ReadExactly(data);
             return (e.FullName, data);
         }).ToList();
-        return new PthSeed { Legacy = false, Bytes = bytes, Entries = entries, Pickle = entries.Single(e => e.FullName.EndsWith("data.pkl", StringComparison.Ordinal)).data };
+        return new PthSeed { Legacy = false, Bytes = bytes, Entries = entries,
+            Pickle = entries.Single(e => e.FullName.EndsWith("data.pkl", StringComparison.Ordinal)).data };
     }
 }
 
@@ -213,9 +217,11 @@ internal static class Pickles
         [0x4e, 0x85, 0x52], // REDUCE of a tuple
         Encoding.ASCII.GetBytes("ccollections\nOrderedDict\n"),
         Encoding.ASCII.GetBytes("cposix\nsystem\n"),
-        [0x58, 0xff, 0xff, 0xff, 0x7f], [0x58, 0x00, 0x00, 0x00, 0x80], [0x8d, 0, 0, 0, 0, 0, 0, 0, 0x40], [0x42, 0xf0, 0xff, 0xff, 0x0f], // lengths past the end
+        [0x58, 0xff, 0xff, 0xff, 0x7f], [0x58, 0x00, 0x00, 0x00, 0x80], [0x8d, 0, 0, 0, 0, 0, 0, 0, 0x40],
+            [0x42, 0xf0, 0xff, 0xff, 0x0f], // lengths past the end
         [0x8b, 0xff, 0xff, 0xff, 0x7f], [0x8a, 0xff], // LONG4/LONG1 with long lengths
-        Encoding.ASCII.GetBytes("I99999999999999999999999\n"), Encoding.ASCII.GetBytes("Fnan-ish\n"), Encoding.ASCII.GetBytes("g12x\n"), Encoding.ASCII.GetBytes("p-1\n"),
+        Encoding.ASCII.GetBytes("I99999999999999999999999\n"), Encoding.ASCII.GetBytes("Fnan-ish\n"), Encoding.ASCII.GetBytes("g12x\n"),
+            Encoding.ASCII.GetBytes("p-1\n"),
         [0x4a, 0xff, 0xff, 0xff, 0xff], [0x8a, 0x08, 0, 0, 0, 0, 0, 0, 0, 0x80], // negative numbers where counts are expected
     ];
 

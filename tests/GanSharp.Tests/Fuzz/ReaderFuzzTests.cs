@@ -23,7 +23,8 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output)
         output.WriteLine(report.ToString());
         Assert.Equal(expected, report.Inputs);
         Assert.True(report.Failures.Count == 0, report.ToString());
-        Assert.True(report.PastHeader >= pastHeaderShare * report.Inputs, $"only {report.PastHeader} of {report.Inputs} got past the header\n{report}");
+        Assert.True(report.PastHeader >= pastHeaderShare * report.Inputs,
+            $"only {report.PastHeader} of {report.Inputs} got past the header\n{report}");
     }
 
     [Fact]
@@ -85,7 +86,8 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output)
             || m.Contains("wrong magic", StringComparison.Ordinal) || m.Contains("legacy protocol", StringComparison.Ordinal))
             return false;
         string? inner = e.InnerException?.StackTrace;
-        return inner is null || !(inner.Contains("ZipArchive..ctor", StringComparison.Ordinal) || inner.Contains("CentralDirectory", StringComparison.Ordinal));
+        return inner is null
+            || !(inner.Contains("ZipArchive..ctor", StringComparison.Ordinal) || inner.Contains("CentralDirectory", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -35,7 +35,8 @@ public sealed class DamagedCheckpointTests
             int commentLen = BinaryPrimitives.ReadUInt16LittleEndian(zip.AsSpan(pos + 32));
             int local = (int)BinaryPrimitives.ReadUInt32LittleEndian(zip.AsSpan(pos + 42));
             string name = Encoding.UTF8.GetString(zip, pos + 46, nameLen);
-            int localHeader = 30 + BinaryPrimitives.ReadUInt16LittleEndian(zip.AsSpan(local + 26)) + BinaryPrimitives.ReadUInt16LittleEndian(zip.AsSpan(local + 28));
+            int localHeader = 30 + BinaryPrimitives.ReadUInt16LittleEndian(zip.AsSpan(local + 26))
+                + BinaryPrimitives.ReadUInt16LittleEndian(zip.AsSpan(local + 28));
             regions.Add(new Region($"local header of {name}", local, localHeader));
             if (compressed > 0) regions.Add(new Region(name, local + localHeader, compressed));
             pos += 46 + nameLen + extraLen + commentLen;
@@ -62,7 +63,8 @@ public sealed class DamagedCheckpointTests
         var regions = ZipRegions(original);
         using var intact = PthReader.ReadStateDict(Fixtures.SpadeTiny("A_D_init.pth"));
         Assert.Contains(regions, r => r.Name.EndsWith("data.pkl", StringComparison.Ordinal));
-        int storages = regions.Count(r => r.Name.Contains("/data/", StringComparison.Ordinal) && !r.Name.StartsWith("local", StringComparison.Ordinal));
+        int storages = regions.Count(r => r.Name.Contains("/data/", StringComparison.Ordinal)
+            && !r.Name.StartsWith("local", StringComparison.Ordinal));
         Assert.True(storages > 10, $"{storages} storages");
         foreach (var region in regions)
         {
@@ -79,8 +81,10 @@ public sealed class DamagedCheckpointTests
                 continue;
             }
             var e = Refused(bytes, path);
-            // A storage payload is caught by its CRC; the first local header carries the "PK" that tells a zip file: without it the file is no checkpoint.
-            Assert.True(e.Message.Contains(region.Start == 0 ? "neither a zip-format" : Sentence, StringComparison.Ordinal), $"{region.Name}: {e.Message}");
+            // A storage payload is caught by its CRC; the first local header carries the "PK" that tells a zip file: without it the file is no
+            // checkpoint.
+            Assert.True(e.Message.Contains(region.Start == 0 ? "neither a zip-format" : Sentence, StringComparison.Ordinal),
+                $"{region.Name}: {e.Message}");
         }
     }
 

@@ -54,7 +54,8 @@ public class ExportTests
         string run = RunFolder(dir);
         string outDir = dir.File("ck/exported");
         Assert.Equal(ExitCodes.Ok, Cli("export", "--name", "r", "--checkpoints-dir", dir.File("ck"), "--out", outDir));
-        Assert.Equal(["latest_net_D.safetensors", "latest_net_G.safetensors"], Directory.GetFiles(outDir).Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal(["latest_net_D.safetensors", "latest_net_G.safetensors"],
+            Directory.GetFiles(outDir).Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal).ToArray());
         // No temporary file is left next to them.
         Assert.Equal(2, Directory.GetFiles(outDir).Length);
 
@@ -125,13 +126,15 @@ public class ExportTests
         Assert.Equal(ExitCodes.Ok, Cli("export", "--name", "fixA", "--checkpoints-dir", dir.File("ck"), "--out", dir.File("ck/fixA_st")));
         var cli = new SpadeRunOptions
         {
-            Data = DataOptions.Create(dir.File("label"), dir.File("img"), isTrain: false, dir.File("inst")) with { LoadSize = 64, CropSize = 64, LabelNc = 5, ContainDontcareLabel = true },
+            Data = DataOptions.Create(dir.File("label"), dir.File("img"), isTrain: false, dir.File("inst")) with { LoadSize = 64, CropSize = 64,
+                LabelNc = 5, ContainDontcareLabel = true },
             Model = SpadeParityTests.ConfigA,
             Run = new RunOptions { Name = "fixA", CheckpointsDir = dir.File("ck") },
         };
         var fromPth = SpadeRunner.Test(cli, new HashSet<string>(), dir.File("res"), false, CancellationToken.None, _ => { });
         // The exported folder holds only latest_net_G.safetensors.
-        var fromSt = SpadeRunner.Test(cli with { Run = cli.Run with { Name = "fixA_st" } }, new HashSet<string>(), dir.File("res"), false, CancellationToken.None, _ => { });
+        var fromSt = SpadeRunner.Test(cli with { Run = cli.Run with { Name = "fixA_st" } }, new HashSet<string>(), dir.File("res"), false,
+            CancellationToken.None, _ => { });
         Assert.Equal(2, fromSt.Images);
         for (int i = 0; i < 2; i++)
         {

@@ -60,7 +60,8 @@ internal sealed class TinySpade : IDisposable
 
     public string Checkpoints => Dir.File("ck");
 
-    /// <summary>The options of a tiny training run (crop 32, ngf 2), without --name; an option in <paramref name="more"/> replaces the tiny one.</summary>
+    /// <summary>The options of a tiny training run (crop 32, ngf 2), without --name; an option in <paramref name="more"/> replaces the tiny
+    /// one.</summary>
     public string[] Train(string checkpoints, params string[] more)
     {
         string[] tiny =
@@ -92,7 +93,8 @@ internal static class ChildProcess
     public static (int Code, string Output, string Error) Run(string file, IEnumerable<string> args,
         IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
     {
-        var psi = new System.Diagnostics.ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new System.Diagnostics.ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true,
+            RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in environment ?? new Dictionary<string, string?>()) psi.Environment[k] = v;
         using var p = System.Diagnostics.Process.Start(psi)!;

@@ -21,7 +21,8 @@ public partial class CrashConsistencyTests
     {
         using var tiny = new TinySpade();
         string ck = tiny.Checkpoints;
-        string[] Args(string name, params string[] more) => tiny.Train(ck, ["--name", name, "--max-iterations", Iterations.ToString(), "--threads", "1", .. more]);
+        string[] Args(string name, params string[] more) =>
+            tiny.Train(ck, ["--name", name, "--max-iterations", Iterations.ToString(), "--threads", "1", .. more]);
 
         var (code, _, points) = Child(Args("straight"), FaultPoints.Variable, "list");
         Assert.Equal(0, code);
@@ -49,7 +50,8 @@ public partial class CrashConsistencyTests
                 return;
             }
             string? leftover = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
-                .FirstOrDefault(f => AtomicFile.IsTempName(Path.GetFileName(f)) || Path.GetFileName(f) is RunFolder.JournalName or RunLock.FileName or RunLock.OwnerFileName);
+                .FirstOrDefault(f => AtomicFile.IsTempName(Path.GetFileName(f))
+                    || Path.GetFileName(f) is RunFolder.JournalName or RunLock.FileName or RunLock.OwnerFileName);
             if (leftover != null) failures.Add($"point {p} ({pointList[p - 1]}): {leftover} left behind");
             string? differs = Compare(expected, EndState(dir));
             if (differs != null) failures.Add($"point {p} ({pointList[p - 1]}): {differs}");
@@ -98,7 +100,8 @@ public partial class CrashConsistencyTests
     {
         torch.Tensor t => Convert.ToHexString(PthWriter.TensorBytes(t)),
         OrderedDict od => string.Join(";", od.Keys.Select(k => $"{k}={Describe(od[k])}")),
-        Dictionary<object, object?> d => string.Join(";", d.OrderBy(kv => kv.Key.ToString(), StringComparer.Ordinal).Select(kv => $"{kv.Key}={Describe(kv.Value)}")),
+        Dictionary<object, object?> d =>
+            string.Join(";", d.OrderBy(kv => kv.Key.ToString(), StringComparer.Ordinal).Select(kv => $"{kv.Key}={Describe(kv.Value)}")),
         System.Collections.IEnumerable e and not string => "[" + string.Join(",", e.Cast<object?>().Select(Describe)) + "]",
         double d => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
         _ => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? "null",
@@ -113,7 +116,8 @@ public partial class CrashConsistencyTests
             int at = 0;
             while (at < Math.Min(a.Length, v.Length) && a[at] == v[at]) at++;
             int from = Math.Max(0, at - 60);
-            return $"{k} differs from the uninterrupted run's at character {at}: '{v[from..Math.Min(v.Length, at + 60)]}' became '{a[from..Math.Min(a.Length, at + 60)]}'";
+            return $"{k} differs from the uninterrupted run's at character {at}: '{v[from..Math.Min(v.Length, at + 60)]}' became " +
+                $"'{a[from..Math.Min(a.Length, at + 60)]}'";
         }
         return null;
     }

@@ -17,7 +17,8 @@ public partial class RefusalTests
 
     private static IEnumerable<Case> Cases()
     {
-        yield return new("`train --name ../../escape` (or any name with `/`, `\\`, `..`)", ExitCodes.Usage, "--name '../../escape' must be a plain folder name",
+        yield return new("`train --name ../../escape` (or any name with `/`, `\\`, `..`)", ExitCodes.Usage,
+            "--name '../../escape' must be a plain folder name",
             t => t.Train(t.Checkpoints, "--name", "../../escape", "--max-iterations", "1"));
         yield return new("`test --name /abs/path`", ExitCodes.Usage, "--name '/abs/path' must be a plain folder name",
             t => t.Test(t.Checkpoints, t.Dir.File("res"), "--name", "/abs/path"));
@@ -57,9 +58,11 @@ public partial class RefusalTests
             "latest_net_G.pth is not the netG saved in",
             t => ContinueWithAFileOf(t, "donor", "latest_net_G.pth", "--seed", "5"));
         yield return new("a photo cut to its first 100 bytes, at `data validate`", ExitCodes.BadInput, "is truncated (its image data ends early)",
-            t => ["data", "validate", "--label-dir", t.Info.TrainLabelDir, "--image-dir", TruncatedPhotos(t), "--label-nc", t.Info.LabelNc.ToString()]);
+            t => ["data", "validate", "--label-dir", t.Info.TrainLabelDir, "--image-dir", TruncatedPhotos(t), "--label-nc",
+                t.Info.LabelNc.ToString()]);
         yield return new("the same photo at `train`", ExitCodes.BadInput, "is truncated (its image data ends early)",
-            t => [.. t.Train(t.Checkpoints, "--name", "cut-photo", "--max-iterations", "1", "--image-dir", TruncatedPhotos(t), "--instance-dir", t.Info.TrainInstanceDir!)]);
+            t => [.. t.Train(t.Checkpoints, "--name", "cut-photo", "--max-iterations", "1", "--image-dir", TruncatedPhotos(t), "--instance-dir",
+                t.Info.TrainInstanceDir!)]);
         yield return new("`test` with a `latest_net_G.pth` cut short", ExitCodes.Checkpoint, "latest_net_G.pth is cut short or damaged",
             t =>
             {
@@ -185,7 +188,8 @@ public partial class RefusalTests
     private static partial Regex Iteration();
 }
 
-/// <summary>A section of README.md between <c>&lt;!-- name:begin --&gt;</c> and <c>&lt;!-- name:end --&gt;</c>, kept equal to what a test generates.</summary>
+/// <summary>A section of README.md between <c>&lt;!-- name:begin --&gt;</c> and <c>&lt;!-- name:end --&gt;</c>, kept equal to what a test
+/// generates.</summary>
 internal static class ReadmeSection
 {
     public static void Check(string name, string content)
@@ -202,7 +206,8 @@ internal static class ReadmeSection
             AtomicFile.WriteAllText(readme, text[..(i + begin.Length)] + content + text[j..]);
             return;
         }
-        Assert.Fail($"README.md's {name} table is not what the tests give; run GANSHARP_UPDATE_README=1 dotnet test --filter RefusalTests. It should read:\n{content}");
+        Assert.Fail($"README.md's {name} table is not what the tests give; run GANSHARP_UPDATE_README=1 dotnet test --filter RefusalTests. It " +
+            $"should read:\n{content}");
     }
 
     /// <summary>The line of the section that starts with <paramref name="prefix"/>, with its newline; null when none.</summary>

@@ -222,7 +222,8 @@ public class GemmConvolutionTests
         var model = new SpadeModelOptions { LabelNc = 3, ContainDontcareLabel = false, NoInstance = true, CropSize = 32, Ngf = 2, Ndf = 4 };
         bool[] Flags(GanSharp.Training.Tricks.TricksOptions tricks)
         {
-            using var recipe = new SpadeRecipe(new SpadeModel(model, new SpadeLossOptions { NoVggLoss = true }), new GanSharp.Training.OptimOptions(), tricks);
+            using var recipe = new SpadeRecipe(new SpadeModel(model, new SpadeLossOptions { NoVggLoss = true }), new GanSharp.Training.OptimOptions(),
+                tricks);
             var d = recipe.Model.NetD!.modules();
             return d.OfType<SpectralNormConv2d>().Select(c => c.SingleBackwardGemm)
                 .Concat(d.OfType<NLayerDiscriminator>().Select(n => n.FinalConvOnGemm)).ToArray();

@@ -26,7 +26,8 @@ public class SpadeDiagnosticsRunTests
         Model = new SpadeModelOptions { LabelNc = info.LabelNc, Ngf = 2, Ndf = 4, CropSize = 32, NumD = 2, NLayersD = 2 },
         Loss = new SpadeLossOptions { NoVggLoss = true },
         Optim = new OptimOptions { Niter = 2, NiterDecay = 1 },
-        Run = new RunOptions { Name = "tiny", CheckpointsDir = checkpoints, Seed = 11, PrintFreq = 2, DisplayFreq = 4, SaveLatestFreq = 1000, SaveEpochFreq = 1, MaxIterations = maxIterations },
+        Run = new RunOptions { Name = "tiny", CheckpointsDir = checkpoints, Seed = 11, PrintFreq = 2, DisplayFreq = 4, SaveLatestFreq = 1000,
+            SaveEpochFreq = 1, MaxIterations = maxIterations },
         ValLabelDir = validate ? info.ValLabelDir : null,
         ValImageDir = validate ? info.ValImageDir : null,
         ValInstanceDir = validate ? info.ValInstanceDir : null,
@@ -49,7 +50,8 @@ public class SpadeDiagnosticsRunTests
         return sink.All;
     }
 
-    private static readonly string[] Diagnostic = ["diversity", "diversity_real", "val/L1", "D_acc_heldout", "r_t_heldout", "D_acc_train", "r_t_train"];
+    private static readonly string[] Diagnostic = ["diversity", "diversity_real", "val/L1", "D_acc_heldout", "r_t_heldout", "D_acc_train",
+        "r_t_train"];
 
     [Fact]
     public void ARunWithAValFolderValidatesOnScheduleWithTheValuesOfAnIndependentComputation()
@@ -70,7 +72,8 @@ public class SpadeDiagnosticsRunTests
         // Training uses the instance maps, so validation needs them too.
         var e = Assert.Throws<GanSharpException>(() => Train(options with { ValInstanceDir = null }));
         Assert.Contains("--val-instance-dir", e.Message);
-        var e2 = Assert.Throws<GanSharpException>(() => Train(options with { ValLabelDir = null, ValImageDir = null, ValInstanceDir = null }, new HashSet<string> { "val_every" }));
+        var e2 = Assert.Throws<GanSharpException>(() => Train(options with { ValLabelDir = null, ValImageDir = null, ValInstanceDir = null },
+            new HashSet<string> { "val_every" }));
         Assert.Contains("--val-every 2 needs a held-out split", e2.Message);
 
         var notes = new List<string>();
@@ -88,7 +91,8 @@ public class SpadeDiagnosticsRunTests
         var saved = SpadeRunOptions.FromJson(File.ReadAllText(Path.Combine(runDir, "options.json")), "options.json");
         Assert.False(saved.Model.NoInstance);
         using var vgg = SpadeRunner.LoadVgg(saved)!;
-        using var val = DiagnosticPairs.Load(saved.Data with { LabelDir = info.ValLabelDir, ImageDir = info.ValImageDir, InstanceDir = info.ValInstanceDir }, 3);
+        using var val = DiagnosticPairs.Load(saved.Data with { LabelDir = info.ValLabelDir, ImageDir = info.ValImageDir,
+            InstanceDir = info.ValInstanceDir }, 3);
         double l1 = 0, perceptual = 0;
         var logits = new List<Tensor>();
         for (long i = 0; i < 3; i += 2)

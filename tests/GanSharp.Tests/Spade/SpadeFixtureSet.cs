@@ -34,7 +34,8 @@ public sealed class SpadeFixtureSet
         if (Directory.Exists(variants))
             foreach (var d in Directory.GetDirectories(variants).Order(StringComparer.Ordinal))
                 yield return [Path.Combine("spade-variants", Path.GetFileName(d))];
-        foreach (var d in (Environment.GetEnvironmentVariable(EnvironmentVariable) ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        foreach (var d in (Environment.GetEnvironmentVariable(EnvironmentVariable) ?? "").Split(Path.PathSeparator,
+            StringSplitOptions.RemoveEmptyEntries))
             yield return [Path.GetFullPath(d)];
     }
 
@@ -54,7 +55,8 @@ public sealed class SpadeFixtureSet
         string s => s,
         System.Collections.IDictionary d => string.Join(" ", d.Keys.Cast<object>().Select(k => (Key: k.ToString()!, Value: d[k]))
             .Where(kv => kv.Value is IConvertible and not false && kv.Key != "isTrain" && !(kv.Value is string v && v.Contains(' ')))
-            .Select(kv => kv.Value is true ? $"--{kv.Key}" : $"--{kv.Key} {Convert.ToString(kv.Value, System.Globalization.CultureInfo.InvariantCulture)}")),
+            .Select(kv => kv.Value is true ? $"--{kv.Key}"
+                : $"--{kv.Key} {Convert.ToString(kv.Value, System.Globalization.CultureInfo.InvariantCulture)}")),
         _ => throw new InvalidOperationException("the expected file has no 'options' (the reference command line)"),
     };
 }

@@ -12,7 +12,8 @@ namespace GanSharp.Tests.Spade;
 /// </summary>
 public class SpadeKeysTests
 {
-    private static readonly JsonDocument Keys = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "spade-tiny", "keys.json")));
+    private static readonly JsonDocument Keys = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "spade-tiny",
+        "keys.json")));
 
     /// <summary>The options of keys.json's "resolved" section as our record.</summary>
     internal static SpadeModelOptions OptionsOf(string config)

@@ -196,7 +196,8 @@ public class SpadeParityTests
         var zeroD = WhollyZero(zeroMaskD);
         output.WriteLine($"zero-gradient tensors (float64 run): G {string.Join(", ", zeroG)}; D {string.Join(", ", zeroD)}; " +
                          $"partly zero: {string.Join(", ", zeroMaskG.Keys.Concat(zeroMaskD.Keys).Except(zeroG).Except(zeroD))}");
-        bool isConfigA = options == ConfigA && lossOptions == new SpadeLossOptions { GanMode = AdversarialLoss.Hinge, LambdaFeat = 10, NoVggLoss = true };
+        bool isConfigA = options == ConfigA && lossOptions == new SpadeLossOptions { GanMode = AdversarialLoss.Hinge, LambdaFeat = 10,
+            NoVggLoss = true };
         if (isConfigA) {
             // The README names them for config A.
             Assert.Equal(17, zeroG.Count);
@@ -262,12 +263,15 @@ public class SpadeParityTests
         CompareAfterState(model.NetG, fx.File("A_G_after.pth"), fx.File("A_G_init.pth"), gLr, noiseG, "G", ourGUpdate);
         CompareAfterState(model.NetD!, fx.File("A_D_after.pth"), fx.File("A_D_init.pth"), dLr, noiseD, "D");
         if (model.NetE is not null)
-            CompareAfterState(model.NetE, fx.File("A_E_after.pth"), fx.File("A_E_init.pth"), gLr, WithoutPrefix(noiseG, EncoderPrefix), "E", ourEUpdate);
-        CompareAdam(optG, gParams, GeneratorNames(model), fx.File("A_optG_after.pth"), (IList)exp["optG_param_names"]!, zeroMaskG, grad64G, beta1, beta2, isConfigA, "optG");
+            CompareAfterState(model.NetE, fx.File("A_E_after.pth"), fx.File("A_E_init.pth"), gLr, WithoutPrefix(noiseG, EncoderPrefix), "E",
+                ourEUpdate);
+        CompareAdam(optG, gParams, GeneratorNames(model), fx.File("A_optG_after.pth"), (IList)exp["optG_param_names"]!, zeroMaskG, grad64G, beta1,
+            beta2, isConfigA, "optG");
         CompareAdam(optD, dParams, model.NetD!.named_parameters().ToDictionary(p => p.parameter.Handle, p => p.name), fx.File("A_optD_after.pth"),
             (IList)exp["optD_param_names"]!, zeroMaskD, grad64D, beta1, beta2, isConfigA, "optD");
         foreach (var m in zeroMaskG.Values.Concat(zeroMaskD.Values).Concat(noiseG.Values).Concat(noiseD.Values)
-                     .Concat(grad64G.Values).Concat(grad64D.Values).Concat(ourGUpdate.Values).Concat(ourEUpdate?.Values.AsEnumerable() ?? [])) m.Dispose();
+                     .Concat(grad64G.Values).Concat(grad64D.Values).Concat(ourGUpdate.Values)
+                     .Concat(ourEUpdate?.Values.AsEnumerable() ?? [])) m.Dispose();
 
         DisposeAll(batch);
         DisposeAll(exp);
@@ -435,7 +439,8 @@ public class SpadeParityTests
     // Our loss terms are the reference's, by name and value (G: loss_G_GAN, loss_G_GAN_Feat, ...; D: loss_D_Fake, loss_D_real).
     private void AssertLosses(string prefix, IReadOnlyList<(string Name, Tensor Value)> ours, Dictionary<string, object?> exp)
     {
-        var theirs = exp.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && (prefix != "loss_" || k.StartsWith("loss_D_", StringComparison.Ordinal)))
+        var theirs = exp.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)
+                && (prefix != "loss_" || k.StartsWith("loss_D_", StringComparison.Ordinal)))
             .Select(k => k[prefix.Length..]).ToList();
         Assert.Equal(theirs, ours.Select(n => n.Name));
         foreach (var (name, value) in ours) AssertLoss(prefix + name, value, F64(exp, prefix + name));
@@ -461,7 +466,8 @@ public class SpadeParityTests
         || (key.EndsWith(".conv_1.bias", StringComparison.Ordinal) && key != "up_3.conv_1.bias")
         || key is "up_0.norm_s.mlp_beta.bias" or "up_1.norm_s.mlp_beta.bias" or "up_2.norm_s.mlp_beta.bias";
 
-    private void CompareAfterState(nn.Module module, string afterFixture, string initFixture, double lr, Dictionary<string, Tensor> zeroGradient, string what,
+    private void CompareAfterState(nn.Module module, string afterFixture, string initFixture, double lr, Dictionary<string, Tensor> zeroGradient,
+        string what,
         Dictionary<string, Tensor>? ourParameters = null)
     {
         var after = TestPth.LoadStateDict(afterFixture).ToDictionary(e => e.Key, e => e.Value);
@@ -558,7 +564,8 @@ public class SpadeParityTests
             }
         }
         if (strict) Assert.True(referenceErrors == 0, $"{what}: {referenceErrors} tensors off the reference in the README's configuration");
-        output.WriteLine($"{what}: exp_avg max diff {maxAvg:E2} ({maxRel:E2} of the largest gradient {largest:E2}), exp_avg_sq max diff {maxSq:E2}; " +
+        output.WriteLine($"{what}: exp_avg max diff {maxAvg:E2} ({maxRel:E2} of the largest gradient {largest:E2}), exp_avg_sq max diff " +
+            $"{maxSq:E2}; " +
                          $"the reference's gradient where ours is zero: at most {maxZero:E2} of the largest; " +
                          $"{referenceErrors} tensors where the reference's float32 gradient is the one off");
         DisposeState(file);

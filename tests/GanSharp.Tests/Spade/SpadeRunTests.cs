@@ -17,7 +17,8 @@ public class SpadeRunTests
         Model = new SpadeModelOptions { LabelNc = info.LabelNc, Ngf = 2, Ndf = 4, CropSize = 32, NumD = 2, NLayersD = 2 },
         Loss = new SpadeLossOptions { NoVggLoss = true },
         Optim = new OptimOptions { Niter = 2, NiterDecay = 1 },
-        Run = new RunOptions { Name = "tiny", CheckpointsDir = checkpoints, Seed = 11, PrintFreq = 2, DisplayFreq = 4, SaveLatestFreq = 1000, SaveEpochFreq = 1, MaxIterations = maxIterations },
+        Run = new RunOptions { Name = "tiny", CheckpointsDir = checkpoints, Seed = 11, PrintFreq = 2, DisplayFreq = 4, SaveLatestFreq = 1000,
+            SaveEpochFreq = 1, MaxIterations = maxIterations },
     };
 
     private static SyntheticDatasetInfo Data(TempDir dir) =>
@@ -148,7 +149,8 @@ public class SpadeRunTests
         Assert.Equal(2, SpadeRunner.Test(typed, new HashSet<string>(), dir.File("res2"), false, CancellationToken.None, notes.Add).Images);
         Assert.Contains(notes, n => n.Contains("built from the command line's options", StringComparison.Ordinal));
         var e = Assert.Throws<GanSharpException>(() =>
-            SpadeRunner.Test(typed with { Model = typed.Model with { Ngf = 2 } }, new HashSet<string>(), dir.File("res3"), false, CancellationToken.None, _ => { }));
+            SpadeRunner.Test(typed with { Model = typed.Model with { Ngf = 2 } }, new HashSet<string>(), dir.File("res3"), false,
+                CancellationToken.None, _ => { }));
         Assert.Contains("fc.weight is [16,7,3,3] in the file but [32,7,3,3]", e.Message);
     }
 
@@ -164,7 +166,8 @@ public class SpadeRunTests
         {
             LabelIO.WritePng(new LabelMap(64, 64, raw[i, 0].data<long>().Select(v => (int)v).ToArray()), dir.File($"label/{i}.png"));
             LabelIO.WritePng(new LabelMap(64, 64, instance[i, 0].data<long>().Select(v => (int)v).ToArray()), dir.File($"inst/{i}.png"));
-            var rgb = image[i].permute(1, 2, 0).add(1).mul(127.5).round().clamp(0, 255).to(TorchSharp.torch.ScalarType.Byte).contiguous().data<byte>().ToArray();
+            var rgb = image[i].permute(1, 2, 0).add(1).mul(127.5).round().clamp(0, 255)
+                .to(TorchSharp.torch.ScalarType.Byte).contiguous().data<byte>().ToArray();
             ImageIO.WritePng(new RgbImage(64, 64, rgb), dir.File($"img/{i}.png"));
         }
     }
@@ -209,7 +212,8 @@ public class SpadeRunTests
             using var after = PthReader.ReadStateDict(Path.Combine(run, $"latest_net_{net}.pth"));
             Assert.Equal(before.Keys, after.Keys);
             double moved = 0;
-            foreach (var k in before.Keys.Where(k => !k.Contains("running_", StringComparison.Ordinal) && !k.EndsWith("_u", StringComparison.Ordinal) && !k.EndsWith("_v", StringComparison.Ordinal) && !k.EndsWith("tracked", StringComparison.Ordinal)))
+            foreach (var k in before.Keys.Where(k => !k.Contains("running_", StringComparison.Ordinal) && !k.EndsWith("_u", StringComparison.Ordinal)
+                && !k.EndsWith("_v", StringComparison.Ordinal) && !k.EndsWith("tracked", StringComparison.Ordinal)))
                 moved = Math.Max(moved, after[k].sub(before[k]).abs().max().item<float>());
             Assert.InRange(moved, lr * 0.5, lr * 1.001);
         }
@@ -255,7 +259,8 @@ public class SpadePeriodicEvaluationTests
     public void FidAndKidAreReportedEveryEpochAndNeedTheWeights()
     {
         using var dir = Fixtures.TempDir();
-        var info = SyntheticDataset.Generate(dir.File("data"), new SyntheticOptions { TrainCount = 4, ValCount = 1, Width = 40, Height = 40, Seed = 5 });
+        var info = SyntheticDataset.Generate(dir.File("data"), new SyntheticOptions { TrainCount = 4, ValCount = 1, Width = 40, Height = 40,
+            Seed = 5 });
         var options = new SpadeRunOptions
         {
             Data = info.TrainOptions() with { BatchSize = 2, LoadSize = 32, CropSize = 32, Seed = 1 },

@@ -95,7 +95,8 @@ public class SpadeTricksTests
         Model = new SpadeModelOptions { LabelNc = info.LabelNc, Ngf = 2, Ndf = 4, CropSize = 32, NumD = 2, NLayersD = 2 },
         Loss = new SpadeLossOptions { NoVggLoss = true },
         Optim = new OptimOptions { Niter = 2, NiterDecay = 1 },
-        Run = new RunOptions { Name = "tiny", CheckpointsDir = checkpoints, Seed = 11, PrintFreq = 2, DisplayFreq = 4, SaveLatestFreq = 1000, SaveEpochFreq = 1, MaxIterations = maxIterations },
+        Run = new RunOptions { Name = "tiny", CheckpointsDir = checkpoints, Seed = 11, PrintFreq = 2, DisplayFreq = 4, SaveLatestFreq = 1000,
+            SaveEpochFreq = 1, MaxIterations = maxIterations },
         Tricks = tricks,
     };
 
@@ -192,9 +193,11 @@ public class SpadeTricksTests
         using var dir = Fixtures.TempDir();
         var info = Data(dir);
         var e = Assert.Throws<GanSharpException>(() =>
-            SpadeRunner.Train(Tiny(info, dir.File("ck"), 1, new TricksOptions { MinibatchStd = true }), new HashSet<string>(), CancellationToken.None, _ => { }));
+            SpadeRunner.Train(Tiny(info, dir.File("ck"), 1, new TricksOptions { MinibatchStd = true }), new HashSet<string>(), CancellationToken.None,
+                _ => { }));
         Assert.Equal(ErrorKind.Usage, e.Kind);
-        Assert.Equal("--minibatch-std does not apply to SPADE: its multiscale patch discriminator has no single head to append the feature to.", e.Message);
+        Assert.Equal("--minibatch-std does not apply to SPADE: its multiscale patch discriminator has no single head to append the feature to.",
+            e.Message);
         Assert.False(Directory.Exists(dir.File("ck/tiny")));
 
         var sn = Assert.Throws<GanSharpException>(() => SpadeRecipe.CheckTricks(new TricksOptions { SpectralNormD = true }));

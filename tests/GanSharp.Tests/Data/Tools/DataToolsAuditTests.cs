@@ -20,7 +20,8 @@ public sealed class DataToolsAuditTests
     /// </summary>
     private static Planted Plant(TempDir tmp)
     {
-        var info = SyntheticDataset.Generate(tmp.Sub("data"), new SyntheticOptions { TrainCount = 16, ValCount = 2, Width = W, Height = H, WithInstances = false, Seed = 11 });
+        var info = SyntheticDataset.Generate(tmp.Sub("data"), new SyntheticOptions { TrainCount = 16, ValCount = 2, Width = W, Height = H,
+            WithInstances = false, Seed = 11 });
         var label = LabelIO.Read(Path.Combine(info.TrainLabelDir, "train_0003.png"));
         var photo = ImageIO.ReadRgb(Path.Combine(info.TrainImageDir, "train_0003.png"));
 
@@ -121,7 +122,8 @@ public sealed class DataToolsAuditTests
         Assert.Equal((3, 1), (s.TestImages, s.LeakedTestImages));
         Assert.Equal([RareClass], s.RareClasses);
         Assert.Equal((SceneKind.Texture, 2000, "2,000", true), (s.Scene, s.RecommendedSize, s.Guidance, s.TooSmall));
-        Assert.Equal(DataAuditSummary.From(result, planted.Info.TrainLabelDir) with { Source = s.Source, RareClasses = s.RareClasses }, s with { RareClasses = s.RareClasses });
+        Assert.Equal(DataAuditSummary.From(result, planted.Info.TrainLabelDir) with { Source = s.Source, RareClasses = s.RareClasses },
+            s with { RareClasses = s.RareClasses });
 
         string json = File.ReadAllText(path);
         Assert.Contains("\"format\": \"gansharp-audit/1\"", json, StringComparison.Ordinal);

@@ -22,15 +22,18 @@ public sealed class DataToolsConvertTests
         string input = tmp.Sub("in"), output = tmp.Sub("out");
         File.WriteAllText(tmp.File("class_dict.csv"), CamVidLikeCsv);
         // Top half sky, bottom half road, a 2x2 car and, in b.png only, 3 pixels of an unlisted orange.
-        (byte, byte, byte) Scene(int x, int y) => x < 2 && y >= 6 ? ((byte)64, (byte)0, (byte)128) : y < 4 ? ((byte)128, (byte)128, (byte)128) : ((byte)128, (byte)64, (byte)128);
+        (byte, byte, byte) Scene(int x, int y) => x < 2 && y >= 6 ? ((byte)64, (byte)0, (byte)128)
+            : y < 4 ? ((byte)128, (byte)128, (byte)128) : ((byte)128, (byte)64, (byte)128);
         ImageIO.WritePng(Image(8, 8, Scene), Path.Combine(input, "a.png"));
         ImageIO.WritePng(Image(8, 8, (x, y) => y == 0 && x < 3 ? ((byte)255, (byte)128, (byte)0) : Scene(x, y)), Path.Combine(input, "b.png"));
 
-        var e = Assert.Throws<GanSharpException>(() => LabelConversion.Convert(new ConversionOptions { InputDir = input, OutputDir = output, ClassTable = tmp.File("class_dict.csv") }));
+        var e = Assert.Throws<GanSharpException>(() => LabelConversion.Convert(new ConversionOptions { InputDir = input, OutputDir = output,
+            ClassTable = tmp.File("class_dict.csv") }));
         Assert.Contains("(255, 128, 0) on 3 pixels, first " + Path.Combine(input, "b.png") + " at pixel (0, 0)", e.Message);
         Assert.False(File.Exists(Path.Combine(output, "b.png")));
 
-        var r = LabelConversion.Convert(new ConversionOptions { InputDir = input, OutputDir = output, ClassTable = tmp.File("class_dict.csv"), UnknownTo255 = true });
+        var r = LabelConversion.Convert(new ConversionOptions { InputDir = input, OutputDir = output, ClassTable = tmp.File("class_dict.csv"),
+            UnknownTo255 = true });
         Assert.Equal(3, r.LabelNc);
         var u = Assert.Single(r.Unknown);
         Assert.Equal(((byte)255, (byte)128, (byte)0), u.Rgb);
@@ -46,7 +49,8 @@ public sealed class DataToolsConvertTests
         Assert.Equal("name,r,g,b,index\nSky,128,128,128,0\nRoad,128,64,128,1\nCar,64,0,128,2\n", File.ReadAllText(r.ClassesPath));
 
         // A second run with the same table leaves the finished outputs alone.
-        var again = LabelConversion.Convert(new ConversionOptions { InputDir = input, OutputDir = output, ClassTable = tmp.File("class_dict.csv"), UnknownTo255 = true });
+        var again = LabelConversion.Convert(new ConversionOptions { InputDir = input, OutputDir = output, ClassTable = tmp.File("class_dict.csv"),
+            UnknownTo255 = true });
         Assert.Equal(2, again.Skipped);
     }
 
@@ -65,7 +69,8 @@ public sealed class DataToolsConvertTests
     {
         using var tmp = new TempDir();
         string input = tmp.Sub("inst"), output = tmp.Sub("ids");
-        ImageIO.WritePng(Image(4, 1, (x, _) => x switch { 0 => ((byte)0, (byte)0, (byte)0), 1 => ((byte)9, (byte)9, (byte)9), 2 => ((byte)1, (byte)0, (byte)0), _ => ((byte)9, (byte)9, (byte)9) }), Path.Combine(input, "f.png"));
+        ImageIO.WritePng(Image(4, 1, (x, _) => x switch { 0 => ((byte)0, (byte)0, (byte)0), 1 => ((byte)9, (byte)9, (byte)9),
+            2 => ((byte)1, (byte)0, (byte)0), _ => ((byte)9, (byte)9, (byte)9) }), Path.Combine(input, "f.png"));
         Assert.Equal(1, LabelConversion.ConvertInstanceFolder(input, output));
         Assert.Equal([0, 2, 1, 2], LabelIO.Read(Path.Combine(output, "f.png")).Values);
         Assert.Throws<GanSharpException>(() => LabelConversion.Convert(new ConversionOptions { InputDir = input, OutputDir = input }));

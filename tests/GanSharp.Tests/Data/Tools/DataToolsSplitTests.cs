@@ -17,7 +17,8 @@ public sealed class DataToolsSplitTests
 
     private static SplitOptions Grouped(int seed) => new()
     {
-        LabelDir = "l", ImageDir = "i", OutputDir = "o", Mode = SplitMode.Grouped, GroupPattern = @"^(\w+?)_", TestFraction = 0.25, ValFraction = 0.15, Seed = seed,
+        LabelDir = "l", ImageDir = "i", OutputDir = "o", Mode = SplitMode.Grouped, GroupPattern = @"^(\w+?)_", TestFraction = 0.25,
+            ValFraction = 0.15, Seed = seed,
     };
 
     [Fact]
@@ -73,7 +74,8 @@ public sealed class DataToolsSplitTests
             LabelIO.WritePng(map, Path.Combine(labels, $"f{i:D2}.png"));
             ImageIO.WritePng(new RgbImage(4, 4), Path.Combine(images, $"f{i:D2}.png"));
         }
-        var options = new SplitOptions { LabelDir = labels, ImageDir = images, OutputDir = tmp.Sub("out"), Mode = SplitMode.Stratified, TestFraction = 0.2 };
+        var options = new SplitOptions { LabelDir = labels, ImageDir = images, OutputDir = tmp.Sub("out"), Mode = SplitMode.Stratified,
+            TestFraction = 0.2 };
         for (int seed = 0; seed < 5; seed++)
         {
             var entries = DataSplit.Assign(options with { Seed = seed }, DataSplit.ListPairs(options));
@@ -91,14 +93,16 @@ public sealed class DataToolsSplitTests
         string output = tmp.Sub("split");
         var result = DataSplit.Run(new SplitOptions
         {
-            LabelDir = info.TrainLabelDir, ImageDir = info.TrainImageDir, InstanceDir = info.TrainInstanceDir, OutputDir = output, TestFraction = 0.3, ValFraction = 0.2, Seed = 1,
+            LabelDir = info.TrainLabelDir, ImageDir = info.TrainImageDir, InstanceDir = info.TrainInstanceDir, OutputDir = output, TestFraction = 0.3,
+                ValFraction = 0.2, Seed = 1,
         });
         Assert.Equal((5, 2, 3), (result.Train, result.Val, result.Test));
         Assert.False(result.CopiedAny);
         Assert.Equal(3, Directory.GetFiles(Path.Combine(output, "test_inst")).Length);
         Assert.Equal(5, Directory.GetFiles(Path.Combine(output, "train_img")).Length);
         var stem = result.Entries.First(e => e.Split == "val").Stem;
-        Assert.Equal(File.ReadAllBytes(Path.Combine(info.TrainLabelDir, stem + ".png")), File.ReadAllBytes(Path.Combine(output, "val_label", stem + ".png")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(info.TrainLabelDir, stem + ".png")),
+            File.ReadAllBytes(Path.Combine(output, "val_label", stem + ".png")));
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "split.json")));
         var files = doc.RootElement.GetProperty("files");
         Assert.Equal(10, files.GetArrayLength());
