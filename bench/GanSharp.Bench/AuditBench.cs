@@ -21,12 +21,18 @@ public static class AuditBench
         try
         {
             var sw = Stopwatch.StartNew();
-            var info = SyntheticDataset.Generate(root, new SyntheticOptions { TrainCount = train, ValCount = test, Width = 320, Height = 240,
-                Seed = 1, WithInstances = false });
+            var info = SyntheticDataset.Generate(root, new SyntheticOptions
+            {
+                TrainCount = train, ValCount = test, Width = 320, Height = 240,
+                Seed = 1, WithInstances = false
+            });
             Console.WriteLine($"generated {train} + {test} scenes of 320x240 in {sw.Elapsed.TotalSeconds:F1} s (load average "
                 + $"{LoaderBench.LoadAverage()})");
-            var options = new AuditOptions { Data = info.TrainOptions() with { NoInstance = true }, TestImageDir = info.ValImageDir,
-                CacheDirectory = "" };
+            var options = new AuditOptions
+            {
+                Data = info.TrainOptions() with { NoInstance = true }, TestImageDir = info.ValImageDir,
+                CacheDirectory = ""
+            };
             var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             sw.Restart();
             var result = DataAudit.Run(options);

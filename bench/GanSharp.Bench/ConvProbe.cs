@@ -1,5 +1,4 @@
 using System.Globalization;
-using GanSharp.Kernels;
 using GanSharp.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using GanSharp.Diagnostics;
 using GanSharp.Losses;
 using GanSharp.Models.Spade;
 using GanSharp.Training;

@@ -50,7 +50,8 @@ public static class FamiliesBench
             switch (args[i])
             {
                 case "--steps": steps = long.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
-                case "--only": families = args[i + 1].Split(',').Select(s => Enum.Parse<GanFamily>(s.Replace("-", ""), ignoreCase: true))
+                case "--only":
+                    families = args[i + 1].Split(',').Select(s => Enum.Parse<GanFamily>(s.Replace("-", ""), ignoreCase: true))
                     .ToList(); break;
                 case "--data": datas = args[i + 1].Split(',').Select(s => Enum.Parse<FamilyData>(s, ignoreCase: true)).ToList(); break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
@@ -67,8 +68,11 @@ public static class FamiliesBench
                 string dir = Path.Combine(Path.GetTempPath(), "gansharp-bench-" + Guid.NewGuid().ToString("N"));
                 try
                 {
-                    var run = new RunOptions { Name = "b", CheckpointsDir = dir, Seed = 1, PrintFreq = 1 << 30, DisplayFreq = 1 << 30,
-                        SaveLatestFreq = 1 << 30, MaxIterations = n };
+                    var run = new RunOptions
+                    {
+                        Name = "b", CheckpointsDir = dir, Seed = 1, PrintFreq = 1 << 30, DisplayFreq = 1 << 30,
+                        SaveLatestFreq = 1 << 30, MaxIterations = n
+                    };
                     double init = 0;
                     if (f.IsImage)
                     {

@@ -21,8 +21,11 @@ public static class LoaderBench
         try
         {
             var sw = Stopwatch.StartNew();
-            var info = SyntheticDataset.Generate(root, new SyntheticOptions { TrainCount = images, ValCount = 0, Width = 320, Height = 240,
-                Seed = 1 });
+            var info = SyntheticDataset.Generate(root, new SyntheticOptions
+            {
+                TrainCount = images, ValCount = 0, Width = 320, Height = 240,
+                Seed = 1
+            });
             Console.WriteLine($"generated {images} scenes of 320x240 in {sw.Elapsed.TotalSeconds:F2} s ({Environment.ProcessorCount} cores, load "
                 + $"average {LoadAverage()})");
             var baseOptions = info.TrainOptions() with { Seed = 1 };

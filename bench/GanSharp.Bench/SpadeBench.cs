@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using GanSharp.Losses;
 using GanSharp.Kernels;
+using GanSharp.Losses;
 using GanSharp.Models.Spade;
 using GanSharp.Runtime;
 using TorchSharp;

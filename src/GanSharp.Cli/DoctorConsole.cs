@@ -1,5 +1,4 @@
 using GanSharp.Diagnostics;
-using GanSharp.Reporting;
 using Spectre.Console;
 
 namespace GanSharp.Cli;

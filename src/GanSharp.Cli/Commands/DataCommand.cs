@@ -55,20 +55,32 @@ public static class DataCommand
 
     private static Command Convert()
     {
-        var input = new Option<string>("--input") { Description = "Folder of colour-coded label PNGs (one RGB colour per class).", Required = true,
-            HelpName = "dir" };
-        var output = new Option<string>("--output") { Description = "Folder for the index label maps (gray PNG, same file names) and classes.csv.",
-            Required = true, HelpName = "dir" };
+        var input = new Option<string>("--input")
+        {
+            Description = "Folder of colour-coded label PNGs (one RGB colour per class).", Required = true,
+            HelpName = "dir"
+        };
+        var output = new Option<string>("--output")
+        {
+            Description = "Folder for the index label maps (gray PNG, same file names) and classes.csv.",
+            Required = true, HelpName = "dir"
+        };
         var colormap = new Option<string?>("--colormap", "--class-table")
         {
             Description = "Class table: CSV `name,r,g,b` (CamVid's class_dict.csv), JSON, or `index r g b` lines. Without it, the colours found are "
                 + "numbered in (r, g, b) order and the table is written to <output>/colormap.txt.",
             HelpName = "file",
         };
-        var unknown = new Option<bool>("--unknown-to-255") { Description = "Map colours missing from the table to 255 (don't care) instead of "
-            + "stopping." };
-        var instIn = new Option<string?>("--instance-input") { Description = "Folder of colour instance images (one colour per object) to turn into "
-            + "id maps.", HelpName = "dir" };
+        var unknown = new Option<bool>("--unknown-to-255")
+        {
+            Description = "Map colours missing from the table to 255 (don't care) instead of "
+            + "stopping."
+        };
+        var instIn = new Option<string?>("--instance-input")
+        {
+            Description = "Folder of colour instance images (one colour per object) to turn into "
+            + "id maps.", HelpName = "dir"
+        };
         var instOut = new Option<string?>("--instance-output") { Description = "Folder for the instance id maps.", HelpName = "dir" };
         var cmd = new Command("convert", "Convert colour-coded label images into index label maps that training reads (and colour instance images "
             + "into id maps).");
@@ -101,15 +113,27 @@ public static class DataCommand
 
     private static Command Split()
     {
-        var labelDir = new Option<string>("--label-dir") { Description = "Folder of label maps (subfolders are searched).", Required = true,
-            HelpName = "dir" };
-        var imageDir = new Option<string>("--image-dir") { Description = "Folder of photos, paired with labels by file stem.", Required = true,
-            HelpName = "dir" };
+        var labelDir = new Option<string>("--label-dir")
+        {
+            Description = "Folder of label maps (subfolders are searched).", Required = true,
+            HelpName = "dir"
+        };
+        var imageDir = new Option<string>("--image-dir")
+        {
+            Description = "Folder of photos, paired with labels by file stem.", Required = true,
+            HelpName = "dir"
+        };
         var instDir = new Option<string?>("--instance-dir") { Description = "Folder of instance maps, split with their labels.", HelpName = "dir" };
-        var output = new Option<string>("--output") { Description = "Root for train_label, train_img, val_label, ... and split.json.",
-            Required = true, HelpName = "dir" };
-        var mode = new Option<string>("--mode") { Description = "random, stratified (every class on each side when possible) or grouped (whole "
-            + "sequences per side).", DefaultValueFactory = _ => "random" };
+        var output = new Option<string>("--output")
+        {
+            Description = "Root for train_label, train_img, val_label, ... and split.json.",
+            Required = true, HelpName = "dir"
+        };
+        var mode = new Option<string>("--mode")
+        {
+            Description = "random, stratified (every class on each side when possible) or grouped (whole "
+            + "sequences per side).", DefaultValueFactory = _ => "random"
+        };
         mode.AcceptOnlyFromAmong("random", "stratified", "grouped");
         var val = new Option<double>("--val") { Description = "Fraction for validation.", DefaultValueFactory = _ => 0.0, HelpName = "fraction" };
         var test = new Option<double>("--test") { Description = "Fraction for test.", DefaultValueFactory = _ => 0.2, HelpName = "fraction" };
@@ -161,20 +185,32 @@ public static class DataCommand
     private static Command Audit()
     {
         var binder = new DataOptionsBinder();
-        var testDir = new Option<string?>("--test-image-dir") { Description = "Folder of test photos to check for near-duplicates in training "
-            + "(leakage).", HelpName = "dir" };
-        var report = new Option<string>("--report") { Description = "Where to write the HTML report.", DefaultValueFactory = _ => "audit.html",
-            HelpName = "file" };
+        var testDir = new Option<string?>("--test-image-dir")
+        {
+            Description = "Folder of test photos to check for near-duplicates in training "
+            + "(leakage).", HelpName = "dir"
+        };
+        var report = new Option<string>("--report")
+        {
+            Description = "Where to write the HTML report.", DefaultValueFactory = _ => "audit.html",
+            HelpName = "file"
+        };
         var json = new Option<string?>("--json")
         {
             Description = $"Where to write the findings as JSON (default: next to --report, e.g. {AuditJson.FileName}); gansharp doctor reads it for "
                 + $"its data-side advice.",
             HelpName = "file",
         };
-        var threshold = new Option<int>("--hash-threshold") { Description = "Largest Hamming distance (of 64 bits) between perceptual hashes that "
-            + "counts as a near-duplicate.", DefaultValueFactory = _ => 6, HelpName = "bits" };
-        var scene = new Option<string>("--scene") { Description = "auto, texture (about 2,000 examples needed) or street (5,000-10,000).",
-            DefaultValueFactory = _ => "auto" };
+        var threshold = new Option<int>("--hash-threshold")
+        {
+            Description = "Largest Hamming distance (of 64 bits) between perceptual hashes that "
+            + "counts as a near-duplicate.", DefaultValueFactory = _ => 6, HelpName = "bits"
+        };
+        var scene = new Option<string>("--scene")
+        {
+            Description = "auto, texture (about 2,000 examples needed) or street (5,000-10,000).",
+            DefaultValueFactory = _ => "auto"
+        };
         scene.AcceptOnlyFromAmong("auto", "texture", "street");
         var strict = new Option<bool>("--strict") { Description = $"Exit with code {ExitCodes.CheckFailed} when any problem is found." };
         var cmd = new Command("audit", "Audit a data set before training: classes, sizes, near-duplicates, train/test leakage and whether there is "

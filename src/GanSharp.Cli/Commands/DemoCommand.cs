@@ -18,8 +18,11 @@ public static class DemoCommand
             Description = "Seed of the generated scenes and of the loader's shuffling and crops.",
             DefaultValueFactory = _ => 1,
         };
-        var count = new Option<int>("--count") { Description = "Number of training scenes to generate (a quarter as many validation "
-            + "scenes).", DefaultValueFactory = _ => 64 };
+        var count = new Option<int>("--count")
+        {
+            Description = "Number of training scenes to generate (a quarter as many validation "
+            + "scenes).", DefaultValueFactory = _ => 64
+        };
         var minutes = new Option<double>("--minutes")
         {
             Description = "Training time budget; the run stops resumably when it is spent.",

@@ -17,8 +17,11 @@ public static class DoctorCommand
                 + "training or have crashed.",
             Arity = ArgumentArity.ZeroOrOne,
         };
-        var env = new Option<bool>("--env") { Description = "Print the TorchSharp/libtorch versions, threads, device and allocator settings, and "
-            + "check that a convolution runs." };
+        var env = new Option<bool>("--env")
+        {
+            Description = "Print the TorchSharp/libtorch versions, threads, device and allocator settings, and "
+            + "check that a convolution runs."
+        };
         var output = new Option<string?>("--out") { Description = "Folder for doctor.html and the PNG curves (default: <run>/report)." };
         var audit = new Option<string?>("--audit")
         {

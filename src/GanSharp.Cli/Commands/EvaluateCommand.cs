@@ -11,10 +11,16 @@ namespace GanSharp.Cli.Commands;
 public static class EvaluateCommand
 {
     private static readonly Option<string?> Fake = new("--fake") { Description = "Folder of generated images (or give --results)." };
-    private static readonly Option<string?> Results = new("--results") { Description = "A test page of `gansharp test` "
-        + "(results/<name>/test_<epoch>): its synthesized_image folder is --fake and its real_image folder the default --real." };
-    private static readonly Option<string?> Real = new("--real") { Description = "Folder of real images (FID, KID, PR; SSIM/PSNR pair with it by "
-        + "file stem)." };
+    private static readonly Option<string?> Results = new("--results")
+    {
+        Description = "A test page of `gansharp test` "
+        + "(results/<name>/test_<epoch>): its synthesized_image folder is --fake and its real_image folder the default --real."
+    };
+    private static readonly Option<string?> Real = new("--real")
+    {
+        Description = "Folder of real images (FID, KID, PR; SSIM/PSNR pair with it by "
+        + "file stem)."
+    };
     private static readonly Option<string?> Metrics = new("--metrics")
     {
         Description = "Comma-separated: fid,kid,is,pr,ssim,psnr,miou. Default: fid,kid when Inception weights are given (option or "
@@ -33,31 +39,58 @@ public static class EvaluateCommand
     private static readonly Option<int> BatchSize = new("--batch-size") { Description = "Inception batch size.", DefaultValueFactory = _ => 32 };
     private static readonly Option<int> Seed = new("--seed") { Description = "Seed of the KID subset draws.", DefaultValueFactory = _ => 0 };
     private static readonly Option<int> KidSubsets = new("--kid-subsets") { Description = "Number of KID subsets.", DefaultValueFactory = _ => 100 };
-    private static readonly Option<int> KidSubsetSize = new("--kid-subset-size") { Description = "KID subset size (capped by the image counts).",
-        DefaultValueFactory = _ => 1000 };
+    private static readonly Option<int> KidSubsetSize = new("--kid-subset-size")
+    {
+        Description = "KID subset size (capped by the image counts).",
+        DefaultValueFactory = _ => 1000
+    };
     private static readonly Option<string> Ssim = new("--ssim")
     {
         Description = "SSIM form: 'wang' (Gaussian σ=1.5, population covariance) or 'plain' (7x7 uniform, sample covariance; skimage's default).",
         DefaultValueFactory = _ => "wang",
     };
     private static readonly Option<string?> Segmenter = new("--segmenter") { Description = "ONNX segmentation model for mIoU." };
-    private static readonly Option<string?> LabelDir = new("--label-dir") { Description = "Ground-truth label maps (gray or palette PNG, or .npy; "
-        + "the value is the class), paired with the fakes by stem." };
+    private static readonly Option<string?> LabelDir = new("--label-dir")
+    {
+        Description = "Ground-truth label maps (gray or palette PNG, or .npy; "
+        + "the value is the class), paired with the fakes by stem."
+    };
     private static readonly Option<int> NumClasses = new("--num-classes") { Description = "Number of segmentation classes (mIoU)." };
-    private static readonly Option<int> IgnoreIndex = new("--ignore-index") { Description = "Don't-care label value (mIoU).",
-        DefaultValueFactory = _ => 255 };
-    private static readonly Option<string> SegLayout = new("--seg-layout") { Description = "Segmenter input layout: nchw or nhwc.",
-        DefaultValueFactory = _ => "nchw" };
-    private static readonly Option<string> SegOutput = new("--seg-output") { Description = "Segmenter output: 'logits' ([N,C,H,W], argmax taken) or "
-        + "'labels' ([N,H,W] class indices).", DefaultValueFactory = _ => "logits" };
-    private static readonly Option<string?> SegMean = new("--seg-mean") { Description = "Per-channel mean subtracted from [0,1] RGB, e.g. "
-        + "0.485,0.456,0.406 (default 0,0,0)." };
-    private static readonly Option<string?> SegStd = new("--seg-std") { Description = "Per-channel std divided by, e.g. 0.229,0.224,0.225 (default "
-        + "1,1,1)." };
-    private static readonly Option<string?> Json = new("--json") { Description = "Write all scores, protocols and per-image values to this JSON file "
-        + "(atomically)." };
-    private static readonly Option<string?> StatsCache = new("--stats-cache") { Description = "Folder caching real-image Inception statistics "
-        + "(default ~/.cache/gansharp/fid-stats)." };
+    private static readonly Option<int> IgnoreIndex = new("--ignore-index")
+    {
+        Description = "Don't-care label value (mIoU).",
+        DefaultValueFactory = _ => 255
+    };
+    private static readonly Option<string> SegLayout = new("--seg-layout")
+    {
+        Description = "Segmenter input layout: nchw or nhwc.",
+        DefaultValueFactory = _ => "nchw"
+    };
+    private static readonly Option<string> SegOutput = new("--seg-output")
+    {
+        Description = "Segmenter output: 'logits' ([N,C,H,W], argmax taken) or "
+        + "'labels' ([N,H,W] class indices).", DefaultValueFactory = _ => "logits"
+    };
+    private static readonly Option<string?> SegMean = new("--seg-mean")
+    {
+        Description = "Per-channel mean subtracted from [0,1] RGB, e.g. "
+        + "0.485,0.456,0.406 (default 0,0,0)."
+    };
+    private static readonly Option<string?> SegStd = new("--seg-std")
+    {
+        Description = "Per-channel std divided by, e.g. 0.229,0.224,0.225 (default "
+        + "1,1,1)."
+    };
+    private static readonly Option<string?> Json = new("--json")
+    {
+        Description = "Write all scores, protocols and per-image values to this JSON file "
+        + "(atomically)."
+    };
+    private static readonly Option<string?> StatsCache = new("--stats-cache")
+    {
+        Description = "Folder caching real-image Inception statistics "
+        + "(default ~/.cache/gansharp/fid-stats)."
+    };
     private static readonly Option<bool> NoStatsCache = new("--no-stats-cache") { Description = "Always recompute the real-image statistics." };
 
     public static Command Create()

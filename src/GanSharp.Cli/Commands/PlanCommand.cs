@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using GanSharp.Data;
 using GanSharp.Cli.Options;
+using GanSharp.Data;
 using GanSharp.Data.Tools;
 using GanSharp.Models.Spade;
 using GanSharp.Options;
@@ -17,17 +17,26 @@ public static class PlanCommand
     {
         // Train's own options (data facts, batch size, networks) by train's names, with train's defaults.
         var spade = new CatalogOptions<SpadeRunOptions>(PlanOptions.Catalog, SpadeOptionCatalog.Defaults(isTrain: true));
-        var size = new Option<int?>("--dataset-size") { Description = "Training pairs, for the whole-training time (read from --label-dir "
-            + "when given).", HelpName = "n" };
+        var size = new Option<int?>("--dataset-size")
+        {
+            Description = "Training pairs, for the whole-training time (read from --label-dir "
+            + "when given).", HelpName = "n"
+        };
         var epochs = new Option<int>("--epochs")
         {
             Description = "Training epochs (the reference's niter + niter_decay).",
             DefaultValueFactory = _ => new PlanOptions().Epochs,
         };
-        var memory = new Option<double?>("--memory-gb") { Description = "Memory available for training; reports the largest batch that "
-            + "fits.", HelpName = "gb" };
-        var scene = new Option<string>("--scene") { Description = "auto, texture or street: what the images show, when no --label-dir "
-            + "says it.", DefaultValueFactory = _ => "auto" };
+        var memory = new Option<double?>("--memory-gb")
+        {
+            Description = "Memory available for training; reports the largest batch that "
+            + "fits.", HelpName = "gb"
+        };
+        var scene = new Option<string>("--scene")
+        {
+            Description = "auto, texture or street: what the images show, when no --label-dir "
+            + "says it.", DefaultValueFactory = _ => "auto"
+        };
         scene.AcceptOnlyFromAmong("auto", "texture", "street");
         // Hidden: a child process measures one probe, so its peak RSS is its own.
         var probe = new Option<int?>("--probe-crop") { Hidden = true };
@@ -59,7 +68,9 @@ public static class PlanCommand
                         $"{DataOptionSpecs.LabelDir.Flag} needs {DataOptionSpecs.ImageDir.Flag} too: the audit pairs labels with photos.");
                 var data = DataOptions.Create(options.Data.LabelDir, options.Data.ImageDir, isTrain: true) with
                 {
-                    LabelNc = options.Data.LabelNc, ContainDontcareLabel = options.Data.ContainDontcareLabel, NoInstance = true,
+                    LabelNc = options.Data.LabelNc,
+                    ContainDontcareLabel = options.Data.ContainDontcareLabel,
+                    NoInstance = true,
                     PreprocessMode = PreprocessMode.None,
                 };
                 AnsiConsole.Status().Start("Auditing the data", _ => audit = DataAudit.Run(new AuditOptions { Data = data }));

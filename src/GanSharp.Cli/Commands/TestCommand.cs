@@ -1,6 +1,5 @@
 using System.CommandLine;
 using GanSharp.Cli.Options;
-using GanSharp.Models.Spade;
 using GanSharp.Runs;
 using Spectre.Console;
 
@@ -21,8 +20,11 @@ public static class TestCommand
             Description = "Where result pages go.",
             DefaultValueFactory = _ => "./results",
         };
-        var batchStats = new Option<bool>("--batch-norm-stats") { Description = "Run the generator in train mode (batch statistics of "
-            + "each test batch) instead of eval mode; can help when training data was small." };
+        var batchStats = new Option<bool>("--batch-norm-stats")
+        {
+            Description = "Run the generator in train mode (batch statistics of "
+            + "each test batch) instead of eval mode; can help when training data was small."
+        };
         cmd.Options.Add(results);
         cmd.Options.Add(batchStats);
         var reference = new ReferenceCompatBinder(isTrain: false);

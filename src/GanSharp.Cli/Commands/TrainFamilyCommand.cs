@@ -2,7 +2,6 @@ using System.CommandLine;
 using GanSharp.Cli.Options;
 using GanSharp.Options;
 using GanSharp.Runs;
-using GanSharp.Training;
 using Spectre.Console;
 
 namespace GanSharp.Cli.Commands;

@@ -13,7 +13,10 @@ namespace GanSharp.Cli.Options;
 public static class RangeChecks
 {
     /// <summary>Options that count things and for which a negative value means nothing.</summary>
-    private static readonly HashSet<string> NonNegative = new(StringComparer.Ordinal) { SpadeOptionCatalog.Threads.Flag, FamilyOptionSpecs.Threads.Flag };
+    private static readonly HashSet<string> NonNegative = new(StringComparer.Ordinal)
+    {
+        SpadeOptionCatalog.Threads.Flag, FamilyOptionSpecs.Threads.Flag,
+    };
 
     public static void AddTo(Command command)
     {

@@ -21,14 +21,26 @@ public sealed class ReferenceCompatBinder
             + "train_inst), ade20k, cityscapes or facades; brings that mode's defaults (label_nc, crop, aspect ratio, ...).",
         HelpName = "mode",
     };
-    private readonly Option<string?> _dataroot = new("--dataroot") { Description = "With --dataset_mode coco: the folder holding "
-        + "<phase>_label, <phase>_img and <phase>_inst.", HelpName = "dir" };
-    private readonly Option<string?> _phase = new("--phase") { Description = "With --dataroot: which split to read (train; test reads "
-        + "val, as the reference).", HelpName = "phase" };
-    private readonly Option<string?> _gpuIds = new("--gpu_ids", "--gpu-ids") { Description = "Accepted for reference command lines; "
-        + "GanSharp runs on the CPU.", HelpName = "ids" };
-    private readonly Option<int?> _howMany = new("--how_many", "--how-many") { Description = $"Synthesize only the first this many label "
-        + $"maps (the same as {DataOptionSpecs.MaxDatasetSize.Flag}).", HelpName = "count" };
+    private readonly Option<string?> _dataroot = new("--dataroot")
+    {
+        Description = "With --dataset_mode coco: the folder holding "
+        + "<phase>_label, <phase>_img and <phase>_inst.", HelpName = "dir"
+    };
+    private readonly Option<string?> _phase = new("--phase")
+    {
+        Description = "With --dataroot: which split to read (train; test reads "
+        + "val, as the reference).", HelpName = "phase"
+    };
+    private readonly Option<string?> _gpuIds = new("--gpu_ids", "--gpu-ids")
+    {
+        Description = "Accepted for reference command lines; "
+        + "GanSharp runs on the CPU.", HelpName = "ids"
+    };
+    private readonly Option<int?> _howMany = new("--how_many", "--how-many")
+    {
+        Description = $"Synthesize only the first this many label "
+        + $"maps (the same as {DataOptionSpecs.MaxDatasetSize.Flag}).", HelpName = "count"
+    };
     private readonly List<(Option<string?> Option, string Only, string What)> _fixed = [];
     private readonly List<(Option Option, string Why)> _inert = [];
 

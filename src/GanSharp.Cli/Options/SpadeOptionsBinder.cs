@@ -1,7 +1,6 @@
 using System.CommandLine;
 using GanSharp.Models.Spade;
 using GanSharp.Options;
-using GanSharp.Runs;
 
 namespace GanSharp.Cli.Options;
 

@@ -150,24 +150,24 @@ public sealed class DatasetScan
         switch (role)
         {
             case Role.Label:
-            {
-                var (map, kind) = ReadLabelForScan(path);
-                return new FileFacts { Width = map.Width, Height = map.Height, Kind = kind, Values = Distinct(map.Values) };
-            }
+                {
+                    var (map, kind) = ReadLabelForScan(path);
+                    return new FileFacts { Width = map.Width, Height = map.Height, Kind = kind, Values = Distinct(map.Values) };
+                }
             case Role.Instance:
-            {
-                var (w, h, kind) = LabelIO.ReadInfo(path);
-                if (kind == LabelFileKind.Colour)
-                    throw LabelIO.ColourError(path, PngCodec.ReadHeader(path).ColorType);
-                return new FileFacts { Width = w, Height = h, Kind = kind };
-            }
+                {
+                    var (w, h, kind) = LabelIO.ReadInfo(path);
+                    if (kind == LabelFileKind.Colour)
+                        throw LabelIO.ColourError(path, PngCodec.ReadHeader(path).ColorType);
+                    return new FileFacts { Width = w, Height = h, Kind = kind };
+                }
             default:
-            {
-                // Decoded in full, not just the header: a truncated photo has an intact header, and the loader
-                // would meet it only hours into training (the cache makes this a one-time cost per file).
-                var (w, h) = ImageIO.Verify(path);
-                return new FileFacts { Width = w, Height = h };
-            }
+                {
+                    // Decoded in full, not just the header: a truncated photo has an intact header, and the loader
+                    // would meet it only hours into training (the cache makes this a one-time cost per file).
+                    var (w, h) = ImageIO.Verify(path);
+                    return new FileFacts { Width = w, Height = h };
+                }
         }
     }
 

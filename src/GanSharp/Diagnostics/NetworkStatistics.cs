@@ -1,5 +1,4 @@
 using GanSharp.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Diagnostics;

@@ -119,7 +119,8 @@ public static class Remedies
     private static readonly Remedy LowerVgg = Remedy.Set(LossOptionSpecs.LambdaVgg, 5.0,
         "The perceptual loss keeps falling on training images while the adversarial loss is flat, so the net loss is reduced by over-fitting "
         + $"it; lower its weight (default {Remedy.DefaultOf(LossOptionSpecs.LambdaVgg, new SpadeLossOptions())}).",
-        "first-aid kit, other losses") with { NotForFamilies = true };
+        "first-aid kit, other losses") with
+    { NotForFamilies = true };
     private static readonly Remedy MoreData = new("data", "more and more varied images",
         "A small or repetitive data set (consecutive video frames) is memorised; the first-aid kit suggests thousands of varied examples "
             + "for complex scenes.",
@@ -172,7 +173,8 @@ public static class Remedies
         "GanSharp");
     private static readonly Remedy BeganGamma = Remedy.Set(FamilyOptionSpecs.BeganGamma, 0.5,
         "A lower diversity ratio γ asks less of G's reconstruction and lets the equilibrium term k settle.",
-        "GanSharp (BEGAN)") with { NotForSpade = true };
+        "GanSharp (BEGAN)") with
+    { NotForSpade = true };
 
     private static readonly Dictionary<string, Remedy[]> Table = new(StringComparer.Ordinal)
     {

@@ -96,8 +96,11 @@ public static partial class RunLogReader
                             break;
                     }
                 }
-                records.Add(new StatsRecord(epoch, epochIter, iteration, time, values) { FirstNonFinite = firstBad,
-                    FirstNonFiniteIteration = firstBadIteration });
+                records.Add(new StatsRecord(epoch, epochIter, iteration, time, values)
+                {
+                    FirstNonFinite = firstBad,
+                    FirstNonFiniteIteration = firstBadIteration
+                });
             }
             catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
             {

@@ -1,6 +1,5 @@
 using System.Globalization;
 using GanSharp.Data;
-using static TorchSharp.torch;
 
 namespace GanSharp.Evaluation;
 

@@ -133,23 +133,23 @@ internal sealed class PickleReader
             case 0x74: stack.Add(new PickleTuple(PopMark(stack, marks).ToArray())); break; // TUPLE
             case 0x6c: stack.Add(PopMark(stack, marks)); break; // LIST
             case 0x64: // DICT
-            {
-                var items = PopMark(stack, marks);
-                var d = new Dictionary<object, object?>();
-                for (int i = 0; i + 1 < items.Count; i += 2) d[Key(items[i])] = items[i + 1];
-                stack.Add(d);
-                break;
-            }
+                {
+                    var items = PopMark(stack, marks);
+                    var d = new Dictionary<object, object?>();
+                    for (int i = 0; i + 1 < items.Count; i += 2) d[Key(items[i])] = items[i + 1];
+                    stack.Add(d);
+                    break;
+                }
             case 0x61: { var v = Pop(stack); AppendTo(Top(stack), [v]); break; } // APPEND
             case 0x65: { var items = PopMark(stack, marks); AppendTo(Top(stack), items); break; } // APPENDS
             case 0x73: { var v = Pop(stack); var k = Pop(stack); SetItem(Top(stack), k, v); break; } // SETITEM
             case 0x75: // SETITEMS
-            {
-                var items = PopMark(stack, marks);
-                var target = Top(stack);
-                for (int i = 0; i + 1 < items.Count; i += 2) SetItem(target, items[i], items[i + 1]);
-                break;
-            }
+                {
+                    var items = PopMark(stack, marks);
+                    var target = Top(stack);
+                    for (int i = 0; i + 1 < items.Count; i += 2) SetItem(target, items[i], items[i + 1]);
+                    break;
+                }
             default:
                 return false;
         }
@@ -180,33 +180,33 @@ internal sealed class PickleReader
         switch (op)
         {
             case 0x63: // GLOBAL
-            {
-                string module = ReadLine();
-                string name = ReadLine();
-                stack.Add(_resolveGlobal(new PickleGlobal(module, name)));
-                break;
-            }
+                {
+                    string module = ReadLine();
+                    string name = ReadLine();
+                    stack.Add(_resolveGlobal(new PickleGlobal(module, name)));
+                    break;
+                }
             case 0x93: // STACK_GLOBAL
-            {
-                var name = Pop(stack) as string ?? throw Bad("STACK_GLOBAL without a string name");
-                var module = Pop(stack) as string ?? throw Bad("STACK_GLOBAL without a string module");
-                stack.Add(_resolveGlobal(new PickleGlobal(module, name)));
-                break;
-            }
+                {
+                    var name = Pop(stack) as string ?? throw Bad("STACK_GLOBAL without a string name");
+                    var module = Pop(stack) as string ?? throw Bad("STACK_GLOBAL without a string module");
+                    stack.Add(_resolveGlobal(new PickleGlobal(module, name)));
+                    break;
+                }
             case 0x52: // REDUCE
-            {
-                var args = Pop(stack) as PickleTuple ?? throw Bad("REDUCE without an argument tuple");
-                var fn = Pop(stack) ?? throw Bad("REDUCE of None");
-                stack.Add(_call(fn, args.Items));
-                break;
-            }
+                {
+                    var args = Pop(stack) as PickleTuple ?? throw Bad("REDUCE without an argument tuple");
+                    var fn = Pop(stack) ?? throw Bad("REDUCE of None");
+                    stack.Add(_call(fn, args.Items));
+                    break;
+                }
             case 0x81: // NEWOBJ
-            {
-                var args = Pop(stack) as PickleTuple ?? throw Bad("NEWOBJ without an argument tuple");
-                var cls = Pop(stack) ?? throw Bad("NEWOBJ of None");
-                stack.Add(_call(cls, args.Items));
-                break;
-            }
+                {
+                    var args = Pop(stack) as PickleTuple ?? throw Bad("NEWOBJ without an argument tuple");
+                    var cls = Pop(stack) ?? throw Bad("NEWOBJ of None");
+                    stack.Add(_call(cls, args.Items));
+                    break;
+                }
             case 0x62: { var state = Pop(stack); _build(Top(stack) ?? throw Bad("BUILD on None"), state); break; } // BUILD
             case 0x51: stack.Add(_persistentLoad(Pop(stack))); break; // BINPERSID
             case 0x50: stack.Add(_persistentLoad(ReadLine())); break; // PERSID

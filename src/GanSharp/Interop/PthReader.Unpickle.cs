@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.IO.Compression;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -186,14 +184,14 @@ public static partial class PthReader
                     return args.Length == 1 && args[0] is string s ? s : throw Refuse("a malformed TorchVersion");
                 case "_rebuild_tensor":
                 case "_rebuild_tensor_v2":
-                {
-                    if (args.Length < 4 || args[0] is not Storage st) throw Refuse("a malformed tensor record");
-                    long off = Count(args[1], "tensor offset");
-                    long[] size = Longs(args[2]);
-                    long[] stride = Longs(args[3]);
-                    bool rg = args.Length > 4 && args[4] is true;
-                    return new PendingTensor(st, off, size, stride, rg);
-                }
+                    {
+                        if (args.Length < 4 || args[0] is not Storage st) throw Refuse("a malformed tensor record");
+                        long off = Count(args[1], "tensor offset");
+                        long[] size = Longs(args[2]);
+                        long[] stride = Longs(args[3]);
+                        bool rg = args.Length > 4 && args[4] is true;
+                        return new PendingTensor(st, off, size, stride, rg);
+                    }
                 case "_rebuild_parameter":
                     return args.Length >= 1 && args[0] is PendingTensor p ? p : throw Refuse("a malformed parameter record");
                 default:

@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace GanSharp.Kernels;
@@ -106,18 +106,18 @@ public static unsafe partial class OneDnnGemm
         // Blocks pay only when several taps reuse them (one GEMM per tap, same A block, B blocks overlapping).
         long block = job->Taps > 1 ? WeightBlock : k1 - k0;
         for (long s = 0; s < job->Samples; s++)
-        for (long b0 = k0; b0 < k1; b0 += block)
-        {
-            long kb = Math.Min(block, k1 - b0);
-            for (long t = 0; t < job->Taps; t++)
+            for (long b0 = k0; b0 < k1; b0 += block)
             {
-                int status = Sgemm((sbyte)'N', (sbyte)'T', job->M, job->N, kb, 1f,
-                    job->A + s * job->ASample + b0, job->Lda,
-                    job->B + s * job->BSample + job->Offsets[t] + b0, job->Ldb,
-                    s == 0 && b0 == k0 ? 0f : 1f, output + t * mn, job->N);
-                if (status != 0) job->Failed = status;
+                long kb = Math.Min(block, k1 - b0);
+                for (long t = 0; t < job->Taps; t++)
+                {
+                    int status = Sgemm((sbyte)'N', (sbyte)'T', job->M, job->N, kb, 1f,
+                        job->A + s * job->ASample + b0, job->Lda,
+                        job->B + s * job->BSample + job->Offsets[t] + b0, job->Ldb,
+                        s == 0 && b0 == k0 ? 0f : 1f, output + t * mn, job->N);
+                    if (status != 0) job->Failed = status;
+                }
             }
-        }
     }
 }
 
@@ -274,21 +274,21 @@ public static unsafe partial class OneDnnGemm
             new Span<float>(dst, checked((int)(h * w))).Clear();
             float* src = job->Cols + u * k * k * columns;
             for (long ki = 0; ki < k; ki++)
-            for (long kj = 0; kj < k; kj++)
-            {
-                float* plane = src + (ki * k + kj) * columns;
-                // Output columns ow whose x = ow·stride − pad + kj lies in [0, w).
-                long first = pad - kj <= 0 ? 0 : (pad - kj + stride - 1) / stride;
-                long last = w - 1 + pad - kj < 0 ? -1 : Math.Min(wo - 1, (w - 1 + pad - kj) / stride);
-                for (long oh = 0; oh < ho; oh++)
+                for (long kj = 0; kj < k; kj++)
                 {
-                    long y = oh * stride - pad + ki;
-                    if (y < 0 || y >= h) continue;
-                    float* row = plane + oh * wo;
-                    float* target = dst + y * w - pad + kj;
-                    for (long ow = first; ow <= last; ow++) target[ow * stride] += row[ow];
+                    float* plane = src + (ki * k + kj) * columns;
+                    // Output columns ow whose x = ow·stride − pad + kj lies in [0, w).
+                    long first = pad - kj <= 0 ? 0 : (pad - kj + stride - 1) / stride;
+                    long last = w - 1 + pad - kj < 0 ? -1 : Math.Min(wo - 1, (w - 1 + pad - kj) / stride);
+                    for (long oh = 0; oh < ho; oh++)
+                    {
+                        long y = oh * stride - pad + ki;
+                        if (y < 0 || y >= h) continue;
+                        float* row = plane + oh * wo;
+                        float* target = dst + y * w - pad + kj;
+                        for (long ow = first; ow <= last; ow++) target[ow * stride] += row[ow];
+                    }
                 }
-            }
         }
     }
 }

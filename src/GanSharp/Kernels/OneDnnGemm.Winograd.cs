@@ -177,27 +177,27 @@ public static unsafe partial class OneDnnGemm
     {
         long point = k * n;
         for (long c = 0; c < k; c++)
-        for (long r = 0; r < nty; r++)
-        {
-            float* tileRow = x + c * planeStride + 2 * (ty0 + r) * rowWidth + 2 * tx0;
-            float* dst = v + c * n + r * ntx;
-            long t = 0;
-            for (; t + 16 <= ntx; t += 16)
+            for (long r = 0; r < nty; r++)
             {
-                float* p = tileRow + 2 * t;
-                // Bᵀ along each of the 4 rows (h), then along the columns (Bᵀ d B).
-                var h0 = RowTransform(p, out var h1, out var h2, out var h3);
-                var g0 = RowTransform(p + rowWidth, out var g1, out var g2, out var g3);
-                var f0 = RowTransform(p + 2 * rowWidth, out var f1, out var f2, out var f3);
-                var e0 = RowTransform(p + 3 * rowWidth, out var e1, out var e2, out var e3);
-                float* q = dst + t;
-                Store4(q, point, h0 - f0, h1 - f1, h2 - f2, h3 - f3);
-                Store4(q + 4 * point, point, g0 + f0, g1 + f1, g2 + f2, g3 + f3);
-                Store4(q + 8 * point, point, f0 - g0, f1 - g1, f2 - g2, f3 - g3);
-                Store4(q + 12 * point, point, g0 - e0, g1 - e1, g2 - e2, g3 - e3);
+                float* tileRow = x + c * planeStride + 2 * (ty0 + r) * rowWidth + 2 * tx0;
+                float* dst = v + c * n + r * ntx;
+                long t = 0;
+                for (; t + 16 <= ntx; t += 16)
+                {
+                    float* p = tileRow + 2 * t;
+                    // Bᵀ along each of the 4 rows (h), then along the columns (Bᵀ d B).
+                    var h0 = RowTransform(p, out var h1, out var h2, out var h3);
+                    var g0 = RowTransform(p + rowWidth, out var g1, out var g2, out var g3);
+                    var f0 = RowTransform(p + 2 * rowWidth, out var f1, out var f2, out var f3);
+                    var e0 = RowTransform(p + 3 * rowWidth, out var e1, out var e2, out var e3);
+                    float* q = dst + t;
+                    Store4(q, point, h0 - f0, h1 - f1, h2 - f2, h3 - f3);
+                    Store4(q + 4 * point, point, g0 + f0, g1 + f1, g2 + f2, g3 + f3);
+                    Store4(q + 8 * point, point, f0 - g0, f1 - g1, f2 - g2, f3 - g3);
+                    Store4(q + 12 * point, point, g0 - e0, g1 - e1, g2 - e2, g3 - e3);
+                }
+                for (; t < ntx; t++) TransformInputTile(tileRow + 2 * t, rowWidth, dst + t, point);
             }
-            for (; t < ntx; t++) TransformInputTile(tileRow + 2 * t, rowWidth, dst + t, point);
-        }
     }
 
     // p[0], p[point], p[2·point], p[3·point] = a, b, c, d: four transform points of 16 tiles.

@@ -1,7 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace GanSharp.Kernels;
 
@@ -83,38 +81,38 @@ public static unsafe partial class OneDnnGemm
     {
         long point = m * n;
         for (long i = 0; i < m; i++)
-        for (long r = 0; r < nty; r++)
-        {
-            float* top = g + i * h * w + 2 * (ty0 + r) * w + 2 * tx0;
-            float* dst = gy + i * n + r * ntx;
-            long t = 0;
-            for (; t + 16 <= ntx; t += 16)
+            for (long r = 0; r < nty; r++)
             {
-                float* p = top + 2 * t;
-                var a0 = Lanes(p, false);
-                var a1 = Lanes(p, true);
-                var b0 = Lanes(p + w, false);
-                var b1 = Lanes(p + w, true);
-                // A along the rows (2 columns into 4), then along the columns.
-                var z0 = a0; var z1 = a0 + a1; var z2 = a0 - a1; var z3 = -a1;
-                var y0 = b0; var y1 = b0 + b1; var y2 = b0 - b1; var y3 = -b1;
-                float* q = dst + t;
-                Store4(q, point, z0, z1, z2, z3);
-                Store4(q + 4 * point, point, z0 + y0, z1 + y1, z2 + y2, z3 + y3);
-                Store4(q + 8 * point, point, z0 - y0, z1 - y1, z2 - y2, z3 - y3);
-                Store4(q + 12 * point, point, -y0, -y1, -y2, -y3);
+                float* top = g + i * h * w + 2 * (ty0 + r) * w + 2 * tx0;
+                float* dst = gy + i * n + r * ntx;
+                long t = 0;
+                for (; t + 16 <= ntx; t += 16)
+                {
+                    float* p = top + 2 * t;
+                    var a0 = Lanes(p, false);
+                    var a1 = Lanes(p, true);
+                    var b0 = Lanes(p + w, false);
+                    var b1 = Lanes(p + w, true);
+                    // A along the rows (2 columns into 4), then along the columns.
+                    var z0 = a0; var z1 = a0 + a1; var z2 = a0 - a1; var z3 = -a1;
+                    var y0 = b0; var y1 = b0 + b1; var y2 = b0 - b1; var y3 = -b1;
+                    float* q = dst + t;
+                    Store4(q, point, z0, z1, z2, z3);
+                    Store4(q + 4 * point, point, z0 + y0, z1 + y1, z2 + y2, z3 + y3);
+                    Store4(q + 8 * point, point, z0 - y0, z1 - y1, z2 - y2, z3 - y3);
+                    Store4(q + 12 * point, point, -y0, -y1, -y2, -y3);
+                }
+                for (; t < ntx; t++)
+                {
+                    float* p = top + 2 * t;
+                    float* q = dst + t;
+                    float z0 = p[0], z1 = p[0] + p[1], z2 = p[0] - p[1], z3 = -p[1];
+                    float y0 = p[w], y1 = p[w] + p[w + 1], y2 = p[w] - p[w + 1], y3 = -p[w + 1];
+                    q[0] = z0; q[point] = z1; q[2 * point] = z2; q[3 * point] = z3;
+                    q[4 * point] = z0 + y0; q[5 * point] = z1 + y1; q[6 * point] = z2 + y2; q[7 * point] = z3 + y3;
+                    q[8 * point] = z0 - y0; q[9 * point] = z1 - y1; q[10 * point] = z2 - y2; q[11 * point] = z3 - y3;
+                    q[12 * point] = -y0; q[13 * point] = -y1; q[14 * point] = -y2; q[15 * point] = -y3;
+                }
             }
-            for (; t < ntx; t++)
-            {
-                float* p = top + 2 * t;
-                float* q = dst + t;
-                float z0 = p[0], z1 = p[0] + p[1], z2 = p[0] - p[1], z3 = -p[1];
-                float y0 = p[w], y1 = p[w] + p[w + 1], y2 = p[w] - p[w + 1], y3 = -p[w + 1];
-                q[0] = z0; q[point] = z1; q[2 * point] = z2; q[3 * point] = z3;
-                q[4 * point] = z0 + y0; q[5 * point] = z1 + y1; q[6 * point] = z2 + y2; q[7 * point] = z3 + y3;
-                q[8 * point] = z0 - y0; q[9 * point] = z1 - y1; q[10 * point] = z2 - y2; q[11 * point] = z3 - y3;
-                q[12 * point] = -y0; q[13 * point] = -y1; q[14 * point] = -y2; q[15 * point] = -y3;
-            }
-        }
     }
 }

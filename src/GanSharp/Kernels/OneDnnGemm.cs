@@ -95,13 +95,13 @@ public static unsafe partial class OneDnnGemm
                 if (Sgemm((sbyte)'N', (sbyte)'N', m, n, k, 1f, pa, k, pb, n, 0f, pc, n) != 0)
                     return "libtorch (oneDNN's sgemm refused a test product)";
             for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                double s = 0;
-                for (int t = 0; t < k; t++) s += (double)a[i * k + t] * b[t * n + j];
-                if (Math.Abs(s - c[i * n + j]) > 1e-4)
-                    return "libtorch (oneDNN's sgemm gave a wrong test product on this machine)";
-            }
+                for (int j = 0; j < n; j++)
+                {
+                    double s = 0;
+                    for (int t = 0; t < k; t++) s += (double)a[i * k + t] * b[t * n + j];
+                    if (Math.Abs(s - c[i * n + j]) > 1e-4)
+                        return "libtorch (oneDNN's sgemm gave a wrong test product on this machine)";
+                }
             TrySetOmpThreads(threads);
             return null;
         }

@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -56,15 +55,15 @@ public static class Adversarial
         switch (kind)
         {
             case AdversarialLoss.Original:
-            {
-                using var target = ones_like(logits);
-                return F.binary_cross_entropy_with_logits(logits, target);
-            }
+                {
+                    using var target = ones_like(logits);
+                    return F.binary_cross_entropy_with_logits(logits, target);
+                }
             case AdversarialLoss.Ls:
-            {
-                using var target = ones_like(logits);
-                return F.mse_loss(logits, target);
-            }
+                {
+                    using var target = ones_like(logits);
+                    return F.mse_loss(logits, target);
+                }
             case AdversarialLoss.W or AdversarialLoss.Hinge:
                 return logits.mean().neg_();
             default:
@@ -78,22 +77,22 @@ public static class Adversarial
         switch (kind)
         {
             case AdversarialLoss.Original:
-            {
-                using var target = real ? ones_like(pred) : zeros_like(pred);
-                return F.binary_cross_entropy_with_logits(pred, target);
-            }
+                {
+                    using var target = real ? ones_like(pred) : zeros_like(pred);
+                    return F.binary_cross_entropy_with_logits(pred, target);
+                }
             case AdversarialLoss.Ls:
-            {
-                using var target = real ? ones_like(pred) : zeros_like(pred);
-                return F.mse_loss(pred, target);
-            }
+                {
+                    using var target = real ? ones_like(pred) : zeros_like(pred);
+                    return F.mse_loss(pred, target);
+                }
             case AdversarialLoss.Hinge:
-            {
-                // -mean(min(x - 1, 0)) = mean(relu(1 - x)) for real; -mean(min(-x - 1, 0)) = mean(relu(1 + x)) for fake.
-                using var scope = NewDisposeScope();
-                var margin = real ? pred.neg().add_(1) : pred.add(1);
-                return margin.relu_().mean().MoveToOuterDisposeScope();
-            }
+                {
+                    // -mean(min(x - 1, 0)) = mean(relu(1 - x)) for real; -mean(min(-x - 1, 0)) = mean(relu(1 + x)) for fake.
+                    using var scope = NewDisposeScope();
+                    var margin = real ? pred.neg().add_(1) : pred.add(1);
+                    return margin.relu_().mean().MoveToOuterDisposeScope();
+                }
             case AdversarialLoss.W:
                 return real ? pred.mean().neg_() : pred.mean();
             default:

@@ -31,7 +31,8 @@ public sealed record SpadeLossOptions
     public SpadeLossOptions Validate()
     {
         var weights = new[] { ("lambda_feat", LambdaFeat), ("lambda_vgg", LambdaVgg), ("lambda_kld", LambdaKld), ("lambda_gan", LambdaGan) };
-        foreach (var (name, value) in weights) {
+        foreach (var (name, value) in weights)
+        {
             if (!(value >= 0) || double.IsInfinity(value))
                 throw new GanSharpException(ErrorKind.Usage, $"{name} is {value}; loss weights must be finite and not negative.");
         }

@@ -1,5 +1,4 @@
 using GanSharp.Models.Spade;
-using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -21,7 +20,8 @@ public static class VggLoss
         // The real features are targets only: no graph is needed for them.
         using (no_grad()) ys = vgg.call(real);
         Tensor? total = null;
-        for (int i = 0; i < xs.Length; i++) {
+        for (int i = 0; i < xs.Length; i++)
+        {
             var term = F.l1_loss(xs[i], ys[i]).mul(Weights[i]);
             total = total is null ? term : total.add(term);
         }

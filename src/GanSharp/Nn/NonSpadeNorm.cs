@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Nn;
@@ -15,7 +14,8 @@ public sealed record NonSpadeNormSpec(bool Spectral, NonSpadeNormKind Norm)
     {
         bool spectral = text.StartsWith("spectral", StringComparison.Ordinal);
         string sub = spectral ? text["spectral".Length..] : text;
-        var kind = sub switch {
+        var kind = sub switch
+        {
             "" or "none" => NonSpadeNormKind.None,
             "instance" => NonSpadeNormKind.Instance,
             "batch" => NonSpadeNormKind.Batch,
@@ -36,7 +36,8 @@ public sealed record NonSpadeNormSpec(bool Spectral, NonSpadeNormKind Norm)
         nn.Module<Tensor, Tensor> conv = Spectral
             ? new SpectralNormConv2d(cin, cout, kernel, stride, padding, bias, device, drawDroppedBias: true)
             : nn.Conv2d(cin, cout, kernel, stride: stride, padding: padding, bias: bias, device: device);
-        return Norm switch {
+        return Norm switch
+        {
             NonSpadeNormKind.None => conv,
             NonSpadeNormKind.Instance => nn.Sequential(conv, nn.InstanceNorm2d(cout, affine: false, device: device)),
             NonSpadeNormKind.Batch => nn.Sequential(conv, nn.BatchNorm2d(cout, affine: true, device: device)),

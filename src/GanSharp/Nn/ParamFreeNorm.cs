@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -39,13 +38,15 @@ public sealed class ParamFreeNorm : nn.Module<Tensor, Tensor>
     public ParamFreeNorm(ParamFreeNormKind kind, long numFeatures, Device? device = null, bool affine = false) : base(nameof(ParamFreeNorm))
     {
         Kind = kind;
-        if (affine) {
+        if (affine)
+        {
             if (kind == ParamFreeNormKind.Instance) throw new ArgumentException("An affine instance norm is not one of the " +
                 "reference's norms.", nameof(affine));
             weight = new TorchSharp.Modules.Parameter(ones(numFeatures, device: device));
             bias = new TorchSharp.Modules.Parameter(zeros(numFeatures, device: device));
         }
-        if (kind != ParamFreeNormKind.Instance) {
+        if (kind != ParamFreeNormKind.Instance)
+        {
             running_mean = zeros(numFeatures, device: device);
             running_var = ones(numFeatures, device: device);
             num_batches_tracked = zeros(Array.Empty<long>(), dtype: ScalarType.Int64, device: device);
@@ -65,7 +66,8 @@ public sealed class ParamFreeNorm : nn.Module<Tensor, Tensor>
     {
         if (Kind == ParamFreeNormKind.Instance)
             return F.instance_norm(input, eps: Eps);
-        if (training && Kind == ParamFreeNormKind.Batch) {
+        if (training && Kind == ParamFreeNormKind.Batch)
+        {
             using var _ = no_grad();
             num_batches_tracked!.add_(1);
         }

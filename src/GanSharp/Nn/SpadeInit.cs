@@ -1,4 +1,3 @@
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -15,32 +14,34 @@ public static class SpadeInit
     public static void XavierNormal(nn.Module module, double gain)
     {
         using var _ = no_grad();
-        foreach (var m in DepthFirst(module)) {
-            switch (m) {
-            case Conv2d c:
-                XavierNormal(c.weight!, gain);
-                if (c.bias is not null) nn.init.zeros_(c.bias);
-                break;
-            case Linear l:
-                XavierNormal(l.weight!, gain);
-                if (l.bias is not null) nn.init.zeros_(l.bias);
-                break;
-            case SpectralNormConv2d sc:
-                XavierNormal(sc.WeightOrig, gain);
-                if (sc.Bias is not null) nn.init.zeros_(sc.Bias);
-                break;
-            case SpectralNormLinear sl:
-                XavierNormal(sl.WeightOrig, gain);
-                if (sl.Bias is not null) nn.init.zeros_(sl.Bias);
-                break;
-            case BatchNorm2d bn when bn.affine:
-                nn.init.normal_(bn.weight, 1.0, gain);
-                nn.init.zeros_(bn.bias!);
-                break;
-            case ParamFreeNorm { Weight: { } w, Bias: { } b }:
-                nn.init.normal_(w, 1.0, gain);
-                nn.init.zeros_(b);
-                break;
+        foreach (var m in DepthFirst(module))
+        {
+            switch (m)
+            {
+                case Conv2d c:
+                    XavierNormal(c.weight!, gain);
+                    if (c.bias is not null) nn.init.zeros_(c.bias);
+                    break;
+                case Linear l:
+                    XavierNormal(l.weight!, gain);
+                    if (l.bias is not null) nn.init.zeros_(l.bias);
+                    break;
+                case SpectralNormConv2d sc:
+                    XavierNormal(sc.WeightOrig, gain);
+                    if (sc.Bias is not null) nn.init.zeros_(sc.Bias);
+                    break;
+                case SpectralNormLinear sl:
+                    XavierNormal(sl.WeightOrig, gain);
+                    if (sl.Bias is not null) nn.init.zeros_(sl.Bias);
+                    break;
+                case BatchNorm2d bn when bn.affine:
+                    nn.init.normal_(bn.weight, 1.0, gain);
+                    nn.init.zeros_(bn.bias!);
+                    break;
+                case ParamFreeNorm { Weight: { } w, Bias: { } b }:
+                    nn.init.normal_(w, 1.0, gain);
+                    nn.init.zeros_(b);
+                    break;
             }
         }
     }

@@ -19,7 +19,8 @@ public sealed record SpadeNormSpec(bool Spectral, ParamFreeNormKind ParamFree, i
         if (!m.Success)
             throw new GanSharpException(ErrorKind.Usage,
                 $"norm_G '{text}' is not a SPADE norm; use [spectral]spade(instance|batch|syncbatch)<k>x<k>, e.g. spectralspadesyncbatch3x3.");
-        var kind = m.Groups[2].Value switch {
+        var kind = m.Groups[2].Value switch
+        {
             "instance" => ParamFreeNormKind.Instance,
             "batch" => ParamFreeNormKind.Batch,
             _ => ParamFreeNormKind.SyncBatch,
@@ -78,7 +79,8 @@ public sealed class SpadeNorm : nn.Module<Tensor, Tensor, Tensor>
         // copy is shared.
         var actv = F.relu(GemmConvolution.Conv2d(seg, shared.weight!, shared.bias, shared.weight!.shape[2] / 2, shareInput: true)); // [N, 128, H, W]
         Tensor gamma, beta;
-        if (FuseGammaBeta) {
+        if (FuseGammaBeta)
+        {
             var w = cat(new[] { mlp_gamma.weight!, mlp_beta.weight! }, 0);
             var b = cat(new[] { mlp_gamma.bias!, mlp_beta.bias! }, 0);
             long p = mlp_gamma.weight!.shape[2] / 2;
@@ -86,7 +88,9 @@ public sealed class SpadeNorm : nn.Module<Tensor, Tensor, Tensor>
             var parts = both.chunk(2, 1);
             gamma = parts[0];
             beta = parts[1];
-        } else {
+        }
+        else
+        {
             long p = mlp_gamma.weight!.shape[2] / 2;
             gamma = GemmConvolution.Conv2d(actv, mlp_gamma.weight!, mlp_gamma.bias, p);
             beta = GemmConvolution.Conv2d(actv, mlp_beta.weight!, mlp_beta.bias, p);

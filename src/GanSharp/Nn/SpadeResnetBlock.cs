@@ -1,5 +1,4 @@
 using GanSharp.Kernels;
-using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -61,7 +60,8 @@ public sealed class SpadeResnetBlock : nn.Module<Tensor, Tensor, Tensor>
     }
 
     // The generator never needs a double backward, so its convolutions may take the GEMM path.
-    private static Tensor Convolve(nn.Module<Tensor, Tensor> conv, Tensor x) => conv switch {
+    private static Tensor Convolve(nn.Module<Tensor, Tensor> conv, Tensor x) => conv switch
+    {
         TorchSharp.Modules.Conv2d plain => GemmConvolution.Conv2d(x, plain.weight!, plain.bias, plain.weight!.shape[2] / 2),
         _ => conv.call(x),
     };

@@ -1,5 +1,4 @@
 using GanSharp.Kernels;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -25,8 +24,10 @@ public static class SpectralNorm
         using var scope = NewDisposeScope();
         var weightMat = weightOrig.reshape(weightOrig.shape[0], -1); // [out, in*k*k]
         Tensor uUse = u, vUse = v;
-        if (training) {
-            using (no_grad()) {
+        if (training)
+        {
+            using (no_grad())
+            {
                 var newV = F.normalize(mv(weightMat.t(), u), dim: 0, eps: Eps);
                 v.copy_(newV);
                 var newU = F.normalize(mv(weightMat, v), dim: 0, eps: Eps);
@@ -55,7 +56,8 @@ public static class SpectralNorm
     {
         using var _ = no_grad();
         nn.init.kaiming_uniform_(weight, Math.Sqrt(5));
-        if (bias is not null) {
+        if (bias is not null)
+        {
             long fanIn = weight.shape.Skip(1).Aggregate(1L, (a, b) => a * b);
             double bound = fanIn > 0 ? 1.0 / Math.Sqrt(fanIn) : 0;
             nn.init.uniform_(bias, -bound, bound);
@@ -95,17 +97,23 @@ public sealed class SpectralNormConv2d : nn.Module<Tensor, Tensor>
         KernelSize = kernelSize;
         weight_orig = new Parameter(empty(new[] { outChannels, inChannels, kernelSize, kernelSize }, device: device));
         this.bias = bias ? new Parameter(empty(outChannels, device: device)) : null;
-        if (drawDroppedBias && !bias) {
+        if (drawDroppedBias && !bias)
+        {
             // The reference builds this conv with a bias and deletes it once a norm follows: its draw still counts.
             using var dropped = empty(outChannels, device: device);
             SpectralNorm.DefaultInit(weight_orig, dropped);
-        } else {
+        }
+        else
+        {
             SpectralNorm.DefaultInit(weight_orig, this.bias);
         }
-        if (drawVectorsLater) {
+        if (drawVectorsLater)
+        {
             weight_u = empty(outChannels, device: device);
             weight_v = empty(inChannels * kernelSize * kernelSize, device: device);
-        } else {
+        }
+        else
+        {
             (weight_u, weight_v) = SpectralNorm.InitialVectors(outChannels, inChannels * kernelSize * kernelSize, device);
         }
         this.stride = new[] { stride, stride };
@@ -124,7 +132,8 @@ public sealed class SpectralNormConv2d : nn.Module<Tensor, Tensor>
     public void DrawVectors()
     {
         var (u, v) = SpectralNorm.InitialVectors(weight_u.shape[0], weight_v.shape[0], weight_u.device);
-        using (no_grad()) {
+        using (no_grad())
+        {
             weight_u.copy_(u);
             weight_v.copy_(v);
         }

@@ -1,8 +1,7 @@
 using GanSharp.Data;
 using GanSharp.Models.Spade;
-using GanSharp.Training;
-
 using GanSharp.Runs;
+using GanSharp.Training;
 
 namespace GanSharp.Options;
 

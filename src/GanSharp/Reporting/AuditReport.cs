@@ -129,8 +129,11 @@ public static class AuditReport
         {
             var c = result.Classes[i];
             pixelBars.Add(new ScottPlot.Bar { Position = i * 3, Value = c.PixelShare * 100, FillColor = ScottPlot.Colors.SteelBlue });
-            imageBars.Add(new ScottPlot.Bar { Position = i * 3 + 1, Value = c.ImageShare * 100, FillColor = c.Rare ? ScottPlot.Colors.FireBrick
-                : ScottPlot.Colors.Orange });
+            imageBars.Add(new ScottPlot.Bar
+            {
+                Position = i * 3 + 1, Value = c.ImageShare * 100, FillColor = c.Rare ? ScottPlot.Colors.FireBrick
+                : ScottPlot.Colors.Orange
+            });
         }
         var pb = plot.Add.Bars(pixelBars);
         pb.LegendText = "% of pixels";

@@ -1,5 +1,4 @@
 using System.Globalization;
-using GanSharp.Data.Tools;
 using GanSharp.Diagnostics;
 
 namespace GanSharp.Reporting;

@@ -1,6 +1,5 @@
 using GanSharp.Diagnostics;
 using GanSharp.Kernels;
-using GanSharp.Runtime;
 using GanSharp.Training;
 using TorchSharp;
 

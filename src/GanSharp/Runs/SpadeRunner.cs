@@ -1,5 +1,3 @@
-using System.Net;
-using System.Text;
 using GanSharp.Data;
 using GanSharp.Diagnostics;
 using GanSharp.Interop;
@@ -9,7 +7,6 @@ using GanSharp.Models.Spade;
 using GanSharp.Reporting;
 using GanSharp.Runtime;
 using GanSharp.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Runs;

@@ -49,7 +49,8 @@ public static partial class NativeSetup
     public static unsafe bool DisableOneDnnConvolutions()
     {
         if (!OperatingSystem.IsLinux()) return false;
-        if (!NativeLibrary.TryLoad("libtorch_cpu.so", typeof(TorchSharp.torch).Assembly, null, out var lib)) {
+        if (!NativeLibrary.TryLoad("libtorch_cpu.so", typeof(TorchSharp.torch).Assembly, null, out var lib))
+        {
             string flat = Path.Combine(AppContext.BaseDirectory, "libtorch_cpu.so");
             string nested = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libtorch_cpu.so");
             if (!NativeLibrary.TryLoad(File.Exists(flat) ? flat : nested, out lib)) return false;

@@ -1,8 +1,3 @@
-using GanSharp.Interop;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace GanSharp.Training;
 
 /// <summary>Where a run stands: the epoch in progress, the next batch in it, and counters.</summary>

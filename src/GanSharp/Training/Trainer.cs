@@ -1,7 +1,7 @@
-using GanSharp.Runtime;
 using System.Diagnostics;
 using GanSharp.Diagnostics;
 using GanSharp.Reporting;
+using GanSharp.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using GanSharp.Cli;
-using GanSharp.Cli.Commands;
 using GanSharp.Cli.Options;
 using GanSharp.Models.Spade;
 
@@ -74,8 +73,11 @@ public class TrainParseTests
     public void MergeFillsUntypedOptionsFromTheCheckpointAndRefusesContradictions()
     {
         var data = GanSharp.Data.DataOptions.Create("L", "I", isTrain: true);
-        var saved = new SpadeRunOptions { Data = data with { LabelNc = 9 }, Model = new SpadeModelOptions { LabelNc = 9, Ngf = 32 },
-            Optim = new() { Niter = 3 } };
+        var saved = new SpadeRunOptions
+        {
+            Data = data with { LabelNc = 9 }, Model = new SpadeModelOptions { LabelNc = 9, Ngf = 32 },
+            Optim = new() { Niter = 3 }
+        };
         var cli = new SpadeRunOptions { Data = data, Model = new SpadeModelOptions { LabelNc = 13 }, Optim = new() { Niter = 8 } };
         var merged = SpadeRunOptions.Merge(cli, new HashSet<string> { "optim.niter" }, saved, "ck", _ => false);
         Assert.Equal(32, merged.Model.Ngf);

@@ -28,7 +28,8 @@ public class SpadeDatasetTests
         using var dir = new TempDir();
         // Crop 8 of 12x8: x is drawn from 0..4 (the reference crops at random at test time too), y is 0.
         var o = TinyData.Write(dir, 2, 12, 8, classes: 5, instances: false)
-            with { PreprocessMode = PreprocessMode.Crop, CropSize = 8, IsTrain = false, NumWorkers = 0 };
+            with
+        { PreprocessMode = PreprocessMode.Crop, CropSize = 8, IsTrain = false, NumWorkers = 0 };
         var lab = LabelIO.Read(Path.Combine(o.LabelDir, "s0.png"));
         for (int x = 0; x < 12; x++) lab[x, 0] = 255;
         LabelIO.WritePng(lab, Path.Combine(o.LabelDir, "s0.png"));

@@ -1,6 +1,5 @@
 using GanSharp.Data;
 using GanSharp.Interop;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Tests.Data;

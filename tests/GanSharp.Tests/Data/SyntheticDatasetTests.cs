@@ -75,8 +75,11 @@ public class SyntheticDatasetTests
     public void NonSquareSizesAreHonoured()
     {
         using var dir = new TempDir();
-        var info = SyntheticDataset.Generate(dir.Path, new SyntheticOptions { TrainCount = 1, ValCount = 1, Width = 30, Height = 70, Seed = 1,
-            WithInstances = false });
+        var info = SyntheticDataset.Generate(dir.Path, new SyntheticOptions
+        {
+            TrainCount = 1, ValCount = 1, Width = 30, Height = 70, Seed = 1,
+            WithInstances = false
+        });
         Assert.Null(info.TrainInstanceDir);
         Assert.False(Directory.Exists(Path.Combine(dir.Path, "train_inst")));
         Assert.Equal((30, 70, LabelFileKind.Gray8), LabelIO.ReadInfo(Path.Combine(info.TrainLabelDir, "train_0000.png")));

@@ -76,8 +76,11 @@ public sealed class TruncatedPhotoTests
         var e = Assert.Throws<GanSharpException>(() => SpadeDataset.Open(options with { NoInstance = true }, cacheDirectory: ""));
         Assert.Equal(ErrorKind.BadInput, e.Kind);
         Assert.Contains(photo, e.Message, StringComparison.Ordinal);
-        var audit = Assert.Throws<GanSharpException>(() => DataAudit.Run(new AuditOptions { Data = options with { NoInstance = true },
-            CacheDirectory = "" }));
+        var audit = Assert.Throws<GanSharpException>(() => DataAudit.Run(new AuditOptions
+        {
+            Data = options with { NoInstance = true },
+            CacheDirectory = ""
+        }));
         Assert.Contains(photo, audit.Message, StringComparison.Ordinal);
     }
 

@@ -58,8 +58,11 @@ public class LiveDoctorTests
     public void TheCliPrintsLiveWarningsWithTheirRemediesAndEscapesMarkup()
     {
         var writer = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors,
-            Out = new AnsiConsoleOutput(writer) });
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors,
+            Out = new AnsiConsoleOutput(writer)
+        });
         console.Profile.Width = 400;
         var doctor = new LiveDoctor(null, [new ExplodingGradientsDetector()]);
         DoctorConsole.Attach(doctor, console);

@@ -1,7 +1,6 @@
-using GanSharp.Losses;
 using GanSharp.Diagnostics;
+using GanSharp.Losses;
 using GanSharp.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Tests.Diagnostics;

@@ -1,7 +1,7 @@
 using GanSharp.Data;
 using GanSharp.Diagnostics;
-using GanSharp.Models.AcGan;
 using GanSharp.Models;
+using GanSharp.Models.AcGan;
 using GanSharp.Runs;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;

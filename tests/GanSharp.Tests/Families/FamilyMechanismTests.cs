@@ -1,8 +1,7 @@
 using GanSharp.Data;
-using GanSharp.Interop;
+using GanSharp.Models;
 using GanSharp.Models.Began;
 using GanSharp.Models.ProGan;
-using GanSharp.Models;
 using GanSharp.Runs;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;
@@ -17,11 +16,17 @@ public class FamilyMechanismTests
     // Two spinning intra-op threads on a shared 2-core machine are ~10x slower than one for these small nets.
     public FamilyMechanismTests() => torch.set_num_threads(1);
 
-    private static readonly FamilyRunOptions SmallPoints = new() { Family = GanFamily.Dcgan, Data = FamilyData.Ring8, BatchSize = 16,
-        BatchesPerEpoch = 50, Epochs = 1, Width = 16, Layers = 2 };
+    private static readonly FamilyRunOptions SmallPoints = new()
+    {
+        Family = GanFamily.Dcgan, Data = FamilyData.Ring8, BatchSize = 16,
+        BatchesPerEpoch = 50, Epochs = 1, Width = 16, Layers = 2
+    };
 
-    private static readonly FamilyRunOptions SmallShapes = new() { Family = GanFamily.Dcgan, Data = FamilyData.Shapes32, BatchSize = 8,
-        BatchesPerEpoch = 50, Epochs = 1, Width = 8 };
+    private static readonly FamilyRunOptions SmallShapes = new()
+    {
+        Family = GanFamily.Dcgan, Data = FamilyData.Shapes32, BatchSize = 8,
+        BatchesPerEpoch = 50, Epochs = 1, Width = 8
+    };
 
     [Fact]
     public void PhaseRepeatsGiveDStepsPerGStepAndGStepsPerDStep()
@@ -250,8 +255,11 @@ public class FamilyMechanismTests
     {
         // Replay buffer, ADA's p and G's EMA all live in the state: a split run must end bit for bit where a straight one does.
         var f = SmallShapes with { Family = GanFamily.Dcgan };
-        var t = new TricksOptions { ReplaySize = 12, ReplayProb = 0.5, DiffAugment = "color,translation,cutout", AdaTarget = 0.6, AdaInterval = 1,
-            AdaSpeedImages = 40, EmaBeta = 0.9, InstanceNoise = 0.1, Smoothing = LabelSmoothing.Uniform, FlipFraction = 0.1 };
+        var t = new TricksOptions
+        {
+            ReplaySize = 12, ReplayProb = 0.5, DiffAugment = "color,translation,cutout", AdaTarget = 0.6, AdaInterval = 1,
+            AdaSpeedImages = 40, EmaBeta = 0.9, InstanceNoise = 0.1, Smoothing = LabelSmoothing.Uniform, FlipFraction = 0.1
+        };
         using var straight = Fixtures.TempDir();
         using var split = Fixtures.TempDir();
         FamilyTestKit.Train(f, t, 6, straight.Root);

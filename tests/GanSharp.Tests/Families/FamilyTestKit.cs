@@ -1,5 +1,4 @@
 using GanSharp.Data;
-using GanSharp.Models.Common;
 using GanSharp.Models;
 using GanSharp.Runs;
 using GanSharp.Training;

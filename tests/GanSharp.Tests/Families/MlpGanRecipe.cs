@@ -2,7 +2,6 @@ using GanSharp.Data;
 using GanSharp.Diagnostics;
 using GanSharp.Losses;
 using GanSharp.Training;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -151,11 +151,14 @@ internal static class Mutate
         };
         switch (width)
         {
-            case 2: if (big) BinaryPrimitives.WriteUInt16BigEndian(m.AsSpan(at), (ushort)v);
+            case 2:
+                if (big) BinaryPrimitives.WriteUInt16BigEndian(m.AsSpan(at), (ushort)v);
                 else BinaryPrimitives.WriteUInt16LittleEndian(m.AsSpan(at), (ushort)v); break;
-            case 4: if (big) BinaryPrimitives.WriteUInt32BigEndian(m.AsSpan(at), (uint)v);
+            case 4:
+                if (big) BinaryPrimitives.WriteUInt32BigEndian(m.AsSpan(at), (uint)v);
                 else BinaryPrimitives.WriteUInt32LittleEndian(m.AsSpan(at), (uint)v); break;
-            default: if (big) BinaryPrimitives.WriteUInt64BigEndian(m.AsSpan(at), v);
+            default:
+                if (big) BinaryPrimitives.WriteUInt64BigEndian(m.AsSpan(at), v);
                 else BinaryPrimitives.WriteUInt64LittleEndian(m.AsSpan(at), v); break;
         }
         return m;

@@ -129,68 +129,68 @@ internal static class PngTamper
         switch (r.Next(8))
         {
             case 0: // one chunk's data damaged, CRC fixed
-            {
-                int k = r.Next(chunks.Count);
-                chunks[k] = (chunks[k].Type, Fuzz.Mutate.Any(r, chunks[k].Data));
-                return Write(chunks);
-            }
+                {
+                    int k = r.Next(chunks.Count);
+                    chunks[k] = (chunks[k].Type, Fuzz.Mutate.Any(r, chunks[k].Data));
+                    return Write(chunks);
+                }
             case 1: // IHDR fields: width, height, depth, colour type, compression, filter, interlace
-            {
-                var ihdr = (byte[])chunks[0].Data.Clone();
-                switch (r.Next(4))
                 {
-                    case 0: BinaryPrimitives.WriteUInt32BigEndian(ihdr, Sizes[r.Next(Sizes.Length)]); break;
-                    case 1: BinaryPrimitives.WriteUInt32BigEndian(ihdr.AsSpan(4), Sizes[r.Next(Sizes.Length)]); break;
-                    case 2: ihdr[8 + r.Next(5)] = (byte)(r.Next(2) == 0 ? r.Next(20) : r.Next(256)); break;
-                    default:
-                        BinaryPrimitives.WriteUInt32BigEndian(ihdr, (uint)(seed.Width + r.Next(-1, 3)));
-                        BinaryPrimitives.WriteUInt32BigEndian(ihdr.AsSpan(4), (uint)(seed.Height + r.Next(-1, 3)));
-                        break;
-                }
-                chunks[0] = ("IHDR", ihdr);
-                return Write(chunks);
-            }
-            case 2: // the filtered rows damaged (filter bytes, lengths) and re-compressed: reaches the unfilter code
-            {
-                var f = seed.Filtered;
-                f = r.Next(3) == 0 ? Fuzz.Mutate.Truncate(r, f)
-                    : r.Next(2) == 0 ? [.. f, .. new byte[r.Next(1, 40)]] : Fuzz.Mutate.OverwriteBytes(r, f);
-                if (r.Next(2) == 0 && f.Length > 0) f[r.Next(f.Length)] = (byte)r.Next(5, 256);
-                return seed.Assemble(f);
-            }
-            case 3: // the compressed stream damaged, CRC fixed: reaches the inflater
-            {
-                int k = chunks.FindIndex(c => c.Type == "IDAT");
-                chunks[k] = ("IDAT", Fuzz.Mutate.Several(r, chunks[k].Data));
-                return Write(chunks);
-            }
-            case 4: // a chunk length that does not match (CRC cannot cover it)
-            {
-                int k = r.Next(chunks.Count);
-                return Write(chunks, Sizes[r.Next(Sizes.Length)], k);
-            }
-            case 5: // chunks dropped, doubled, reordered, split; a huge deflate bomb-like IDAT
-            {
-                switch (r.Next(5))
-                {
-                    case 0: chunks.RemoveAt(r.Next(chunks.Count)); break;
-                    case 1: { int k = r.Next(chunks.Count); chunks.Insert(k, chunks[k]); break; }
-                    case 2: { int a = r.Next(chunks.Count), b = r.Next(chunks.Count); (chunks[a], chunks[b]) = (chunks[b], chunks[a]); break; }
-                    case 3:
+                    var ihdr = (byte[])chunks[0].Data.Clone();
+                    switch (r.Next(4))
                     {
-                        int k = chunks.FindIndex(c => c.Type == "IDAT");
-                        var d = chunks[k].Data;
-                        int cut = r.Next(d.Length + 1);
-                        chunks[k] = ("IDAT", d[..cut]);
-                        chunks.Insert(k + 1, ("IDAT", d[cut..]));
-                        break;
+                        case 0: BinaryPrimitives.WriteUInt32BigEndian(ihdr, Sizes[r.Next(Sizes.Length)]); break;
+                        case 1: BinaryPrimitives.WriteUInt32BigEndian(ihdr.AsSpan(4), Sizes[r.Next(Sizes.Length)]); break;
+                        case 2: ihdr[8 + r.Next(5)] = (byte)(r.Next(2) == 0 ? r.Next(20) : r.Next(256)); break;
+                        default:
+                            BinaryPrimitives.WriteUInt32BigEndian(ihdr, (uint)(seed.Width + r.Next(-1, 3)));
+                            BinaryPrimitives.WriteUInt32BigEndian(ihdr.AsSpan(4), (uint)(seed.Height + r.Next(-1, 3)));
+                            break;
                     }
-                    default:
-                        chunks[chunks.FindIndex(c => c.Type == "IDAT")] = ("IDAT", Bomb.Value);
-                        break;
+                    chunks[0] = ("IHDR", ihdr);
+                    return Write(chunks);
                 }
-                return Write(chunks);
-            }
+            case 2: // the filtered rows damaged (filter bytes, lengths) and re-compressed: reaches the unfilter code
+                {
+                    var f = seed.Filtered;
+                    f = r.Next(3) == 0 ? Fuzz.Mutate.Truncate(r, f)
+                        : r.Next(2) == 0 ? [.. f, .. new byte[r.Next(1, 40)]] : Fuzz.Mutate.OverwriteBytes(r, f);
+                    if (r.Next(2) == 0 && f.Length > 0) f[r.Next(f.Length)] = (byte)r.Next(5, 256);
+                    return seed.Assemble(f);
+                }
+            case 3: // the compressed stream damaged, CRC fixed: reaches the inflater
+                {
+                    int k = chunks.FindIndex(c => c.Type == "IDAT");
+                    chunks[k] = ("IDAT", Fuzz.Mutate.Several(r, chunks[k].Data));
+                    return Write(chunks);
+                }
+            case 4: // a chunk length that does not match (CRC cannot cover it)
+                {
+                    int k = r.Next(chunks.Count);
+                    return Write(chunks, Sizes[r.Next(Sizes.Length)], k);
+                }
+            case 5: // chunks dropped, doubled, reordered, split; a huge deflate bomb-like IDAT
+                {
+                    switch (r.Next(5))
+                    {
+                        case 0: chunks.RemoveAt(r.Next(chunks.Count)); break;
+                        case 1: { int k = r.Next(chunks.Count); chunks.Insert(k, chunks[k]); break; }
+                        case 2: { int a = r.Next(chunks.Count), b = r.Next(chunks.Count); (chunks[a], chunks[b]) = (chunks[b], chunks[a]); break; }
+                        case 3:
+                            {
+                                int k = chunks.FindIndex(c => c.Type == "IDAT");
+                                var d = chunks[k].Data;
+                                int cut = r.Next(d.Length + 1);
+                                chunks[k] = ("IDAT", d[..cut]);
+                                chunks.Insert(k + 1, ("IDAT", d[cut..]));
+                                break;
+                            }
+                        default:
+                            chunks[chunks.FindIndex(c => c.Type == "IDAT")] = ("IDAT", Bomb.Value);
+                            break;
+                    }
+                    return Write(chunks);
+                }
             default:
                 return Fuzz.Mutate.Several(r, seed.Bytes);
         }

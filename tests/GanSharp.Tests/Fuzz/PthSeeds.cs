@@ -65,8 +65,11 @@ internal sealed class PthSeed
         {
             ["state"] = new Dictionary<object, object?>
             {
-                [0L] = new Dictionary<object, object?> { ["step"] = tensor(2f), ["exp_avg"] = full(2, 2, 0.5f),
-                    ["exp_avg_sq"] = zeros(3, dtype: ScalarType.Int32) },
+                [0L] = new Dictionary<object, object?>
+                {
+                    ["step"] = tensor(2f), ["exp_avg"] = full(2, 2, 0.5f),
+                    ["exp_avg_sq"] = zeros(3, dtype: ScalarType.Int32)
+                },
             },
             ["param_groups"] = new List<object?>
             {
@@ -117,8 +120,11 @@ internal sealed class PthSeed
             s.ReadExactly(data);
             return (e.FullName, data);
         }).ToList();
-        return new PthSeed { Legacy = false, Bytes = bytes, Entries = entries,
-            Pickle = entries.Single(e => e.FullName.EndsWith("data.pkl", StringComparison.Ordinal)).data };
+        return new PthSeed
+        {
+            Legacy = false, Bytes = bytes, Entries = entries,
+            Pickle = entries.Single(e => e.FullName.EndsWith("data.pkl", StringComparison.Ordinal)).data
+        };
     }
 }
 
@@ -234,34 +240,34 @@ internal static class Pickles
         switch (r.Next(7))
         {
             case 0: // duplicate a run of opcodes in place
-            {
-                int len = 1 + r.Next(Math.Min(6, spans.Count - k));
-                spans.InsertRange(k, spans.GetRange(k, len).Select(s => (byte[])s.Clone()));
-                break;
-            }
+                {
+                    int len = 1 + r.Next(Math.Min(6, spans.Count - k));
+                    spans.InsertRange(k, spans.GetRange(k, len).Select(s => (byte[])s.Clone()));
+                    break;
+                }
             case 1:
                 spans.RemoveAt(k);
                 break;
             case 2:
-            {
-                int j = r.Next(spans.Count);
-                (spans[k], spans[j]) = (spans[j], spans[k]);
-                break;
-            }
+                {
+                    int j = r.Next(spans.Count);
+                    (spans[k], spans[j]) = (spans[j], spans[k]);
+                    break;
+                }
             case 3: // deep nesting: a long run of TUPLE1 or EMPTY_LIST/APPEND pairs
-            {
-                int depth = r.Next(2) == 0 ? 1 + r.Next(200) : 1000 + r.Next(20000);
-                byte[] one = r.Next(2) == 0 ? [0x85] : [0x5d, 0x86];
-                spans.Insert(k, Enumerable.Repeat(one, depth).SelectMany(x => x).ToArray());
-                break;
-            }
+                {
+                    int depth = r.Next(2) == 0 ? 1 + r.Next(200) : 1000 + r.Next(20000);
+                    byte[] one = r.Next(2) == 0 ? [0x85] : [0x5d, 0x86];
+                    spans.Insert(k, Enumerable.Repeat(one, depth).SelectMany(x => x).ToArray());
+                    break;
+                }
             case 4: // an argument replaced: a length, a count or an index inflated
-            {
-                var s = (byte[])spans[k].Clone();
-                if (s.Length > 1) s = Mutate.InflateLength(r, s);
-                spans[k] = s;
-                break;
-            }
+                {
+                    var s = (byte[])spans[k].Clone();
+                    if (s.Length > 1) s = Mutate.InflateLength(r, s);
+                    spans[k] = s;
+                    break;
+                }
             default:
                 spans.Insert(k, Gadgets[r.Next(Gadgets.Length)]);
                 break;

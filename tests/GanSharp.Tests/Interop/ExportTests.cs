@@ -126,8 +126,13 @@ public class ExportTests
         Assert.Equal(ExitCodes.Ok, Cli("export", "--name", "fixA", "--checkpoints-dir", dir.File("ck"), "--out", dir.File("ck/fixA_st")));
         var cli = new SpadeRunOptions
         {
-            Data = DataOptions.Create(dir.File("label"), dir.File("img"), isTrain: false, dir.File("inst")) with { LoadSize = 64, CropSize = 64,
-                LabelNc = 5, ContainDontcareLabel = true },
+            Data = DataOptions.Create(dir.File("label"), dir.File("img"), isTrain: false, dir.File("inst")) with
+            {
+                LoadSize = 64,
+                CropSize = 64,
+                LabelNc = 5,
+                ContainDontcareLabel = true
+            },
             Model = SpadeParityTests.ConfigA,
             Run = new RunOptions { Name = "fixA", CheckpointsDir = dir.File("ck") },
         };

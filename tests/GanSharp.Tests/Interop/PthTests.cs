@@ -1,6 +1,5 @@
 using System.Text;
 using GanSharp.Interop;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Tests.Interop;

@@ -93,8 +93,11 @@ internal static class ChildProcess
     public static (int Code, string Output, string Error) Run(string file, IEnumerable<string> args,
         IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
     {
-        var psi = new System.Diagnostics.ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true,
-            RedirectStandardError = true };
+        var psi = new System.Diagnostics.ProcessStartInfo(file)
+        {
+            UseShellExecute = false, RedirectStandardOutput = true,
+            RedirectStandardError = true
+        };
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in environment ?? new Dictionary<string, string?>()) psi.Environment[k] = v;
         using var p = System.Diagnostics.Process.Start(psi)!;

@@ -152,8 +152,11 @@ public class RunFolderTests
         Data = tiny.Info.TrainOptions() with { BatchSize = 2, LoadSize = 36, CropSize = 32 },
         Model = new SpadeModelOptions { LabelNc = tiny.Info.LabelNc, Ngf = 2, Ndf = 4, CropSize = 32, NumD = 2, NLayersD = 2 },
         Loss = new GanSharp.Losses.SpadeLossOptions { NoVggLoss = true },
-        Run = new RunOptions { Name = name, CheckpointsDir = tiny.Checkpoints, PrintFreq = 2, DisplayFreq = 1_000_000, SaveLatestFreq = 4,
-            MaxIterations = iterations },
+        Run = new RunOptions
+        {
+            Name = name, CheckpointsDir = tiny.Checkpoints, PrintFreq = 2, DisplayFreq = 1_000_000, SaveLatestFreq = 4,
+            MaxIterations = iterations
+        },
         DiversitySamples = 0,
     };
 

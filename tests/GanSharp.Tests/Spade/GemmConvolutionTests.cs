@@ -2,7 +2,6 @@ using GanSharp.Kernels;
 using GanSharp.Losses;
 using GanSharp.Models.Spade;
 using GanSharp.Nn;
-using GanSharp.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -297,7 +296,8 @@ public class GemmConvolutionTests
         {
             bool before = OneDnnGemm.ForcedOff;
             OneDnnGemm.ForcedOff = !gemm;
-            try {
+            try
+            {
                 manual_seed(11);
                 using var model = new SpadeModel(options, losses);
                 model.NetG.to(dtype);
@@ -313,7 +313,9 @@ public class GemmConvolutionTests
                 var grads = model.GeneratorParameters().Select(p => p.grad!.abs().sum().to(float64).item<double>()).ToArray();
                 var fake = g.Fake.detach().flatten().to(float64).data<double>().ToArray();
                 return (fake, grads);
-            } finally {
+            }
+            finally
+            {
                 OneDnnGemm.ForcedOff = before;
             }
         }
@@ -326,7 +328,8 @@ public class GemmConvolutionTests
         double outDiff = aten.Output.Zip(gemmRun.Output, (a, b) => Math.Abs(a - b)).Max();
         Assert.True(outDiff < 1e-5, $"generator output differs by {outDiff}");
         Assert.Equal(aten.Grads.Length, gemmRun.Grads.Length);
-        for (int i = 0; i < aten.Grads.Length; i++) {
+        for (int i = 0; i < aten.Grads.Length; i++)
+        {
             double atenError = Math.Abs(aten.Grads[i] - exact.Grads[i]), gemmError = Math.Abs(gemmRun.Grads[i] - exact.Grads[i]);
             Assert.True(gemmError <= Math.Max(2 * atenError, 1e-4 * Math.Max(1, Math.Abs(exact.Grads[i]))),
                 $"parameter {i}: |grad| sums {aten.Grads[i]} (libtorch), {gemmRun.Grads[i]} (GEMM), {exact.Grads[i]} (float64)");

@@ -1,5 +1,4 @@
 using GanSharp.Runtime;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Tests.Spade;
@@ -19,7 +18,8 @@ public class SpadeConvGradientTests
         manual_seed(2);
         using var x0 = randn(2, 8, 16, 16);
         using var w64 = m.weight!.detach().to(float64);
-        for (int rep = 0; rep < 8; rep++) {
+        for (int rep = 0; rep < 8; rep++)
+        {
             using var scope = NewDisposeScope();
             var x = x0.clone().requires_grad_();
             var y = m.call(x);

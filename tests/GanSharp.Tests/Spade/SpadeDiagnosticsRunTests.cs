@@ -7,7 +7,6 @@ using GanSharp.Nn;
 using GanSharp.Reporting;
 using GanSharp.Runs;
 using GanSharp.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Tests.Spade;
@@ -26,8 +25,11 @@ public class SpadeDiagnosticsRunTests
         Model = new SpadeModelOptions { LabelNc = info.LabelNc, Ngf = 2, Ndf = 4, CropSize = 32, NumD = 2, NLayersD = 2 },
         Loss = new SpadeLossOptions { NoVggLoss = true },
         Optim = new OptimOptions { Niter = 2, NiterDecay = 1 },
-        Run = new RunOptions { Name = "tiny", CheckpointsDir = checkpoints, Seed = 11, PrintFreq = 2, DisplayFreq = 4, SaveLatestFreq = 1000,
-            SaveEpochFreq = 1, MaxIterations = maxIterations },
+        Run = new RunOptions
+        {
+            Name = "tiny", CheckpointsDir = checkpoints, Seed = 11, PrintFreq = 2, DisplayFreq = 4, SaveLatestFreq = 1000,
+            SaveEpochFreq = 1, MaxIterations = maxIterations
+        },
         ValLabelDir = validate ? info.ValLabelDir : null,
         ValImageDir = validate ? info.ValImageDir : null,
         ValInstanceDir = validate ? info.ValInstanceDir : null,
@@ -91,8 +93,12 @@ public class SpadeDiagnosticsRunTests
         var saved = SpadeRunOptions.FromJson(File.ReadAllText(Path.Combine(runDir, "options.json")), "options.json");
         Assert.False(saved.Model.NoInstance);
         using var vgg = SpadeRunner.LoadVgg(saved)!;
-        using var val = DiagnosticPairs.Load(saved.Data with { LabelDir = info.ValLabelDir, ImageDir = info.ValImageDir,
-            InstanceDir = info.ValInstanceDir }, 3);
+        using var val = DiagnosticPairs.Load(saved.Data with
+        {
+            LabelDir = info.ValLabelDir,
+            ImageDir = info.ValImageDir,
+            InstanceDir = info.ValInstanceDir
+        }, 3);
         double l1 = 0, perceptual = 0;
         var logits = new List<Tensor>();
         for (long i = 0; i < 3; i += 2)

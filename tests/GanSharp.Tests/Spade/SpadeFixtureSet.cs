@@ -1,5 +1,4 @@
 using GanSharp.Interop.NVlabs;
-using GanSharp.Models.Spade;
 
 namespace GanSharp.Tests.Spade;
 
@@ -43,15 +42,19 @@ public sealed class SpadeFixtureSet
     public ReferenceOptions Options(char config)
     {
         var exp = TestPth.LoadDict(File($"{config}_expected.pth"));
-        try {
+        try
+        {
             return ReferenceOptions.FromCommandLine(CommandLine(exp["options"]), File($"{config}_expected.pth"));
-        } finally {
+        }
+        finally
+        {
             foreach (var v in exp.Values) if (v is TorchSharp.torch.Tensor t) t.Dispose();
         }
     }
 
     // The reference command line, or an options dict (vars(opt)) turned into one: True switches as bare flags.
-    private static string CommandLine(object? options) => options switch {
+    private static string CommandLine(object? options) => options switch
+    {
         string s => s,
         System.Collections.IDictionary d => string.Join(" ", d.Keys.Cast<object>().Select(k => (Key: k.ToString()!, Value: d[k]))
             .Where(kv => kv.Value is IConvertible and not false && kv.Key != "isTrain" && !(kv.Value is string v && v.Contains(' ')))

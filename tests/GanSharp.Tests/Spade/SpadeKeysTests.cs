@@ -1,7 +1,6 @@
 using System.Text.Json;
 using GanSharp.Models.Spade;
 using GanSharp.Nn;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Tests.Spade;
@@ -19,7 +18,8 @@ public class SpadeKeysTests
     internal static SpadeModelOptions OptionsOf(string config)
     {
         var r = Keys.RootElement.GetProperty(config).GetProperty("resolved");
-        return new SpadeModelOptions {
+        return new SpadeModelOptions
+        {
             LabelNc = r.GetProperty("label_nc").GetInt32(),
             ContainDontcareLabel = r.GetProperty("contain_dontcare_label").GetBoolean(),
             NoInstance = r.GetProperty("no_instance").GetBoolean(),
@@ -43,7 +43,8 @@ public class SpadeKeysTests
         var entries = TorchStateDict.Entries(module);
         var keys = expected.GetProperty("keys").EnumerateArray().ToList();
         Assert.Equal(keys.Select(k => k.GetProperty("key").GetString()), entries.Select(e => e.Key));
-        for (int i = 0; i < keys.Count; i++) {
+        for (int i = 0; i < keys.Count; i++)
+        {
             var shape = keys[i].GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
             Assert.True(shape.SequenceEqual(entries[i].Value.shape),
                 $"{what} {entries[i].Key}: shape [{string.Join(",", entries[i].Value.shape)}], reference [{string.Join(",", shape)}]");
@@ -68,7 +69,8 @@ public class SpadeKeysTests
         // The meta device allocates no storage, so the ~100M-parameter networks cost nothing to build.
         using (var g = new SpadeGenerator(opt, META)) AssertMatches(cfg.GetProperty("netG"), g, "netG");
         using (var d = new MultiscaleDiscriminator(opt, META)) AssertMatches(cfg.GetProperty("netD"), d, "netD");
-        if (opt.UseVae) {
+        if (opt.UseVae)
+        {
             using var e = new ConvEncoder(opt, META);
             AssertMatches(cfg.GetProperty("netE"), e, "netE");
         }

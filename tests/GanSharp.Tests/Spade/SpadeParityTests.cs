@@ -38,7 +38,8 @@ public class SpadeParityTests
     public static IEnumerable<object[]> Sets() => SpadeFixtureSet.All();
 
     /// <summary>The README's config A, whose zero-gradient tensors the README lists by name.</summary>
-    internal static readonly SpadeModelOptions ConfigA = new() {
+    internal static readonly SpadeModelOptions ConfigA = new()
+    {
         LabelNc = 5, ContainDontcareLabel = true, CropSize = 64, AspectRatio = 1, Ngf = 1, Ndf = 8, NumD = 2, NLayersD = 4,
     };
 
@@ -49,15 +50,19 @@ public class SpadeParityTests
     {
         var ours = TorchStateDict.Entries(module);
         var theirs = TestPth.LoadStateDict(fixture);
-        try {
+        try
+        {
             Assert.Equal(theirs.Select(e => e.Key), ours.Select(e => e.Key));
             using var _ = no_grad();
-            for (int i = 0; i < ours.Count; i++) {
+            for (int i = 0; i < ours.Count; i++)
+            {
                 Assert.True(theirs[i].Value.shape.SequenceEqual(ours[i].Value.shape), $"{fixture} {ours[i].Key}: shape differs");
                 Assert.Equal(theirs[i].Value.dtype, ours[i].Value.dtype);
                 ours[i].Value.copy_(theirs[i].Value);
             }
-        } finally {
+        }
+        finally
+        {
             foreach (var (_, t) in theirs) t.Dispose();
         }
     }
@@ -116,16 +121,19 @@ public class SpadeParityTests
     {
         var fx = SpadeFixtureSet.Open(set);
         var a = fx.Options('A').Model;
-        using (var g = new SpadeGenerator(a)) {
+        using (var g = new SpadeGenerator(a))
+        {
             LoadInto(g, fx.File("A_G_init.pth"));
             LoadInto(g, fx.File("A_G_after.pth"));
             if (fx.Has("A_G_init_legacy.pth")) LoadInto(g, fx.File("A_G_init_legacy.pth"));
         }
-        using (var d = new MultiscaleDiscriminator(a)) {
+        using (var d = new MultiscaleDiscriminator(a))
+        {
             LoadInto(d, fx.File("A_D_init.pth"));
             LoadInto(d, fx.File("A_D_after.pth"));
         }
-        if (fx.Has("A_E_init.pth")) {
+        if (fx.Has("A_E_init.pth"))
+        {
             using var e = new ConvEncoder(a);
             LoadInto(e, fx.File("A_E_init.pth"));
             LoadInto(e, fx.File("A_E_after.pth"));
@@ -143,7 +151,8 @@ public class SpadeParityTests
         // its init_weights: built the same way here, every weight is the same number. u and v are normalised random
         // vectors; PyTorch 1.13 and libtorch 2.10 round that normalisation differently by up to 2 ulp.
         var fx = SpadeFixtureSet.Open(set);
-        foreach (var config in fx.Has("B_expected.pth") ? new[] { 'A', 'B' } : new[] { 'A' }) {
+        foreach (var config in fx.Has("B_expected.pth") ? new[] { 'A', 'B' } : new[] { 'A' })
+        {
             torch.manual_seed(0);
             var reference = fx.Options(config);
             using var model = new SpadeModel(reference.Model, reference.Loss with { NoVggLoss = true });
@@ -151,14 +160,19 @@ public class SpadeParityTests
                 ? new[] { ((nn.Module)model.NetG, "A_G_init.pth"), (model.NetD!, "A_D_init.pth") }
                 : new[] { ((nn.Module)model.NetG, "B_G_init.pth"), (model.NetE!, "B_E_init.pth") };
             if (config == 'A' && model.NetE is not null) nets = [.. nets, (model.NetE, "A_E_init.pth")];
-            foreach (var (net, file) in nets) {
+            foreach (var (net, file) in nets)
+            {
                 var theirs = TestPth.LoadStateDict(fx.File(file)).ToDictionary(e => e.Key, e => e.Value);
                 double maxUv = 0;
-                foreach (var (key, ours) in TorchStateDict.Entries(net)) {
-                    if (key.EndsWith("weight_u", StringComparison.Ordinal) || key.EndsWith("weight_v", StringComparison.Ordinal)) {
+                foreach (var (key, ours) in TorchStateDict.Entries(net))
+                {
+                    if (key.EndsWith("weight_u", StringComparison.Ordinal) || key.EndsWith("weight_v", StringComparison.Ordinal))
+                    {
                         maxUv = Math.Max(maxUv, MaxAbs(ours, theirs[key]));
                         Check(MaxAbs(ours, theirs[key]) <= 2.5e-7, $"{file} {key}: off by {MaxAbs(ours, theirs[key]):E2}");
-                    } else {
+                    }
+                    else
+                    {
                         using var eq = ours.eq(theirs[key]).all();
                         if (!eq.item<bool>()) Check(false, $"{file} {key}: not the reference's initial values");
                     }
@@ -196,9 +210,13 @@ public class SpadeParityTests
         var zeroD = WhollyZero(zeroMaskD);
         output.WriteLine($"zero-gradient tensors (float64 run): G {string.Join(", ", zeroG)}; D {string.Join(", ", zeroD)}; " +
                          $"partly zero: {string.Join(", ", zeroMaskG.Keys.Concat(zeroMaskD.Keys).Except(zeroG).Except(zeroD))}");
-        bool isConfigA = options == ConfigA && lossOptions == new SpadeLossOptions { GanMode = AdversarialLoss.Hinge, LambdaFeat = 10,
-            NoVggLoss = true };
-        if (isConfigA) {
+        bool isConfigA = options == ConfigA && lossOptions == new SpadeLossOptions
+        {
+            GanMode = AdversarialLoss.Hinge, LambdaFeat = 10,
+            NoVggLoss = true
+        };
+        if (isConfigA)
+        {
             // The README names them for config A.
             Assert.Equal(17, zeroG.Count);
             Assert.All(zeroG, k => Assert.True(IsZeroGradientG(k), $"{k} is not among the README's zero-gradient tensors"));
@@ -215,9 +233,11 @@ public class SpadeParityTests
 
         // Eval forward of the init weights: it must change no state. (Not with the VAE: the reference's G without z
         // draws it on a CUDA device.)
-        if (exp.ContainsKey("G_eval")) {
+        if (exp.ContainsKey("G_eval"))
+        {
             model.Eval();
-            using (var scope = NewDisposeScope()) {
+            using (var scope = NewDisposeScope())
+            {
                 var gEval = model.Generate(sem);
                 AssertEvalForward("G_eval", gEval, model.NetG.LastPreTanh!, T(exp, "G_eval"), T(exp, "G_eval_pretanh"));
             }
@@ -230,7 +250,8 @@ public class SpadeParityTests
         using var optD = optim.Adam(dParams, lr: dLr, beta1: beta1, beta2: beta2);
 
         // G step.
-        using (var scope = NewDisposeScope()) {
+        using (var scope = NewDisposeScope())
+        {
             optG.zero_grad();
             var g = model.ComputeGeneratorLoss(sem, image);
             AssertClose("G_train_fake", g.Fake, T(exp, "G_train_fake"), ForwardAtol);
@@ -247,7 +268,8 @@ public class SpadeParityTests
         var ourEUpdate = model.NetE is null ? null : StartFromReferenceUpdate(model.NetE, fx.File("A_E_after.pth"));
 
         // D step, with the fake regenerated by the updated G in training mode.
-        using (var scope = NewDisposeScope()) {
+        using (var scope = NewDisposeScope())
+        {
             optD.zero_grad();
             var d = model.ComputeDiscriminatorLoss(sem, image);
             AssertClose("Dstep_fake_image", d.Fake, T(exp, "Dstep_fake_image"), ForwardAtol);
@@ -286,8 +308,10 @@ public class SpadeParityTests
     {
         var theirs = TestPth.LoadStateDict(afterFixture).ToDictionary(e => e.Key, e => e.Value);
         var ours = new Dictionary<string, Tensor>();
-        using (no_grad()) {
-            foreach (var (name, p) in net.named_parameters()) {
+        using (no_grad())
+        {
+            foreach (var (name, p) in net.named_parameters())
+            {
                 ours[name] = p.detach().clone();
                 p.copy_(theirs[name]);
             }
@@ -369,7 +393,8 @@ public class SpadeParityTests
     {
         double largest = grads.Values.Max(g => g.abs().max().item<double>());
         var masks = new Dictionary<string, Tensor>();
-        foreach (var (name, grad) in grads) {
+        foreach (var (name, grad) in grads)
+        {
             var mask = grad.abs().le(1e-12 * largest);
             if (mask.any().item<bool>()) masks[name] = mask;
             else mask.Dispose();
@@ -390,7 +415,8 @@ public class SpadeParityTests
         var ours = opt.state_dict().State;
         var masks = new Dictionary<string, Tensor>();
         long count = 0;
-        for (int i = 0; i < names.Count; i++) {
+        for (int i = 0; i < names.Count; i++)
+        {
             using var scope = NewDisposeScope();
             var a = (Adam.State)ours[i];
             var s = (IDictionary)state[i]!;
@@ -426,10 +452,12 @@ public class SpadeParityTests
         int layers = options.NoGanFeatLoss ? 1 : options.NLayersD + 1;
         Assert.Equal(options.NumD, fake.Length);
         Assert.False(exp.ContainsKey($"{prefix}_fake_s{options.NumD}_l0"), $"the reference has more than {options.NumD} scales");
-        for (int s = 0; s < options.NumD; s++) {
+        for (int s = 0; s < options.NumD; s++)
+        {
             Assert.Equal(layers, fake[s].Length);
             Assert.False(exp.ContainsKey($"{prefix}_fake_s{s}_l{layers}"), $"the reference has more than {layers} outputs at scale {s}");
-            for (int l = 0; l < layers; l++) {
+            for (int l = 0; l < layers; l++)
+            {
                 AssertClose($"{prefix}_fake_s{s}_l{l}", fake[s][l], T(exp, $"{prefix}_fake_s{s}_l{l}"), ForwardAtol);
                 AssertClose($"{prefix}_real_s{s}_l{l}", real[s][l], T(exp, $"{prefix}_real_s{s}_l{l}"), ForwardAtol);
             }
@@ -450,9 +478,12 @@ public class SpadeParityTests
     // the reference's output explodes and saturates (compared sign for sign); otherwise it is compared as any forward.
     private void AssertEvalForward(string what, Tensor actual, Tensor preTanh, Tensor expected, Tensor expectedPreTanh)
     {
-        if (expectedPreTanh.abs().max().item<float>() > 1e3) {
+        if (expectedPreTanh.abs().max().item<float>() > 1e3)
+        {
             AssertSaturated(what, actual, preTanh, expected, expectedPreTanh);
-        } else {
+        }
+        else
+        {
             AssertClose(what, actual, expected, ForwardAtol);
             AssertClose(what + "_pretanh", preTanh, expectedPreTanh, 1e-4);
         }
@@ -474,18 +505,26 @@ public class SpadeParityTests
         var init = TestPth.LoadStateDict(initFixture).ToDictionary(e => e.Key, e => e.Value);
         double maxParam = 0, maxUv = 0, maxStats = 0, maxNoise = 0;
         long noise = 0;
-        foreach (var (key, live) in TorchStateDict.Entries(module)) {
+        foreach (var (key, live) in TorchStateDict.Entries(module))
+        {
             var theirs = after[key];
             var ours = ourParameters is not null && ourParameters.TryGetValue(key, out var kept) ? kept : live;
-            if (key.EndsWith("num_batches_tracked", StringComparison.Ordinal)) {
+            if (key.EndsWith("num_batches_tracked", StringComparison.Ordinal))
+            {
                 Assert.True(theirs.item<long>() == ours.item<long>(), $"{what} {key}: {ours.item<long>()}, the reference {theirs.item<long>()}");
-            } else if (key.EndsWith("running_mean", StringComparison.Ordinal) || key.EndsWith("running_var", StringComparison.Ordinal)) {
+            }
+            else if (key.EndsWith("running_mean", StringComparison.Ordinal) || key.EndsWith("running_var", StringComparison.Ordinal))
+            {
                 maxStats = Math.Max(maxStats, MaxAbs(ours, theirs));
                 Check(MaxAbs(ours, theirs) <= 5e-5, $"{what} {key}: running stat off by {MaxAbs(ours, theirs):E2}");
-            } else if (key.EndsWith("weight_u", StringComparison.Ordinal) || key.EndsWith("weight_v", StringComparison.Ordinal)) {
+            }
+            else if (key.EndsWith("weight_u", StringComparison.Ordinal) || key.EndsWith("weight_v", StringComparison.Ordinal))
+            {
                 maxUv = Math.Max(maxUv, MaxAbs(ours, theirs));
                 Check(MaxAbs(ours, theirs) <= ForwardAtol, $"{what} {key}: off by {MaxAbs(ours, theirs):E2}");
-            } else {
+            }
+            else
+            {
                 using var scope = NewDisposeScope();
                 var mask = zeroGradient.TryGetValue(key, out var m) ? m : zeros_like(ours, dtype: ScalarType.Bool);
                 // Adam on a float-noise (or ill-conditioned) gradient moves an entry by up to lr either way: there,
@@ -522,7 +561,8 @@ public class SpadeParityTests
         double avgTol = Math.Max(ForwardAtol, 1e-4 * largest), sqTol = Math.Max(ForwardAtol, 1e-4 * largestSq);
         double maxAvg = 0, maxSq = 0, maxRel = 0, maxZero = 0;
         int referenceErrors = 0;
-        for (int i = 0; i < parameters.Count; i++) {
+        for (int i = 0; i < parameters.Count; i++)
+        {
             // The fixture indexes state by position in named_parameters(); ours follows the same order.
             string name = (string)names[i]!;
             Assert.Equal(name, nameOf[parameters[i].Handle]);
@@ -536,7 +576,8 @@ public class SpadeParityTests
             maxAvg = Math.Max(maxAvg, dAvg);
             maxSq = Math.Max(maxSq, dSq);
             maxRel = Math.Max(maxRel, dAvg / largest);
-            if (dAvg > avgTol || dSq > sqTol || dAvg > 1e-3 * largest) {
+            if (dAvg > avgTol || dSq > sqTol || dAvg > 1e-3 * largest)
+            {
                 // The reference's float32 can be the one that is off: at crop 128 PyTorch 1.13's mkldnn convolutions
                 // make D's full-scale gradients 3 % wrong (the same PyTorch with torch.backends.mkldnn.enabled = False
                 // agrees with float64 to 3e-8), while ours are within 1e-8 of float64. Accepted only as that: ours at
@@ -547,15 +588,19 @@ public class SpadeParityTests
                 double ourError = MaxAbs(adam.exp_avg, exact), theirError = MaxAbs(theirAvg, exact);
                 bool theirs = ourError <= avgTol && theirError >= 10 * ourError && dAvg <= 0.05 * theirAvg.abs().max().item<float>()
                               && MaxAbs(adam.exp_avg_sq, grad64[name].square().mul(1 - beta2).to(ScalarType.Float32)) <= sqTol;
-                if (theirs) {
+                if (theirs)
+                {
                     output.WriteLine($"{what} {name}: the reference's float32 gradient is {theirError:E2} from the float64 one, ours {ourError:E2}");
                     referenceErrors++;
-                } else {
+                }
+                else
+                {
                     Check(false, $"{what} {name}: exp_avg off by {dAvg:E2} ({dAvg / largest:E2} of the largest gradient), exp_avg_sq by {dSq:E2}; " +
                                  $"from the float64 gradient: ours {ourError:E2}, the reference's {theirError:E2}");
                 }
             }
-            if (zeroGradient.TryGetValue(name, out var mask)) {
+            if (zeroGradient.TryGetValue(name, out var mask))
+            {
                 // Where our float64 run finds no gradient, the reference's float32 one must be rounding noise too.
                 using var masked = theirAvg.abs().masked_fill(mask.logical_not(), 0);
                 double z = masked.max().item<float>() / largest;
@@ -590,7 +635,8 @@ public class SpadeParityTests
         LoadInto(g, fx.File("A_G_after.pth"));
         g.eval();
         g.CapturePreTanh = true;
-        using (no_grad()) {
+        using (no_grad())
+        {
             using var outImg = g.call(T(batch, "input_semantics"), null);
             AssertClose("G_eval_after", outImg, T(exp, "G_eval_after"), ForwardAtol);
             // Eval mode must not touch u/v or running statistics.
@@ -604,7 +650,8 @@ public class SpadeParityTests
     private static void LoadAndCompareUnchanged(nn.Module module, string fixture)
     {
         var theirs = TestPth.LoadStateDict(fixture).ToDictionary(e => e.Key, e => e.Value);
-        foreach (var (key, ours) in TorchStateDict.Entries(module)) {
+        foreach (var (key, ours) in TorchStateDict.Entries(module))
+        {
             using var eq = ours.eq(theirs[key]).all();
             Assert.True(eq.item<bool>(), $"{key} changed in an eval forward");
         }
@@ -625,7 +672,8 @@ public class SpadeParityTests
         LoadInto(e, fx.File("B_E_init.pth"));
         var sem = T(batch, "input_semantics");
         var z = T(exp, "z");
-        using (no_grad()) {
+        using (no_grad())
+        {
             e.eval();
             var (mu, logvar) = e.call(T(batch, "image"));
             // Without an instance norm after each conv, E's eval forward on the initial u, v grows ~100x per layer

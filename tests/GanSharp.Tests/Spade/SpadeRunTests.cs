@@ -4,7 +4,6 @@ using GanSharp.Losses;
 using GanSharp.Models.Spade;
 using GanSharp.Runs;
 using GanSharp.Training;
-using TorchSharp;
 
 namespace GanSharp.Tests.Spade;
 
@@ -17,8 +16,11 @@ public class SpadeRunTests
         Model = new SpadeModelOptions { LabelNc = info.LabelNc, Ngf = 2, Ndf = 4, CropSize = 32, NumD = 2, NLayersD = 2 },
         Loss = new SpadeLossOptions { NoVggLoss = true },
         Optim = new OptimOptions { Niter = 2, NiterDecay = 1 },
-        Run = new RunOptions { Name = "tiny", CheckpointsDir = checkpoints, Seed = 11, PrintFreq = 2, DisplayFreq = 4, SaveLatestFreq = 1000,
-            SaveEpochFreq = 1, MaxIterations = maxIterations },
+        Run = new RunOptions
+        {
+            Name = "tiny", CheckpointsDir = checkpoints, Seed = 11, PrintFreq = 2, DisplayFreq = 4, SaveLatestFreq = 1000,
+            SaveEpochFreq = 1, MaxIterations = maxIterations
+        },
     };
 
     private static SyntheticDatasetInfo Data(TempDir dir) =>
@@ -259,8 +261,11 @@ public class SpadePeriodicEvaluationTests
     public void FidAndKidAreReportedEveryEpochAndNeedTheWeights()
     {
         using var dir = Fixtures.TempDir();
-        var info = SyntheticDataset.Generate(dir.File("data"), new SyntheticOptions { TrainCount = 4, ValCount = 1, Width = 40, Height = 40,
-            Seed = 5 });
+        var info = SyntheticDataset.Generate(dir.File("data"), new SyntheticOptions
+        {
+            TrainCount = 4, ValCount = 1, Width = 40, Height = 40,
+            Seed = 5
+        });
         var options = new SpadeRunOptions
         {
             Data = info.TrainOptions() with { BatchSize = 2, LoadSize = 32, CropSize = 32, Seed = 1 },

@@ -5,7 +5,6 @@ using GanSharp.Models.Spade;
 using GanSharp.Runs;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Tests.Spade;
@@ -95,8 +94,11 @@ public class SpadeTricksTests
         Model = new SpadeModelOptions { LabelNc = info.LabelNc, Ngf = 2, Ndf = 4, CropSize = 32, NumD = 2, NLayersD = 2 },
         Loss = new SpadeLossOptions { NoVggLoss = true },
         Optim = new OptimOptions { Niter = 2, NiterDecay = 1 },
-        Run = new RunOptions { Name = "tiny", CheckpointsDir = checkpoints, Seed = 11, PrintFreq = 2, DisplayFreq = 4, SaveLatestFreq = 1000,
-            SaveEpochFreq = 1, MaxIterations = maxIterations },
+        Run = new RunOptions
+        {
+            Name = "tiny", CheckpointsDir = checkpoints, Seed = 11, PrintFreq = 2, DisplayFreq = 4, SaveLatestFreq = 1000,
+            SaveEpochFreq = 1, MaxIterations = maxIterations
+        },
         Tricks = tricks,
     };
 

@@ -23,7 +23,8 @@ public class SpadeUnitTests
         var v0 = conv.WeightV.clone();
 
         conv.eval();
-        using (var y = conv.call(x)) {
+        using (var y = conv.call(x))
+        {
             Assert.True(conv.WeightU.eq(u0).all().item<bool>() && conv.WeightV.eq(v0).all().item<bool>(), "eval must not update u, v");
             // Eval uses the stored vectors: sigma = u . W v.
             var sigma = u0.dot(w.mv(v0));
@@ -228,7 +229,8 @@ public class SpadeUnitTests
         model.Train();
 
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        using (var scope = NewDisposeScope()) {
+        using (var scope = NewDisposeScope())
+        {
             optG.zero_grad();
             var g = model.ComputeGeneratorLoss(seg, img);
             Assert.Equal(new[] { "KLD", "GAN", "GAN_Feat" }, g.Named.Select(n => n.Name));
@@ -237,7 +239,8 @@ public class SpadeUnitTests
             Assert.All(model.DiscriminatorParameters(), p => Assert.True(p.grad is null || p.grad.abs().sum().item<float>() == 0));
             optG.step();
         }
-        using (var scope = NewDisposeScope()) {
+        using (var scope = NewDisposeScope())
+        {
             optD.zero_grad();
             var d = model.ComputeDiscriminatorLoss(seg, img);
             Assert.Equal(new[] { "D_Fake", "D_real" }, d.Named.Select(n => n.Name));
@@ -245,7 +248,8 @@ public class SpadeUnitTests
             d.Total().backward();
             optD.step();
         }
-        using (var scope = NewDisposeScope()) {
+        using (var scope = NewDisposeScope())
+        {
             model.Eval();
             using var z = randn(2, 8);
             var y = model.Generate(seg, z);

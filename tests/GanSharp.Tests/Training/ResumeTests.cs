@@ -3,7 +3,6 @@ using GanSharp.Interop;
 using GanSharp.Models.Mlp;
 using GanSharp.Training;
 using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GanSharp.Tests.Training;
 
@@ -16,8 +15,11 @@ public class ResumeTests
     {
         torch.manual_seed(initSeed);
         using var recipe = new MlpGanRecipe(Small);
-        var run = new RunOptions { Name = "r", CheckpointsDir = dir, Seed = 3, PrintFreq = 7 * 8, DisplayFreq = 1 << 30, SaveLatestFreq = 1 << 30,
-            SaveEpochFreq = 1000, MaxIterations = iterations };
+        var run = new RunOptions
+        {
+            Name = "r", CheckpointsDir = dir, Seed = 3, PrintFreq = 7 * 8, DisplayFreq = 1 << 30, SaveLatestFreq = 1 << 30,
+            SaveEpochFreq = 1000, MaxIterations = iterations
+        };
         var source = new Toy2DSource(Toy2DKind.Ring8, batchSize: 8, batchesPerEpoch: 10, seed: run.Seed);
         using var stats = new StatsCollector();
         using var trainer = new Trainer<PointBatch>(recipe, source, run, totalEpochs: 5, "{}", stats);

@@ -48,7 +48,7 @@ public sealed class DOverpowersGDetector(DOverpowersGOptions? options = null) : 
         var gl = s.Window(i, _o.Window, s.GLoss);
         if (dl is null || gl is null) return new Finding(false, start, "");
         bool f = dl.All(v => v <= _o.DLossNearZero) && gl.All(v => v >= _o.GLossHigh);
-        return new Finding(f, start, $"D loss ≤ {F(_o.DLossNearZero)} (max {F(dl.Max())}) while G loss ≥ {F(_o.GLossHigh)} (min {F(gl.Min())}) for " +
-            $"{_o.Window} records");
+        return new Finding(f, start, $"D loss ≤ {F(_o.DLossNearZero)} (max {F(dl.Max())}) " +
+            $"while G loss ≥ {F(_o.GLossHigh)} (min {F(gl.Min())}) for {_o.Window} records");
     }
 }

@@ -41,7 +41,7 @@ public sealed class PerceptualOverfitDetector(int validationPoints = 5, double m
         bool valRises = StatsSeries.Slope(v) > 0 && v[^1] >= (1 + MinRise) * v.Min();
         bool trainFalls = StatsSeries.Slope(t) < 0;
         return new Finding(valRises && trainFalls, idx[0],
-            $"over the last {ValidationPoints} validation points train {Term} went {F(t[0])} → {F(t[^1])} while {val} went {F(v.Min())} (min) → " +
-                $"{F(v[^1])}");
+            $"over the last {ValidationPoints} validation points train {Term} went {F(t[0])} → {F(t[^1])} " +
+            $"while {val} went {F(v.Min())} (min) → {F(v[^1])}");
     }
 }

@@ -263,7 +263,8 @@ public sealed class ReferenceOptions
         {
             return new SpadeLossOptions
             {
-                GanMode = Choice("gan_mode", ("hinge", AdversarialLoss.Hinge), ("original", AdversarialLoss.Original), ("ls", AdversarialLoss.Ls), ("w", AdversarialLoss.W)),
+                GanMode = Choice("gan_mode", ("hinge", AdversarialLoss.Hinge), ("original", AdversarialLoss.Original),
+                    ("ls", AdversarialLoss.Ls), ("w", AdversarialLoss.W)),
                 LambdaFeat = Double("lambda_feat"),
                 LambdaVgg = Double("lambda_vgg"),
                 LambdaKld = Double("lambda_kld"),

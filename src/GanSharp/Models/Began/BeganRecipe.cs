@@ -2,7 +2,6 @@ using GanSharp.Data;
 using GanSharp.Models.Common;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Models.Began;

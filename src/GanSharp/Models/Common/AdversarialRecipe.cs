@@ -2,8 +2,6 @@ using GanSharp.Data;
 using GanSharp.Losses;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;
-using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace GanSharp.Models.Common;

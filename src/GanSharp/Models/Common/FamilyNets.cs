@@ -1,6 +1,5 @@
 using GanSharp.Training;
 using GanSharp.Training.Tricks;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Models.Common;

@@ -1,7 +1,6 @@
 using GanSharp.Losses;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Models.Common;

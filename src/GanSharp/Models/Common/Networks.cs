@@ -1,6 +1,5 @@
 using GanSharp.Nn;
 using GanSharp.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Models.Common;

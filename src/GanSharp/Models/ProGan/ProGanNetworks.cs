@@ -1,5 +1,4 @@
 using GanSharp.Nn;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

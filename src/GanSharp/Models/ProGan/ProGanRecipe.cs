@@ -1,5 +1,4 @@
 using GanSharp.Data;
-using GanSharp.Losses;
 using GanSharp.Models.Common;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;

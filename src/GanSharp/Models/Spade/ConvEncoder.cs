@@ -1,5 +1,4 @@
 using GanSharp.Nn;
-using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -41,7 +40,8 @@ public sealed class ConvEncoder : nn.Module<Tensor, (Tensor Mu, Tensor LogVar)>
         layer4 = norm.Conv2d(ndf * 4, ndf * 8, 3, 2, 1, device);
         layer5 = norm.Conv2d(ndf * 8, ndf * 8, 3, 2, 1, device);
         int convs = 5;
-        if (opt.CropSize >= 256) {
+        if (opt.CropSize >= 256)
+        {
             layer6 = norm.Conv2d(ndf * 8, ndf * 8, 3, 2, 1, device);
             convs = 6;
         }

@@ -1,6 +1,5 @@
 using GanSharp.Kernels;
 using GanSharp.Nn;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -28,7 +27,8 @@ public sealed class NLayerDiscriminator : nn.Module<Tensor, Tensor[]>
         groups.Add(nn.Sequential(
             nn.Conv2d(inputNc, nf, Kernel, stride: 2, padding: Padding, device: device),
             nn.LeakyReLU(0.2)));
-        for (int n = 1; n < opt.NLayersD; n++) {
+        for (int n = 1; n < opt.NLayersD; n++)
+        {
             long prev = nf;
             nf = Math.Min(nf * 2, 512);
             long stride = n == opt.NLayersD - 1 ? 1 : 2;
@@ -52,7 +52,8 @@ public sealed class NLayerDiscriminator : nn.Module<Tensor, Tensor[]>
     {
         var outputs = new Tensor[groups.Count];
         var x = input;
-        for (int n = 0; n < groups.Count; n++) {
+        for (int n = 0; n < groups.Count; n++)
+        {
             x = n == groups.Count - 1 && FinalConvOnGemm && groups[n][0] is Conv2d final && GemmConvolution.Eligible(x, final.weight!)
                 ? GemmConvolution.Conv2d(x, final.weight!, final.bias, 1, Padding)
                 : groups[n].call(x);
@@ -75,7 +76,8 @@ public sealed class MultiscaleDiscriminator : nn.Module<Tensor, Tensor[][]>
     {
         var opt = options.Validate();
         intermediate = !opt.NoGanFeatLoss;
-        for (int i = 0; i < opt.NumD; i++) {
+        for (int i = 0; i < opt.NumD; i++)
+        {
             var d = new NLayerDiscriminator(opt, device);
             scales.Add(d);
             register_module($"discriminator_{i}", d);
@@ -107,15 +109,18 @@ public sealed class MultiscaleDiscriminator : nn.Module<Tensor, Tensor[][]>
     {
         var result = new Tensor[scales.Count][];
         var x = input;
-        for (int i = 0; i < scales.Count; i++) {
+        for (int i = 0; i < scales.Count; i++)
+        {
             var outs = scales[i].call(x);
-            if (!intermediate) {
+            if (!intermediate)
+            {
                 for (int j = 0; j < outs.Length - 1; j++) outs[j].Dispose();
                 outs = new[] { outs[^1] };
             }
             result[i] = outs;
             // The reference also downsamples after the coarsest scale; skipping that changes no output.
-            if (i + 1 < scales.Count) {
+            if (i + 1 < scales.Count)
+            {
                 var next = F.avg_pool2d(x, new long[] { 3, 3 }, new long[] { 2, 2 }, new long[] { 1, 1 }, count_include_pad: false);
                 if (!ReferenceEquals(x, input)) x.Dispose();
                 x = next;

@@ -40,8 +40,14 @@ internal sealed class PeriodicEvaluation : IDisposable
                 "more is sensible).");
         var extractor = new InceptionFeatureExtractor(InceptionWeights.LoadPretrained(path));
         // A fixed subset: the first images in file order, with test-time preprocessing (no flip, no random crop).
-        var data = options.Data with { IsTrain = false, NoFlip = true, SerialBatches = true, MaxDatasetSize = options.EvalSamples,
-            NoInstance = options.Model.NoInstance };
+        var data = options.Data with
+        {
+            IsTrain = false,
+            NoFlip = true,
+            SerialBatches = true,
+            MaxDatasetSize = options.EvalSamples,
+            NoInstance = options.Model.NoInstance
+        };
         var dataset = SpadeDataset.Open(data);
         var sems = new List<Tensor>();
         var imgs = new List<Tensor>();

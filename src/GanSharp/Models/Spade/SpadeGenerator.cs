@@ -1,6 +1,5 @@
 using GanSharp.Kernels;
 using GanSharp.Nn;
-using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -46,7 +45,8 @@ public sealed class SpadeGenerator : nn.Module<Tensor, Tensor?, Tensor>
         up_2 = new SpadeResnetBlock(4 * nf, 2 * nf, spec, snc, device);
         up_3 = new SpadeResnetBlock(2 * nf, 1 * nf, spec, snc, device);
         long finalNc = nf;
-        if (opt.NumUpsamplingLayers == NumUpsamplingLayers.Most) {
+        if (opt.NumUpsamplingLayers == NumUpsamplingLayers.Most)
+        {
             up_4 = new SpadeResnetBlock(nf, nf / 2, spec, snc, device);
             finalNc = nf / 2;
         }
@@ -87,7 +87,8 @@ public sealed class SpadeGenerator : nn.Module<Tensor, Tensor?, Tensor>
         Tensor SegFor(Tensor x)
         {
             long key = x.shape[2] * 100_000 + x.shape[3];
-            if (!segAt.TryGetValue(key, out var s)) {
+            if (!segAt.TryGetValue(key, out var s))
+            {
                 s = SpadeNorm.SameSpatialSize(seg, x) ? seg : SpadeNorm.ResizeNearest(seg, x.shape[2], x.shape[3]);
                 segAt[key] = s;
             }
@@ -95,10 +96,13 @@ public sealed class SpadeGenerator : nn.Module<Tensor, Tensor?, Tensor>
         }
 
         Tensor x;
-        if (opt.UseVae) {
+        if (opt.UseVae)
+        {
             z ??= randn(seg.shape[0], opt.ZDim, device: seg.device);
             x = fc.call(z).view(-1, 16 * opt.Ngf, sh, sw); // [N, 16 ngf, sh, sw]
-        } else {
+        }
+        else
+        {
             x = fc.call(SpadeNorm.ResizeNearest(seg, sh, sw)); // [N, 16 ngf, sh, sw]
         }
 
@@ -108,17 +112,20 @@ public sealed class SpadeGenerator : nn.Module<Tensor, Tensor?, Tensor>
         if (opt.NumUpsamplingLayers != NumUpsamplingLayers.Normal)
             x = Up(x);
         x = G_middle_1.call(x, SegFor(x));
-        foreach (var block in new[] { up_0, up_1, up_2, up_3 }) {
+        foreach (var block in new[] { up_0, up_1, up_2, up_3 })
+        {
             x = Up(x);
             x = block.call(x, SegFor(x));
         }
-        if (up_4 is not null) {
+        if (up_4 is not null)
+        {
             x = Up(x);
             x = up_4.call(x, SegFor(x));
         }
         var img = (TorchSharp.Modules.Conv2d)conv_img;
         x = GemmConvolution.Conv2d(F.leaky_relu(x, 0.2), img.weight!, img.bias, 1); // [N, 3, H, W]
-        if (CapturePreTanh) {
+        if (CapturePreTanh)
+        {
             LastPreTanh?.Dispose();
             LastPreTanh = x.detach().clone().DetachFromDisposeScope();
         }

@@ -1,6 +1,5 @@
 using GanSharp.Losses;
 using GanSharp.Nn;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -19,7 +18,8 @@ public sealed record GeneratorLosses(Tensor? Kld, Tensor Gan, Tensor? GanFeat, T
     /// <summary>The terms that are present, by the reference's names (KLD, GAN, GAN_Feat, VGG).</summary>
     public IReadOnlyList<(string Name, Tensor Value)> Named
     {
-        get {
+        get
+        {
             var list = new List<(string, Tensor)>();
             if (Kld is not null) list.Add(("KLD", Kld));
             list.Add(("GAN", Gan));
@@ -110,7 +110,8 @@ public sealed class SpadeModel : IDisposable
         // Same construction order as the reference (G, D, E), each initialised right after it is built.
         NetG = new SpadeGenerator(Options, device);
         SpadeInit.XavierNormal(NetG, Options.InitVariance);
-        if (buildDiscriminator) {
+        if (buildDiscriminator)
+        {
             // SPADE's own losses never differentiate D twice; SpadeRecipe turns this off for gradient penalties.
             NetD = new MultiscaleDiscriminator(Options, device) { SingleBackwardGemm = true };
             SpadeInit.XavierNormal(NetD, Options.InitVariance);
@@ -118,7 +119,8 @@ public sealed class SpadeModel : IDisposable
             // the values are drawn twice, and a seeded build equals its weights only by doing the same.
             foreach (var sub in NetD.Discriminators) SpadeInit.XavierNormal(sub, Options.InitVariance);
         }
-        if (Options.UseVae) {
+        if (Options.UseVae)
+        {
             NetE = new ConvEncoder(Options, device);
             SpadeInit.XavierNormal(NetE, Options.InitVariance);
         }
@@ -168,12 +170,15 @@ public sealed class SpadeModel : IDisposable
         // leaving them out of this graph saves D's weight-gradient work; every value is unchanged.
         var dParams = D.parameters().Select(p => (Param: p, Was: p.requires_grad)).ToList();
         foreach (var (p, _) in dParams) p.requires_grad = false;
-        try {
+        try
+        {
             var view = tricks?.Image;
             (predFake, predReal) = view is null
                 ? Discriminate(semantics, fake, semantics, image)
                 : Discriminate(semantics, view(fake), semantics, view(image));
-        } finally {
+        }
+        finally
+        {
             foreach (var (p, was) in dParams) p.requires_grad = was;
         }
 
@@ -197,24 +202,29 @@ public sealed class SpadeModel : IDisposable
         Tensor fake;
         using (no_grad()) fake = GenerateFake(semantics, image, computeKld: false).Fake.detach();
         Tensor fakeSemantics = semantics, fakeImage = fake;
-        if (tricks?.FakePairs is { } replay) {
+        if (tricks?.FakePairs is { } replay)
+        {
             var pairs = replay(cat(new[] { semantics, fake }, 1));
             long c = semantics.shape[1];
             fakeSemantics = pairs.narrow(1, 0, c);
             fakeImage = pairs.narrow(1, c, pairs.shape[1] - c);
         }
         var realImage = image;
-        if (tricks?.Image is { } view) {
+        if (tricks?.Image is { } view)
+        {
             fakeImage = view(fakeImage);
             realImage = view(image);
         }
         var (predFake, predReal) = Discriminate(fakeSemantics, fakeImage, semantics, realImage);
         Tensor dFake, dReal;
-        if (tricks?.Targets is { } targets) {
+        if (tricks?.Targets is { } targets)
+        {
             var (tReal, tFake) = targets(image.shape[0]);
             dFake = ganLoss.ComputeForDiscriminator(predFake, tFake);
             dReal = ganLoss.ComputeForDiscriminator(predReal, tReal);
-        } else {
+        }
+        else
+        {
             dFake = ganLoss.Compute(predFake, targetIsReal: false, forDiscriminator: true);
             dReal = ganLoss.Compute(predReal, targetIsReal: true, forDiscriminator: true);
         }
@@ -229,7 +239,8 @@ public sealed class SpadeModel : IDisposable
     {
         var outs = D.call(DiscriminatorInput(semantics, image));
         Tensor? total = null;
-        foreach (var scale in outs) {
+        foreach (var scale in outs)
+        {
             var s = scale[^1].flatten(1).sum(1);
             total = total is null ? s : total.add(s);
         }
@@ -243,7 +254,8 @@ public sealed class SpadeModel : IDisposable
     public Tensor Generate(Tensor semantics, Tensor? z = null, Tensor? image = null)
     {
         using var _ = no_grad();
-        if (Options.UseVae && z is null && image is not null) {
+        if (Options.UseVae && z is null && image is not null)
+        {
             using var scope = NewDisposeScope();
             var (mu, logvar) = NetE!.call(image);
             return NetG.call(semantics, Reparameterize(mu, logvar)).MoveToOuterDisposeScope();
@@ -281,7 +293,8 @@ public sealed class SpadeModel : IDisposable
     private (Tensor Fake, Tensor? Kld) GenerateFake(Tensor semantics, Tensor image, bool computeKld)
     {
         Tensor? z = null, kld = null;
-        if (Options.UseVae) {
+        if (Options.UseVae)
+        {
             var (mu, logvar) = NetE!.call(image);
             z = Reparameterize(mu, logvar);
             if (computeKld) kld = KldLoss.Compute(mu, logvar).mul(LossOptions.LambdaKld);

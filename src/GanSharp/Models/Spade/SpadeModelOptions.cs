@@ -90,7 +90,8 @@ public sealed record SpadeModelOptions
     public int SemanticNc => LabelNc + (ContainDontcareLabel ? 1 : 0) + (NoInstance ? 0 : 1);
 
     /// <summary>Number of x2 upsamplings from the latent grid to the output.</summary>
-    public int UpsamplingCount => NumUpsamplingLayers switch {
+    public int UpsamplingCount => NumUpsamplingLayers switch
+    {
         NumUpsamplingLayers.Normal => 5,
         NumUpsamplingLayers.More => 6,
         _ => 7,
@@ -99,7 +100,8 @@ public sealed record SpadeModelOptions
     /// <summary>The latent grid (sw, sh): sw = crop / 2^N, sh = round(sw / aspect) with Python's half-to-even.</summary>
     public (int Width, int Height) LatentSize
     {
-        get {
+        get
+        {
             int sw = CropSize >> UpsamplingCount;
             int sh = (int)Math.Round(sw / AspectRatio, MidpointRounding.ToEven);
             return (sw, sh);
@@ -109,7 +111,8 @@ public sealed record SpadeModelOptions
     /// <summary>Output size (height, width) of the generator.</summary>
     public (int Height, int Width) OutputSize
     {
-        get {
+        get
+        {
             var (sw, sh) = LatentSize;
             return (sh << UpsamplingCount, sw << UpsamplingCount);
         }

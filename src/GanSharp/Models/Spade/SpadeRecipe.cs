@@ -3,7 +3,6 @@ using GanSharp.Diagnostics;
 using GanSharp.Losses;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Models.Spade;

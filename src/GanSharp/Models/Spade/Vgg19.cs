@@ -1,6 +1,4 @@
 using GanSharp.Kernels;
-using GanSharp.Nn;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -31,10 +29,14 @@ public sealed class Vgg19 : nn.Module<Tensor, Tensor[]>
     {
         var layers = new List<nn.Module<Tensor, Tensor>>();
         long cin = 3;
-        foreach (int c in Config) {
-            if (c < 0) {
+        foreach (int c in Config)
+        {
+            if (c < 0)
+            {
                 layers.Add(nn.MaxPool2d(2, 2));
-            } else {
+            }
+            else
+            {
                 layers.Add(nn.Conv2d(cin, c, 3, padding: 1, device: device));
                 layers.Add(nn.ReLU());
                 cin = c;
@@ -42,7 +44,8 @@ public sealed class Vgg19 : nn.Module<Tensor, Tensor[]>
         }
         features = nn.Sequential(layers);
         avgpool = nn.AdaptiveAvgPool2d(new long[] { 7, 7 });
-        if (includeClassifier) {
+        if (includeClassifier)
+        {
             classifier = nn.Sequential(
                 nn.Linear(512 * 7 * 7, 4096, device: device), nn.ReLU(), nn.Dropout(),
                 nn.Linear(4096, 4096, device: device), nn.ReLU(), nn.Dropout(),
@@ -61,7 +64,8 @@ public sealed class Vgg19 : nn.Module<Tensor, Tensor[]>
         int layer = 0;
         var h = x;
         using var scope = NewDisposeScope();
-        for (int s = 0; s < SliceEnds.Length; s++) {
+        for (int s = 0; s < SliceEnds.Length; s++)
+        {
             for (; layer < SliceEnds[s]; layer++)
                 // The perceptual loss differentiates VGG once, so its 3x3 convolutions may take the GEMM path.
                 h = features[layer] is TorchSharp.Modules.Conv2d conv

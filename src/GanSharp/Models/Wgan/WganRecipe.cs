@@ -1,4 +1,3 @@
-using GanSharp.Losses;
 using GanSharp.Models.Common;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;

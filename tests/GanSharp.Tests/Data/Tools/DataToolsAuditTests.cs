@@ -1,7 +1,6 @@
 using GanSharp.Data;
 using GanSharp.Data.Tools;
 using GanSharp.Reporting;
-using GanSharp.Tests.Data;
 
 namespace GanSharp.Tests.Data.Tools;
 
@@ -20,8 +19,11 @@ public sealed class DataToolsAuditTests
     /// </summary>
     private static Planted Plant(TempDir tmp)
     {
-        var info = SyntheticDataset.Generate(tmp.Sub("data"), new SyntheticOptions { TrainCount = 16, ValCount = 2, Width = W, Height = H,
-            WithInstances = false, Seed = 11 });
+        var info = SyntheticDataset.Generate(tmp.Sub("data"), new SyntheticOptions
+        {
+            TrainCount = 16, ValCount = 2, Width = W, Height = H,
+            WithInstances = false, Seed = 11
+        });
         var label = LabelIO.Read(Path.Combine(info.TrainLabelDir, "train_0003.png"));
         var photo = ImageIO.ReadRgb(Path.Combine(info.TrainImageDir, "train_0003.png"));
 

@@ -1,5 +1,4 @@
 using GanSharp.Data;
-using GanSharp.Tests.Data;
 
 namespace GanSharp.Tests.Data.Tools;
 
@@ -27,13 +26,19 @@ public sealed class DataToolsConvertTests
         ImageIO.WritePng(Image(8, 8, Scene), Path.Combine(input, "a.png"));
         ImageIO.WritePng(Image(8, 8, (x, y) => y == 0 && x < 3 ? ((byte)255, (byte)128, (byte)0) : Scene(x, y)), Path.Combine(input, "b.png"));
 
-        var e = Assert.Throws<GanSharpException>(() => LabelConversion.Convert(new ConversionOptions { InputDir = input, OutputDir = output,
-            ClassTable = tmp.File("class_dict.csv") }));
+        var e = Assert.Throws<GanSharpException>(() => LabelConversion.Convert(new ConversionOptions
+        {
+            InputDir = input, OutputDir = output,
+            ClassTable = tmp.File("class_dict.csv")
+        }));
         Assert.Contains("(255, 128, 0) on 3 pixels, first " + Path.Combine(input, "b.png") + " at pixel (0, 0)", e.Message);
         Assert.False(File.Exists(Path.Combine(output, "b.png")));
 
-        var r = LabelConversion.Convert(new ConversionOptions { InputDir = input, OutputDir = output, ClassTable = tmp.File("class_dict.csv"),
-            UnknownTo255 = true });
+        var r = LabelConversion.Convert(new ConversionOptions
+        {
+            InputDir = input, OutputDir = output, ClassTable = tmp.File("class_dict.csv"),
+            UnknownTo255 = true
+        });
         Assert.Equal(3, r.LabelNc);
         var u = Assert.Single(r.Unknown);
         Assert.Equal(((byte)255, (byte)128, (byte)0), u.Rgb);
@@ -49,8 +54,11 @@ public sealed class DataToolsConvertTests
         Assert.Equal("name,r,g,b,index\nSky,128,128,128,0\nRoad,128,64,128,1\nCar,64,0,128,2\n", File.ReadAllText(r.ClassesPath));
 
         // A second run with the same table leaves the finished outputs alone.
-        var again = LabelConversion.Convert(new ConversionOptions { InputDir = input, OutputDir = output, ClassTable = tmp.File("class_dict.csv"),
-            UnknownTo255 = true });
+        var again = LabelConversion.Convert(new ConversionOptions
+        {
+            InputDir = input, OutputDir = output, ClassTable = tmp.File("class_dict.csv"),
+            UnknownTo255 = true
+        });
         Assert.Equal(2, again.Skipped);
     }
 
@@ -69,8 +77,13 @@ public sealed class DataToolsConvertTests
     {
         using var tmp = new TempDir();
         string input = tmp.Sub("inst"), output = tmp.Sub("ids");
-        ImageIO.WritePng(Image(4, 1, (x, _) => x switch { 0 => ((byte)0, (byte)0, (byte)0), 1 => ((byte)9, (byte)9, (byte)9),
-            2 => ((byte)1, (byte)0, (byte)0), _ => ((byte)9, (byte)9, (byte)9) }), Path.Combine(input, "f.png"));
+        ImageIO.WritePng(Image(4, 1, (x, _) => x switch
+        {
+            0 => ((byte)0, (byte)0, (byte)0),
+            1 => ((byte)9, (byte)9, (byte)9),
+            2 => ((byte)1, (byte)0, (byte)0),
+            _ => ((byte)9, (byte)9, (byte)9)
+        }), Path.Combine(input, "f.png"));
         Assert.Equal(1, LabelConversion.ConvertInstanceFolder(input, output));
         Assert.Equal([0, 2, 1, 2], LabelIO.Read(Path.Combine(output, "f.png")).Values);
         Assert.Throws<GanSharpException>(() => LabelConversion.Convert(new ConversionOptions { InputDir = input, OutputDir = input }));

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using GanSharp.Data;
 using GanSharp.Data.Tools;
-using GanSharp.Tests.Data;
 
 namespace GanSharp.Tests.Data.Tools;
 
@@ -18,7 +17,7 @@ public sealed class DataToolsSplitTests
     private static SplitOptions Grouped(int seed) => new()
     {
         LabelDir = "l", ImageDir = "i", OutputDir = "o", Mode = SplitMode.Grouped, GroupPattern = @"^(\w+?)_", TestFraction = 0.25,
-            ValFraction = 0.15, Seed = seed,
+        ValFraction = 0.15, Seed = seed,
     };
 
     [Fact]
@@ -74,8 +73,11 @@ public sealed class DataToolsSplitTests
             LabelIO.WritePng(map, Path.Combine(labels, $"f{i:D2}.png"));
             ImageIO.WritePng(new RgbImage(4, 4), Path.Combine(images, $"f{i:D2}.png"));
         }
-        var options = new SplitOptions { LabelDir = labels, ImageDir = images, OutputDir = tmp.Sub("out"), Mode = SplitMode.Stratified,
-            TestFraction = 0.2 };
+        var options = new SplitOptions
+        {
+            LabelDir = labels, ImageDir = images, OutputDir = tmp.Sub("out"), Mode = SplitMode.Stratified,
+            TestFraction = 0.2
+        };
         for (int seed = 0; seed < 5; seed++)
         {
             var entries = DataSplit.Assign(options with { Seed = seed }, DataSplit.ListPairs(options));
@@ -94,7 +96,7 @@ public sealed class DataToolsSplitTests
         var result = DataSplit.Run(new SplitOptions
         {
             LabelDir = info.TrainLabelDir, ImageDir = info.TrainImageDir, InstanceDir = info.TrainInstanceDir, OutputDir = output, TestFraction = 0.3,
-                ValFraction = 0.2, Seed = 1,
+            ValFraction = 0.2, Seed = 1,
         });
         Assert.Equal((5, 2, 3), (result.Train, result.Val, result.Test));
         Assert.False(result.CopiedAny);
