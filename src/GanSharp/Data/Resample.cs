@@ -6,7 +6,7 @@ namespace GanSharp.Data;
 /// (Mitchell or Catmull-Rom kernels, no support widening on downscale) gives visibly different, aliased
 /// downscales.
 /// </summary>
-public static class Resample
+internal static class Resample
 {
     /// <summary>Pillow keeps 8-bit coefficients as fixed point with 22 fractional bits (32 - 8 - 2).</summary>
     private const int PrecisionBits = 32 - 8 - 2;

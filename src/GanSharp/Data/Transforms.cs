@@ -17,7 +17,7 @@ public sealed record TransformPlan(int SourceWidth, int SourceHeight, int Resize
 /// The reference's preprocessing (NVlabs SPADE data/base_dataset.py get_params/get_transform), reimplemented:
 /// resize, square crop, horizontal flip; photos bicubic, maps nearest.
 /// </summary>
-public static class Transforms
+internal static class Transforms
 {
     /// <summary>
     /// Draws crop position and flip the way the reference does (x, then y, then flip, always in that order so the

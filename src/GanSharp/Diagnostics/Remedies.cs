@@ -73,7 +73,7 @@ public enum RunKind
 /// first-aid kit's list first, then ganhacks by number, then GanSharp's own). Flag names live only here, so a renamed
 /// flag is corrected in one place.
 /// </summary>
-public static class Remedies
+internal static class Remedies
 {
     // DiffAugment's full policy, the one the remedies suggest.
     private const string AugmentAll = "color,translation,cutout";
@@ -292,7 +292,7 @@ public static class Remedies
 }
 
 /// <summary>Stable ids of the detectors (used in logs, the report and the remedy table).</summary>
-public static class DetectorIds
+internal static class DetectorIds
 {
     public const string DOverpowersG = "d-overpowers-g";
     public const string GWins = "g-wins";

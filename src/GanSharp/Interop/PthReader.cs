@@ -9,7 +9,7 @@ namespace GanSharp.Interop;
 /// NVlabs' published SPADE checkpoints) — like <c>torch.load(weights_only=True)</c>: only the globals a state dict or
 /// an optimizer state needs are accepted; any other global refuses the file, so a checkpoint can never run code.
 /// </summary>
-public static partial class PthReader
+internal static partial class PthReader
 {
     private const ulong LegacyMagic = 0x1950a86a20f9469cUL; // low 64 bits of 0x1950a86a20f9469cfc6c
     private static readonly System.Numerics.BigInteger LegacyMagicFull =

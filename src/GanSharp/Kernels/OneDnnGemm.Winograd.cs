@@ -22,7 +22,7 @@ namespace GanSharp.Kernels;
 /// Rounding: the transforms add and subtract up to 9 values per point, so the error is ~2-3x the direct
 /// convolution's; in float32 it stays around 1e-6 relative.
 /// </remarks>
-public static unsafe partial class OneDnnGemm
+internal static unsafe partial class OneDnnGemm
 {
     /// <summary>Transform points per tile of F(2x2, 3x3).</summary>
     public const int WinogradPoints = 16;

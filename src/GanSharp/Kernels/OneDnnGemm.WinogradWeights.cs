@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace GanSharp.Kernels;
 
 // The weight gradient of the Winograd path: the same tiles and transforms, summed over samples in a fixed order.
-public static unsafe partial class OneDnnGemm
+internal static unsafe partial class OneDnnGemm
 {
     /// <summary>Floats of scratch that <see cref="WinogradWeightGradient"/> needs.</summary>
     public static long WinogradWeightScratchLength(long samples, long m, long k, long h, long w)

@@ -11,7 +11,7 @@ namespace GanSharp.Kernels;
 /// builds its convolutions on it (<see cref="GemmConvolution"/>). When the library is missing, or fails the
 /// check on first use, everything takes libtorch's path and says so once.
 /// </summary>
-public static unsafe partial class OneDnnGemm
+internal static unsafe partial class OneDnnGemm
 {
     private const string Library = "libdnnl.so.2";
 

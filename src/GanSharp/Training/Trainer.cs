@@ -22,7 +22,7 @@ public sealed record TrainResult(TrainPosition Position, bool Completed, bool In
 /// learning rates per epoch, reports statistics at print intervals, writes sample pages, and saves resumable
 /// checkpoints. It knows nothing about any family.
 /// </summary>
-public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
+internal sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
 {
     private readonly IGanRecipe<TBatch> _recipe;
     private readonly IBatchSource<TBatch> _source;

@@ -12,7 +12,7 @@ namespace GanSharp.Models.ProGan;
 /// β = (0, 0.99), one critic step. Real images are shown at the current resolution, blended between the two
 /// resolutions while a block fades in, as the paper does. The resolution and α are in the training state.
 /// </summary>
-public sealed class ProGanRecipe : AdversarialRecipe
+internal sealed class ProGanRecipe : AdversarialRecipe
 {
     private readonly FamilyRunOptions _o;
 

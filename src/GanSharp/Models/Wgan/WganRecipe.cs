@@ -15,7 +15,7 @@ namespace GanSharp.Models.Wgan;
 /// thousands of iterations) with samples drawn from an average of G's weights (EMA 0.99), which removes the jitter
 /// of G's iterates at that rate. Every critic step reads a new real batch (the trainer's fresh-batch phases).
 /// </summary>
-public sealed class WganRecipe : AdversarialRecipe
+internal sealed class WganRecipe : AdversarialRecipe
 {
     private readonly double _clip;
 

@@ -4,7 +4,7 @@ namespace GanSharp.Training.Tricks;
 
 /// <summary>The differentiable augmentations of DiffAugment (Zhao et al. 2020).</summary>
 [Flags]
-public enum AugmentPolicy
+internal enum AugmentPolicy
 {
     None = 0,
     /// <summary>Brightness, saturation and contrast jitter.</summary>
@@ -20,7 +20,7 @@ public enum AugmentPolicy
 /// through it. Each operation is applied to each image with probability p (1 for plain DiffAugment, steered by
 /// <see cref="AdaptiveAugment"/> for ADA).
 /// </summary>
-public static class DiffAugment
+internal static class DiffAugment
 {
     /// <summary>Parses "color,translation,cutout" (any subset; empty = none).</summary>
     public static AugmentPolicy ParsePolicy(string policy)
