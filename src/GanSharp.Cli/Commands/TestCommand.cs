@@ -25,16 +25,22 @@ public static class TestCommand
             Description = "Run the generator in train mode (batch statistics of "
             + "each test batch) instead of eval mode; can help when training data was small."
         };
+        var style = new Option<string?>("--style-image")
+        {
+            Description = "A photo whose style the VAE encoder gives every synthesized image (runs trained with --use-vae)."
+        };
         cmd.Options.Add(results);
+        cmd.Options.Add(style);
         cmd.Options.Add(batchStats);
         var reference = new ReferenceCompatBinder(isTrain: false);
         reference.AddTo(cmd);
         cmd.SetGuardedAction((parse, outer) =>
         {
             var (options, given) = TrainCommand.BindSpade(parse, spade, reference, TrainCommand.Note);
-            if (options.Data.LabelDir.Length == 0 || options.Data.ImageDir.Length == 0)
+            if (options.Data.LabelDir.Length == 0)
                 throw new GanSharpException(ErrorKind.Usage,
-                    "gansharp test needs the label maps to synthesize: give --label-dir and --image-dir (or --dataset_mode coco --dataroot DIR).");
+                    "gansharp test needs the label maps to synthesize: give --label-dir (photos in --image-dir are optional), or "
+                    + "--dataset_mode coco --dataroot DIR.");
             using var cancel = new UserCancel(outer);
             SpadeTestOutcome? outcome = null;
             AnsiConsole.Progress().Start(ctx =>
@@ -46,7 +52,7 @@ public static class TestCommand
                     {
                         task.MaxValue = total;
                         task.Value = done;
-                    });
+                    }, parse.GetValue(style));
             });
             AnsiConsole.MarkupLineInterpolated($"{outcome!.Images} images; page: [green]{outcome.IndexHtml}[/]");
             return ExitCodes.Ok;

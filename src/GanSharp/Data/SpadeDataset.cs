@@ -1,7 +1,11 @@
 namespace GanSharp.Data;
 
 /// <summary>The files of one training pair.</summary>
-public sealed record SamplePaths(string Stem, string Label, string Image, string? Instance);
+/// <remarks><see cref="Image"/> is empty for a label map synthesized without a photo.</remarks>
+public sealed record SamplePaths(string Stem, string Label, string Image, string? Instance)
+{
+    public bool HasPhoto => Image.Length > 0;
+}
 
 /// <summary>One preprocessed sample as plain arrays (built on loader threads; tensors come later).</summary>
 public sealed class Sample
@@ -107,11 +111,13 @@ public sealed class SpadeDataset
         options.Validate();
         var notices = new List<string>();
         var labels = ListFolder(options.LabelDir, "--label-dir", LabelExtensions);
-        var images = ListFolder(options.ImageDir, "--image-dir", ImageExtensions);
+        // Inference needs no photo: without --image-dir (only allowed outside training) every pair is a label map alone.
+        bool labelsOnly = string.IsNullOrEmpty(options.ImageDir) && !options.IsTrain;
+        List<(string Stem, string Path)> images = labelsOnly ? [] : ListFolder(options.ImageDir, "--image-dir", ImageExtensions);
         if (labels.Count == 0)
             throw new GanSharpException(ErrorKind.Data,
                 $"{options.LabelDir} holds no label maps (.png): point --label-dir at the folder of label PNGs.");
-        if (images.Count == 0)
+        if (images.Count == 0 && !labelsOnly)
             throw new GanSharpException(ErrorKind.Data,
                 $"{options.ImageDir} holds no photos (.png, .jpg, ...): point --image-dir at the folder of photos.");
 
@@ -134,7 +140,9 @@ public sealed class SpadeDataset
             }
         }
 
-        var pairs = options.NoPairingCheck
+        var pairs = labelsOnly
+            ? PairByOrder(options, labels, labels.Select(l => (l.Stem, Path: "")).ToList(), instances, notices)
+            : options.NoPairingCheck
             ? PairByOrder(options, labels, images, instances, notices)
             : PairByStem(options, labels, images, instances, notices);
         if (options.MaxDatasetSize is int max && pairs.Count > max)
@@ -222,7 +230,7 @@ public sealed class SpadeDataset
         foreach (var p in pairs)
         {
             files.Add((p.Label, DatasetScan.Role.Label));
-            files.Add((p.Image, DatasetScan.Role.Image));
+            if (p.HasPhoto) files.Add((p.Image, DatasetScan.Role.Image));
             if (usesInstances) files.Add((p.Instance!, DatasetScan.Role.Instance));
         }
         int total = files.Count;
@@ -242,7 +250,7 @@ public sealed class SpadeDataset
                 if (!ok) throw LabelValueError(options, p.Label, v);
                 present.Add(v == 255 ? options.LabelNc : v);
             }
-            var imf = facts[p.Image];
+            var imf = p.HasPhoto ? facts[p.Image] : lf;
             if (imf.Width != lf.Width || imf.Height != lf.Height)
                 throw new GanSharpException(ErrorKind.Data,
                     $"{p.Label} is {lf.Width}x{lf.Height} but its photo {p.Image} is {imf.Width}x{imf.Height}: resize one of them (labels with "
@@ -306,6 +314,7 @@ public sealed class SpadeDataset
             inst = Transforms.ApplyNearest(im, plan).Values;
         }
 
+        if (!p.HasPhoto) return LabelOnly(index, lv, inst, plan, p.Label);
         var photo = ImageIO.ReadRgb(p.Image);
         if (photo.Width != label.Width || photo.Height != label.Height)
             throw new GanSharpException(ErrorKind.Data,
@@ -316,5 +325,13 @@ public sealed class SpadeDataset
         Transforms.ToNormalizedChw(photoOut, img);
         var sem = SemanticMaps.Build(lv, inst, plan.OutputWidth, plan.OutputHeight, Options.LabelNc + (Options.ContainDontcareLabel ? 1 : 0));
         return new Sample(index, plan.OutputWidth, plan.OutputHeight, lv, inst, img, sem, p.Image, plan);
+    }
+
+    // A label map alone: the photo is all zeros (mid grey) and never reaches the generator's input.
+    private Sample LabelOnly(int index, int[] lv, int[]? inst, TransformPlan plan, string labelPath)
+    {
+        var img = new float[3 * plan.OutputWidth * plan.OutputHeight];
+        var sem = SemanticMaps.Build(lv, inst, plan.OutputWidth, plan.OutputHeight, Options.LabelNc + (Options.ContainDontcareLabel ? 1 : 0));
+        return new Sample(index, plan.OutputWidth, plan.OutputHeight, lv, inst, img, sem, labelPath, plan);
     }
 }

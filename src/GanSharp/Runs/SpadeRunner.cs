@@ -164,7 +164,8 @@ public static partial class SpadeRunner
         bool batchStatistics,
         CancellationToken token,
         Action<string> notice,
-        Action<int, int>? progress = null)
+        Action<int, int>? progress = null,
+        string? styleImage = null)
     {
         cli.Run.ValidateNames();
         var folder = new RunFolder(cli.Run.RunDir);
@@ -180,9 +181,12 @@ public static partial class SpadeRunner
         try
         {
             LoadTestNetworks(model, folder, which, notice);
+            using var style = styleImage is null ? null : ReadStyle(styleImage, options, folder);
             string mode = SetInferenceMode(model, batchStatistics, notice);
+            // z (without a photo) and the encoder's sampling draw from torch's generator: seeded, a run gives the same pictures each time.
+            RunSetup.Seed(options.Run.Seed);
             string pageDir = Path.Combine(resultsDir, options.Run.Name, $"test_{which}");
-            var rows = WriteTestImages(model, dataset, options.Model.UseVae, pageDir, token, progress);
+            var rows = WriteTestImages(model, dataset, options.Model.UseVae, style, pageDir, token, progress);
             string index = Path.Combine(pageDir, "index.html");
             AtomicFile.WriteAllText(index, TestPage(options.Run.Name, which, mode, rows));
             return new SpadeTestOutcome(pageDir, index, rows.Count, batchStatistics ? "train" : "eval");
@@ -265,7 +269,8 @@ public static partial class SpadeRunner
 
     // input_label, synthesized_image and real_image PNGs of every test sample; one page row each.
     private static List<(string Stem, bool HasReal)> WriteTestImages(
-        SpadeModel model, SpadeDataset dataset, bool useVae, string pageDir, CancellationToken token, Action<int, int>? progress)
+        SpadeModel model, SpadeDataset dataset, bool useVae, Tensor? style, string pageDir, CancellationToken token,
+        Action<int, int>? progress)
     {
         var rows = new List<(string Stem, bool HasReal)>();
         var loader = new SpadeLoader(dataset);
@@ -276,14 +281,15 @@ public static partial class SpadeRunner
             using (GcQuiet.Iteration())
             using (var scope = NewDisposeScope())
             {
-                var fake = model.Generate(batch.Semantics, image: useVae ? batch.Image : null);
+                var fake = model.Generate(batch.Semantics, image: StyleFor(batch, useVae, style, dataset));
                 for (int i = 0; i < batch.Paths.Count; i++)
                 {
+                    var pair = dataset.Pairs[batch.Indices[i]];
                     string stem = Path.GetFileNameWithoutExtension(batch.Paths[i]);
                     WritePng(batch.Label[i], pageDir, "input_label", stem);
                     WritePng(fake[i], pageDir, "synthesized_image", stem);
-                    WritePng(batch.Image[i], pageDir, "real_image", stem);
-                    rows.Add((stem, true));
+                    if (pair.HasPhoto) WritePng(batch.Image[i], pageDir, "real_image", stem);
+                    rows.Add((stem, pair.HasPhoto));
                 }
                 done += batch.Paths.Count;
                 progress?.Invoke(done, total);
