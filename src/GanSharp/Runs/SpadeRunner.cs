@@ -176,12 +176,12 @@ public static partial class SpadeRunner
         var options = SpadeRunOptions.Merge(cli, given, saved, folder.Dir,
             flat => flat.StartsWith("data.", StringComparison.Ordinal) && !SpadeRunOptions.IsStructural(flat)
                 || flat.StartsWith("run.", StringComparison.Ordinal));
+        using var style = styleImage is null ? null : ReadStyle(styleImage, options, folder);
         var dataset = OpenTestData(options, folder, notice);
         var model = new SpadeModel(options.Model, options.Loss with { NoVggLoss = true }, vgg: null, buildDiscriminator: false);
         try
         {
             LoadTestNetworks(model, folder, which, notice);
-            using var style = styleImage is null ? null : ReadStyle(styleImage, options, folder);
             string mode = SetInferenceMode(model, batchStatistics, notice);
             // z (without a photo) and the encoder's sampling draw from torch's generator: seeded, a run gives the same pictures each time.
             RunSetup.Seed(options.Run.Seed);
