@@ -84,6 +84,19 @@ internal static class ImageIO
 
     private static void Write(RgbImage image, string path, SKEncodedImageFormat format, int quality)
     {
+        using var data = Encode(image, format, quality);
+        AtomicFile.Write(path, stream => data.SaveTo(stream));
+    }
+
+    /// <summary>A lossless PNG in memory (the studio's answer; the same bytes <see cref="WritePng"/> writes).</summary>
+    internal static byte[] EncodePng(RgbImage image)
+    {
+        using var data = Encode(image, SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+
+    private static SKData Encode(RgbImage image, SKEncodedImageFormat format, int quality)
+    {
         var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var bitmap = new SKBitmap(info);
         var rgba = new byte[image.Width * image.Height * 4];
@@ -96,7 +109,6 @@ internal static class ImageIO
             rgba[i + 3] = 255;
         }
         System.Runtime.InteropServices.Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);
-        using var data = bitmap.Encode(format, quality);
-        AtomicFile.Write(path, stream => data.SaveTo(stream));
+        return bitmap.Encode(format, quality);
     }
 }

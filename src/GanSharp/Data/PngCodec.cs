@@ -96,6 +96,14 @@ internal static partial class PngCodec
         return (h.Width, h.Height, h.ColorType, h.BitDepth);
     }
 
+    /// <summary>The IHDR facts of PNG bytes (an upload), checked before anything is inflated.</summary>
+    public static (int Width, int Height, PngColorType ColorType, int BitDepth) ReadHeader(byte[] bytes, string name)
+    {
+        if (bytes.Length < 33 || !bytes.AsSpan(0, 8).SequenceEqual(Signature)) throw NotPng(name);
+        var h = ParseHeader(bytes.AsSpan(16, 13), name);
+        return (h.Width, h.Height, h.ColorType, h.BitDepth);
+    }
+
     /// <summary>Decodes PNG bytes; <paramref name="name"/> is used in error messages.</summary>
     public static PngImage Decode(byte[] bytes, string name)
     {

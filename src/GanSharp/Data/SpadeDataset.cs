@@ -293,28 +293,17 @@ public sealed class SpadeDataset
     {
         var p = Pairs[index];
         var label = LabelIO.Read(p.Label);
-        var rng = DeterministicRng.For(Options.Seed, stream: 0xA11CE, epoch, index);
-        var plan = Transforms.Plan(Options, label.Width, label.Height, rng, p.Label);
-        var labelOut = Transforms.ApplyNearest(label, plan);
-        int[] lv = ReferenceEquals(labelOut, label) ? (int[])label.Values.Clone() : labelOut.Values;
-        for (int i = 0; i < lv.Length; i++)
-        {
-            // The reference maps 255 to label_nc whether or not don't-care is on; validation ensured it is legal.
-            if (lv[i] == 255) lv[i] = Options.LabelNc;
-        }
-
-        int[]? inst = null;
+        LabelMap? instance = null;
         if (UsesInstances)
         {
-            var im = LabelIO.Read(p.Instance!);
-            if (im.Width != label.Width || im.Height != label.Height)
+            instance = LabelIO.Read(p.Instance!);
+            if (instance.Width != label.Width || instance.Height != label.Height)
                 throw new GanSharpException(ErrorKind.Data,
-                    $"{p.Label} is {label.Width}x{label.Height} but its instance map {p.Instance} is {im.Width}x{im.Height}: resize the instance map "
-                        + $"(nearest) to match.");
-            inst = Transforms.ApplyNearest(im, plan).Values;
+                    $"{p.Label} is {label.Width}x{label.Height} but its instance map {p.Instance} is {instance.Width}x{instance.Height}: resize the "
+                        + "instance map (nearest) to match.");
         }
-
-        if (!p.HasPhoto) return LabelOnly(index, lv, inst, plan, p.Label);
+        if (!p.HasPhoto) return FromLabelMap(Options, label, instance, index, epoch, p.Label);
+        var (lv, inst, plan) = PrepareLabels(Options, label, instance, index, epoch, p.Label);
         var photo = ImageIO.ReadRgb(p.Image);
         if (photo.Width != label.Width || photo.Height != label.Height)
             throw new GanSharpException(ErrorKind.Data,
@@ -327,11 +316,31 @@ public sealed class SpadeDataset
         return new Sample(index, plan.OutputWidth, plan.OutputHeight, lv, inst, img, sem, p.Image, plan);
     }
 
-    // A label map alone: the photo is all zeros (mid grey) and never reaches the generator's input.
-    private Sample LabelOnly(int index, int[] lv, int[]? inst, TransformPlan plan, string labelPath)
+    /// <summary>
+    /// A label map without a photo, preprocessed exactly as <see cref="Load"/> does pair <paramref name="index"/>
+    /// (the studio's path to the same pictures as <c>gansharp test</c>); the photo is all zeros and never reaches G's input.
+    /// </summary>
+    internal static Sample FromLabelMap(DataOptions options, LabelMap label, LabelMap? instance, int index, int epoch, string name)
     {
+        var (lv, inst, plan) = PrepareLabels(options, label, instance, index, epoch, name);
         var img = new float[3 * plan.OutputWidth * plan.OutputHeight];
-        var sem = SemanticMaps.Build(lv, inst, plan.OutputWidth, plan.OutputHeight, Options.LabelNc + (Options.ContainDontcareLabel ? 1 : 0));
-        return new Sample(index, plan.OutputWidth, plan.OutputHeight, lv, inst, img, sem, labelPath, plan);
+        var sem = SemanticMaps.Build(lv, inst, plan.OutputWidth, plan.OutputHeight, options.LabelNc + (options.ContainDontcareLabel ? 1 : 0));
+        return new Sample(index, plan.OutputWidth, plan.OutputHeight, lv, inst, img, sem, name, plan);
+    }
+
+    private static (int[] Labels, int[]? Instances, TransformPlan Plan) PrepareLabels(
+        DataOptions options, LabelMap label, LabelMap? instance, int index, int epoch, string name)
+    {
+        var rng = DeterministicRng.For(options.Seed, stream: 0xA11CE, epoch, index);
+        var plan = Transforms.Plan(options, label.Width, label.Height, rng, name);
+        var labelOut = Transforms.ApplyNearest(label, plan);
+        int[] lv = ReferenceEquals(labelOut, label) ? (int[])label.Values.Clone() : labelOut.Values;
+        for (int i = 0; i < lv.Length; i++)
+        {
+            // The reference maps 255 to label_nc whether or not don't-care is on; validation ensured it is legal.
+            if (lv[i] == 255) lv[i] = options.LabelNc;
+        }
+        int[]? inst = instance is null ? null : Transforms.ApplyNearest(instance, plan).Values;
+        return (lv, inst, plan);
     }
 }

@@ -167,24 +167,13 @@ public static partial class SpadeRunner
         Action<int, int>? progress = null,
         string? styleImage = null)
     {
-        cli.Run.ValidateNames();
-        var folder = new RunFolder(cli.Run.RunDir);
-        string which = cli.Run.WhichEpoch;
-        // A trainer may be renaming a checkpoint's files right now: read the set it commits, not half of it.
-        folder.SettleForReading(TimeSpan.FromSeconds(60));
-        var saved = SavedOptions(cli, folder, which, notice);
-        var options = SpadeRunOptions.Merge(cli, given, saved, folder.Dir,
-            flat => flat.StartsWith("data.", StringComparison.Ordinal) && !SpadeRunOptions.IsStructural(flat)
-                || flat.StartsWith("run.", StringComparison.Ordinal));
+        var (options, folder) = ResolveForInference(cli, given, notice);
+        string which = options.Run.WhichEpoch;
         using var style = styleImage is null ? null : ReadStyle(styleImage, options, folder);
         var dataset = OpenTestData(options, folder, notice);
-        var model = new SpadeModel(options.Model, options.Loss with { NoVggLoss = true }, vgg: null, buildDiscriminator: false);
+        var (model, mode) = LoadForInference(options, folder, batchStatistics, notice);
         try
         {
-            LoadTestNetworks(model, folder, which, notice);
-            string mode = SetInferenceMode(model, batchStatistics, notice);
-            // z (without a photo) and the encoder's sampling draw from torch's generator: seeded, a run gives the same pictures each time.
-            RunSetup.Seed(options.Run.Seed);
             string pageDir = Path.Combine(resultsDir, options.Run.Name, $"test_{which}");
             var rows = WriteTestImages(model, dataset, options.Model.UseVae, style, pageDir, token, progress);
             string index = Path.Combine(pageDir, "index.html");
@@ -194,6 +183,40 @@ public static partial class SpadeRunner
         finally
         {
             model.Dispose();
+        }
+    }
+
+    // The options of a test (or the studio): the networks' from the run, data preprocessing from the command line.
+    internal static (SpadeRunOptions Options, RunFolder Folder) ResolveForInference(SpadeRunOptions cli, IReadOnlySet<string> given,
+        Action<string> notice)
+    {
+        cli.Run.ValidateNames();
+        var folder = new RunFolder(cli.Run.RunDir);
+        // A trainer may be renaming a checkpoint's files right now: read the set it commits, not half of it.
+        folder.SettleForReading(TimeSpan.FromSeconds(60));
+        var saved = SavedOptions(cli, folder, cli.Run.WhichEpoch, notice);
+        var options = SpadeRunOptions.Merge(cli, given, saved, folder.Dir,
+            flat => flat.StartsWith("data.", StringComparison.Ordinal) && !SpadeRunOptions.IsStructural(flat)
+                || flat.StartsWith("run.", StringComparison.Ordinal));
+        return (options, folder);
+    }
+
+    // G (and E) loaded and put in inference mode; torch seeded so that z and the encoder's sampling repeat.
+    internal static (SpadeModel Model, string Mode) LoadForInference(SpadeRunOptions options, RunFolder folder, bool batchStatistics,
+        Action<string> notice)
+    {
+        var model = new SpadeModel(options.Model, options.Loss with { NoVggLoss = true }, vgg: null, buildDiscriminator: false);
+        try
+        {
+            LoadTestNetworks(model, folder, options.Run.WhichEpoch, notice);
+            string mode = SetInferenceMode(model, batchStatistics, notice);
+            RunSetup.Seed(options.Run.Seed);
+            return (model, mode);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
         }
     }
 

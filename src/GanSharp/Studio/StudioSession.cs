@@ -1,0 +1,131 @@
+using GanSharp.Data;
+using GanSharp.Models.Spade;
+using GanSharp.Reporting;
+using GanSharp.Runs;
+using GanSharp.Training;
+using static TorchSharp.torch;
+
+namespace GanSharp.Studio;
+
+/// <summary>One class of the studio's palette.</summary>
+public sealed record StudioClass(int Index, string Name, string Color);
+
+/// <summary>
+/// A trained SPADE run held open for the studio: G (and E) loaded once; every picture goes through the path of
+/// <c>gansharp test</c> (the same preprocessing, seeding and PNG encoding), so a label map gives the same bytes.
+/// </summary>
+public sealed class StudioSession : IDisposable
+{
+    /// <summary>Largest label map the studio accepts on a side; bigger ones are refused before decoding.</summary>
+    public const int MaxSide = 2048;
+
+    private readonly object _gate = new();
+    private readonly SpadeModel _model;
+    private readonly SpadeRunOptions _options;
+    private readonly DataOptions _data;
+
+    private StudioSession(SpadeRunOptions options, SpadeModel model)
+    {
+        _options = options;
+        _model = model;
+        _data = options.Data with { IsTrain = false, NoFlip = true, SerialBatches = true, NoInstance = options.Model.NoInstance };
+        Width = options.Data.CropSize;
+        Height = (int)Math.Round(options.Data.CropSize / options.Data.AspectRatio);
+        var colours = Visuals.LabelColormap(256);
+        var classes = Enumerable.Range(0, options.Data.LabelNc)
+            .Select(i => new StudioClass(i, $"class {i}", Hex(colours[i]))).ToList();
+        if (options.Data.ContainDontcareLabel) classes.Add(new StudioClass(255, "don't care", Hex(colours[255])));
+        Classes = classes;
+    }
+
+    public string Name => _options.Run.Name;
+
+    /// <summary>Canvas size: the run's crop.</summary>
+    public int Width { get; }
+
+    public int Height { get; }
+    public int LabelNc => _options.Data.LabelNc;
+    public bool UseVae => _options.Model.UseVae;
+    public IReadOnlyList<StudioClass> Classes { get; }
+
+    /// <summary>Opens run <paramref name="name"/> as <c>gansharp test --name</c> would.</summary>
+    public static StudioSession Open(string name, string checkpointsDir, string which, Action<string> notice)
+    {
+        var cli = new SpadeRunOptions
+        {
+            Data = DataOptions.Create("", "", isTrain: false),
+            Model = new SpadeModelOptions(),
+            Run = new RunOptions { Name = name, CheckpointsDir = checkpointsDir, WhichEpoch = which },
+        };
+        var (options, folder) = SpadeRunner.ResolveForInference(cli, new HashSet<string>(), notice);
+        if (options.Data.LabelNc > 255)
+            throw new GanSharpException(ErrorKind.Usage,
+                $"{folder.Dir} has {options.Data.LabelNc} classes but the studio paints at most 255: use gansharp test for this run.");
+        var (model, _) = SpadeRunner.LoadForInference(options, folder, batchStatistics: false, notice);
+        return new StudioSession(options, model);
+    }
+
+    /// <summary>Refuses a value that is not a class of the run, naming the first bad pixel.</summary>
+    public void CheckLabels(LabelMap label)
+    {
+        for (int i = 0; i < label.Values.Length; i++)
+        {
+            int v = label.Values[i];
+            bool ok = v >= 0 && v < LabelNc || v == 255 && _options.Data.ContainDontcareLabel;
+            if (!ok)
+                throw new GanSharpException(ErrorKind.BadInput,
+                    $"label value {v} at ({i % label.Width}, {i / label.Width}) is not a class of this run (0..{LabelNc - 1}"
+                    + $"{(_options.Data.ContainDontcareLabel ? " or 255" : "")}): paint with the run's classes.");
+        }
+    }
+
+    /// <summary>The picture for <paramref name="label"/> as PNG bytes; a style photo (runs with a VAE) or a z seed picks the look.</summary>
+    public byte[] Synthesize(LabelMap label, byte[]? styleImage = null, int? zSeed = null)
+    {
+        CheckLabels(label);
+        if ((styleImage is not null || zSeed is not null) && !UseVae)
+            throw new GanSharpException(ErrorKind.Usage, $"{Name} was trained without the VAE encoder, so it takes no style image or z seed.");
+        // As the test's first image: index 0 of epoch 1, an instance map drawn from the classes when the run has them.
+        var sample = SpadeDataset.FromLabelMap(_data, label, _data.NoInstance ? null : label, 0, 1, "the painted label map");
+        lock (_gate)
+        {
+            using var scope = NewDisposeScope();
+            var semantics = tensor(sample.Semantics, [1, sample.Semantics.Length / (sample.Width * sample.Height), sample.Height, sample.Width]);
+            var style = styleImage is null ? null
+                : SpadeRunner.StyleTensor(ImageIO.ReadRgb(styleImage, "the style image"), _data, "the style image");
+            RunSetup.Seed(_options.Run.Seed);
+            Tensor? z = null;
+            if (zSeed is int seed)
+            {
+                using var gen = new Generator().manual_seed(seed);
+                z = randn([1, _options.Model.ZDim], generator: gen);
+            }
+            var fake = _model.Generate(semantics, z, style);
+            return ImageIO.EncodePng(Visuals.ToRgb(fake[0].unsqueeze(0)));
+        }
+    }
+
+    /// <summary>An uploaded label PNG (gray or palette indices), checked against the run's classes.</summary>
+    public LabelMap DecodeLabelPng(byte[] png)
+    {
+        var (w, h, type, depth) = PngCodec.ReadHeader(png, "the uploaded label map");
+        if (w > MaxSide || h > MaxSide)
+            throw new GanSharpException(ErrorKind.BadInput, $"the uploaded label map is {w}x{h}, over the studio's {MaxSide} a side: scale it down.");
+        if (LabelIO.KindOf(type, depth) == LabelFileKind.Colour)
+            throw new GanSharpException(ErrorKind.BadInput,
+                "the uploaded label map is a colour PNG, not class indices: convert it with gansharp data convert or export it as gray.");
+        var decoded = PngCodec.Decode(png, "the uploaded label map");
+        var values = new int[decoded.Width * decoded.Height];
+        for (int i = 0; i < values.Length; i++) values[i] = decoded.Samples[i * decoded.Channels];
+        var map = new LabelMap(decoded.Width, decoded.Height, values);
+        CheckLabels(map);
+        return map;
+    }
+
+    /// <summary>A label map as an 8-bit gray PNG (the file <c>gansharp test --label-dir</c> reads).</summary>
+    public static byte[] EncodeLabelPng(LabelMap label) => PngCodec.EncodeGray(label.Width, label.Height, label.Values, 8);
+
+    public void Dispose() => _model.Dispose();
+
+    private static string Hex((byte R, byte G, byte B) c) => $"#{c.R:x2}{c.G:x2}{c.B:x2}";
+}
