@@ -76,6 +76,7 @@ public static class Program
         yield return EvaluateCommand.Create();
         yield return ExportCommand.Create();
         yield return PlanCommand.Create();
+        yield return StudioCommand.Create();
         yield return TestCommand.Create();
         yield return TrainCommand.Create();
         yield return TrainFamilyCommand.Create();

@@ -40,6 +40,9 @@ public sealed class StudioSession : IDisposable
 
     public string Name => _options.Run.Name;
 
+    /// <summary>The run's name escaped for HTML.</summary>
+    public string NameHtml => HtmlPage.Escape(Name);
+
     /// <summary>Canvas size: the run's crop.</summary>
     public int Width { get; }
 
@@ -104,6 +107,9 @@ public sealed class StudioSession : IDisposable
             return ImageIO.EncodePng(Visuals.ToRgb(fake[0].unsqueeze(0)));
         }
     }
+
+    /// <summary>Refuses a style photo that cannot be decoded, before it is kept.</summary>
+    public void CheckStyle(byte[] image) => ImageIO.ReadRgb(image, "the style image");
 
     /// <summary>An uploaded label PNG (gray or palette indices), checked against the run's classes.</summary>
     public LabelMap DecodeLabelPng(byte[] png)
