@@ -21,6 +21,9 @@ internal static unsafe partial class ManagedGemm
         Avx512,
     }
 
+    /// <summary>Environment variable that forces the AVX2 kernel (and Winograd transforms) when set to <c>avx2</c>.</summary>
+    public const string IsaVariable = "GANSHARP_GEMM_ISA";
+
     /// <summary>The best kernel this processor runs.</summary>
     public static Isa Best { get; } = Avx512F.IsSupported ? Isa.Avx512 : Avx2.IsSupported && Fma.IsSupported ? Isa.Avx2 : Isa.None;
 
@@ -29,7 +32,7 @@ internal static unsafe partial class ManagedGemm
     /// the AVX2 path can be measured and checked on an AVX-512 machine too.
     /// </summary>
     public static Isa Active { get; set; } =
-        string.Equals(Environment.GetEnvironmentVariable("GANSHARP_GEMM_ISA"), "avx2", StringComparison.OrdinalIgnoreCase)
+        string.Equals(Environment.GetEnvironmentVariable(IsaVariable), "avx2", StringComparison.OrdinalIgnoreCase)
         && Best != Isa.None ? Isa.Avx2 : Best;
 
     // Depth of a packed panel. Measured on Zen 5 (bench gemm, 2 threads) over 128, 192, 256 and 384: 384 was best on
@@ -115,50 +118,56 @@ internal static unsafe partial class ManagedGemm
     }
 
     // op(B)[p0.., j0..] as micro-panels of nr columns: panel q holds rows p of columns q·nr .. q·nr+nr-1 side by side,
-    // zero beyond the last column.
+    // zero beyond the last column. Both layouts are read along their contiguous direction.
     private static void PackB(bool trans, float* b, long ldb, long p0, long kc, long j0, long nc, int nr, float* dst)
     {
         for (long jr = 0; jr < nc; jr += nr)
         {
             long nw = Math.Min(nr, nc - jr);
             float* panel = dst + jr * kc;
-            for (long p = 0; p < kc; p++)
+            if (!trans)
             {
-                float* row = panel + p * nr;
-                if (!trans)
+                for (long p = 0; p < kc; p++)
                 {
+                    float* row = panel + p * nr;
                     new ReadOnlySpan<float>(b + (p0 + p) * ldb + j0 + jr, (int)nw).CopyTo(new Span<float>(row, (int)nw));
+                    for (long j = nw; j < nr; j++) row[j] = 0f;
                 }
-                else
-                {
-                    float* col = b + (j0 + jr) * ldb + p0 + p;
-                    for (long j = 0; j < nw; j++) row[j] = col[j * ldb];
-                }
-                for (long j = nw; j < nr; j++) row[j] = 0f;
+                continue;
             }
+            for (long j = 0; j < nw; j++)
+            {
+                float* col = b + (j0 + jr + j) * ldb + p0;
+                for (long p = 0; p < kc; p++) panel[p * nr + j] = col[p];
+            }
+            for (long p = 0; p < kc && nw < nr; p++)
+                for (long j = nw; j < nr; j++) panel[p * nr + j] = 0f;
         }
     }
 
     // op(A)[i0.., p0..] as micro-panels of mr rows: panel r holds, for every p, the mr values of column p; zero rows
-    // beyond the last.
+    // beyond the last. Both layouts are read along their contiguous direction.
     private static void PackA(bool trans, float* a, long lda, long i0, long mc, long p0, long kc, int mr, float* dst)
     {
         for (long ir = 0; ir < mc; ir += mr)
         {
             long mh = Math.Min(mr, mc - ir);
             float* panel = dst + ir * kc;
+            if (trans)
+            {
+                for (long p = 0; p < kc; p++)
+                {
+                    float* src = a + (p0 + p) * lda + i0 + ir;
+                    float* slot = panel + p * mr;
+                    new ReadOnlySpan<float>(src, (int)mh).CopyTo(new Span<float>(slot, (int)mh));
+                    for (long i = mh; i < mr; i++) slot[i] = 0f;
+                }
+                continue;
+            }
             for (long i = 0; i < mh; i++)
             {
-                if (!trans)
-                {
-                    float* row = a + (i0 + ir + i) * lda + p0;
-                    for (long p = 0; p < kc; p++) panel[p * mr + i] = row[p];
-                }
-                else
-                {
-                    float* col = a + p0 * lda + i0 + ir + i;
-                    for (long p = 0; p < kc; p++) panel[p * mr + i] = col[p * lda];
-                }
+                float* row = a + (i0 + ir + i) * lda + p0;
+                for (long p = 0; p < kc; p++) panel[p * mr + i] = row[p];
             }
             for (long i = mh; i < mr; i++)
                 for (long p = 0; p < kc; p++) panel[p * mr + i] = 0f;
