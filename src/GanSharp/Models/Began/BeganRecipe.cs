@@ -1,3 +1,4 @@
+using GanSharp.Options;
 using GanSharp.Data;
 using GanSharp.Models.Common;
 using GanSharp.Training;
@@ -156,11 +157,13 @@ internal sealed class BeganRecipe : AdversarialRecipe
     {
         if (t.Smoothing != LabelSmoothing.None || t.FlipFraction > 0 || t.Penalty is not (null or PenaltyKind.None) || t.AdaTarget > 0
             || t.MinibatchStd || t.JointBatch)
-            throw new GanSharpException(ErrorKind.Usage, "--family began has an auto-encoder D without labels or logits: drop the label, penalty, " +
+            throw new GanSharpException(ErrorKind.Usage, $"{FamilyOptionSpecs.Family.Flag} began has an auto-encoder D without labels or "
+                + "logits: drop the label, penalty, " +
                 "ADA, minibatch-std and joint-batch flags.");
         if (o.IsImage && (t.SpectralNormG || t.GDropout > 0))
-            throw new GanSharpException(ErrorKind.Usage, "--family began on images uses the paper's generator (its decoder's architecture), which " +
-                "has no spectral norm or dropout layers: drop --spectral-norm-g and --g-dropout.");
+            throw new GanSharpException(ErrorKind.Usage, $"{FamilyOptionSpecs.Family.Flag} began on images uses the paper's generator (its "
+                + "decoder's architecture), which " +
+                $"has no spectral norm or dropout layers: drop {TricksOptionSpecs.SpectralNormG.Flag} and {TricksOptionSpecs.GDropout.Flag}.");
         var spec = FamilyNets.Spec(o, t, classes: 0, DNorm.None, gBatchNorm: false);
         // The paper's G is its decoder's architecture. On images that matters: a DCGAN G's transposed convolutions
         // start from high-frequency noise the auto-encoder reconstructs worse than the real shapes, so L(G(z)) stays
