@@ -99,7 +99,10 @@ internal static class ChildProcess
             RedirectStandardError = true
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in environment ?? new Dictionary<string, string?>()) psi.Environment[k] = v;
+        // A null value removes the variable from the child's environment.
+        foreach (var (k, v) in environment ?? new Dictionary<string, string?>())
+            if (v is null) psi.Environment.Remove(k);
+            else psi.Environment[k] = v;
         using var p = System.Diagnostics.Process.Start(psi)!;
         var stderr = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEndAsync();
