@@ -68,6 +68,16 @@ public sealed class StudioSession : IDisposable
         return new StudioSession(options, model);
     }
 
+    /// <summary>
+    /// A session over a generator built in memory: the studio benchmark times synthesis at sizes no run folder here
+    /// holds (random weights cost the same as trained ones). The model is put in eval mode, as a loaded run is.
+    /// </summary>
+    internal static StudioSession ForModel(SpadeRunOptions options, SpadeModel model)
+    {
+        model.Train(false);
+        return new StudioSession(options, model);
+    }
+
     /// <summary>Refuses a value that is not a class of the run, naming the first bad pixel.</summary>
     public void CheckLabels(LabelMap label)
     {
