@@ -177,7 +177,7 @@ public static partial class SpadeRunner
         try
         {
             string pageDir = Path.Combine(resultsDir, options.Run.Name, $"test_{which}");
-            var rows = WriteTestImages(model, dataset, options.Model.UseVae, style, pageDir, token, progress);
+            var rows = WriteTestImages(model, dataset, options.Run.Seed, style, pageDir, token, progress);
             string index = Path.Combine(pageDir, "index.html");
             AtomicFile.WriteAllText(index, TestPage(options.Run.Name, which, mode, rows));
             return new SpadeTestOutcome(pageDir, index, rows.Count, batchStatistics ? "train" : "eval");
@@ -294,9 +294,11 @@ public static partial class SpadeRunner
 
     // input_label, synthesized_image and real_image PNGs of every test sample; one page row each.
     private static List<(string Stem, bool HasReal)> WriteTestImages(
-        SpadeModel model, SpadeDataset dataset, bool useVae, Tensor? style, string pageDir, CancellationToken token,
+        SpadeModel model, SpadeDataset dataset, int seed, Tensor? style, string pageDir, CancellationToken token,
         Action<int, int>? progress)
     {
+        bool useVae = model.Options.UseVae;
+        using var noise = new Generator().manual_seed(seed);
         var rows = new List<(string Stem, bool HasReal)>();
         var loader = new SpadeLoader(dataset);
         int done = 0, total = loader.SamplesPerEpoch;
@@ -306,7 +308,7 @@ public static partial class SpadeRunner
             using (GcQuiet.Iteration())
             using (var scope = NewDisposeScope())
             {
-                var fake = model.Generate(batch.Semantics, image: StyleFor(batch, useVae, style, dataset));
+                var fake = model.Generate(batch.Semantics, image: StyleFor(batch, useVae, style, dataset), noise: noise);
                 for (int i = 0; i < batch.Paths.Count; i++)
                 {
                     var pair = dataset.Pairs[batch.Indices[i]];

@@ -106,14 +106,15 @@ public sealed class StudioSession : IDisposable
             var semantics = tensor(sample.Semantics, [1, sample.Semantics.Length / (sample.Width * sample.Height), sample.Height, sample.Width]);
             var style = styleImage is null ? null
                 : SpadeRunner.StyleTensor(ImageIO.ReadRgb(styleImage, "the style image"), _data, "the style image");
-            RunSetup.Seed(_options.Run.Seed);
+            // The test's noise for its first image: the run's seed, in a generator of this request's own.
+            using var noise = new Generator().manual_seed(_options.Run.Seed);
             Tensor? z = null;
             if (zSeed is int seed)
             {
                 using var gen = new Generator().manual_seed(seed);
                 z = randn([1, _options.Model.ZDim], generator: gen);
             }
-            var fake = _model.Generate(semantics, z, style);
+            var fake = _model.Generate(semantics, z, style, noise);
             return ImageIO.EncodePng(Visuals.ToRgb(fake[0].unsqueeze(0)));
         }
     }

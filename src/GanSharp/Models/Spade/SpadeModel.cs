@@ -250,17 +250,24 @@ public sealed class SpadeModel : IDisposable
     /// <summary>
     /// Inference: G under no_grad in its current mode (call <see cref="Eval"/> first for the reference's test mode).
     /// With the VAE, z is taken as given, else encoded from <paramref name="image"/>, else drawn from N(0, 1).
+    /// Noise comes from <paramref name="noise"/> when given: a seeded generator of the caller's own repeats whatever
+    /// else in the process draws from torch's global one (the studio's requests, tests running side by side).
     /// </summary>
-    public Tensor Generate(Tensor semantics, Tensor? z = null, Tensor? image = null)
+    public Tensor Generate(Tensor semantics, Tensor? z = null, Tensor? image = null, Generator? noise = null)
     {
         using var _ = no_grad();
-        if (Options.UseVae && z is null && image is not null)
+        if (!Options.UseVae) return NetG.call(semantics, null);
+        using var scope = NewDisposeScope();
+        if (z is null && image is not null)
         {
-            using var scope = NewDisposeScope();
             var (mu, logvar) = NetE!.call(image);
-            return NetG.call(semantics, Reparameterize(mu, logvar)).MoveToOuterDisposeScope();
+            z = Reparameterize(mu, logvar, noise);
         }
-        return NetG.call(semantics, Options.UseVae ? z : null);
+        else if (z is null && noise is not null)
+        {
+            z = randn([semantics.shape[0], Options.ZDim], generator: noise, device: semantics.device);
+        }
+        return NetG.call(semantics, z).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -280,13 +287,15 @@ public sealed class SpadeModel : IDisposable
     }
 
     /// <summary>z = mu + eps * exp(0.5 logvar), eps ~ N(0, 1).</summary>
-    public static Tensor Reparameterize(Tensor mu, Tensor logvar)
+    public static Tensor Reparameterize(Tensor mu, Tensor logvar, Generator? noise = null)
     {
         using var scope = NewDisposeScope();
         var std = logvar.mul(0.5).exp_();
         // Drawn in float32 whatever the model's precision, so that a float64 check of an iteration sees the noise
         // the float32 iteration (and the reference, from the same seed) drew.
-        var eps = std.dtype == ScalarType.Float32 ? randn_like(std) : randn(std.shape, dtype: ScalarType.Float32, device: std.device).to(std.dtype);
+        var eps = std.dtype == ScalarType.Float32 && noise is null
+            ? randn_like(std)
+            : randn(std.shape, dtype: ScalarType.Float32, device: std.device, generator: noise).to(std.dtype);
         return eps.mul_(std).add_(mu).MoveToOuterDisposeScope();
     }
 
