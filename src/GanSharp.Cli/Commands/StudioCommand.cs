@@ -28,7 +28,13 @@ public static class StudioCommand
             Description = "Address to listen on; 0.0.0.0 opens the studio to the network.",
             DefaultValueFactory = _ => "127.0.0.1",
         };
+        var classes = new Option<string?>("--classes")
+        {
+            Description = "Class table (CSV name,r,g,b; JSON; or index r g b) for the palette's names and colours; by default the "
+                + "classes.csv that gansharp data convert wrote next to the run's label maps.",
+        };
         cmd.Options.Add(name);
+        cmd.Options.Add(classes);
         cmd.Options.Add(checkpoints);
         cmd.Options.Add(which);
         cmd.Options.Add(port);
@@ -40,7 +46,7 @@ public static class StudioCommand
                 AnsiConsole.MarkupLineInterpolated(
                     $"[yellow]warning:[/] --host {address} lets other machines paint with your model; the studio has no login.");
             using var session = StudioSession.Open(parse.GetValue(name)!, parse.GetValue(checkpoints)!, parse.GetValue(which)!,
-                n => AnsiConsole.MarkupLineInterpolated($"[blue]note:[/] {n}"));
+                n => AnsiConsole.MarkupLineInterpolated($"[blue]note:[/] {n}"), parse.GetValue(classes));
             using var cancel = new UserCancel(outer);
             var server = StudioServer.StartAsync(session, address, parse.GetValue(port)).GetAwaiter().GetResult();
             try

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using GanSharp.Data;
 using GanSharp.Studio;
@@ -91,7 +92,17 @@ public sealed class StudioServer : IAsyncDisposable
         return ctx.Response.WriteAsync(StudioPage.Html(_session.NameHtml));
     }
 
-    private Task Info(HttpContext ctx) => ctx.Response.WriteAsJsonAsync(new
+    // Class names come from a user's class table: the strict encoder writes <, >, &, ' and " as \u escapes, so a name
+    // stays text even if a page ever put it into markup (ASP.NET's default encoder is the relaxed one).
+    private static readonly JsonSerializerOptions InfoJson = new(JsonSerializerDefaults.Web) { Encoder = JavaScriptEncoder.Default };
+
+    private Task Info(HttpContext ctx)
+    {
+        ctx.Response.Headers.XContentTypeOptions = "nosniff";
+        return ctx.Response.WriteAsJsonAsync(InfoBody(), InfoJson);
+    }
+
+    private object InfoBody() => new
     {
         name = _session.Name,
         width = _session.Width,
@@ -99,7 +110,7 @@ public sealed class StudioServer : IAsyncDisposable
         labelNc = _session.LabelNc,
         useVae = _session.UseVae,
         classes = _session.Classes.Select(c => new { index = c.Index, name = c.Name, color = c.Color }),
-    });
+    };
 
     private Task Synthesize(HttpContext ctx) => Guard(ctx, async () =>
     {

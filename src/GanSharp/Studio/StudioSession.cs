@@ -24,7 +24,7 @@ public sealed class StudioSession : IDisposable
     private readonly SpadeRunOptions _options;
     private readonly DataOptions _data;
 
-    private StudioSession(SpadeRunOptions options, SpadeModel model)
+    private StudioSession(SpadeRunOptions options, SpadeModel model, IReadOnlyDictionary<int, (string Name, string Color)>? table)
     {
         _options = options;
         _model = model;
@@ -32,10 +32,27 @@ public sealed class StudioSession : IDisposable
         Width = options.Data.CropSize;
         Height = (int)Math.Round(options.Data.CropSize / options.Data.AspectRatio);
         var colours = Visuals.LabelColormap(256);
-        var classes = Enumerable.Range(0, options.Data.LabelNc)
-            .Select(i => new StudioClass(i, $"class {i}", Hex(colours[i]))).ToList();
-        if (options.Data.ContainDontcareLabel) classes.Add(new StudioClass(255, "don't care", Hex(colours[255])));
+        StudioClass Class(int i, string fallback) => table is not null && table.TryGetValue(i, out var named)
+            ? new StudioClass(i, named.Name, named.Color)
+            : new StudioClass(i, fallback, Hex(colours[i]));
+        var classes = Enumerable.Range(0, options.Data.LabelNc).Select(i => Class(i, $"class {i}")).ToList();
+        if (options.Data.ContainDontcareLabel) classes.Add(Class(255, "don't care"));
         Classes = classes;
+    }
+
+    // Names and colours by label value: the table given, else the classes.csv that `gansharp data convert` wrote next
+    // to the run's label maps; null (generated names and colours) when neither is there.
+    private static Dictionary<int, (string Name, string Color)>? ReadPalette(string? classTable, string labelDir, Action<string> notice)
+    {
+        string? path = classTable;
+        if (path is null && labelDir.Length > 0 && File.Exists(Path.Combine(labelDir, "classes.csv")))
+            path = Path.Combine(labelDir, "classes.csv");
+        if (path is null) return null;
+        var table = new Dictionary<int, (string Name, string Color)>();
+        foreach (var (colour, (index, name)) in LabelConversion.ReadClassTable(path))
+            table[index] = (name, $"#{colour:x6}");
+        notice($"class names and colours from {path}.");
+        return table;
     }
 
     public string Name => _options.Run.Name;
@@ -52,7 +69,9 @@ public sealed class StudioSession : IDisposable
     public IReadOnlyList<StudioClass> Classes { get; }
 
     /// <summary>Opens run <paramref name="name"/> as <c>gansharp test --name</c> would.</summary>
-    public static StudioSession Open(string name, string checkpointsDir, string which, Action<string> notice)
+    /// <param name="classTable">A class table (CSV, JSON or <c>index r g b</c>) naming the classes; by default the run's
+    /// <c>classes.csv</c> from <c>gansharp data convert</c>, else generated names and colours.</param>
+    public static StudioSession Open(string name, string checkpointsDir, string which, Action<string> notice, string? classTable = null)
     {
         var cli = new SpadeRunOptions
         {
@@ -64,8 +83,13 @@ public sealed class StudioSession : IDisposable
         if (options.Data.LabelNc > 255)
             throw new GanSharpException(ErrorKind.Usage,
                 $"{folder.Dir} has {options.Data.LabelNc} classes but the studio paints at most 255: use gansharp test for this run.");
+        // The inference options carry the command line's (empty) data folders; the label maps trained on are in options.json.
+        string trainedLabels = File.Exists(folder.OptionsJsonPath)
+            ? SpadeRunOptions.FromJson(File.ReadAllText(folder.OptionsJsonPath), folder.OptionsJsonPath).Data.LabelDir
+            : "";
+        var palette = ReadPalette(classTable, trainedLabels, notice);
         var (model, _) = SpadeRunner.LoadForInference(options, folder, batchStatistics: false, notice);
-        return new StudioSession(options, model);
+        return new StudioSession(options, model, palette);
     }
 
     /// <summary>
@@ -75,7 +99,7 @@ public sealed class StudioSession : IDisposable
     internal static StudioSession ForModel(SpadeRunOptions options, SpadeModel model)
     {
         model.Train(false);
-        return new StudioSession(options, model);
+        return new StudioSession(options, model, null);
     }
 
     /// <summary>Refuses a value that is not a class of the run, naming the first bad pixel.</summary>
