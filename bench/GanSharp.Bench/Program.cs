@@ -29,12 +29,14 @@ public static class Program
                 return GemmBench.Run(rest);
             case "studio":
                 return StudioBench.Run(rest);
+            case "began-trace":
+                return BeganTrace.Run(rest);
             case "families":
                 FamiliesBench.Run(rest);
                 return 0;
             default:
                 Console.Error.WriteLine("usage: GanSharp.Bench <benchmark> [args]; benchmarks: loader, fid, spade, families, audit, diagnostics, "
-                    + "conv-probe, gemm, studio");
+                    + "conv-probe, gemm, studio, began-trace");
                 return 2;
         }
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using GanSharp.Data;
 using GanSharp.Diagnostics;
 using GanSharp.Models;
@@ -139,6 +140,18 @@ public class FamilyLearningTests(ITestOutputHelper output)
         Assert.True(end < 0.7 * init, $"{init} -> {end}");
     }
 
+    // Issue 22's bar, not reached (docs/FAMILIES.md, "Issue 22"): BEGAN collapses onto 0-1 ring modes on seeds 1-4 after
+    // the audit's fixes (uniform z, simultaneous update, ELU G). Without the Skip (seed 1, 8 s): dcgan 8/8 and 7.8 %,
+    // began 2/8 and 5.8 %. Kept so the bar can be checked with one command once a recipe reaches it: drop the Skip.
+    [Fact(Skip = "issue 22 open: BEGAN reaches 0-1/8 ring modes (docs/FAMILIES.md)")]
+    public void BeganCoversRingModes()
+    {
+        var (dcganModes, dcganHq) = TrainPoints(GanFamily.Dcgan, new TricksOptions(), 1000);
+        var (modes, hq) = TrainPoints(GanFamily.Began, new TricksOptions(), 1000);
+        Assert.True(modes >= 6, $"{modes} modes");
+        Assert.True(hq >= dcganHq, $"began {hq:P1} high quality, dcgan {dcganHq:P1} ({dcganModes}/8 modes)");
+    }
+
     /// <summary>Collects every stats record of a run (one per iteration when PrintFreq is the batch size).</summary>
     private sealed class RecordSink : IStatsSink
     {
@@ -168,9 +181,10 @@ public class FamilyLearningTests(ITestOutputHelper output)
     [Fact]
     public void BeganShapesDistanceFalls()
     {
-        // The paper's G (its decoder's architecture) and λ_k 0.05 (docs/FAMILIES.md, "BEGAN"). Reached here with
-        // seed 1: 229.20 -> 22.53, M 0.83 in the first quarter, 0.26 in the last; seeds 2, 3, 4: 198.18 -> 19.03,
-        // 223.10 -> 25.09, 201.50 -> 24.50. With the DCGAN G and λ_k 0.001 seeds 3 and 4 ended at 170 and 234.
+        // The paper's G (its decoder's architecture), λ_k 0.05, z ~ U[-1, 1] and the simultaneous G/D update
+        // (docs/FAMILIES.md, "BEGAN"). Reached here with seed 1: 230.21 -> 22.93, M 0.785 in the first quarter, 0.253
+        // in the last; seeds 2, 3, 4: 199.28 -> 19.75 (M 0.744 -> 0.236), 225.02 -> 23.51 (0.663 -> 0.30), 202.19 ->
+        // 27.55 (0.833 -> 0.34). With the DCGAN G and λ_k 0.001 seeds 3 and 4 ended at 170 and 234.
         var (init, end, records) = TrainBeganShapes(200, new TricksOptions());
         int quarter = records.Count / 4;
         double first = MeanM(records.Take(quarter)), last = MeanM(records.Skip(records.Count - quarter));
@@ -194,11 +208,13 @@ public class FamilyLearningTests(ITestOutputHelper output)
     [Fact]
     public void BeganMDetectorFiresOnARunThatDoesNotConverge()
     {
-        // Adam at 0.1 throws both networks far off: the feature distance ends in the millions and M, after falling
-        // from ~1e6 at the first steps, hovers around 60 with no downward trend (measured: M averaged 67 then 69
-        // over 10 records, best 58): the detector's case.
-        var (init, end, records) = TrainBeganShapes(200, new TricksOptions { LrG = 0.1, LrD = 0.1 }, logEvery: 10);
-        Assert.True(end > init, $"{init} -> {end}");
+        // D's learning rate 1e-8: the auto-encoder stays as initialised, so there is no equilibrium to reach; G drifts
+        // on a fixed energy and the feature distance barely moves (measured 230.21 -> 196.33). M rises from 0.94 to
+        // 1.04 over the 20 records: the detector's case. (The old case, Adam at 0.1 for both, no longer qualifies:
+        // since the simultaneous update its M falls slowly from ~100 to ~85 while the images diverge to ~7e6.)
+        var (init, end, records) = TrainBeganShapes(200, new TricksOptions { LrD = 1e-8 }, logEvery: 10);
+        output.WriteLine("M: " + string.Join(" ", records.Select(r => r.Values["M"].ToString("G3", CultureInfo.InvariantCulture))));
+        Assert.True(end > init / 2, $"{init} -> {end}");
         var verdict = new BeganMDetector().Evaluate(new StatsSeries(records));
         Assert.Equal(VerdictStatus.Fired, verdict.Status);
         output.WriteLine(verdict.Episodes[0].Evidence);

@@ -134,7 +134,8 @@ internal sealed class BeganGenerator : nn.Module<Tensor, Tensor, Tensor>
 /// <summary>
 /// BEGAN: D minimises L(x) − k_t·L(G(z)), G minimises L(G(z)), where L is D's L1 reconstruction error; after each D
 /// step k_{t+1} = clip(k_t + λ_k(γ·L(x) − L(G(z))), 0, 1) keeps E[L(G(z))] = γ·E[L(x)] (the diversity ratio γ).
-/// The convergence measure M = L(x) + |γ·L(x) − L(G(z))| is reported every step. k_t lives on the device (no sync)
+/// The convergence measure M = L(x) + |γ·L(x) − L(G(z))| is reported every step. As in the paper, z ~ U[−1, 1] and G
+/// and D are updated simultaneously (both losses from D_t and G_t on the same step). k_t lives on the device (no sync)
 /// and is saved in the training state. Label tricks, penalties, ADA and the minibatch-std layer have no meaning for
 /// an auto-encoder D and are refused.
 /// </summary>
@@ -143,12 +144,20 @@ internal sealed class BeganRecipe : AdversarialRecipe
     private readonly double _gamma;
     private readonly double _lambdaK;
     private Tensor _k = zeros(1, dtype: ScalarType.Float32);
+    // G's samples of this iteration's G step, detached: D's step uses them (the paper's simultaneous update).
+    private Tensor? _fakeOfGStep;
 
     public BeganRecipe(FamilyRunOptions options, TricksOptions tricks) : base(Build(options, tricks), tricks)
     {
         _gamma = options.BeganGamma;
         _lambdaK = options.BeganLambdaK;
+        // The paper updates G and D simultaneously from the same D_t and G_t: G's step runs first (D's parameters are
+        // not in G's optimizer, so D_t is what G sees), and D's step then reads G_t's samples cached before G moved.
+        Phases = [new TrainPhase(GanPhase.G, tricks.GSteps ?? 1), new TrainPhase(GanPhase.D, tricks.DSteps ?? 1, FreshBatch: true)];
     }
+
+    /// <summary>z ~ U[−1, 1] as in the paper (the sphere trick still applies when asked for).</summary>
+    protected override Tensor NewZ(long n) => Tricks.SphereLatent ? base.NewZ(n) : rand([n, Parts.ZDim]) * 2 - 1;
 
     /// <summary>The current k_t (a sync).</summary>
     public double K => _k.item<float>();
@@ -169,7 +178,10 @@ internal sealed class BeganRecipe : AdversarialRecipe
         // start from high-frequency noise the auto-encoder reconstructs worse than the real shapes, so L(G(z)) stays
         // above γ·L(x), k_t stays 0, D never pushes back and G drifts to whatever the auto-encoder reconstructs best
         // (measured in docs/FAMILIES.md). On 2-D data both are MLPs, and the DCGAN one keeps the tricks' switches.
-        Func<nn.Module<Tensor, Tensor, Tensor>> makeG = o.IsImage ? () => new BeganGenerator(spec.ZDim, spec.Width) : () => new PointGenerator(spec);
+        // On 2-D data G is the 2-D decoder's shape (ELU MLP): with the ReLU MLP of the other families whole runs ended
+        // with every ReLU dead and G a constant point (docs/FAMILIES.md, issue 22).
+        Func<nn.Module<Tensor, Tensor, Tensor>> makeG = o.IsImage ? () => new BeganGenerator(spec.ZDim, spec.Width)
+            : () => new BeganPointGenerator(spec);
         // The code must be narrower than the data or the auto-encoder learns the identity and G gets no signal:
         // one number suffices for the 1-D manifolds of the 2-D mixtures.
         var d = new BeganAutoEncoder(o.IsImage, spec.Width, spec.Layers, bottleneck: o.IsImage ? 64 : 1);
@@ -186,7 +198,12 @@ internal sealed class BeganRecipe : AdversarialRecipe
         var real = batch.Data;
         long n = real.shape[0];
         Tensor fake;
-        using (no_grad()) fake = G.call(NewZ(n), NewLabels(n));
+        if (ctx.Repetition == 0 && _fakeOfGStep is not null) fake = _fakeOfGStep;
+        else
+        {
+            using (no_grad()) fake = G.call(NewZ(n), NewLabels(n));
+        }
+        _fakeOfGStep = null;
         fake = Replay?.Mix(fake) ?? fake.detach();
         var lossReal = AutoEncoder.Energy(DInput(real, ctx)).mean();
         var lossFake = AutoEncoder.Energy(DInput(fake, ctx)).mean();
@@ -208,6 +225,8 @@ internal sealed class BeganRecipe : AdversarialRecipe
     {
         long n = batch.Data.shape[0];
         var fake = G.call(NewZ(n), NewLabels(n));
+        // The tensor lives in the iteration's dispose scope, as D's step does.
+        _fakeOfGStep = fake.detach();
         var loss = AutoEncoder.Energy(DInput(fake, ctx)).mean();
         ctx.Stats.Report("G_GAN", loss);
         return loss;
@@ -235,4 +254,32 @@ internal sealed class BeganRecipe : AdversarialRecipe
         if (disposing) _k.Dispose();
         base.Dispose(disposing);
     }
+}
+
+/// <summary>
+/// BEGAN's 2-D generator: the 2-D decoder's architecture (Linear + ELU blocks, linear output), with the G-side trick
+/// switches (spectral norm, always-on dropout) of the other families' point G.
+/// </summary>
+internal sealed class BeganPointGenerator : nn.Module<Tensor, Tensor, Tensor>
+{
+    private readonly nn.Module<Tensor, Tensor> main;
+
+    public BeganPointGenerator(NetSpec s) : base(nameof(BeganPointGenerator))
+    {
+        var mods = new List<nn.Module<Tensor, Tensor>>();
+        long width = s.ZDim;
+        for (int i = 0; i < s.Layers; i++)
+        {
+            mods.Add(Nn.Layers.Linear(width, s.Width, s.SpectralNormG));
+            mods.Add(nn.ELU());
+            if (s.GDropout > 0) mods.Add(new AlwaysDropout(s.GDropout));
+            width = s.Width;
+        }
+        mods.Add(Nn.Layers.Linear(width, 2, s.SpectralNormG));
+        main = nn.Sequential(mods);
+        RegisterComponents();
+    }
+
+    /// <summary>BEGAN is unconditional: y is empty and ignored.</summary>
+    public override Tensor forward(Tensor z, Tensor y) => main.call(z);
 }

@@ -73,7 +73,7 @@ internal abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
 
     public IReadOnlyList<OptimizerSlot> Optimizers { get; }
 
-    public IReadOnlyList<TrainPhase> Phases { get; }
+    public IReadOnlyList<TrainPhase> Phases { get; protected set; }
 
     public IReadOnlyDictionary<string, double> LearningRates(int epoch) =>
         new Dictionary<string, double> { ["G"] = _lrG, ["D"] = _lrD };
@@ -95,7 +95,7 @@ internal abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
     protected virtual Tensor RealData(IGanBatch batch) => batch.Data;
 
     /// <summary>Latent codes for n samples (sphere or Gaussian).</summary>
-    protected Tensor NewZ(long n) => Latent.Sample(n, Parts.ZDim, Tricks.SphereLatent);
+    protected virtual Tensor NewZ(long n) => Latent.Sample(n, Parts.ZDim, Tricks.SphereLatent);
 
     /// <summary>Classes for generated samples: uniform over the classes, empty for unconditional families.</summary>
     protected Tensor NewLabels(long n) => Parts.Classes > 0 ? randint(0, Parts.Classes, [n]) : empty(0, dtype: ScalarType.Int64);
