@@ -22,7 +22,7 @@ public sealed record TrainResult(TrainPosition Position, bool Completed, bool In
 /// learning rates per epoch, reports statistics at print intervals, writes sample pages, and saves resumable
 /// checkpoints. It knows nothing about any family.
 /// </summary>
-public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
+public sealed partial class Trainer<TBatch> : IDisposable where TBatch : IDisposable
 {
     private readonly IGanRecipe<TBatch> _recipe;
     private readonly IBatchSource<TBatch> _source;
@@ -45,6 +45,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         _folder = new RunFolder(run.RunDir);
         foreach (var slot in recipe.Optimizers) _optimizers[slot.Name] = CreateOptimizer(slot);
         _networkStats = new NetworkStatistics(recipe.Networks, recipe.Optimizers);
+        JoinRanks(recipe.Optimizers);
         foreach (var phase in recipe.Phases)
             if (!_optimizers.ContainsKey(phase.Optimizer))
                 throw new InvalidOperationException($"phase {phase.Name} names optimizer {phase.Optimizer}, which the {recipe.Family} recipe does " +
@@ -102,6 +103,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
     /// <summary>Trains from <paramref name="start"/> (a fresh run starts at epoch 1, batch 0).</summary>
     public TrainResult Run(TrainPosition start, CancellationToken token, Action<TrainProgress>? progress = null)
     {
+        BroadcastNetworks();
         var pass = new Pass(this, start);
         _lastFlush = start.Iteration;
         for (int epoch = start.Epoch; epoch <= _totalEpochs; epoch++)
@@ -234,6 +236,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
             opt.zero_grad();
             var loss = _recipe.Loss(phase, current, ctx);
             loss.backward();
+            AverageGradients(phase.Optimizer);
             // Gradients exist only between backward and step: the family-agnostic hook.
             if (logStep && r == phase.Repeat - 1) _networkStats.Report(phase.Optimizer, Stats);
             opt.step();
@@ -262,7 +265,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         pass.Position = new TrainPosition(epoch, index, iteration, pass.EpochImages, pass.Elapsed());
         if (totalImages % _run.SaveLatestFreq < batchSize) SaveChecked("latest", pass.Position, iteration);
         progress?.Invoke(new TrainProgress(epoch, _totalEpochs, index, pass.PerEpoch, iteration, pass.TotalIterations, pass.Elapsed()));
-        if (!token.IsCancellationRequested) return null;
+        if (!StopRequested(token)) return null;
         SaveChecked("latest", pass.Position, iteration);
         return new TrainResult(pass.Position, Completed: false, Interrupted: true, StoppedBy: "user");
     }
@@ -274,7 +277,8 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         pass.Position = new TrainPosition(epoch + 1, 0, iteration, 0, pass.Elapsed());
         if (EpochEnd != null)
         {
-            EpochEnd(epoch, Stats);
+            // Evaluation is rank 0's; the flush is every rank's, because it reduces over the ranks.
+            if (_comm.IsRoot) EpochEnd(epoch, Stats);
             var record = Stats.Flush(epoch, pass.EpochImages, iteration, pass.Elapsed());
             CheckFinite(record, iteration, iteration);
         }
@@ -325,6 +329,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
 
     private void Save(string which, TrainPosition position)
     {
+        if (!_comm.IsRoot) return;
         var extra = _recipe.ExtraState();
         extra[NetworkStatisticsKey] = _networkStats.State();
         _folder.Save(which, _recipe.Family, _recipe.Networks, _optimizers, position, extra, _optionsJson, RunFiles);
@@ -335,6 +340,7 @@ public sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
 
     private void WriteVisuals(WebPage pages, TBatch batch, int epoch, long epochImages)
     {
+        if (!_comm.IsRoot) return;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var visuals = _recipe.Visuals(batch);
