@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using GanSharp.Cli.Options;
+using GanSharp.Distributed;
 using GanSharp.Models.Spade;
 using GanSharp.Runs;
 using GanSharp.Training;
@@ -60,6 +61,8 @@ public static class TrainCommand
     /// </summary>
     internal static TrainResult RunWithProgress(SpadeRunOptions options, HashSet<string> given, CancellationToken token, TimeSpan? budget = null)
     {
+        // Ranks other than 0 of an mpirun job train silently: rank 0 speaks for the run.
+        if (!DistributedRun.IsRank0) return SpadeRunner.Train(options, given, token, notice: _ => { });
         var latest = new LatestStatsSink();
         var doctor = new GanSharp.Diagnostics.LiveDoctor(Path.Combine(options.Run.RunDir, GanSharp.Diagnostics.LiveDoctor.LogFileName));
         if (!string.IsNullOrEmpty(options.Data.LabelDir))

@@ -1,5 +1,6 @@
 using GanSharp.Data;
 using GanSharp.Diagnostics;
+using GanSharp.Distributed;
 using GanSharp.Interop;
 using GanSharp.Interop.NVlabs;
 using GanSharp.Kernels;
@@ -28,8 +29,12 @@ public static partial class SpadeRunner
         Action<TrainProgress>? progress = null,
         IEnumerable<IStatsSink>? sinks = null)
     {
-        using var runLock = RunSetup.TakeFolder(options.Run, notice);
+        var ranks = Communicator.World;
+        // Rank 0 owns the folder (lock, recovery, logs, checkpoints); the others read it once it has been recovered.
+        using var runLock = ranks.IsRoot ? RunSetup.TakeFolder(options.Run, notice) : null;
+        ranks.Barrier("the run folder's recovery by rank 0");
         options = PrepareOptions(options, given, out var state, out var reference);
+        CheckRanks(options, ranks.Size);
         RunSetup.SetThreads(options.Threads, gemmConvolutions: true);
         notice($"SPADE convolutions: {GemmConvolution.Status}.");
         var dataset = OpenTrainingData(ref options, notice);
@@ -44,13 +49,13 @@ public static partial class SpadeRunner
         if (reference != null)
             ReferenceRun.LoadWeights([("G", spade.NetG), ("D", spade.NetD), ("E", spade.NetE)], folder, options.Run.WhichEpoch, notice);
         using var recipe = new SpadeRecipe(spade, options.Optim, options.Tricks) { Diagnostics = diagnostics };
-        var (json, runFiles) = WriteRunFiles(folder, options);
-        if (reference == null) folder.RewindLogs(state);
+        var (json, runFiles) = WriteRunFiles(folder, options, ranks.IsRoot);
+        if (reference == null && ranks.IsRoot) folder.RewindLogs(state);
         // A resumed log goes on as if never stopped; continuing a run of the reference marks where ours begins.
-        using var stats = RunSetup.OpenStats(folder, options.Run.TfLog, SpadeRecipe.IsLossName, header: state == null,
-            resumed: reference != null, sinks);
+        using var stats = !ranks.IsRoot ? new StatsCollector() : RunSetup.OpenStats(folder, options.Run.TfLog, SpadeRecipe.IsLossName,
+            header: state == null, resumed: reference != null, sinks);
 
-        var source = new SpadeBatchSource(new SpadeLoader(dataset), token);
+        var source = new SpadeBatchSource(new SpadeLoader(dataset) { Shard = (ranks.Rank, ranks.Size) }, token);
         using var trainer = new Trainer<SpadeBatch>(recipe, source, options.Run, options.Optim.TotalEpochs, json, stats)
         {
             DivergenceAdvice = RunSetup.DivergenceAdvice(RunKind.Spade),
@@ -69,6 +74,16 @@ public static partial class SpadeRunner
         {
             vgg?.Dispose();
         }
+    }
+
+    // --batch-size is the global batch: each of the ranks trains on an equal contiguous part of it.
+    private static void CheckRanks(SpadeRunOptions options, int ranks)
+    {
+        int batch = options.Data.BatchSize;
+        if (ranks > 1 && batch % ranks != 0)
+            throw new GanSharpException(ErrorKind.Usage,
+                $"--batch-size {batch} is the global batch and must divide by the {ranks} ranks of mpirun: use a multiple of {ranks}, " +
+                    $"such as {Math.Max(1, batch / ranks) * ranks}.");
     }
 
     // The options as resolved for training, checked: --seed covers data order, crops and flips too, and a resumed
@@ -124,7 +139,7 @@ public static partial class SpadeRunner
     }
 
     // options.json and the reference's opt.txt, written now and saved with every checkpoint unit.
-    private static (string Json, Dictionary<string, string> RunFiles) WriteRunFiles(RunFolder folder, SpadeRunOptions options)
+    private static (string Json, Dictionary<string, string> RunFiles) WriteRunFiles(RunFolder folder, SpadeRunOptions options, bool write)
     {
         Directory.CreateDirectory(folder.Dir);
         string json = options.ToJson();
@@ -133,7 +148,7 @@ public static partial class SpadeRunner
             [Path.GetFileName(folder.OptionsJsonPath)] = json,
             [Path.GetFileName(folder.OptTxtPath)] = options.ToOptText(Defaults(options)),
         };
-        foreach (var (file, text) in runFiles) AtomicFile.WriteAllText(Path.Combine(folder.Dir, file), text);
+        if (write) foreach (var (file, text) in runFiles) AtomicFile.WriteAllText(Path.Combine(folder.Dir, file), text);
         return (json, runFiles);
     }
 
