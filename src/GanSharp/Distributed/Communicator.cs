@@ -154,13 +154,14 @@ internal sealed unsafe class Communicator
         }
     }
 
-    /// <summary>Rank 0's float32 tensor (contiguous, CPU) to every rank, in place.</summary>
+    /// <summary>Rank 0's tensor (any dtype, CPU) to every rank, in place.</summary>
     public void Broadcast(Tensor t, string what)
     {
         if (!IsDistributed) return;
-        long bytes = t.numel() * t.element_size();
-        byte* p = (byte*)t.storage<byte>().data_ptr() + t.storage_offset() * t.element_size();
-        Broadcast(new Span<byte>(p, checked((int)bytes)), what);
+        // Through a managed copy: a typed storage view of another dtype (int64 counters) is not the tensor's memory.
+        var bytes = t.bytes.ToArray();
+        Broadcast(bytes, what);
+        t.bytes = bytes;
     }
 
     /// <summary>Rank 0's string to every rank.</summary>
