@@ -25,12 +25,14 @@ public static class Program
                 return AuditBench.Run(rest);
             case "conv-probe":
                 return ConvProbe.Run(rest);
+            case "gemm":
+                return GemmBench.Run(rest);
             case "families":
                 FamiliesBench.Run(rest);
                 return 0;
             default:
                 Console.Error.WriteLine("usage: GanSharp.Bench <benchmark> [args]; benchmarks: loader, fid, spade, families, audit, diagnostics, "
-                    + "conv-probe");
+                    + "conv-probe, gemm");
                 return 2;
         }
     }

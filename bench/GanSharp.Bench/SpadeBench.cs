@@ -14,8 +14,9 @@ namespace GanSharp.Bench;
 /// batch 1, no VGG, no instance maps, label_nc 13; plus test-time seconds per image. Each configuration runs in a
 /// child process of its own (peak RSS is per process; glibc's malloc options can only be set at process start):
 /// on the generator's GEMM convolutions, and as the baseline of the same command on libtorch's
-/// (<c>GANSHARP_CONV=aten</c>); with <c>--untuned</c> also without the allocator tuning. <c>--gemm-only</c> skips
-/// the baselines.
+/// (<c>GANSHARP_CONV=aten</c>); where libdnnl2 is installed also on GanSharp's own GEMM as a machine without it runs
+/// (<c>GANSHARP_DNNL=off</c>: <c>own</c>, and <c>own-avx2</c> with its AVX2 kernel and transforms, as on an AVX2-only
+/// processor); with <c>--untuned</c> also without the allocator tuning. <c>--gemm-only</c> skips the baselines.
 /// </summary>
 public static class SpadeBench
 {
@@ -40,16 +41,23 @@ public static class SpadeBench
         if (args.Length > 0 && args[0] == "--child") return Child(args[1], args.Contains("--infer"), args.Contains("--tuned"));
         var only = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToHashSet();
         bool baselines = !args.Contains("--gemm-only") && !args.Contains("--tuned-only");
-        var variants = new List<(string Name, bool Tuned, bool Aten)> { ("gemm", true, false) };
-        if (baselines) variants.Add(("aten", true, true));
-        if (args.Contains("--untuned")) variants.Add(("untuned", false, false));
+        var variants = new List<(string Name, bool Tuned, Dictionary<string, string> Env)> { ("gemm", true, []) };
+        if (baselines)
+        {
+            variants.Add(("aten", true, new() { [OneDnnGemm.ConvolutionVariable] = "aten" }));
+            if (OneDnnGemm.UsesOneDnn) variants.Add(("own", true, new() { [OneDnnGemm.DnnlVariable] = "off" }));
+            if (OneDnnGemm.UsesOneDnn && ManagedGemm.Best == ManagedGemm.Isa.Avx512)
+                variants.Add(("own-avx2", true, new() { [OneDnnGemm.DnnlVariable] = "off", [ManagedGemm.IsaVariable] = "avx2" }));
+        }
+        if (args.Contains("--untuned")) variants.Add(("untuned", false, []));
+        Console.WriteLine($"CPU: {Cpu.Describe()}; default path: {GemmConvolution.Status}");
         Console.WriteLine("config  variant  s/iter   peak MB  ref s/iter  ref MB  time ratio  mem ratio  vs aten  params G/D/E");
         foreach (var c in Configs.Where(c => only.Count == 0 || only.Contains(c.Name)))
         {
             double? gemmSec = null;
             foreach (var v in variants)
             {
-                var line = RunChild(c.Name, v.Tuned, infer: false, v.Aten);
+                var line = RunChild(c.Name, v.Tuned, infer: false, v.Env);
                 gemmSec ??= line.Sec;
                 var (refS, refMb) = Reference[c.Name];
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -61,7 +69,7 @@ public static class SpadeBench
         {
             foreach (var v in variants.Where(v => v.Tuned))
             {
-                var inf = RunChild("b", tuned: true, infer: true, v.Aten);
+                var inf = RunChild("b", tuned: true, infer: true, v.Env);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"inference (b), {v.Name}: {inf.Sec:F3} s/image (reference 0.33, ratio {inf.Sec / 0.33:F2})"));
             }
@@ -69,13 +77,13 @@ public static class SpadeBench
         return 0;
     }
 
-    private static (double Sec, double PeakMb, string Extra) RunChild(string config, bool tuned, bool infer, bool aten)
+    private static (double Sec, double PeakMb, string Extra) RunChild(string config, bool tuned, bool infer, Dictionary<string, string> env)
     {
         var args = new List<string> { "spade", "--child", config };
         if (tuned) args.Add("--tuned");
         if (infer) args.Add("--infer");
         var psi = GcQuiet.SelfStartInfo(typeof(SpadeBench).Assembly.Location, args);
-        if (aten) psi.Environment[OneDnnGemm.ConvolutionVariable] = "aten";
+        foreach (var (k, v) in env) psi.Environment[k] = v;
         psi.RedirectStandardOutput = true;
         using var p = Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd();

@@ -178,7 +178,7 @@ public static partial class AtomicFile
 /// <c>GANSHARP_TEST_KILL_AT=N</c> the process kills itself (SIGKILL, as <c>kill -9</c>) at the N-th point it reaches;
 /// <c>GANSHARP_TEST_KILL_AT=list</c> prints each point to standard error instead. Unset, it costs one branch.
 /// </summary>
-public static class FaultPoints
+internal static class FaultPoints
 {
     public const string Variable = "GANSHARP_TEST_KILL_AT";
 

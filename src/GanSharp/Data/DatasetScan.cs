@@ -6,7 +6,7 @@ using System.Text.Json;
 namespace GanSharp.Data;
 
 /// <summary>What the up-front scan learnt about one file; cached by (path, length, modification time).</summary>
-public sealed record FileFacts
+internal sealed record FileFacts
 {
     public long Length { get; init; }
     public long MtimeTicks { get; init; }
@@ -22,7 +22,7 @@ public sealed record FileFacts
 /// Reads every label map and photo once (in parallel), the headers of instance maps, and keeps the facts in a
 /// small JSON cache so the next run over unchanged files costs a stat per file.
 /// </summary>
-public sealed class DatasetScan
+internal sealed class DatasetScan
 {
     // 2: photos are decoded in full (version 1 read their headers only, so its entries prove nothing).
     private const int CacheVersion = 2;

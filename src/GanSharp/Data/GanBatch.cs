@@ -16,7 +16,7 @@ public interface IGanBatch : IDisposable
 }
 
 /// <summary>A batch of images [N, 3, H, W] in [-1, 1] with their classes [N].</summary>
-public sealed class ImageBatch(Tensor images, Tensor labels) : IGanBatch
+internal sealed class ImageBatch(Tensor images, Tensor labels) : IGanBatch
 {
     public Tensor Data { get; } = images;
 

@@ -3,7 +3,7 @@ using SkiaSharp;
 namespace GanSharp.Data;
 
 /// <summary>Reads and writes photos (PNG, JPEG, ...) through SkiaSharp. Label maps have their own lossless reader.</summary>
-public static class ImageIO
+internal static class ImageIO
 {
     /// <summary>Decodes any image SkiaSharp knows into 8-bit RGB (alpha dropped, grayscale expanded).</summary>
     public static RgbImage ReadRgb(string path) => ReadRgb(ReadAll(path), path);

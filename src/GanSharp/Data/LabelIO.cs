@@ -30,7 +30,7 @@ public enum LabelFileKind
 /// an int32). Colour PNGs are refused with a pointer to <c>gansharp data convert</c>.
 /// </para>
 /// </summary>
-public static partial class LabelIO
+internal static partial class LabelIO
 {
     /// <summary>Reads a label or instance map (PNG or .npy) losslessly.</summary>
     public static LabelMap Read(string path) => ReadWithKind(path).Map;

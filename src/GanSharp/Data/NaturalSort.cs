@@ -4,7 +4,7 @@ namespace GanSharp.Data;
 /// Orders strings as the reference's util.natural_sort: runs of digits compare as numbers ("img2" before "img10"),
 /// everything else ordinally.
 /// </summary>
-public sealed class NaturalSort : IComparer<string?>
+internal sealed class NaturalSort : IComparer<string?>
 {
     public static readonly NaturalSort Instance = new();
 

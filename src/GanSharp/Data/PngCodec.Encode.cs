@@ -4,7 +4,7 @@ using System.IO.Compression;
 namespace GanSharp.Data;
 
 // Writing PNGs: gray, palette and RGB encoders, chunk assembly and the CRC.
-public static partial class PngCodec
+internal static partial class PngCodec
 {
     private static readonly uint[] CrcTable = BuildCrcTable();
 

@@ -4,7 +4,7 @@ using System.IO.Compression;
 namespace GanSharp.Data;
 
 /// <summary>PNG colour types as the PNG specification numbers them.</summary>
-public enum PngColorType
+internal enum PngColorType
 {
     Gray = 0,
     Rgb = 2,
@@ -16,7 +16,7 @@ public enum PngColorType
 /// <summary>
 /// A decoded PNG with its raw samples: gray values, palette indices or colour channels exactly as stored.
 /// </summary>
-public sealed class PngImage
+internal sealed class PngImage
 {
     internal PngImage(int width, int height, PngColorType colorType, int bitDepth, int[] samples, byte[]? palette)
     {
@@ -50,7 +50,7 @@ public sealed class PngImage
 /// here reads palette PNGs as palette indices (PIL's mode "P", which SPADE data sets rely on) or 16-bit gray
 /// losslessly: SkiaSharp expands both to 8-bit colour. Photos keep going through <see cref="ImageIO"/>.
 /// </summary>
-public static partial class PngCodec
+internal static partial class PngCodec
 {
     private static ReadOnlySpan<byte> Signature => [137, 80, 78, 71, 13, 10, 26, 10];
 

@@ -6,7 +6,7 @@ namespace GanSharp.Data;
 /// (Mitchell or Catmull-Rom kernels, no support widening on downscale) gives visibly different, aliased
 /// downscales.
 /// </summary>
-public static class Resample
+internal static class Resample
 {
     /// <summary>Pillow keeps 8-bit coefficients as fixed point with 22 fractional bits (32 - 8 - 2).</summary>
     private const int PrecisionBits = 32 - 8 - 2;
@@ -114,51 +114,28 @@ public static class Resample
         int ow = horizontal ? outSize : w, oh = horizontal ? h : outSize;
         var dst = new byte[ow * oh * 3];
         const int half = 1 << (PrecisionBits - 1);
-        if (horizontal)
+        // One pass filters along rows or along columns: the taps of an output pixel are 3 bytes apart in a row and
+        // a row apart in a column.
+        int step = horizontal ? 3 : w * 3;
+        for (int y = 0; y < oh; y++)
         {
-            for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++)
             {
-                int rowIn = y * w * 3;
-                for (int x = 0; x < ow; x++)
+                int o = horizontal ? x : y;
+                int s = start[o];
+                var k = weights[o];
+                int p = horizontal ? (y * w + s) * 3 : (s * w + x) * 3;
+                int r = half, g = half, b = half;
+                for (int i = 0; i < k.Length; i++, p += step)
                 {
-                    int s = start[x];
-                    var k = weights[x];
-                    int r = half, g = half, b = half;
-                    for (int i = 0; i < k.Length; i++)
-                    {
-                        int p = rowIn + (s + i) * 3;
-                        r += src[p] * k[i];
-                        g += src[p + 1] * k[i];
-                        b += src[p + 2] * k[i];
-                    }
-                    int d = (y * ow + x) * 3;
-                    dst[d] = Clip8(r);
-                    dst[d + 1] = Clip8(g);
-                    dst[d + 2] = Clip8(b);
+                    r += src[p] * k[i];
+                    g += src[p + 1] * k[i];
+                    b += src[p + 2] * k[i];
                 }
-            }
-        }
-        else
-        {
-            for (int y = 0; y < oh; y++)
-            {
-                int s = start[y];
-                var k = weights[y];
-                for (int x = 0; x < ow; x++)
-                {
-                    int r = half, g = half, b = half;
-                    for (int i = 0; i < k.Length; i++)
-                    {
-                        int p = ((s + i) * w + x) * 3;
-                        r += src[p] * k[i];
-                        g += src[p + 1] * k[i];
-                        b += src[p + 2] * k[i];
-                    }
-                    int d = (y * ow + x) * 3;
-                    dst[d] = Clip8(r);
-                    dst[d + 1] = Clip8(g);
-                    dst[d + 2] = Clip8(b);
-                }
+                int d = (y * ow + x) * 3;
+                dst[d] = Clip8(r);
+                dst[d + 1] = Clip8(g);
+                dst[d + 2] = Clip8(b);
             }
         }
         return dst;

@@ -6,7 +6,7 @@ namespace GanSharp.Data;
 /// this 2-core machine under load (intra-op threads fighting the loader threads for cores), for work that is a
 /// few array writes. Tests check both give identical values.
 /// </summary>
-public static class SemanticMaps
+internal static class SemanticMaps
 {
     /// <summary>
     /// Planar float32 [classChannels (+1), H, W]: 1 at (label, y, x), then the edge map when

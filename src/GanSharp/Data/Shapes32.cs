@@ -8,7 +8,7 @@ namespace GanSharp.Data;
 /// cross) on a dark background, the shape being the class. Each batch is drawn from a generator seeded by
 /// (seed, epoch, index), so the stream is the same however a run is interrupted and resumed.
 /// </summary>
-public sealed class Shapes32Source(int batchSize, int batchesPerEpoch, int seed) : IBatchSource<ImageBatch>
+internal sealed class Shapes32Source(int batchSize, int batchesPerEpoch, int seed) : IBatchSource<ImageBatch>
 {
     /// <summary>Side of the images.</summary>
     public const int Size = 32;

@@ -1,3 +1,5 @@
+using GanSharp.Options;
+
 namespace GanSharp.Data;
 
 /// <summary>The files of one training pair.</summary>
@@ -106,29 +108,31 @@ public sealed class SpadeDataset
     {
         options.Validate();
         var notices = new List<string>();
-        var labels = ListFolder(options.LabelDir, "--label-dir", LabelExtensions);
-        var images = ListFolder(options.ImageDir, "--image-dir", ImageExtensions);
+        var labels = ListFolder(options.LabelDir, DataOptionSpecs.LabelDir.Flag, LabelExtensions);
+        var images = ListFolder(options.ImageDir, DataOptionSpecs.ImageDir.Flag, ImageExtensions);
         if (labels.Count == 0)
             throw new GanSharpException(ErrorKind.Data,
-                $"{options.LabelDir} holds no label maps (.png): point --label-dir at the folder of label PNGs.");
+                $"{options.LabelDir} holds no label maps (.png): point {DataOptionSpecs.LabelDir.Flag} at the folder of label PNGs.");
         if (images.Count == 0)
             throw new GanSharpException(ErrorKind.Data,
-                $"{options.ImageDir} holds no photos (.png, .jpg, ...): point --image-dir at the folder of photos.");
+                $"{options.ImageDir} holds no photos (.png, .jpg, ...): point {DataOptionSpecs.ImageDir.Flag} at the folder of photos.");
 
         List<(string Stem, string Path)>? instances = null;
         if (!options.NoInstance)
         {
             if (string.IsNullOrEmpty(options.InstanceDir))
-                notices.Add("No --instance-dir given: training without instance edges, as with --no-instance.");
+                notices.Add($"No {DataOptionSpecs.InstanceDir.Flag} given: training without instance edges, as with "
+                    + $"{DataOptionSpecs.NoInstance.Flag}.");
             else if (!Directory.Exists(options.InstanceDir))
-                notices.Add($"Instance folder {options.InstanceDir} does not exist: training without instance edges, as with --no-instance.");
+                notices.Add($"Instance folder {options.InstanceDir} does not exist: training without instance edges, as with "
+                    + $"{DataOptionSpecs.NoInstance.Flag}.");
             else
             {
-                instances = ListFolder(options.InstanceDir, "--instance-dir", InstanceExtensions);
+                instances = ListFolder(options.InstanceDir, DataOptionSpecs.InstanceDir.Flag, InstanceExtensions);
                 if (instances.Count == 0)
                 {
                     notices.Add($"Instance folder {options.InstanceDir} holds no .png or .npy files: training without instance edges, as with "
-                        + $"--no-instance.");
+                        + $"{DataOptionSpecs.NoInstance.Flag}.");
                     instances = null;
                 }
             }
@@ -159,7 +163,7 @@ public sealed class SpadeDataset
         if (dup is not null)
             throw new GanSharpException(ErrorKind.Data,
                 $"{dir} holds {string.Join(" and ", dup.Select(d => Path.GetFileName(d.Path)))} with the same name stem '{dup.Key}': keep one of "
-                    + $"them, pairs are matched by stem.");
+                    + "them, pairs are matched by stem.");
         return files;
     }
 
@@ -177,7 +181,7 @@ public sealed class SpadeDataset
             if (imageOnly.Count > 0) parts.Add($"{imageOnly.Count} in {options.ImageDir} have no label map ({ListStems(imageOnly)})");
             throw new GanSharpException(ErrorKind.Data,
                 $"Unpaired files: {string.Join("; ", parts)}: add or remove files so every label map has a photo with the same name stem, or pass "
-                    + $"--no-pairing-check to pair by sorted position.");
+                    + $"{DataOptionSpecs.NoPairingCheck.Flag} to pair by sorted position.");
         }
 
         Dictionary<string, string>? instByStem = instances?.ToDictionary(i => i.Stem, i => i.Path, StringComparer.Ordinal);
@@ -187,7 +191,7 @@ public sealed class SpadeDataset
             if (missing.Count > 0)
             {
                 notices.Add($"{missing.Count} of {labels.Count} label maps have no instance map in {options.InstanceDir} ({ListStems(missing)}): "
-                    + $"training without instance edges, as with --no-instance.");
+                    + $"training without instance edges, as with {DataOptionSpecs.NoInstance.Flag}.");
                 instByStem = null;
             }
         }
@@ -201,11 +205,11 @@ public sealed class SpadeDataset
         if (labels.Count != images.Count)
             throw new GanSharpException(ErrorKind.Data,
                 $"{options.LabelDir} holds {labels.Count} label maps but {options.ImageDir} holds {images.Count} photos, so pairing by position "
-                    + $"(--no-pairing-check) is impossible: make the counts equal.");
+                    + $"({DataOptionSpecs.NoPairingCheck.Flag}) is impossible: make the counts equal.");
         if (instances is not null && instances.Count != labels.Count)
         {
             notices.Add($"{options.InstanceDir} holds {instances.Count} instance maps for {labels.Count} label maps: training without instance "
-                + $"edges, as with --no-instance.");
+                + $"edges, as with {DataOptionSpecs.NoInstance.Flag}.");
             instances = null;
         }
         return labels.Select((l, i) => new SamplePaths(l.Stem, l.Path, images[i].Path, instances?[i].Path)).ToList();
@@ -246,14 +250,14 @@ public sealed class SpadeDataset
             if (imf.Width != lf.Width || imf.Height != lf.Height)
                 throw new GanSharpException(ErrorKind.Data,
                     $"{p.Label} is {lf.Width}x{lf.Height} but its photo {p.Image} is {imf.Width}x{imf.Height}: resize one of them (labels with "
-                        + $"nearest) so the pair matches.");
+                        + "nearest) so the pair matches.");
             if (usesInstances)
             {
                 var inf = facts[p.Instance!];
                 if (inf.Width != lf.Width || inf.Height != lf.Height)
                     throw new GanSharpException(ErrorKind.Data,
                         $"{p.Label} is {lf.Width}x{lf.Height} but its instance map {p.Instance} is {inf.Width}x{inf.Height}: resize the instance map "
-                            + $"(nearest) to match, or pass --no-instance.");
+                            + $"(nearest) to match, or pass {DataOptionSpecs.NoInstance.Flag}.");
             }
             if ((long)lf.Width * lf.Height < (long)smallest.W * smallest.H) smallest = (lf.Width, lf.Height);
             if ((long)lf.Width * lf.Height > (long)largest.W * largest.H) largest = (lf.Width, lf.Height);
@@ -262,8 +266,9 @@ public sealed class SpadeDataset
         }
         if (options.IsTrain && pairs.Count < options.BatchSize)
             throw new GanSharpException(ErrorKind.Data,
-                $"{options.LabelDir} yields {pairs.Count} pairs, fewer than --batch-size {options.BatchSize}, and training drops incomplete batches: "
-                    + $"lower --batch-size or add data.");
+                $"{options.LabelDir} yields {pairs.Count} pairs, fewer than {DataOptionSpecs.BatchSize.Flag} {options.BatchSize}, and "
+                    + "training drops incomplete batches: "
+                    + $"lower {DataOptionSpecs.BatchSize.Flag} or add data.");
         return new DatasetSummary(pairs.Count, present.ToArray(), usesInstances, options.SemanticNc(usesInstances),
             smallest, largest, kinds, scan.CacheHits, notices);
     }
@@ -271,10 +276,11 @@ public sealed class SpadeDataset
     private static GanSharpException LabelValueError(DataOptions o, string file, int v)
     {
         string fix = v == 255
-            ? "pass --contain-dontcare-label if 255 means \"don't care\", or map the value to a class"
-            : "raise --label-nc, map the value to a class, or pass --contain-dontcare-label for 255";
+            ? $"pass {DataOptionSpecs.ContainDontcareLabel.Flag} if 255 means \"don't care\", or map the value to a class"
+            : $"raise {DataOptionSpecs.LabelNc.Flag}, map the value to a class, or pass {DataOptionSpecs.ContainDontcareLabel.Flag} for 255";
         return new GanSharpException(ErrorKind.Data,
-            $"{file} has value {v} but --label-nc is {o.LabelNc}{(o.ContainDontcareLabel ? " (with don't-care 255)" : "")}: {fix}.");
+            $"{file} has value {v} but {DataOptionSpecs.LabelNc.Flag} is "
+                + $"{o.LabelNc}{(o.ContainDontcareLabel ? " (with don't-care 255)" : "")}: {fix}.");
     }
 
     /// <summary>
@@ -302,7 +308,7 @@ public sealed class SpadeDataset
             if (im.Width != label.Width || im.Height != label.Height)
                 throw new GanSharpException(ErrorKind.Data,
                     $"{p.Label} is {label.Width}x{label.Height} but its instance map {p.Instance} is {im.Width}x{im.Height}: resize the instance map "
-                        + $"(nearest) to match.");
+                        + "(nearest) to match.");
             inst = Transforms.ApplyNearest(im, plan).Values;
         }
 
@@ -310,7 +316,7 @@ public sealed class SpadeDataset
         if (photo.Width != label.Width || photo.Height != label.Height)
             throw new GanSharpException(ErrorKind.Data,
                 $"{p.Label} is {label.Width}x{label.Height} but its photo {p.Image} is {photo.Width}x{photo.Height}: resize one of them so the pair "
-                    + $"matches.");
+                    + "matches.");
         var photoOut = Transforms.ApplyBicubic(photo, plan);
         var img = new float[3 * plan.OutputWidth * plan.OutputHeight];
         Transforms.ToNormalizedChw(photoOut, img);

@@ -6,7 +6,7 @@ namespace GanSharp.Data;
 /// Builds the generator/discriminator input from label and instance tensors, as the reference's
 /// Pix2PixModel.preprocess_input and get_edges do. Shared by the loader and the SPADE model code.
 /// </summary>
-public static class SpadeInput
+internal static class SpadeInput
 {
     /// <summary>
     /// One-hot labels by scatter into label_nc (+1 with don't-care) channels, then the instance edge map as the last

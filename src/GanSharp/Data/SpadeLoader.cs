@@ -1,3 +1,4 @@
+using GanSharp.Options;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using static TorchSharp.torch;
@@ -141,7 +142,7 @@ public sealed class SpadeLoader
         if (start.Index < 0 || start.Index > perEpoch)
             throw new GanSharpException(ErrorKind.Checkpoint,
                 $"loader position index {start.Index} is outside epoch {start.Epoch}'s {perEpoch} samples: the data set changed since the "
-                    + $"checkpoint; resume from the next epoch or restore the data.");
+                    + "checkpoint; resume from the next epoch or restore the data.");
         int batch = Options.BatchSize;
         var (rank, ranks) = Shard;
         // A rank reads its own slice of each global batch; positions stay global, so a resume may use another rank count.
@@ -193,7 +194,7 @@ public sealed class SpadeLoader
             if (s.Width != w || s.Height != h)
                 throw new GanSharpException(ErrorKind.Data,
                     $"{s.ImagePath} is {s.Width}x{s.Height} after preprocessing but {first.ImagePath} in the same batch is {w}x{h}: use a cropping "
-                        + $"or fixed --preprocess-mode, or --batch-size 1.");
+                        + $"or fixed {DataOptionSpecs.PreprocessMode.Flag}, or {DataOptionSpecs.BatchSize.Flag} 1.");
         }
         int semC = samples[0].Semantics.Length / hw;
         // A batch of one wraps the sample's own arrays; nothing else holds them once collated.

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace GanSharp.Data;
 
 /// <summary>The 2-D mixtures of the WGAN-GP, VEEGAN and PacGAN papers.</summary>
-public enum Toy2DKind
+internal enum Toy2DKind
 {
     /// <summary>8 Gaussians on a ring of radius 2, std 0.02.</summary>
     Ring8,
@@ -34,7 +34,7 @@ public sealed class PointBatch(Tensor points, Tensor? modes = null) : IGanBatch
 /// Samples a 2-D mixture. Each batch is drawn from a generator seeded by (seed, epoch, index), so the stream is the
 /// same however a run is interrupted and resumed.
 /// </summary>
-public sealed class Toy2DSource(Toy2DKind kind, int batchSize, int batchesPerEpoch, int seed) : Training.IBatchSource<PointBatch>
+internal sealed class Toy2DSource(Toy2DKind kind, int batchSize, int batchesPerEpoch, int seed) : Training.IBatchSource<PointBatch>
 {
     public int BatchesPerEpoch { get; } = batchesPerEpoch;
 

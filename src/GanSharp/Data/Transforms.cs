@@ -1,3 +1,5 @@
+using GanSharp.Options;
+
 namespace GanSharp.Data;
 
 /// <summary>A square crop at (X, Y) in the resized image; it may run past the border, which reads as zeros.</summary>
@@ -17,7 +19,7 @@ public sealed record TransformPlan(int SourceWidth, int SourceHeight, int Resize
 /// The reference's preprocessing (NVlabs SPADE data/base_dataset.py get_params/get_transform), reimplemented:
 /// resize, square crop, horizontal flip; photos bicubic, maps nearest.
 /// </summary>
-public static class Transforms
+internal static class Transforms
 {
     /// <summary>
     /// Draws crop position and flip the way the reference does (x, then y, then flip, always in that order so the
@@ -62,8 +64,9 @@ public static class Transforms
         };
         if (r.W < 1 || r.H < 1)
             throw new GanSharpException(ErrorKind.Data,
-                $"{source} is {w}x{h}, which --preprocess-mode {ModeName(o.PreprocessMode)} turns into {r.W}x{r.H}: use a larger image or another "
-                    + $"--preprocess-mode.");
+                $"{source} is {w}x{h}, which {DataOptionSpecs.PreprocessMode.Flag} {ModeName(o.PreprocessMode)} turns into {r.W}x{r.H}: "
+                    + "use a larger image or another "
+                    + $"{DataOptionSpecs.PreprocessMode.Flag}.");
         return r;
     }
 
@@ -97,57 +100,49 @@ public static class Transforms
     /// <summary>Applies a plan to a label or instance map with nearest-neighbour sampling (never interpolates ids).</summary>
     public static LabelMap ApplyNearest(LabelMap map, TransformPlan plan)
     {
+        if (LeavesAsIs(plan, map.Width, map.Height)) return map;
         var resized = map.Width == plan.ResizeWidth && map.Height == plan.ResizeHeight
             ? map
             : Resample.Nearest(map, plan.ResizeWidth, plan.ResizeHeight);
-        int ow = plan.OutputWidth, oh = plan.OutputHeight;
-        int cx = plan.Crop?.X ?? 0, cy = plan.Crop?.Y ?? 0;
-        if (ReferenceEquals(resized, map) && ow == map.Width && oh == map.Height && cx == 0 && cy == 0 && !plan.Flip)
-            return map;
-        var outMap = new LabelMap(ow, oh);
-        for (int y = 0; y < oh; y++)
-        {
-            int sy = y + cy;
-            for (int x = 0; x < ow; x++)
-            {
-                int sx = (plan.Flip ? ow - 1 - x : x) + cx;
-                // Outside the resized image PIL's crop yields zeros; so does this.
-                outMap.Values[y * ow + x] = (uint)sx < (uint)resized.Width && (uint)sy < (uint)resized.Height
-                    ? resized.Values[sy * resized.Width + sx]
-                    : 0;
-            }
-        }
+        var outMap = new LabelMap(plan.OutputWidth, plan.OutputHeight);
+        Place(resized.Values, resized.Width, resized.Height, 1, outMap.Values, plan);
         return outMap;
     }
 
     /// <summary>Applies a plan to a photo: PIL-compatible bicubic resize, crop, flip.</summary>
     public static RgbImage ApplyBicubic(RgbImage img, TransformPlan plan)
     {
+        if (LeavesAsIs(plan, img.Width, img.Height)) return img;
         var resized = img.Width == plan.ResizeWidth && img.Height == plan.ResizeHeight
             ? img
             : Resample.Bicubic(img, plan.ResizeWidth, plan.ResizeHeight);
+        var outImg = new RgbImage(plan.OutputWidth, plan.OutputHeight);
+        Place(resized.Pixels, resized.Width, resized.Height, 3, outImg.Pixels, plan);
+        return outImg;
+    }
+
+    private static bool LeavesAsIs(TransformPlan plan, int width, int height) =>
+        plan.ResizeWidth == width && plan.ResizeHeight == height && plan.OutputWidth == width && plan.OutputHeight == height
+        && (plan.Crop?.X ?? 0) == 0 && (plan.Crop?.Y ?? 0) == 0 && !plan.Flip;
+
+    // The plan's crop and flip of an already resized image; outside it PIL's crop yields zeros, and so does this (dst
+    // starts zeroed).
+    private static void Place<T>(T[] src, int srcWidth, int srcHeight, int channels, T[] dst, TransformPlan plan)
+    {
         int ow = plan.OutputWidth, oh = plan.OutputHeight;
         int cx = plan.Crop?.X ?? 0, cy = plan.Crop?.Y ?? 0;
-        if (ReferenceEquals(resized, img) && ow == img.Width && oh == img.Height && cx == 0 && cy == 0 && !plan.Flip)
-            return img;
-        var outImg = new RgbImage(ow, oh);
-        var src = resized.Pixels;
-        var dst = outImg.Pixels;
         for (int y = 0; y < oh; y++)
         {
             int sy = y + cy;
-            if ((uint)sy >= (uint)resized.Height) continue;
+            if ((uint)sy >= (uint)srcHeight) continue;
             for (int x = 0; x < ow; x++)
             {
                 int sx = (plan.Flip ? ow - 1 - x : x) + cx;
-                if ((uint)sx >= (uint)resized.Width) continue;
-                int s = (sy * resized.Width + sx) * 3, d = (y * ow + x) * 3;
-                dst[d] = src[s];
-                dst[d + 1] = src[s + 1];
-                dst[d + 2] = src[s + 2];
+                if ((uint)sx >= (uint)srcWidth) continue;
+                int s = (sy * srcWidth + sx) * channels, d = (y * ow + x) * channels;
+                for (int c = 0; c < channels; c++) dst[d + c] = src[s + c];
             }
         }
-        return outImg;
     }
 
     /// <summary>

@@ -13,7 +13,7 @@ namespace GanSharp.Diagnostics;
 /// <param name="DataAdvice">Everything the dataset audit advises (empty without an audit or when it found nothing).</param>
 /// <param name="Audit">The dataset audit applied, if one was given or found.</param>
 /// <param name="AuditNote">Where the audit came from, or where the doctor looked for one.</param>
-public sealed record Diagnosis(RunLog Log, StatsSeries Series, IReadOnlyList<Verdict> Verdicts, IReadOnlyList<Remedy> DataAdvice,
+internal sealed record Diagnosis(RunLog Log, StatsSeries Series, IReadOnlyList<Verdict> Verdicts, IReadOnlyList<Remedy> DataAdvice,
     DataAuditSummary? Audit, string AuditNote)
 {
     /// <summary>

@@ -14,7 +14,7 @@ namespace GanSharp.Diagnostics;
 /// E[sign(D(real) − threshold)]), <c>D_chance</c> (the D loss of a discriminator that outputs its threshold, for
 /// the "stuck at chance" test) and, for a critic, <c>W_dist</c> = E[D(x)] − E[D(G(z))].
 /// </remarks>
-public static class DiscriminatorStats
+internal static class DiscriminatorStats
 {
     /// <summary>Output value that separates "real" from "fake" for a loss kind.</summary>
     public static double Threshold(AdversarialLoss kind) => kind == AdversarialLoss.Ls ? 0.5 : 0.0;

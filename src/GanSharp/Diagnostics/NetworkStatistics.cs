@@ -14,7 +14,7 @@ namespace GanSharp.Diagnostics;
 /// (G, D, E) and a block is a top-level child module (the children of a lone top-level container, so that a network
 /// wrapped in one Sequential still gets one norm per layer).
 /// </remarks>
-public sealed class NetworkStatistics : IDisposable
+internal sealed class NetworkStatistics : IDisposable
 {
     private readonly Dictionary<string, List<NetworkSlot>> _networksByOptimizer = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Tensor> _u = new(StringComparer.Ordinal);

@@ -73,7 +73,7 @@ public enum RunKind
 /// first-aid kit's list first, then ganhacks by number, then GanSharp's own). Flag names live only here, so a renamed
 /// flag is corrected in one place.
 /// </summary>
-public static class Remedies
+internal static class Remedies
 {
     // DiffAugment's full policy, the one the remedies suggest.
     private const string AugmentAll = "color,translation,cutout";
@@ -84,10 +84,12 @@ public static class Remedies
         + "the family has a depth option, can fit what D has learnt to detect.",
         "first-aid kit #1")
         .ForFamiliesAs(FamilyOptionSpecs.Layers, 4,
-            "A deeper generator (one more hidden layer; on images a larger --width, which widens both networks) can fit what D has learnt "
+            $"A deeper generator (one more hidden layer; on images a larger {FamilyOptionSpecs.Width.Flag}, which widens both networks) "
+                + "can fit what D has learnt "
                 + "to detect.");
     private static readonly Remedy SlowerG = Remedy.Set(OptimOptionSpecs.LrScaleG, 0.5,
-        "A lower G learning rate explores the loss surface more carefully instead of overshooting; combine it with --g-steps 2 (two G "
+        "A lower G learning rate explores the loss surface more carefully instead of overshooting; combine it with "
+            + $"{TricksOptionSpecs.GSteps.Flag} 2 (two G "
             + "updates per D update).",
         "first-aid kit #2")
         .ForFamiliesAs(TricksOptionSpecs.LrG.Flag, "(half the family's default)");
@@ -96,7 +98,7 @@ public static class Remedies
         "first-aid kit #2");
     private static readonly Remedy SoftLabels = Remedy.Set(TricksOptionSpecs.Smoothing, LabelSmoothing.Fixed,
         "With hard real labels D becomes over-confident and relies on a few features that G then exploits; 0.9, or a random label in "
-            + "[0.7, 1.2] (--soft-labels uniform), keeps it calibrated.",
+            + $"[0.7, 1.2] ({TricksOptionSpecs.Smoothing.Flag} uniform), keeps it calibrated.",
         "first-aid kit #3, ganhacks 6")
         .And(TricksOptionSpecs.RealTarget, 0.9);
     private static readonly Remedy SpectralNormD = Remedy.Set(ModelOptionSpecs.NormD, "spectralinstance",
@@ -114,7 +116,8 @@ public static class Remedies
         "Only once G has stopped improving: a stronger D gives better supervision, since G learns only from D's gradients.",
         "first-aid kit #6")
         .ForFamiliesAs(TricksOptionSpecs.DSteps, 2,
-            "Only once G has stopped improving: a stronger D (here more D updates per G update, as the families share one --width) gives "
+            "Only once G has stopped improving: a stronger D (here more D updates per G update, as the families share one "
+                + $"{FamilyOptionSpecs.Width.Flag}) gives "
                 + "better supervision, since G learns only from D's gradients.");
     private static readonly Remedy LowerVgg = Remedy.Set(LossOptionSpecs.LambdaVgg, 5.0,
         "The perceptual loss keeps falling on training images while the adversarial loss is flat, so the net loss is reduced by over-fitting "
@@ -256,33 +259,33 @@ public static class Remedies
                 $"{N(audit.NearDuplicateImages)} of {N(audit.Pairs)} training photos are near-duplicates of another "
                     + $"({N(audit.NearDuplicateClusters)} clusters, the largest of {N(audit.LargestCluster)}): "
                 + $"the set is worth about {N(audit.EffectiveSize)} distinct examples and D memorises the repeats. Keep one photo per "
-                    + $"cluster (audit.html lists them), or fewer frames per video sequence.",
+                    + "cluster (audit.html lists them), or fewer frames per video sequence.",
                 "data audit: duplicates");
         if (audit.TooSmall)
         {
             list["size"] = new Remedy("data", $"more varied examples ({N(audit.EffectiveSize)} effective vs the guidance of {audit.Guidance})",
-                $"The guidance asks for about 2,000 examples of texture-like data and 5,000–10,000 of dense street scenes; this "
+                "The guidance asks for about 2,000 examples of texture-like data and 5,000–10,000 of dense street scenes; this "
                     + $"{(audit.Scene == SceneKind.Street ? "street-scene" : "texture-like")} set has {N(audit.EffectiveSize)} distinct "
-                        + $"examples, few enough for D to learn by heart.",
+                        + "examples, few enough for D to learn by heart.",
                 "first-aid kit, data; data audit: size");
             list["diffaugment"] = Remedy.Set(TricksOptionSpecs.DiffAugment, AugmentAll,
                 $"With {N(audit.EffectiveSize)} effective examples (guidance {audit.Guidance}), differentiable augmentation of D's real "
-                    + $"and fake inputs keeps D from memorising them.",
+                    + "and fake inputs keeps D from memorising them.",
                 "GanSharp (DiffAugment); data audit: size");
             list["ada"] = Remedy.Set(TricksOptionSpecs.AdaTarget, 0.6,
                 $"Or adaptive augmentation, made for a few thousand images ({N(audit.EffectiveSize)} here): the augmentation probability "
-                    + $"rises until r_t = E[sign(D(real))] is back at 0.6.",
+                    + "rises until r_t = E[sign(D(real))] is back at 0.6.",
                 "GanSharp (StyleGAN2-ADA); data audit: size")
                 .And(TricksOptionSpecs.DiffAugment, AugmentAll);
         }
         if (audit.LeakedTestImages > 0)
             list["leakage"] = new Remedy("data", "re-split by scene or sequence (gansharp data split --mode grouped)",
                 $"{N(audit.LeakedTestImages)} of {N(audit.TestImages)} held-out photos have a near-duplicate in training, so validation "
-                    + $"losses and D's held-out accuracy look better than they are and hide over-fitting; "
+                    + "losses and D's held-out accuracy look better than they are and hide over-fitting; "
                 + "put each scene or sequence on one side only.",
                 "first-aid kit, data; data audit: leakage");
         if (audit.RareClasses.Count > 0)
-            list["rare"] = new Remedy("data", $"more examples of rare classes "
+            list["rare"] = new Remedy("data", "more examples of rare classes "
                 + $"{string.Join(", ", audit.RareClasses.Take(12))}{(audit.RareClasses.Count > 12 ? ", …" : "")}",
                 "Classes that appear in few images or pixels are painted poorly; add photos that show them, or merge them into a related "
                     + "class (gansharp data convert).",
@@ -292,7 +295,7 @@ public static class Remedies
 }
 
 /// <summary>Stable ids of the detectors (used in logs, the report and the remedy table).</summary>
-public static class DetectorIds
+internal static class DetectorIds
 {
     public const string DOverpowersG = "d-overpowers-g";
     public const string GWins = "g-wins";

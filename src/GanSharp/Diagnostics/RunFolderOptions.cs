@@ -11,7 +11,7 @@ namespace GanSharp.Diagnostics;
 /// <param name="LabelDirs">The full paths the run's <c>data.label_dir</c> may stand for (none for runs without one,
 /// e.g. the 2-D families): a relative folder is resolved against the folder training ran in, when that can be worked
 /// out from the relative checkpoints folder, and against the current one.</param>
-public sealed record RunFolderOptions(RunKind Kind, IReadOnlyList<string> LabelDirs)
+internal sealed record RunFolderOptions(RunKind Kind, IReadOnlyList<string> LabelDirs)
 {
     /// <summary>Reads <c>options.json</c> in <paramref name="runDir"/>.</summary>
     public static RunFolderOptions Read(string runDir)

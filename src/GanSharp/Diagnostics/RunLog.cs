@@ -18,7 +18,7 @@ public sealed record RunLog(string RunDir, string Source, IReadOnlyList<StatsRec
 /// reference's format (losses only; this is how a run of NVlabs/SPADE is diagnosed). Files are opened for shared
 /// reading, so a run that is still writing them, or one that crashed mid-line, can be read.
 /// </summary>
-public static partial class RunLogReader
+internal static partial class RunLogReader
 {
     /// <summary>Reads the run folder (or a loss_log.txt / stats.jsonl file given directly).</summary>
     public static RunLog Read(string path)

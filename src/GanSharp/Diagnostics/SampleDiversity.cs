@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace GanSharp.Diagnostics;
 
 /// <summary>Sample diversity: how spread a fixed batch of fakes is (mode collapse shrinks it).</summary>
-public static class SampleDiversity
+internal static class SampleDiversity
 {
     /// <summary>
     /// Mean Euclidean distance over all distinct pairs of samples [N, ...] (flattened per sample). A generator that

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace GanSharp.Diagnostics;
 
 /// <summary>Validation losses on a held-out split, logged as <c>val/&lt;term&gt;</c> next to the training term.</summary>
-public static class ValidationStats
+internal static class ValidationStats
 {
     /// <summary>The statistic name of a term's validation loss (the perceptual-overfitting detector reads <c>val/VGG</c>).</summary>
     public static string Name(string term) => "val/" + term;

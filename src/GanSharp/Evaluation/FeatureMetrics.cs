@@ -3,16 +3,16 @@ using static TorchSharp.torch;
 namespace GanSharp.Evaluation;
 
 /// <summary>KID over random subsets: the mean and (population) std of the per-subset unbiased MMD².</summary>
-public sealed record KidResult(double Mean, double Std, int Subsets, int SubsetSize, int Seed);
+internal sealed record KidResult(double Mean, double Std, int Subsets, int SubsetSize, int Seed);
 
 /// <summary>Inception Score: mean and std of exp(E[KL(p(y|x) ‖ p(y))]) over splits.</summary>
-public sealed record InceptionScoreResult(double Mean, double Std, int Splits);
+internal sealed record InceptionScoreResult(double Mean, double Std, int Splits);
 
 /// <summary>Improved precision and recall (Kynkäänniemi et al. 2019) with k-NN radii.</summary>
-public sealed record PrecisionRecallResult(double Precision, double Recall, int K);
+internal sealed record PrecisionRecallResult(double Precision, double Recall, int K);
 
 /// <summary>The feature-space metrics next to FID: KID, Inception Score, precision/recall.</summary>
-public static class FeatureMetrics
+internal static class FeatureMetrics
 {
     /// <summary>
     /// Kernel Inception Distance as torch-fidelity and clean-fid compute it: k(x, y) = (x·y/d + 1)³, unbiased MMD²

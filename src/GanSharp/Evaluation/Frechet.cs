@@ -24,7 +24,7 @@ public sealed record GaussianStats(int Count, int Dim, double[] Mean, double[] C
 /// with pytorch-fid's safeguards: an eps offset on both diagonals when the square root is not finite, and an
 /// error when the square root has a large imaginary part.
 /// </summary>
-public static class Frechet
+internal static class Frechet
 {
     /// <summary>Diagonal offset pytorch-fid retries with when the product's square root is not finite.</summary>
     public const double DefaultEps = 1e-6;

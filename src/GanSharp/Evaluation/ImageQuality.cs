@@ -40,7 +40,7 @@ public sealed record SsimOptions(
 /// map is evaluated where the whole window fits (skimage's crop of the padded result), averaged, and averaged
 /// again over channels. The data range is always explicit because it sets C1, C2 and the PSNR peak.
 /// </summary>
-public static class ImageQuality
+internal static class ImageQuality
 {
     /// <summary>
     /// Mean SSIM of two planar images: <paramref name="channels"/> planes of height×width doubles each, in

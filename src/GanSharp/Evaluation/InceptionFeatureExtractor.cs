@@ -47,14 +47,14 @@ public sealed class FeatureMatrix
 }
 
 /// <summary>pool3 features and logits of the FID Inception for a set of images.</summary>
-public sealed record InceptionOutputs(FeatureMatrix Pool3, FeatureMatrix Logits);
+internal sealed record InceptionOutputs(FeatureMatrix Pool3, FeatureMatrix Logits);
 
 /// <summary>
 /// Turns images into FID Inception features exactly as pytorch-fid does: 8-bit pixels → [0, 1] → resize to
 /// 299 → [-1, 1] → pool3. Generator output goes through uint8 quantisation first, as StyleGAN's metrics do, so a
 /// fake scored from a tensor equals the same fake scored from its saved PNG.
 /// </summary>
-public sealed class InceptionFeatureExtractor : IDisposable
+internal sealed class InceptionFeatureExtractor : IDisposable
 {
     private readonly FidInceptionV3 net;
     private readonly bool ownsNet;

@@ -5,7 +5,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace GanSharp.Evaluation;
 
 /// <summary>A pixel confusion matrix: rows are ground-truth classes, columns predicted classes.</summary>
-public sealed class ConfusionMatrix
+internal sealed class ConfusionMatrix
 {
     private readonly long[] counts;
 
@@ -125,7 +125,7 @@ public sealed record SegmenterOptions(
 /// Runs a user-supplied ONNX segmentation network (the DRN, UperNet or DeepLab models the papers use, exported
 /// to ONNX) on one image at a time, so images of any size work with dynamic-axis exports.
 /// </summary>
-public sealed class OnnxSegmenter : IDisposable
+internal sealed class OnnxSegmenter : IDisposable
 {
     private readonly InferenceSession session;
     private readonly string inputName;

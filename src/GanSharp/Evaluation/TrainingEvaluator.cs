@@ -7,7 +7,7 @@ namespace GanSharp.Evaluation;
 /// FID and KID of generator output against a fixed real subset, for evaluation every N epochs during training:
 /// the real features are computed once, fakes are quantised to uint8 like saved images.
 /// </summary>
-public sealed class TrainingEvaluator : IDisposable
+internal sealed class TrainingEvaluator : IDisposable
 {
     private readonly InceptionFeatureExtractor extractor;
     private readonly FeatureMatrix realPool;

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace GanSharp.Interop;
 
 /// <summary>What did not line up when a state dict was loaded into a module.</summary>
-public sealed record LoadReport(
+internal sealed record LoadReport(
     IReadOnlyList<string> Missing,
     IReadOnlyList<string> Unexpected,
     IReadOnlyList<(string Key, long[] Expected, long[] Found)> ShapeMismatches)
@@ -27,7 +27,7 @@ public sealed record LoadReport(
 }
 
 /// <summary>Loads state dicts into modules key for key, and reports mismatches by name.</summary>
-public static class ModuleState
+internal static class ModuleState
 {
     /// <summary>Compares without changing anything.</summary>
     public static LoadReport Check(nn.Module module, StateDict sd)

@@ -5,13 +5,13 @@ using System.Text;
 namespace GanSharp.Interop;
 
 /// <summary>A Python global that a pickle names (module and attribute).</summary>
-public sealed record PickleGlobal(string Module, string Name)
+internal sealed record PickleGlobal(string Module, string Name)
 {
     public override string ToString() => Module + "." + Name;
 }
 
 /// <summary>A tuple from a pickle (Python tuples are immutable, unlike lists).</summary>
-public sealed class PickleTuple(object?[] items)
+internal sealed class PickleTuple(object?[] items)
 {
     public object?[] Items { get; } = items;
     public int Count => Items.Length;
@@ -318,7 +318,7 @@ internal sealed class PickleReader
 }
 
 /// <summary>Python's OrderedDict as read from a pickle: insertion-ordered keys, plus attributes set by BUILD.</summary>
-public sealed class OrderedDict
+internal sealed class OrderedDict
 {
     private readonly List<object> _keys = [];
     private readonly Dictionary<object, object?> _values = [];

@@ -5,7 +5,7 @@ namespace GanSharp.Interop;
 
 // What the unpickler builds before tensors exist: storages, pending tensors and the reading context, then
 // Materialize turns the pickle's tree into tensors and collections.
-public static partial class PthReader
+internal static partial class PthReader
 {
     // State dicts and optimizer states nest a few levels; a pickle that nests deeper is damaged, and deep or cyclic
     // nesting would overflow the stack here and in every caller that walks the result.

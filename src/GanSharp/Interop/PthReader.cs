@@ -9,7 +9,7 @@ namespace GanSharp.Interop;
 /// NVlabs' published SPADE checkpoints) — like <c>torch.load(weights_only=True)</c>: only the globals a state dict or
 /// an optimizer state needs are accepted; any other global refuses the file, so a checkpoint can never run code.
 /// </summary>
-public static partial class PthReader
+internal static partial class PthReader
 {
     private const ulong LegacyMagic = 0x1950a86a20f9469cUL; // low 64 bits of 0x1950a86a20f9469cfc6c
     private static readonly System.Numerics.BigInteger LegacyMagicFull =
@@ -132,11 +132,7 @@ public static partial class PthReader
         {
             root = ctx.Reader(ps, pid =>
             {
-                var t = pid as PickleTuple;
-                if (t is null || t.Count < 5 || t[0] as string != "storage")
-                    throw ctx.Refuse("a persistent id that is not a tensor storage");
-                string key = t[2] as string ?? throw ctx.Refuse("a storage without a key");
-                var dtype = t[1] is StorageType type ? type.DType : throw ctx.Refuse("a storage whose type is not a torch storage class");
+                var (_, key, dtype) = StorageId(ctx, pid);
                 if (!storages.TryGetValue(key, out var st))
                 {
                     var entry = zip.GetEntry(prefix + "data/" + key)
@@ -159,6 +155,17 @@ public static partial class PthReader
         var root = ctx.Reader(fs, pid => LegacyStorage(ctx, storages, pid)).Load();
         ReadLegacyStorages(path, fs, ctx, storages);
         return Materialize(path, root);
+    }
+
+    // A persistent id ("storage", type, key, location, size[, view]) as both formats write it.
+    private static (PickleTuple Id, string Key, ScalarType DType) StorageId(Context ctx, object? pid)
+    {
+        var t = pid as PickleTuple;
+        if (t is null || t.Count < 5 || t[0] as string != "storage")
+            throw ctx.Refuse("a persistent id that is not a tensor storage");
+        string key = t[2] as string ?? throw ctx.Refuse("a storage without a key");
+        var dtype = t[1] is StorageType type ? type.DType : throw ctx.Refuse("a storage whose type is not a torch storage class");
+        return (t, key, dtype);
     }
 
     private static Func<object?, object?> NoStorage(Context ctx) => _ => throw ctx.Refuse("a persistent id in its header");
@@ -186,11 +193,7 @@ public static partial class PthReader
     // The object's persistent ids: a storage (dtype, key, size) or, in old files, a view into a root storage.
     private static Storage LegacyStorage(Context ctx, Dictionary<string, Storage> storages, object? pid)
     {
-        var t = pid as PickleTuple;
-        if (t is null || t.Count < 5 || t[0] as string != "storage")
-            throw ctx.Refuse("a persistent id that is not a tensor storage");
-        string key = t[2] as string ?? throw ctx.Refuse("a storage without a key");
-        var dtype = t[1] is StorageType type ? type.DType : throw ctx.Refuse("a storage whose type is not a torch storage class");
+        var (t, key, dtype) = StorageId(ctx, pid);
         if (!storages.TryGetValue(key, out var st))
         {
             st = new Storage(dtype) { Numel = ctx.Count(t[4], "storage size") };

@@ -17,7 +17,7 @@ public enum PthFormat
 /// Writes files that PyTorch's <c>torch.load</c> reads: state dicts (as an OrderedDict) and optimizer states (dicts of
 /// ints, floats, tuples, lists and tensors). Every write goes through a temporary file and a rename.
 /// </summary>
-public static class PthWriter
+internal static class PthWriter
 {
     public static void WriteStateDict(string path, StateDict stateDict, PthFormat format = PthFormat.Zip) =>
         Write(path, stateDict, format);

@@ -14,7 +14,7 @@ public sealed record ReferenceResume(int Epoch, int EpochImages, bool FromNVlabs
 /// iter.txt and <c>*_net_*.pth</c>), or one of our runs whose state was deleted. The weights and the position carry
 /// over; optimizer moments start afresh, as in the reference's own --continue_train.
 /// </summary>
-public static class ReferenceRun
+internal static class ReferenceRun
 {
     /// <summary>The reference's iter.txt: "epoch" and "images seen in it", one a line (np.savetxt); absent: epoch 1.</summary>
     public static ReferenceResume ReadIterTxt(string path)

@@ -1,3 +1,4 @@
+using GanSharp.Options;
 using System.Text.RegularExpressions;
 using GanSharp.Training;
 
@@ -23,11 +24,13 @@ public static partial class WeightsExport
         new Training.RunOptions { Name = name, WhichEpoch = which }.ValidateNames();
         var folder = new RunFolder(Path.Combine(checkpointsDir, name));
         if (!Directory.Exists(folder.Dir))
-            throw new GanSharpException(ErrorKind.Checkpoint, $"{folder.Dir} does not exist: check --name and --checkpoints-dir.");
+            throw new GanSharpException(ErrorKind.Checkpoint, $"{folder.Dir} does not exist: check {RunOptionSpecs.Name.Flag} and "
+                + $"{RunOptionSpecs.CheckpointsDir.Flag}.");
         var sources = Sources(folder.Dir, which);
         if (sources.Count == 0)
             throw new GanSharpException(ErrorKind.Checkpoint,
-                $"{folder.Dir} has no {which}_net_*.pth or .safetensors: pass the --which-epoch of a saved checkpoint (for example latest).");
+                $"{folder.Dir} has no {which}_net_*.pth or .safetensors: pass the {RunOptionSpecs.WhichEpoch.Flag} of a saved checkpoint "
+                    + "(for example latest).");
         Directory.CreateDirectory(outDir);
         var written = new List<string>();
         foreach (var (net, source) in sources)

@@ -6,7 +6,7 @@ namespace GanSharp.Interop;
 /// Weights files in either format GanSharp reads: PyTorch's .pth (zip or legacy) and safetensors. Every place that
 /// takes a user's weights (generators for <c>test</c>, VGG19, Inception) reads through here, so both work everywhere.
 /// </summary>
-public static class WeightsFile
+internal static class WeightsFile
 {
     public const string SafeTensorsExtension = ".safetensors";
 

@@ -64,7 +64,7 @@ public static partial class GemmConvolution
 
     /// <summary>
     /// Whether 3x3 "same" layers on even sizes take Winograd F(2x2, 3x3) for their forward and input gradient (2.25x
-    /// fewer multiplications; the weight gradient stays tap-wise). On by default where AVX-512 runs the transforms.
+    /// fewer multiplications; the weight gradient stays tap-wise). On by default where AVX2 or AVX-512 runs the transforms.
     /// </summary>
     public static bool WinogradEnabled { get; set; } = OneDnnGemm.WinogradAccelerated
         && Environment.GetEnvironmentVariable(WinogradVariable) != "0";
@@ -97,7 +97,7 @@ public static partial class GemmConvolution
         !OneDnnGemm.Available ? OneDnnGemm.Status
         : WinogradEnabled ? $"{OneDnnGemm.Status}, Winograd F(2x2, 3x3) for 3x3 layers from 64x64"
         : OneDnnGemm.WinogradAccelerated ? $"{OneDnnGemm.Status}, Winograd off ({WinogradVariable}=0)"
-        : $"{OneDnnGemm.Status}, no Winograd (this processor has no AVX-512)";
+        : $"{OneDnnGemm.Status}, no Winograd (this processor has neither AVX2 nor AVX-512)";
 
     /// <summary>Whether the convolution runs this layer's forward and input gradient as Winograd F(2x2, 3x3).</summary>
     public static bool TakesWinograd(Tensor input, Tensor weight, long stride, long padding) =>

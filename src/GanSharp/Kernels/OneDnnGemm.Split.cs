@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 
 namespace GanSharp.Kernels;
 
-public static unsafe partial class OneDnnGemm
+internal static unsafe partial class OneDnnGemm
 {
     // libtorch's bundled OpenMP runtime carries the soname libgomp.so.1, so the dynamic loader hands it to libdnnl as
     // well: one thread pool serves libtorch, oneDNN and the parallel region below.
@@ -121,7 +121,7 @@ public static unsafe partial class OneDnnGemm
     }
 }
 
-public static unsafe partial class OneDnnGemm
+internal static unsafe partial class OneDnnGemm
 {
     // Columns per block: a block of the output (≤ 512 × 2048 floats) stays in cache while all taps accumulate into it.
     private const long TapBlock = 2048;
@@ -229,7 +229,7 @@ public static unsafe partial class OneDnnGemm
     }
 }
 
-public static unsafe partial class OneDnnGemm
+internal static unsafe partial class OneDnnGemm
 {
     /// <summary>
     /// col2im: output[s, c] (an H×W plane, overwritten) = Σ over taps (ki, kj) and column positions (oh, ow) of

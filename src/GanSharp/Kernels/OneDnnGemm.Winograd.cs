@@ -22,7 +22,7 @@ namespace GanSharp.Kernels;
 /// Rounding: the transforms add and subtract up to 9 values per point, so the error is ~2-3x the direct
 /// convolution's; in float32 it stays around 1e-6 relative.
 /// </remarks>
-public static unsafe partial class OneDnnGemm
+internal static unsafe partial class OneDnnGemm
 {
     /// <summary>Transform points per tile of F(2x2, 3x3).</summary>
     public const int WinogradPoints = 16;
@@ -32,8 +32,12 @@ public static unsafe partial class OneDnnGemm
     // time of both threads summed: 64 tiles 67 ms, 128 tiles 61-64 ms, 256 tiles 65-69 ms.
     private const long WinogradBlockTiles = 128;
 
-    /// <summary>Whether the transforms run on AVX-512 here; without it the shifted path is faster.</summary>
-    public static bool WinogradAccelerated => Avx512F.IsSupported;
+    /// <summary>Whether the transforms run in vector registers here (AVX-512, or AVX2 in 256-bit halves).</summary>
+    public static bool WinogradAccelerated => Avx512F.IsSupported || Avx2.IsSupported;
+
+    // The transforms follow the GEMM's kernel choice, so that forcing AVX2 (GANSHARP_GEMM_ISA=avx2, or a test) checks
+    // and measures the AVX2 transforms on an AVX-512 machine too.
+    private static bool WideTransforms => Avx512F.IsSupported && ManagedGemm.Active != ManagedGemm.Isa.Avx2;
 
     private readonly record struct WinogradPlan(long TileRows, long TileCols, long RowsPerBlock, long ColsPerBlock, long Blocks, int Threads)
     {
@@ -127,14 +131,19 @@ public static unsafe partial class OneDnnGemm
         {
             var (s, ty0, nty, tx0, ntx) = TileBlock(job, b);
             long n = nty * ntx;
-            TransformInput(job->Input + s * job->SampleStride, job->K, job->PlaneStride, job->RowWidth, ty0, nty, tx0, ntx, v, n);
+            if (WideTransforms)
+                TransformInput<Avx512Width>(job->Input + s * job->SampleStride, job->K, job->PlaneStride, job->RowWidth, ty0, nty, tx0, ntx, v, n);
+            else
+                TransformInput<Avx2Width>(job->Input + s * job->SampleStride, job->K, job->PlaneStride, job->RowWidth, ty0, nty, tx0, ntx, v, n);
             for (int xi = 0; xi < WinogradPoints; xi++)
             {
                 int status = Sgemm(job->TransU, (sbyte)'N', job->M, n, job->K, 1f, job->U + job->UOffsets[xi], job->Ldu,
                     v + xi * job->K * n, n, 0f, products + xi * job->M * n, n);
                 if (status != 0) job->Failed = status;
             }
-            TransformOutput(products, job->M, n, job->Bias, job->Output + s * job->M * job->H * job->W, job->H, job->W, ty0, nty, tx0, ntx);
+            float* output = job->Output + s * job->M * job->H * job->W;
+            if (WideTransforms) TransformOutput<Avx512Width>(products, job->M, n, job->Bias, output, job->H, job->W, ty0, nty, tx0, ntx);
+            else TransformOutput<Avx2Width>(products, job->M, n, job->Bias, output, job->H, job->W, ty0, nty, tx0, ntx);
         }
     }
 
@@ -145,35 +154,51 @@ public static unsafe partial class OneDnnGemm
 
     // 16 lanes from p[0], p[2], ..., p[30] (odd: p[1], ..., p[31]).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Lanes(float* p, bool odd)
+    private static Vector512<float> Lanes<TW>(float* p, bool odd) where TW : struct, IVectorWidth
     {
-        if (Avx512F.IsSupported)
+        if (TW.Avx512)
             return Avx512F.PermuteVar16x32x2(Vector512.Load(p), odd ? OddLanes : EvenLanes, Vector512.Load(p + 16));
-        int o = odd ? 1 : 0;
-        return Vector512.Create(p[o], p[o + 2], p[o + 4], p[o + 6], p[o + 8], p[o + 10], p[o + 12], p[o + 14],
-            p[o + 16], p[o + 18], p[o + 20], p[o + 22], p[o + 24], p[o + 26], p[o + 28], p[o + 30]);
+        return Vector512.Create(Lanes8(p, odd), Lanes8(p + 16, odd));
+    }
+
+    // AVX2: 8 lanes from p[0], p[2], ..., p[14] (odd: p[1], ..., p[15]). The shuffle picks within 128-bit halves
+    // (0 2 8 10 | 4 6 12 14), the permute puts the 64-bit pairs in order.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Lanes8(float* p, bool odd)
+    {
+        var x0 = Vector256.Load(p);
+        var x1 = Vector256.Load(p + 8);
+        var picked = odd ? Avx.Shuffle(x0, x1, 0xDD) : Avx.Shuffle(x0, x1, 0x88);
+        return Avx2.Permute4x64(picked.AsDouble(), 0xD8).AsSingle();
     }
 
     // Stores a0, b0, a1, b1, ..., a15, b15 at p[0..32).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreInterleaved(Vector512<float> a, Vector512<float> b, float* p)
+    private static void StoreInterleaved<TW>(Vector512<float> a, Vector512<float> b, float* p) where TW : struct, IVectorWidth
     {
-        if (Avx512F.IsSupported)
+        if (TW.Avx512)
         {
             Avx512F.PermuteVar16x32x2(a, LowInterleave, b).Store(p);
             Avx512F.PermuteVar16x32x2(a, HighInterleave, b).Store(p + 16);
             return;
         }
-        for (int i = 0; i < 16; i++)
-        {
-            p[2 * i] = a.GetElement(i);
-            p[2 * i + 1] = b.GetElement(i);
-        }
+        StoreInterleaved8(a.GetLower(), b.GetLower(), p);
+        StoreInterleaved8(a.GetUpper(), b.GetUpper(), p + 16);
+    }
+
+    // AVX2: a0, b0, ..., a7, b7 at p[0..16). The unpacks interleave within 128-bit halves, the permutes join the halves.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreInterleaved8(Vector256<float> a, Vector256<float> b, float* p)
+    {
+        var low = Avx.UnpackLow(a, b);
+        var high = Avx.UnpackHigh(a, b);
+        Avx.Permute2x128(low, high, 0x20).Store(p);
+        Avx.Permute2x128(low, high, 0x31).Store(p + 8);
     }
 
     // v[ξ, c, r·ntx + t] = (Bᵀ d B)[ξ] of the 4x4 tile at padded rows 2(ty0+r).., columns 2(tx0+t).. of plane c.
-    private static void TransformInput(float* x, long k, long planeStride, long rowWidth, long ty0, long nty, long tx0, long ntx,
-        float* v, long n)
+    private static void TransformInput<TW>(float* x, long k, long planeStride, long rowWidth, long ty0, long nty, long tx0, long ntx,
+        float* v, long n) where TW : struct, IVectorWidth
     {
         long point = k * n;
         for (long c = 0; c < k; c++)
@@ -186,10 +211,10 @@ public static unsafe partial class OneDnnGemm
                 {
                     float* p = tileRow + 2 * t;
                     // Bᵀ along each of the 4 rows (h), then along the columns (Bᵀ d B).
-                    var h0 = RowTransform(p, out var h1, out var h2, out var h3);
-                    var g0 = RowTransform(p + rowWidth, out var g1, out var g2, out var g3);
-                    var f0 = RowTransform(p + 2 * rowWidth, out var f1, out var f2, out var f3);
-                    var e0 = RowTransform(p + 3 * rowWidth, out var e1, out var e2, out var e3);
+                    var h0 = RowTransform<TW>(p, out var h1, out var h2, out var h3);
+                    var g0 = RowTransform<TW>(p + rowWidth, out var g1, out var g2, out var g3);
+                    var f0 = RowTransform<TW>(p + 2 * rowWidth, out var f1, out var f2, out var f3);
+                    var e0 = RowTransform<TW>(p + 3 * rowWidth, out var e1, out var e2, out var e3);
                     float* q = dst + t;
                     Store4(q, point, h0 - f0, h1 - f1, h2 - f2, h3 - f3);
                     Store4(q + 4 * point, point, g0 + f0, g1 + f1, g2 + f2, g3 + f3);
@@ -211,12 +236,13 @@ public static unsafe partial class OneDnnGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> RowTransform(float* p, out Vector512<float> r1, out Vector512<float> r2, out Vector512<float> r3)
+    private static Vector512<float> RowTransform<TW>(float* p, out Vector512<float> r1, out Vector512<float> r2, out Vector512<float> r3)
+        where TW : struct, IVectorWidth
     {
-        var d0 = Lanes(p, false);
-        var d1 = Lanes(p, true);
-        var d2 = Lanes(p + 2, false);
-        var d3 = Lanes(p + 2, true);
+        var d0 = Lanes<TW>(p, false);
+        var d1 = Lanes<TW>(p, true);
+        var d2 = Lanes<TW>(p + 2, false);
+        var d3 = Lanes<TW>(p + 2, true);
         r1 = d1 + d2;
         r2 = d2 - d1;
         r3 = d1 - d3;
@@ -246,8 +272,8 @@ public static unsafe partial class OneDnnGemm
     }
 
     // output[i, 2(ty0+r)+a, 2(tx0+t)+b] = (Aᵀ m A)[a, b] of products[·, i, r·ntx + t] (+ bias[i]).
-    private static void TransformOutput(float* products, long m, long n, float* bias, float* output, long h, long w,
-        long ty0, long nty, long tx0, long ntx)
+    private static void TransformOutput<TW>(float* products, long m, long n, float* bias, float* output, long h, long w,
+        long ty0, long nty, long tx0, long ntx) where TW : struct, IVectorWidth
     {
         long point = m * n;
         for (long i = 0; i < m; i++)
@@ -272,8 +298,8 @@ public static unsafe partial class OneDnnGemm
                     var s11 = Vector512.Load(q + 5 * point) - Vector512.Load(q + 9 * point) - Vector512.Load(q + 13 * point);
                     var s12 = Vector512.Load(q + 6 * point) - Vector512.Load(q + 10 * point) - Vector512.Load(q + 14 * point);
                     var s13 = Vector512.Load(q + 7 * point) - Vector512.Load(q + 11 * point) - Vector512.Load(q + 15 * point);
-                    StoreInterleaved(s00 + s01 + s02 + bv, s01 - s02 - s03 + bv, top + 2 * t);
-                    StoreInterleaved(s10 + s11 + s12 + bv, s11 - s12 - s13 + bv, bottom + 2 * t);
+                    StoreInterleaved<TW>(s00 + s01 + s02 + bv, s01 - s02 - s03 + bv, top + 2 * t);
+                    StoreInterleaved<TW>(s10 + s11 + s12 + bv, s11 - s12 - s13 + bv, bottom + 2 * t);
                 }
                 for (; t < ntx; t++) TransformOutputTile(src + t, point, b, top + 2 * t, w);
             }
@@ -293,4 +319,20 @@ public static unsafe partial class OneDnnGemm
         top[w] = s[4] + s[5] + s[6] + bias;
         top[w + 1] = s[5] - s[6] - s[7] + bias;
     }
+}
+
+/// <summary>Which vector code the Winograd transforms compile to; a struct argument, so the JIT drops the other branch.</summary>
+internal interface IVectorWidth
+{
+    static abstract bool Avx512 { get; }
+}
+
+internal readonly struct Avx512Width : IVectorWidth
+{
+    public static bool Avx512 => Avx512F.IsSupported;
+}
+
+internal readonly struct Avx2Width : IVectorWidth
+{
+    public static bool Avx512 => false;
 }

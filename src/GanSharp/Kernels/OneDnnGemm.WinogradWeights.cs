@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace GanSharp.Kernels;
 
 // The weight gradient of the Winograd path: the same tiles and transforms, summed over samples in a fixed order.
-public static unsafe partial class OneDnnGemm
+internal static unsafe partial class OneDnnGemm
 {
     /// <summary>Floats of scratch that <see cref="WinogradWeightGradient"/> needs.</summary>
     public static long WinogradWeightScratchLength(long samples, long m, long k, long h, long w)
@@ -64,8 +64,17 @@ public static unsafe partial class OneDnnGemm
         {
             var (s, ty0, nty, tx0, ntx) = TileBlock(job, b);
             long n = nty * ntx;
-            TransformInput(job->Input + s * job->SampleStride, k, job->PlaneStride, job->RowWidth, ty0, nty, tx0, ntx, v, n);
-            TransformGradient(job->Output + s * m * job->H * job->W, m, job->H, job->W, ty0, nty, tx0, ntx, gy, n);
+            float* input = job->Input + s * job->SampleStride, g = job->Output + s * m * job->H * job->W;
+            if (WideTransforms)
+            {
+                TransformInput<Avx512Width>(input, k, job->PlaneStride, job->RowWidth, ty0, nty, tx0, ntx, v, n);
+                TransformGradient<Avx512Width>(g, m, job->H, job->W, ty0, nty, tx0, ntx, gy, n);
+            }
+            else
+            {
+                TransformInput<Avx2Width>(input, k, job->PlaneStride, job->RowWidth, ty0, nty, tx0, ntx, v, n);
+                TransformGradient<Avx2Width>(g, m, job->H, job->W, ty0, nty, tx0, ntx, gy, n);
+            }
             for (int xi = 0; xi < WinogradPoints; xi++)
             {
                 int status = Sgemm((sbyte)'N', (sbyte)'T', m, k, n, 1f, gy + xi * m * n, n, v + xi * k * n, n,
@@ -77,7 +86,8 @@ public static unsafe partial class OneDnnGemm
 
     // gy[ξ, i, r·ntx + t] = (A y Aᵀ)[ξ] of the 2x2 gradient tile at rows 2(ty0+r).., columns 2(tx0+t).. of plane i:
     // the adjoint of the output transform.
-    private static void TransformGradient(float* g, long m, long h, long w, long ty0, long nty, long tx0, long ntx, float* gy, long n)
+    private static void TransformGradient<TW>(float* g, long m, long h, long w, long ty0, long nty, long tx0, long ntx, float* gy, long n)
+        where TW : struct, IVectorWidth
     {
         long point = m * n;
         for (long i = 0; i < m; i++)
@@ -89,10 +99,10 @@ public static unsafe partial class OneDnnGemm
                 for (; t + 16 <= ntx; t += 16)
                 {
                     float* p = top + 2 * t;
-                    var a0 = Lanes(p, false);
-                    var a1 = Lanes(p, true);
-                    var b0 = Lanes(p + w, false);
-                    var b1 = Lanes(p + w, true);
+                    var a0 = Lanes<TW>(p, false);
+                    var a1 = Lanes<TW>(p, true);
+                    var b0 = Lanes<TW>(p + w, false);
+                    var b1 = Lanes<TW>(p + w, true);
                     // A along the rows (2 columns into 4), then along the columns.
                     var z0 = a0; var z1 = a0 + a1; var z2 = a0 - a1; var z3 = -a1;
                     var y0 = b0; var y1 = b0 + b1; var y2 = b0 - b1; var y3 = -b1;

@@ -28,7 +28,7 @@ public enum AdversarialLoss
 /// values, a target t becomes the sign 2t − 1 of the sample's term, so a flipped label (t = 0 on a real sample)
 /// reverses its push and a soft 0.9 weakens it to 0.8.
 /// </summary>
-public static class Adversarial
+internal static class Adversarial
 {
     /// <summary>
     /// D's loss on outputs for real samples; <paramref name="target"/> (the logits' shape, or [N] broadcast over each

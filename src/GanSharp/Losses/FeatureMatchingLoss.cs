@@ -4,7 +4,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace GanSharp.Losses;
 
 /// <summary>Feature matching: L1 between D's intermediate outputs for fake and (detached) real, weighted by lambda / num_D.</summary>
-public static class FeatureMatchingLoss
+internal static class FeatureMatchingLoss
 {
     /// <param name="fake">Per scale, D's outputs for the fake batch (the last, the prediction, is skipped).</param>
     /// <param name="real">The same for the real batch; detached here.</param>

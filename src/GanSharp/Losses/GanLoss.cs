@@ -6,7 +6,7 @@ namespace GanSharp.Losses;
 /// The reference's GANLoss over a multiscale discriminator: for each scale the last output (the prediction) is
 /// scored with <see cref="Adversarial"/>'s terms, and the scores are averaged over the scales.
 /// </summary>
-public sealed class GanLoss
+internal sealed class GanLoss
 {
     public GanLoss(AdversarialLoss mode) => Mode = mode;
 

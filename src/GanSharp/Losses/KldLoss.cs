@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace GanSharp.Losses;
 
 /// <summary>KL divergence of N(mu, exp(logvar)) from N(0, 1), summed (not averaged) as in the reference.</summary>
-public static class KldLoss
+internal static class KldLoss
 {
     public static Tensor Compute(Tensor mu, Tensor logvar)
     {

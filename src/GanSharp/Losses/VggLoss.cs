@@ -8,7 +8,7 @@ namespace GanSharp.Losses;
 /// SPADE's perceptual loss: sum over the five VGG19 slices of weight_i * L1(vgg(fake)_i, vgg(real)_i.detach()),
 /// weights 1/32, 1/16, 1/8, 1/4, 1. Images go in as [-1, 1], without ImageNet normalisation, as in the reference.
 /// </summary>
-public static class VggLoss
+internal static class VggLoss
 {
     public static readonly double[] Weights = { 1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0 };
 

@@ -15,7 +15,7 @@ namespace GanSharp.Models;
 /// <param name="Family">The options' enum value.</param>
 /// <param name="Loss">The adversarial loss when <c>--loss</c> is not given.</param>
 /// <param name="Create">Builds the family's recipe from the run's options and tricks.</param>
-public sealed record FamilyEntry(
+internal sealed record FamilyEntry(
     string Name,
     GanFamily Family,
     AdversarialLoss Loss,
@@ -25,7 +25,7 @@ public sealed record FamilyEntry(
 /// The families, one line each, in the order of <see cref="GanFamily"/>: adding a family is its own folder under
 /// Models/ plus one line here (and its enum value). The command line's choices and the runner's dispatch read it.
 /// </summary>
-public static class FamilyRegistry
+internal static class FamilyRegistry
 {
     /// <summary>Every family, in the order of <see cref="GanFamily"/>.</summary>
     public static IReadOnlyList<FamilyEntry> All { get; } =

@@ -7,7 +7,7 @@ namespace GanSharp.Nn;
 /// feature, the std over groups of samples averaged over features, so D can see a batch without variety.
 /// Works on feature vectors [N, F] → [N, F+1] and feature maps [N, C, H, W] → [N, C+1, H, W].
 /// </summary>
-public sealed class MinibatchStdDev : nn.Module<Tensor, Tensor>
+internal sealed class MinibatchStdDev : nn.Module<Tensor, Tensor>
 {
     private readonly int _groupSize;
 

@@ -7,7 +7,7 @@ namespace GanSharp.Nn;
 /// conv into [spectral-norm] conv, followed by a norm in a Sequential(conv, norm) when one is named. The conv's bias
 /// is dropped when a norm follows, because the norm's mean subtraction cancels it.
 /// </summary>
-public sealed record NonSpadeNormSpec(bool Spectral, NonSpadeNormKind Norm)
+internal sealed record NonSpadeNormSpec(bool Spectral, NonSpadeNormKind Norm)
 {
     /// <summary>Parses [spectral](instance|batch|sync_batch|none|"").</summary>
     public static NonSpadeNormSpec Parse(string text, string optionName)
@@ -49,7 +49,7 @@ public sealed record NonSpadeNormSpec(bool Spectral, NonSpadeNormKind Norm)
 }
 
 /// <summary>The norm after a D/E conv.</summary>
-public enum NonSpadeNormKind
+internal enum NonSpadeNormKind
 {
     None,
     Instance,

@@ -25,7 +25,7 @@ public enum ParamFreeNormKind
 /// With <c>affine</c> (D's and E's <c>sync_batch</c> norm, which torch's BatchNorm2d cannot stand for because it
 /// counts its forwards) it also has the reference's <c>weight</c> and <c>bias</c>.
 /// </summary>
-public sealed class ParamFreeNorm : nn.Module<Tensor, Tensor>
+internal sealed class ParamFreeNorm : nn.Module<Tensor, Tensor>
 {
     private const double Eps = 1e-5;
     private const double Momentum = 0.1;

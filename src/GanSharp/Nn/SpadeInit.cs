@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace GanSharp.Nn;
 
 /// <summary>The reference's <c>BaseNetwork.init_weights('xavier', gain)</c>.</summary>
-public static class SpadeInit
+internal static class SpadeInit
 {
     /// <summary>
     /// Conv and Linear weights (including spectral-normed weight_orig: the reference's init writes through

@@ -36,7 +36,7 @@ public sealed record SpadeNormSpec(bool Spectral, ParamFreeNormKind ParamFree, i
 /// Spatially-adaptive normalisation: a parameter-free norm of x, then a per-pixel scale and shift predicted from
 /// the label map: out = norm(x) * (1 + gamma(seg)) + beta(seg).
 /// </summary>
-public sealed class SpadeNorm : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class SpadeNorm : nn.Module<Tensor, Tensor, Tensor>
 {
     // Held for the process: a Scalar made per call could be finalized while libtorch reads it (see GcQuiet).
     private static readonly Scalar One = 1.0.ToScalar();

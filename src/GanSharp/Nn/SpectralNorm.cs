@@ -9,7 +9,7 @@ namespace GanSharp.Nn;
 /// The arithmetic of <c>torch.nn.utils.spectral_norm</c> (n_power_iterations = 1, dim = 0), shared by
 /// <see cref="SpectralNormConv2d"/> and <see cref="SpectralNormLinear"/>.
 /// </summary>
-public static class SpectralNorm
+internal static class SpectralNorm
 {
     /// <summary>The eps of PyTorch's spectral_norm, used by both normalisations of the power iteration.</summary>
     public const double Eps = 1e-12;
@@ -70,7 +70,7 @@ public static class SpectralNorm
 /// those of a spectral-normed <c>nn.Conv2d</c>: <c>bias</c> (when present), <c>weight_orig</c>, <c>weight_u</c>,
 /// <c>weight_v</c>, in that order.
 /// </summary>
-public sealed class SpectralNormConv2d : nn.Module<Tensor, Tensor>
+internal sealed class SpectralNormConv2d : nn.Module<Tensor, Tensor>
 {
     // Field order is registration order is state_dict order: PyTorch re-registers the weight as weight_orig after
     // the bias, then adds the two buffers.
@@ -163,7 +163,7 @@ public sealed class SpectralNormConv2d : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>A Linear layer with PyTorch's spectral_norm applied (keys <c>bias</c>, <c>weight_orig</c>, <c>weight_u</c>, <c>weight_v</c>).</summary>
-public sealed class SpectralNormLinear : nn.Module<Tensor, Tensor>
+internal sealed class SpectralNormLinear : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter? bias;
     private readonly Parameter weight_orig;

@@ -9,7 +9,7 @@ namespace GanSharp.Nn;
 /// small family-level version; the SPADE networks use the reference-compatible SpectralNorm of their own.
 /// The wrapped layer's <c>weight</c> stays its parameter, so optimizers and checkpoints see it unchanged.
 /// </summary>
-public sealed class SpectralNormLite : nn.Module<Tensor, Tensor>
+internal sealed class SpectralNormLite : nn.Module<Tensor, Tensor>
 {
     private readonly nn.Module<Tensor, Tensor> module;
     private readonly Tensor weight_u;
@@ -71,7 +71,7 @@ public sealed class SpectralNormLite : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>Layer factories that apply spectral norm when asked, so networks build with or without it from one switch.</summary>
-public static class Layers
+internal static class Layers
 {
     public static nn.Module<Tensor, Tensor> Linear(long inputs, long outputs, bool sn) => Wrap(nn.Linear(inputs, outputs), sn);
 

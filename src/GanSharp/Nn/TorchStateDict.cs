@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace GanSharp.Nn;
 
 /// <summary>State-dict entries in PyTorch's order.</summary>
-public static class TorchStateDict
+internal static class TorchStateDict
 {
     /// <summary>
     /// The entries of <c>module.state_dict()</c> as PyTorch orders them: a module's own parameters, then its own

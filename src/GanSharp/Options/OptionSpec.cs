@@ -150,7 +150,7 @@ public sealed class ValueText<T>
 }
 
 /// <summary>The value texts of the option types the records use.</summary>
-public static class ValueTexts
+internal static class ValueTexts
 {
     /// <summary>Plain values: the command line's own parsing, printing in the invariant culture.</summary>
     public static ValueText<T> Plain<T>() =>

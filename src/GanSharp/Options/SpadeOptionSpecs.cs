@@ -51,7 +51,7 @@ public static class ModelOptionSpecs
 }
 
 /// <summary>The loss options of <see cref="SpadeLossOptions"/>.</summary>
-public static class LossOptionSpecs
+internal static class LossOptionSpecs
 {
     public static OptionCatalog<SpadeLossOptions> Catalog { get; } = new();
 
@@ -81,7 +81,7 @@ public static class LossOptionSpecs
 }
 
 /// <summary>The optimizer and schedule options of <see cref="OptimOptions"/>.</summary>
-public static class OptimOptionSpecs
+internal static class OptimOptionSpecs
 {
     public static OptionCatalog<OptimOptions> Catalog { get; } = new();
 

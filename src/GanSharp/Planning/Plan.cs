@@ -61,7 +61,7 @@ public sealed record PlanOptions
         if (Model.Ngf < 1 || Model.Ndf < 1 || Model.NumD < 1 || Model.NLayersD < 1 || Data.LabelNc < 1 || BatchSize < 1 || Epochs < 1)
             throw new GanSharpException(ErrorKind.Usage,
                 $"{ModelOptionSpecs.Ngf.Flag}, {ModelOptionSpecs.Ndf.Flag}, {ModelOptionSpecs.NumD.Flag}, {ModelOptionSpecs.NLayersD.Flag}, "
-                + $"{DataOptionSpecs.LabelNc.Flag}, {DataOptionSpecs.BatchSize.Flag} and --epochs must all be at least 1.");
+                + $"{DataOptionSpecs.LabelNc.Flag}, {DataOptionSpecs.BatchSize.Flag} and {FamilyOptionSpecs.Epochs.Flag} must all be at least 1.");
     }
 
     /// <summary>The model options at a given crop width (the probes use small crops of the same network).</summary>
@@ -236,7 +236,7 @@ public static class Planner
         var psi = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in arguments) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi) ?? throw new GanSharpException(ErrorKind.BadInput, $"{executable} could not be started for the "
-            + $"measured run: check the installation.");
+            + "measured run: check the installation.");
         // libtorch writes warnings to stderr; drain it so the child never blocks on a full pipe.
         var err = p.StandardError.ReadToEndAsync();
         string output = p.StandardOutput.ReadToEnd();
@@ -244,7 +244,7 @@ public static class Planner
         _ = err.Result;
         var line = output.Split('\n').LastOrDefault(l => l.StartsWith("PROBE ", StringComparison.Ordinal))
             ?? throw new GanSharpException(ErrorKind.TrainingFailed, $"the measured training run exited with code {p.ExitCode} without a "
-                + $"result: run `gansharp doctor` to check libtorch.");
+                + "result: run `gansharp doctor` to check libtorch.");
         return ParseProbeLine(line);
     }
 
@@ -321,13 +321,13 @@ public static class Planner
                     + $"for{(kind == SceneKind.Street ? " (5,000-10,000 for street scenes)" : "")}: collect more before spending on compute.");
             else lines.Add($"The data size meets the guidance ({need:N0}+ examples).");
             if (audit.Leakage.Count > 0) lines.Add($"{audit.Leakage.Count} test photos have a near-duplicate in training: split by "
-                + $"sequence before trusting test scores.");
+                + "sequence before trusting test scores.");
         }
         else if (o.DatasetSize is int n)
         {
             lines.Add(n < (kind == SceneKind.Street ? DataAudit.StreetGuidance : DataAudit.TextureGuidance)
                 ? $"{n:N0} examples is below the guidance (about 2,000 for texture-like data, 5,000-10,000 for street scenes); run "
-                    + $"`gansharp data audit` to see how many are really distinct."
+                    + "`gansharp data audit` to see how many are really distinct."
                 : $"{n:N0} examples meets the size guidance; run `gansharp data audit` to check they are not near-duplicate frames.");
         }
 
@@ -335,7 +335,7 @@ public static class Planner
         {
             int fit = e.LargestBatch!.Value;
             if (fit == 0) lines.Add($"Not even one example fits in {gb:G} GB (one needs about {(e.FixedMb + e.MbPerExample) / 1000:F1} "
-                + $"GB): lower --crop-size or --ngf/--ndf.");
+                + $"GB): lower {DataOptionSpecs.CropSize.Flag} or {ModelOptionSpecs.Ngf.Flag}/{ModelOptionSpecs.Ndf.Flag}.");
             else if (fit < o.BatchSize) lines.Add($"Batch {o.BatchSize} needs about {e.PeakMb / 1000:F1} GB, more than {gb:G} GB: the "
                 + $"largest batch that fits is {fit}.");
             else lines.Add($"Batch {o.BatchSize} fits in {gb:G} GB (up to {fit}).");
@@ -345,8 +345,9 @@ public static class Planner
         }
         if (e.TotalHours is double hours)
             lines.Add(hours > 24 * 7
-                ? $"Training would take about {hours / 24:F0} days on this machine: reduce the size, the filters (--ngf/--ndf) or the "
-                    + $"epochs, or use bigger hardware."
+                ? $"Training would take about {hours / 24:F0} days on this machine: reduce the size, the filters "
+                    + $"({ModelOptionSpecs.Ngf.Flag}/{ModelOptionSpecs.Ndf.Flag}) or the "
+                    + "epochs, or use bigger hardware."
                 : $"Training would take about {(hours >= 48 ? $"{hours / 24:F1} days" : $"{hours:F1} hours")} on this machine.");
         return lines;
     }

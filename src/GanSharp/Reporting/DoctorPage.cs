@@ -4,7 +4,7 @@ using GanSharp.Diagnostics;
 namespace GanSharp.Reporting;
 
 /// <summary>The doctor report's page, section by section: run summary, verdicts, prescriptions, curves, samples, live log.</summary>
-public static class DoctorPage
+internal static class DoctorPage
 {
     private const int MaxSampleGroups = 6;
 

@@ -3,7 +3,7 @@ using GanSharp.Diagnostics;
 namespace GanSharp.Reporting;
 
 /// <summary>The doctor report's curves: one PNG per group of statistics, with the episodes of fired detectors shaded.</summary>
-public static class DoctorPlots
+internal static class DoctorPlots
 {
     private const int PlotWidth = 1000;
     private const int PlotHeight = 320;

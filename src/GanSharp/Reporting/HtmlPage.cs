@@ -10,7 +10,7 @@ namespace GanSharp.Reporting;
 /// </summary>
 /// <param name="title">The page title (escaped here).</param>
 /// <param name="style">The page's CSS, written as given.</param>
-public sealed class HtmlPage(string title, string style)
+internal sealed class HtmlPage(string title, string style)
 {
     private readonly StringBuilder body = new();
 

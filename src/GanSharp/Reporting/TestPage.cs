@@ -4,7 +4,7 @@ namespace GanSharp.Reporting;
 /// The reference's test page (<c>results/&lt;name&gt;/test_&lt;epoch&gt;/index.html</c>): one row per test image with
 /// its input label, synthesized image and, when the data set has it, the real photo from <c>images/&lt;kind&gt;/</c>.
 /// </summary>
-public static class TestPage
+internal static class TestPage
 {
     private const string Style = "body{font-family:sans-serif}img{width:256px;image-rendering:pixelated}td{text-align:center}";
 

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace GanSharp.Reporting;
 
 /// <summary>Turns batches of images or label maps into pictures for pages.</summary>
-public static class Visuals
+internal static class Visuals
 {
     /// <summary>
     /// Images in [-1, 1] ([N,3,H,W] or [N,1,H,W] float) become RGB as the reference's tensor2im ((x+1)/2*255);

@@ -7,7 +7,7 @@ namespace GanSharp.Reporting;
 /// The reference's training page (<c>web/index.html</c> with <c>images/epochNNN_iterNNN_&lt;name&gt;.png</c>), newest
 /// first; rebuilt from the image folder each time so a resumed run keeps its history.
 /// </summary>
-public sealed class WebPage(string dir, string title)
+internal sealed class WebPage(string dir, string title)
 {
     private const string Style = "body{font-family:sans-serif}img{image-rendering:pixelated;width:256px;margin:2px}"
         + "td{vertical-align:top;text-align:center}";

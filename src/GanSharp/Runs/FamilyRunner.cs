@@ -1,3 +1,4 @@
+using GanSharp.Options;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using GanSharp.Data;
@@ -68,7 +69,8 @@ public static class FamilyRunner
         tricks.Validate();
         run.Validate();
         if (tricks.DiffAugment.Length > 0 && !family.IsImage)
-            throw new GanSharpException(ErrorKind.Usage, "--diff-augment works on images only: use --data shapes32 or drop it.");
+            throw new GanSharpException(ErrorKind.Usage, $"{TricksOptionSpecs.DiffAugment.Flag} works on images only: use "
+                + $"{FamilyOptionSpecs.Data.Flag} shapes32 or drop it.");
         RunSetup.SetThreads(family.Threads, gemmConvolutions: false);
         RunSetup.Seed(run.Seed);
         string json = OptionsJson(family, tricks);
@@ -104,7 +106,8 @@ public static class FamilyRunner
         }
         var state = folder.TryLoad(run.WhichEpoch)
             ?? throw new GanSharpException(ErrorKind.Checkpoint,
-                $"--continue-train found no {folder.StatePath(run.WhichEpoch)}: drop --continue-train or check --name and --checkpoints-dir.");
+                $"{RunOptionSpecs.ContinueTrain.Flag} found no {folder.StatePath(run.WhichEpoch)}: drop "
+                    + $"{RunOptionSpecs.ContinueTrain.Flag} or check {RunOptionSpecs.Name.Flag} and {RunOptionSpecs.CheckpointsDir.Flag}.");
         state.CheckWeightFiles(folder, run.WhichEpoch);
         return state;
     }

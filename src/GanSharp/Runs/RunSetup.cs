@@ -10,7 +10,7 @@ namespace GanSharp.Runs;
 /// <see cref="FamilyRunner"/>: taking the run folder (lock, then recovery of an interrupted save), refusing a new run
 /// over a checkpoint, threads, seeding, the statistics sinks (logs, the live doctor) and the divergence advice.
 /// </summary>
-public static class RunSetup
+internal static class RunSetup
 {
     /// <summary>
     /// Checks the run's names and takes its folder for the whole run: a second trainer in the same folder (or a

@@ -1,3 +1,4 @@
+using GanSharp.Options;
 using GanSharp.Data;
 using GanSharp.Interop;
 using GanSharp.Interop.NVlabs;
@@ -49,8 +50,9 @@ public static partial class SpadeRunner
             }
             else
                 throw new GanSharpException(ErrorKind.Checkpoint,
-                    $"--continue-train found no {folder.StatePath(which)}: check --name/--checkpoints-dir/--which-epoch, or start without " +
-                        "--continue-train.");
+                    $"{RunOptionSpecs.ContinueTrain.Flag} found no {folder.StatePath(which)}: check "
+                        + $"{RunOptionSpecs.Name.Flag}/{RunOptionSpecs.CheckpointsDir.Flag}/{RunOptionSpecs.WhichEpoch.Flag}, or start without " +
+                        $"{RunOptionSpecs.ContinueTrain.Flag}.");
             // The folder is where the command line found it (it may have moved since it was written); other run
             // options come from the checkpoint unless typed.
             options = SpadeRunOptions.Merge(options, given, saved, source,
@@ -60,7 +62,8 @@ public static partial class SpadeRunner
         else
             RefuseNewRun(folder);
         if (string.IsNullOrEmpty(options.Data.LabelDir) || string.IsNullOrEmpty(options.Data.ImageDir))
-            throw new GanSharpException(ErrorKind.Usage, "--label-dir and --image-dir are required: point them at the folders of label maps " +
+            throw new GanSharpException(ErrorKind.Usage, $"{DataOptionSpecs.LabelDir.Flag} and {DataOptionSpecs.ImageDir.Flag} are "
+                + "required: point them at the folders of label maps " +
                 "and photos.");
         return options;
     }
@@ -76,7 +79,8 @@ public static partial class SpadeRunner
             if (!SpadeRunOptions.IsStructural(name) || !own.TryGetValue(name, out var mine) || mine == value) continue;
             throw new GanSharpException(ErrorKind.Checkpoint,
                 $"{statePath} was saved by a run with {name} {value}, but this run's {Path.GetFileName(folder.OptionsJsonPath)} has {mine}: " +
-                "the state belongs to another run; put this run's own state back, or continue the other run under its own --name.");
+                "the state belongs to another run; put this run's own state back, or continue the other run under its own "
+                    + $"{RunOptionSpecs.Name.Flag}.");
         }
     }
 
@@ -87,13 +91,15 @@ public static partial class SpadeRunner
         if (File.Exists(folder.NetPath("latest", "G")) && ReferenceOptions.TryReadRunFolder(folder.OptTxtPath) is not null)
         {
             throw new GanSharpException(ErrorKind.Checkpoint,
-                $"{folder.Dir} holds a run of the NVlabs reference: pass --continue-train to continue it from its weights, or choose " +
-                    "another --name.");
+                $"{folder.Dir} holds a run of the NVlabs reference: pass {RunOptionSpecs.ContinueTrain.Flag} to continue it from its "
+                    + "weights, or choose " +
+                    $"another {RunOptionSpecs.Name.Flag}.");
         }
         if (File.Exists(folder.NetPath("latest", "G")) && File.Exists(folder.OptionsJsonPath))
         {
             throw new GanSharpException(ErrorKind.Checkpoint,
-                $"{folder.Dir} holds the weights of a run: pass --continue-train to continue from them, or choose another --name.");
+                $"{folder.Dir} holds the weights of a run: pass {RunOptionSpecs.ContinueTrain.Flag} to continue from them, or choose "
+                    + $"another {RunOptionSpecs.Name.Flag}.");
         }
     }
 

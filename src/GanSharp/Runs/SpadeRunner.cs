@@ -1,3 +1,4 @@
+using GanSharp.Options;
 using GanSharp.Data;
 using GanSharp.Diagnostics;
 using GanSharp.Distributed;
@@ -119,7 +120,7 @@ public static partial class SpadeRunner
         if (dataset.SemanticNc != model.SemanticNc)
             throw new GanSharpException(ErrorKind.Data,
                 $"the data set gives {dataset.SemanticNc} semantic channels but the model expects {model.SemanticNc}: " +
-                "check --label-nc, --contain-dontcare-label and --no-instance.");
+                $"check {DataOptionSpecs.LabelNc.Flag}, {DataOptionSpecs.ContainDontcareLabel.Flag} and {DataOptionSpecs.NoInstance.Flag}.");
         return dataset;
     }
 
@@ -160,7 +161,8 @@ public static partial class SpadeRunner
         if (string.IsNullOrEmpty(path))
             throw new GanSharpException(ErrorKind.Usage,
                 "The VGG perceptual loss needs torchvision's VGG19 weights (vgg19-dcbbb2b4.pth from the torchvision model zoo): pass " +
-                    $"--vgg-weights PATH or set {VggEnvironmentVariable}, or train without it with --no-vgg-loss.");
+                    $"{SpadeOptionCatalog.VggWeights.Flag} PATH or set {VggEnvironmentVariable}, or train without it with "
+                        + $"{LossOptionSpecs.NoVggLoss.Flag}.");
         var vgg = new Vgg19();
         using var sd = WeightsFile.ReadStateDict(path);
         using var features = new StateDict();
@@ -233,7 +235,7 @@ public static partial class SpadeRunner
         }
         throw new GanSharpException(ErrorKind.Checkpoint,
             $"{folder.Dir} has neither {which}_net_G.pth (or .safetensors) nor options (options.json, {which}_state.pth, the reference's opt.txt): " +
-            "is --name/--checkpoints-dir the training run?");
+            $"is {RunOptionSpecs.Name.Flag}/{RunOptionSpecs.CheckpointsDir.Flag} the training run?");
     }
 
     // The test data in file order, without flips, checked against the channels the run was trained with.
@@ -257,7 +259,7 @@ public static partial class SpadeRunner
         else gPath = WeightsFile.NetPath(folder, which, "G");
         if (folder.CheckpointPosition(which) is { } at)
             notice($"Synthesizing with {Path.GetFileName(gPath)} of iteration {at.Iteration} (epoch {at.Epoch}), " +
-                   $"the checkpoint that --continue-train --which-epoch {which} resumes from.");
+                   $"the checkpoint that {RunOptionSpecs.ContinueTrain.Flag} {RunOptionSpecs.WhichEpoch.Flag} {which} resumes from.");
         using (var sd = WeightsFile.ReadStateDict(gPath)) ModuleState.Load(model.NetG, sd, gPath, "netG");
         if (model.NetE != null)
         {

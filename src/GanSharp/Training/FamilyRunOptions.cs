@@ -1,3 +1,4 @@
+using GanSharp.Options;
 using GanSharp.Losses;
 
 namespace GanSharp.Training;
@@ -114,21 +115,23 @@ public sealed record FamilyRunOptions
         {
             if (!ok) throw new GanSharpException(ErrorKind.Usage, message);
         }
-        Need(BatchSize >= 2, $"--batch-size {BatchSize} must be at least 2.");
-        Need(BatchesPerEpoch >= 1, $"--batches-per-epoch {BatchesPerEpoch} must be at least 1.");
-        Need(Epochs >= 1, $"--epochs {Epochs} must be at least 1.");
-        Need(ZDim is null or >= 1, $"--z-dim {ZDim} must be at least 1.");
-        Need(Width is null or >= 4, $"--width {Width} must be at least 4.");
-        Need(Layers >= 1, $"--layers {Layers} must be at least 1.");
-        Need(Threads >= 0, $"--threads {Threads} must not be negative (0 = one per core).");
-        Need(WeightClip >= 0, $"--weight-clip {WeightClip} must not be negative.");
-        Need(BeganGamma is > 0 and <= 1, $"--began-gamma {BeganGamma} must lie in (0, 1].");
-        Need(BeganLambdaK > 0, $"--began-lambda-k {BeganLambdaK} must be positive.");
-        Need(ProGanPhaseImages >= BatchSize, $"--progan-phase-images {ProGanPhaseImages} must be at least one batch ({BatchSize}).");
-        Need(ProGanStartResolution is 4 or 8 or 16, $"--progan-start-resolution {ProGanStartResolution} must be 4, 8 or 16.");
-        Need(Family != GanFamily.ProGan || IsImage, "--family progan grows image resolution: use --data shapes32.");
-        Need(Norm != DNorm.Instance || IsImage, "--norm instance needs images: use batch, layer or none on 2-D data.");
+        Need(BatchSize >= 2, $"{FamilyOptionSpecs.BatchSize.Flag} {BatchSize} must be at least 2.");
+        Need(BatchesPerEpoch >= 1, $"{FamilyOptionSpecs.BatchesPerEpoch.Flag} {BatchesPerEpoch} must be at least 1.");
+        Need(Epochs >= 1, $"{FamilyOptionSpecs.Epochs.Flag} {Epochs} must be at least 1.");
+        Need(ZDim is null or >= 1, $"{FamilyOptionSpecs.ZDim.Flag} {ZDim} must be at least 1.");
+        Need(Width is null or >= 4, $"{FamilyOptionSpecs.Width.Flag} {Width} must be at least 4.");
+        Need(Layers >= 1, $"{FamilyOptionSpecs.Layers.Flag} {Layers} must be at least 1.");
+        Need(Threads >= 0, $"{FamilyOptionSpecs.Threads.Flag} {Threads} must not be negative (0 = one per core).");
+        Need(WeightClip >= 0, $"{FamilyOptionSpecs.WeightClip.Flag} {WeightClip} must not be negative.");
+        Need(BeganGamma is > 0 and <= 1, $"{FamilyOptionSpecs.BeganGamma.Flag} {BeganGamma} must lie in (0, 1].");
+        Need(BeganLambdaK > 0, $"{FamilyOptionSpecs.BeganLambdaK.Flag} {BeganLambdaK} must be positive.");
+        Need(ProGanPhaseImages >= BatchSize, $"{FamilyOptionSpecs.ProGanPhaseImages.Flag} {ProGanPhaseImages} must be at least one batch "
+            + $"({BatchSize}).");
+        Need(ProGanStartResolution is 4 or 8 or 16, $"{FamilyOptionSpecs.ProGanStartResolution.Flag} {ProGanStartResolution} must be 4, 8 or 16.");
+        Need(Family != GanFamily.ProGan || IsImage, $"{FamilyOptionSpecs.Family.Flag} progan grows image resolution: use "
+            + $"{FamilyOptionSpecs.Data.Flag} shapes32.");
+        Need(Norm != DNorm.Instance || IsImage, $"{FamilyOptionSpecs.Norm.Flag} instance needs images: use batch, layer or none on 2-D data.");
         Need(!Saturating || (Loss ?? AdversarialLoss.Original) is AdversarialLoss.Original,
-            "--saturating applies to the original loss only: drop it or use --loss original.");
+            $"{FamilyOptionSpecs.Saturating.Flag} applies to the original loss only: drop it or use {FamilyOptionSpecs.Loss.Flag} original.");
     }
 }

@@ -14,7 +14,7 @@ namespace GanSharp.Training;
 /// Any randomness must come from a private generator and any buffer a forward moves must be put back: exact resume
 /// and the training trajectory must not depend on whether diagnostics ran.
 /// </remarks>
-public interface IDiagnosticRecipe<in TBatch>
+internal interface IDiagnosticRecipe<in TBatch>
 {
     void ReportDiagnostics(TBatch batch, StepContext context);
 }

@@ -1,3 +1,5 @@
+using GanSharp.Options;
+
 namespace GanSharp.Training;
 
 /// <summary>Optimizer and schedule options, with the reference's defaults (Adam, TTUR, niter/niter_decay).</summary>
@@ -52,18 +54,24 @@ public sealed record OptimOptions
 
     public void Validate()
     {
-        if (Lr <= 0 || double.IsNaN(Lr)) throw new GanSharpException(ErrorKind.Usage, $"--lr is {Lr}: it must be a positive number such as 0.0002.");
-        if (Niter < 0 || NiterDecay < 0) throw new GanSharpException(ErrorKind.Usage, $"--niter {Niter} and --niter-decay {NiterDecay} "
-            + $"must not be negative.");
-        if (TotalEpochs < 1) throw new GanSharpException(ErrorKind.Usage, "--niter plus --niter-decay is 0: train at least one epoch.");
+        if (Lr <= 0 || double.IsNaN(Lr)) throw new GanSharpException(ErrorKind.Usage, $"{OptimOptionSpecs.Lr.Flag} is {Lr}: it must be a "
+            + "positive number such as 0.0002.");
+        if (Niter < 0 || NiterDecay < 0) throw new GanSharpException(ErrorKind.Usage, $"{OptimOptionSpecs.Niter.Flag} {Niter} and "
+            + $"{OptimOptionSpecs.NiterDecay.Flag} {NiterDecay} "
+            + "must not be negative.");
+        if (TotalEpochs < 1) throw new GanSharpException(ErrorKind.Usage, $"{OptimOptionSpecs.Niter.Flag} plus "
+            + $"{OptimOptionSpecs.NiterDecay.Flag} is 0: train at least one epoch.");
         if (LrScaleG <= 0 || LrScaleD <= 0 || !double.IsFinite(LrScaleG) || !double.IsFinite(LrScaleD))
-            throw new GanSharpException(ErrorKind.Usage, $"--lr-scale-g {LrScaleG} and --lr-scale-d {LrScaleD} must be positive numbers "
-                + $"(1 = the reference's rates).");
+            throw new GanSharpException(ErrorKind.Usage, $"{OptimOptionSpecs.LrScaleG.Flag} {LrScaleG} and "
+                + $"{OptimOptionSpecs.LrScaleD.Flag} {LrScaleD} must be positive numbers "
+                + "(1 = the reference's rates).");
         var (g, d) = LearningRatesAt(1);
         if (Math.Max(g, d) > float.MaxValue)
-            throw new GanSharpException(ErrorKind.Usage, $"--lr {Lr} with its scales gives G {g:G3} and D {d:G3}, beyond a 32-bit float: "
-                + $"use a learning rate such as 0.0002.");
-        if (Beta1 is < 0 or >= 1 || Beta2 is < 0 or >= 1) throw new GanSharpException(ErrorKind.Usage, $"--beta1 {Beta1} and --beta2 "
+            throw new GanSharpException(ErrorKind.Usage, $"{OptimOptionSpecs.Lr.Flag} {Lr} with its scales gives G {g:G3} and D {d:G3}, "
+                + "beyond a 32-bit float: "
+                + "use a learning rate such as 0.0002.");
+        if (Beta1 is < 0 or >= 1 || Beta2 is < 0 or >= 1) throw new GanSharpException(ErrorKind.Usage, $"{OptimOptionSpecs.Beta1.Flag} "
+            + $"{Beta1} and {OptimOptionSpecs.Beta2.Flag} "
             + $"{Beta2} must lie in [0, 1).");
     }
 }

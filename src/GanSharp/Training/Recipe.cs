@@ -91,7 +91,7 @@ public sealed class StepContext
 /// A GAN family: networks, optimizers, the phases of an iteration and the loss of each. The trainer knows nothing
 /// else about the family, so adding one never touches the loop.
 /// </summary>
-public interface IGanRecipe<in TBatch> : IDisposable
+internal interface IGanRecipe<in TBatch> : IDisposable
 {
     string Family { get; }
 

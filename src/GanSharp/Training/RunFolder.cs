@@ -1,3 +1,4 @@
+using GanSharp.Options;
 using GanSharp.Interop;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -124,8 +125,9 @@ public sealed class RunFolder(string dir)
     }
 
     private string Advice(string which) => HasState(which)
-        ? $"free some space or move the run folder to another disk, then resume with --continue-train: the previous {which} checkpoint is intact."
-        : "free some space or choose --checkpoints-dir on another disk, then run the command again.";
+        ? $"free some space or move the run folder to another disk, then resume with {RunOptionSpecs.ContinueTrain.Flag}: the previous "
+            + $"{which} checkpoint is intact."
+        : $"free some space or choose {RunOptionSpecs.CheckpointsDir.Flag} on another disk, then run the command again.";
 
     private void WriteUnit(string which, TrainPosition position, IReadOnlyDictionary<string, string>? texts,
         Dictionary<object, object?> state, List<(string Name, StateDict Sd)> weightDicts, List<(string Final, string Temp)> pending, string advice)
@@ -207,7 +209,8 @@ public sealed class RunFolder(string dir)
 
     /// <summary>The refusal of a new run over a folder whose latest checkpoint it would overwrite.</summary>
     public GanSharpException HoldsARun() =>
-        new(ErrorKind.Checkpoint, $"{Dir} already holds a run: pass --continue-train to resume it, or choose another --name.");
+        new(ErrorKind.Checkpoint, $"{Dir} already holds a run: pass {RunOptionSpecs.ContinueTrain.Flag} to resume it, or choose another "
+            + $"{RunOptionSpecs.Name.Flag}.");
 
     /// <summary>
     /// Completes a checkpoint whose commit was interrupted and removes temporary files that killed writers left
@@ -323,7 +326,8 @@ public sealed class RunFolder(string dir)
         if (!File.Exists(path)) return null;
         var root = PthReader.Read(path) as Dictionary<object, object?>;
         if (root is null || root.GetValueOrDefault("format") as string != StateFormat)
-            throw new GanSharpException(ErrorKind.Checkpoint, $"{path} is not a GanSharp training state: delete it or pick another --which-epoch.");
+            throw new GanSharpException(ErrorKind.Checkpoint, $"{path} is not a GanSharp training state: delete it or pick another "
+                + $"{RunOptionSpecs.WhichEpoch.Flag}.");
         return new LoadedState(path, root);
     }
 

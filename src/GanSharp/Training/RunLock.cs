@@ -1,3 +1,4 @@
+using GanSharp.Options;
 using System.Globalization;
 
 namespace GanSharp.Training;
@@ -43,7 +44,7 @@ public sealed class RunLock : IDisposable
             {
                 throw new GanSharpException(ErrorKind.RunBusy,
                     $"{dir} is in use: {DescribeHolder(dir)} is training in it; wait for it to finish, stop it (Ctrl+C saves a checkpoint), or " +
-                        "choose another --name.", e);
+                        $"choose another {RunOptionSpecs.Name.Flag}.", e);
             }
             // The holder deletes the file as it lets go; a lock taken on a file deleted meanwhile locks nothing.
             if (File.Exists(path)) break;

@@ -1,3 +1,5 @@
+using GanSharp.Options;
+
 namespace GanSharp.Training;
 
 /// <summary>Where a run lives and how often it reports, samples and saves (counted in images, as the reference).</summary>
@@ -43,8 +45,8 @@ public sealed record RunOptions
     /// </summary>
     public void ValidateNames()
     {
-        CheckPlainName(Name, "--name", "a plain folder name such as city_256");
-        CheckPlainName(WhichEpoch, "--which-epoch", "'latest' or an epoch number");
+        CheckPlainName(Name, RunOptionSpecs.Name.Flag, "a plain folder name such as city_256");
+        CheckPlainName(WhichEpoch, RunOptionSpecs.WhichEpoch.Flag, "'latest' or an epoch number");
     }
 
     /// <summary>One file or folder name: not empty, not '.' or '..', no folder separators, no control characters.</summary>
@@ -65,7 +67,8 @@ public sealed record RunOptions
     {
         ValidateNames();
         if (PrintFreq < 1 || DisplayFreq < 1 || SaveLatestFreq < 1 || SaveEpochFreq < 1)
-            throw new GanSharpException(ErrorKind.Usage, "--print-freq, --display-freq, --save-latest-freq and --save-epoch-freq must be "
+            throw new GanSharpException(ErrorKind.Usage, $"{RunOptionSpecs.PrintFreq.Flag}, {RunOptionSpecs.DisplayFreq.Flag}, "
+                + $"{RunOptionSpecs.SaveLatestFreq.Flag} and {RunOptionSpecs.SaveEpochFreq.Flag} must be "
                 + "at least 1.");
     }
 }

@@ -8,7 +8,7 @@ namespace GanSharp.Training;
 /// Appends to <c>loss_log.txt</c> in the reference's line format, so tools written for NVlabs/SPADE logs read ours:
 /// <c>(epoch: E, iters: I, time: T) GAN: x GAN_Feat: x VGG: x D_Fake: x D_real: x</c>.
 /// </summary>
-public sealed class LossLogSink : IStatsSink
+internal sealed class LossLogSink : IStatsSink
 {
     private readonly string _path;
     private readonly Func<string, bool> _isLoss;
@@ -41,7 +41,7 @@ public sealed class LossLogSink : IStatsSink
 }
 
 /// <summary>Appends every statistic as one JSON object per line to <c>stats.jsonl</c> (read by <c>gansharp doctor</c>).</summary>
-public sealed class JsonlSink(string path) : IStatsSink
+internal sealed class JsonlSink(string path) : IStatsSink
 {
     /// <summary>The key that names the statistic that diverged first (its value is a name, not a number).</summary>
     public const string FirstNonFiniteKey = "first_nonfinite";
@@ -66,7 +66,7 @@ public sealed class JsonlSink(string path) : IStatsSink
 }
 
 /// <summary>Writes TensorBoard event files through TorchSharp's SummaryWriter.</summary>
-public sealed class TensorBoardSink(string logDir) : IStatsSink
+internal sealed class TensorBoardSink(string logDir) : IStatsSink
 {
     private readonly TorchSharp.Modules.SummaryWriter _writer = TorchSharp.torch.utils.tensorboard.SummaryWriter(logDir);
 

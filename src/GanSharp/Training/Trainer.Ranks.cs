@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace GanSharp.Training;
 
 // Data-parallel training over MPI ranks. Alone (no mpirun) every method here returns at once and changes nothing.
-public sealed partial class Trainer<TBatch>
+internal sealed partial class Trainer<TBatch>
 {
     private readonly Communicator _comm = Communicator.World;
     private readonly Dictionary<string, GradientAverager> _averagers = new(StringComparer.Ordinal);

@@ -1,3 +1,4 @@
+using GanSharp.Options;
 using System.Diagnostics;
 using GanSharp.Diagnostics;
 using GanSharp.Reporting;
@@ -22,7 +23,7 @@ public sealed record TrainResult(TrainPosition Position, bool Completed, bool In
 /// learning rates per epoch, reports statistics at print intervals, writes sample pages, and saves resumable
 /// checkpoints. It knows nothing about any family.
 /// </summary>
-public sealed partial class Trainer<TBatch> : IDisposable where TBatch : IDisposable
+internal sealed partial class Trainer<TBatch> : IDisposable where TBatch : IDisposable
 {
     private readonly IGanRecipe<TBatch> _recipe;
     private readonly IBatchSource<TBatch> _source;
@@ -91,7 +92,7 @@ public sealed partial class Trainer<TBatch> : IDisposable where TBatch : IDispos
     {
         if (state.Family != _recipe.Family)
             throw new GanSharpException(ErrorKind.Checkpoint, $"{state.Path} was trained as family {state.Family}, not {_recipe.Family}: pass " +
-                $"--family {state.Family} or start a new --name.");
+                $"{FamilyOptionSpecs.Family.Flag} {state.Family} or start a new {RunOptionSpecs.Name.Flag}.");
         state.RestoreNetworks(_recipe.Networks);
         state.RestoreOptimizers(_optimizers);
         _recipe.LoadExtraState(state.Extra);
@@ -316,7 +317,7 @@ public sealed partial class Trainer<TBatch> : IDisposable where TBatch : IDispos
         string checkpoint = File.Exists(latest) ? $"the last good checkpoint {latest} is kept" : "no checkpoint was saved before it";
         throw new GanSharpException(ErrorKind.TrainingFailed,
             $"training diverged: {NonFiniteDetector.Describe(term, value, sinceIteration, iteration)}; {checkpoint} — {DivergenceAdvice}, then " +
-                "resume with --continue-train.");
+                $"resume with {RunOptionSpecs.ContinueTrain.Flag}.");
     }
 
     // A checkpoint of a diverged run would overwrite the last good one, so look before saving.

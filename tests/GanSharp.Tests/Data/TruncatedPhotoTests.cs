@@ -93,7 +93,7 @@ public sealed class TruncatedPhotoTests
         var (options, _) = DataSetWithTruncatedPhoto(dir);
         string[] args = ["data", verb, "--label-dir", options.LabelDir, "--image-dir", options.ImageDir, "--label-nc", "5", "--no-instance",
             "--preprocess-mode", "none", .. verb == "audit" ? new[] { "--report", dir.File("audit.html") } : []];
-        Assert.Equal(ExitCodes.BadInput, Program.BuildRoot().Parse(args).Invoke());
+        Assert.Equal(ExitCodes.BadInput, GanSharp.Tests.Reliability.Cli.Run(args).Code);
     }
 
     [Fact]
@@ -107,7 +107,7 @@ public sealed class TruncatedPhotoTests
             File.Copy(EvalFixtures.PathOf($"{n}_noise.png"), Path.Combine(fake, $"{n}.png"));
         }
         Truncate(Path.Combine(fake, "coffee.png"), 100);
-        int rc = Program.BuildRoot().Parse(["evaluate", "--fake", fake, "--real", real, "--metrics", "ssim,psnr"]).Invoke();
+        int rc = GanSharp.Tests.Reliability.Cli.Run(["evaluate", "--fake", fake, "--real", real, "--metrics", "ssim,psnr"]).Code;
         Assert.Equal(ExitCodes.BadInput, rc);
     }
 }

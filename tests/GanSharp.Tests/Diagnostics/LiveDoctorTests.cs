@@ -44,12 +44,12 @@ public class LiveDoctorTests
     [Fact]
     public void DoctorVerbNeedsARunOrEnvAndWritesTheReport()
     {
-        Assert.Equal(ExitCodes.Usage, Program.BuildRoot().Parse(["doctor"]).Invoke());
+        Assert.Equal(ExitCodes.Usage, GanSharp.Tests.Reliability.Cli.Run(["doctor"]).Code);
         using var tmp = Fixtures.TempDir();
-        Assert.Equal(ExitCodes.BadInput, Program.BuildRoot().Parse(["doctor", tmp.File("missing")]).Invoke());
+        Assert.Equal(ExitCodes.BadInput, GanSharp.Tests.Reliability.Cli.Run(["doctor", tmp.File("missing")]).Code);
         File.WriteAllText(tmp.File("loss_log.txt"), "(epoch: 1, iters: 100, time: 0.500) GAN: 0.700 D_Fake: 0.900 D_real: 0.900 \n");
         string outDir = tmp.File("out");
-        Assert.Equal(ExitCodes.Ok, Program.BuildRoot().Parse(["doctor", tmp.Root, "--out", outDir]).Invoke());
+        Assert.Equal(ExitCodes.Ok, GanSharp.Tests.Reliability.Cli.Run(["doctor", tmp.Root, "--out", outDir]).Code);
         Assert.True(File.Exists(Path.Combine(outDir, "doctor.html")));
         Assert.True(File.Exists(Path.Combine(outDir, "losses.png")));
     }

@@ -89,8 +89,9 @@ public sealed class EvaluateCommandRunTests : IDisposable
             File.Copy(EvalFixtures.PathOf($"{n}_noise.png"), Path.Combine(dir, "fake", $"{n}.png"));
         }
         string json = Path.Combine(dir, "out", "scores.json");
-        int rc = Program.BuildRoot().Parse(["evaluate", "--fake", Path.Combine(dir, "fake"), "--real", Path.Combine(dir, "real"),
-            "--metrics", "ssim,psnr", "--json", json]).Invoke();
+        int rc = GanSharp.Tests.Reliability.Cli.Run(["evaluate", "--fake", Path.Combine(dir, "fake"),
+            "--real", Path.Combine(dir, "real"),
+            "--metrics", "ssim,psnr", "--json", json]).Code;
         Assert.Equal(ExitCodes.Ok, rc);
         using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
         var rows = EvalFixtures.Expected.GetProperty("ssim_psnr").EnumerateArray().ToList();
@@ -116,8 +117,8 @@ public sealed class EvaluateCommandRunTests : IDisposable
         Directory.CreateDirectory(Path.Combine(dir, "fake"));
         File.Copy(EvalFixtures.PathOf("camera.png"), Path.Combine(dir, "real", "a.png"));
         File.Copy(EvalFixtures.PathOf("camera.png"), Path.Combine(dir, "fake", "b.png"));
-        int rc = Program.BuildRoot()
-            .Parse(["evaluate", "--fake", Path.Combine(dir, "fake"), "--real", Path.Combine(dir, "real"), "--metrics", "psnr"]).Invoke();
+        int rc = GanSharp.Tests.Reliability.Cli.Run(["evaluate", "--fake", Path.Combine(dir, "fake"),
+            "--real", Path.Combine(dir, "real"), "--metrics", "psnr"]).Code;
         Assert.Equal(ExitCodes.DataInvalid, rc);
     }
 }

@@ -158,8 +158,8 @@ public sealed class DamagedCheckpointTests
         string weights = dir.File("pt_inception.pth");
         var whole = File.ReadAllBytes(Fixtures.SpadeTiny("A_D_init.pth"));
         File.WriteAllBytes(weights, whole[..(whole.Length / 2)]);
-        int rc = GanSharp.Cli.Program.BuildRoot().Parse(["evaluate", "--fake", fake, "--real", real, "--metrics", "fid",
-            "--inception-weights", weights, "--no-stats-cache"]).Invoke();
+        int rc = GanSharp.Tests.Reliability.Cli.Run(["evaluate", "--fake", fake, "--real", real, "--metrics", "fid",
+            "--inception-weights", weights, "--no-stats-cache"]).Code;
         Assert.Equal(GanSharp.Cli.ExitCodes.Checkpoint, rc);
     }
 

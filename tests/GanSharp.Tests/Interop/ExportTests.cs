@@ -13,12 +13,8 @@ namespace GanSharp.Tests.Interop;
 /// <summary><c>gansharp export</c> and reading its safetensors where a .pth is accepted.</summary>
 public class ExportTests
 {
-    // As Program.Main runs a command line (without its restart): parse errors exit with the usage code.
-    private static int Cli(params string[] args)
-    {
-        var parse = Program.BuildRoot().Parse(args);
-        return parse.Errors.Count > 0 ? Program.ReportParseErrors(parse, TextWriter.Null) : parse.Invoke();
-    }
+    // As Program.Main runs a command line (without its restart), under the console lock other tests' commands take.
+    private static int Cli(params string[] args) => GanSharp.Tests.Reliability.Cli.Run(args).Code;
 
     // A run folder with a latest G and D (config A's networks) and an older G that a latest export must leave out.
     private static string RunFolder(TempDir dir)

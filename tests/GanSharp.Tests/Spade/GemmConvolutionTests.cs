@@ -21,8 +21,33 @@ public class GemmConvolutionTests
         // CI installs libdnnl2, so the GEMM path is what the other tests here exercise; where the library exists it
         // must load and pass its check, or every SPADE layer silently falls back to the slower path.
         bool installed = File.Exists("/usr/lib/x86_64-linux-gnu/libdnnl.so.2") || File.Exists("/usr/lib64/libdnnl.so.2");
-        Assert.Equal(installed, OneDnnGemm.Available || OneDnnGemm.ForcedOff);
+        Assert.Equal(installed, OneDnnGemm.UsesOneDnn || OneDnnGemm.HideOneDnn);
         if (!installed) Assert.Contains("libdnnl2", OneDnnGemm.Status, StringComparison.Ordinal);
+        // Without it GanSharp's own GEMM serves the convolutions on any AVX2 processor.
+        Assert.Equal(ManagedGemm.Best != ManagedGemm.Isa.None || installed, OneDnnGemm.Available || OneDnnGemm.ForcedOff);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on every GEMM this machine has: oneDNN's where installed, then GanSharp's with each
+    /// kernel the processor runs (the AVX2 one on AVX-512 machines too).
+    /// </summary>
+    internal static void OnEveryGemm(Action<string> body)
+    {
+        var (hide, isa) = (OneDnnGemm.HideOneDnn, ManagedGemm.Active);
+        try
+        {
+            if (OneDnnGemm.UsesOneDnn) body("oneDNN");
+            OneDnnGemm.HideOneDnn = true;
+            foreach (var kernel in new[] { ManagedGemm.Isa.Avx512, ManagedGemm.Isa.Avx2 }.Where(k => k <= ManagedGemm.Best))
+            {
+                ManagedGemm.Active = kernel;
+                body("GanSharp " + kernel);
+            }
+        }
+        finally
+        {
+            (OneDnnGemm.HideOneDnn, ManagedGemm.Active) = (hide, isa);
+        }
     }
 
     [Theory]
@@ -43,30 +68,33 @@ public class GemmConvolutionTests
     public void ValuesAndGradientsEqualLibTorchInFloat64(int n, int cin, int cout, int k, int h, int w, bool withBias)
     {
         if (!OneDnnGemm.Available) return; // the comparison needs the path; AvailableWhenever... pins when it exists
-        using var scope = NewDisposeScope();
-        manual_seed(7);
-        var x = randn(n, cin, h, w).requires_grad_();
-        var weight = (randn(cout, cin, k, k) * 0.1).requires_grad_();
-        var bias = withBias ? randn(cout).requires_grad_() : null;
-        var upstream = randn(n, cout, h, w);
-        Assert.True(GemmConvolution.Eligible(x, weight));
+        OnEveryGemm(gemm =>
+        {
+            using var scope = NewDisposeScope();
+            manual_seed(7);
+            var x = randn(n, cin, h, w).requires_grad_();
+            var weight = (randn(cout, cin, k, k) * 0.1).requires_grad_();
+            var bias = withBias ? randn(cout).requires_grad_() : null;
+            var upstream = randn(n, cout, h, w);
+            Assert.True(GemmConvolution.Eligible(x, weight));
 
-        using var biasBefore = bias?.detach().clone();
-        var y = GemmConvolution.Conv2d(x, weight, bias, k / 2);
-        Assert.True(y.requires_grad);
-        if (withBias) Assert.Equal(0f, (bias!.detach() - biasBefore!).abs().max().item<float>());
-        y.backward(new[] { upstream });
+            using var biasBefore = bias?.detach().clone();
+            var y = GemmConvolution.Conv2d(x, weight, bias, k / 2);
+            Assert.True(y.requires_grad);
+            if (withBias) Assert.Equal(0f, (bias!.detach() - biasBefore!).abs().max().item<float>());
+            y.backward(new[] { upstream });
 
-        var x64 = x.detach().to(float64).requires_grad_();
-        var w64 = weight.detach().to(float64).requires_grad_();
-        var b64 = bias?.detach().to(float64).requires_grad_();
-        var y64 = F.conv2d(x64, w64, b64, padding: new long[] { k / 2, k / 2 });
-        y64.backward(new[] { upstream.to(float64) });
+            var x64 = x.detach().to(float64).requires_grad_();
+            var w64 = weight.detach().to(float64).requires_grad_();
+            var b64 = bias?.detach().to(float64).requires_grad_();
+            var y64 = F.conv2d(x64, w64, b64, padding: new long[] { k / 2, k / 2 });
+            y64.backward(new[] { upstream.to(float64) });
 
-        AssertClose(y64, y, "output");
-        AssertClose(x64.grad!, x.grad!, "input gradient");
-        AssertClose(w64.grad!, weight.grad!, "weight gradient");
-        if (withBias) AssertClose(b64!.grad!, bias!.grad!, "bias gradient");
+            AssertClose(y64, y, $"{gemm}: output");
+            AssertClose(x64.grad!, x.grad!, $"{gemm}: input gradient");
+            AssertClose(w64.grad!, weight.grad!, $"{gemm}: weight gradient");
+            if (withBias) AssertClose(b64!.grad!, bias!.grad!, $"{gemm}: bias gradient");
+        });
     }
 
     [Theory]
@@ -83,27 +111,30 @@ public class GemmConvolutionTests
         GemmConvolution.WinogradEnabled = true;
         try
         {
-            using var scope = NewDisposeScope();
-            manual_seed(11);
-            var x = randn(n, cin, h, w).requires_grad_();
-            var weight = (randn(cout, cin, 3, 3) * 0.1).requires_grad_();
-            var bias = withBias ? randn(cout).requires_grad_() : null;
-            var upstream = randn(n, cout, h, w);
-            Assert.True(GemmConvolution.TakesWinograd(x, weight, 1, 1));
+            OnEveryGemm(gemm =>
+            {
+                using var scope = NewDisposeScope();
+                manual_seed(11);
+                var x = randn(n, cin, h, w).requires_grad_();
+                var weight = (randn(cout, cin, 3, 3) * 0.1).requires_grad_();
+                var bias = withBias ? randn(cout).requires_grad_() : null;
+                var upstream = randn(n, cout, h, w);
+                Assert.True(GemmConvolution.TakesWinograd(x, weight, 1, 1));
 
-            var y = GemmConvolution.Conv2d(x, weight, bias, 1);
-            y.backward(new[] { upstream });
+                var y = GemmConvolution.Conv2d(x, weight, bias, 1);
+                y.backward(new[] { upstream });
 
-            var x64 = x.detach().to(float64).requires_grad_();
-            var w64 = weight.detach().to(float64).requires_grad_();
-            var b64 = bias?.detach().to(float64).requires_grad_();
-            var y64 = F.conv2d(x64, w64, b64, padding: new long[] { 1, 1 });
-            y64.backward(new[] { upstream.to(float64) });
+                var x64 = x.detach().to(float64).requires_grad_();
+                var w64 = weight.detach().to(float64).requires_grad_();
+                var b64 = bias?.detach().to(float64).requires_grad_();
+                var y64 = F.conv2d(x64, w64, b64, padding: new long[] { 1, 1 });
+                y64.backward(new[] { upstream.to(float64) });
 
-            AssertClose(y64, y, "output");
-            AssertClose(x64.grad!, x.grad!, "input gradient");
-            AssertClose(w64.grad!, weight.grad!, "weight gradient");
-            if (withBias) AssertClose(b64!.grad!, bias!.grad!, "bias gradient");
+                AssertClose(y64, y, $"{gemm}: output");
+                AssertClose(x64.grad!, x.grad!, $"{gemm}: input gradient");
+                AssertClose(w64.grad!, weight.grad!, $"{gemm}: weight gradient");
+                if (withBias) AssertClose(b64!.grad!, bias!.grad!, $"{gemm}: bias gradient");
+            });
         }
         finally
         {
@@ -153,25 +184,28 @@ public class GemmConvolutionTests
     public void StridedAndEvenKernelsEqualLibTorchInFloat64(int n, int cin, int cout, int k, int stride, int padding, int h, int w)
     {
         if (!OneDnnGemm.Available) return;
-        using var scope = NewDisposeScope();
-        manual_seed(8);
-        var x = randn(n, cin, h, w).requires_grad_();
-        var weight = (randn(cout, cin, k, k) * 0.1).requires_grad_();
-        var bias = randn(cout).requires_grad_();
-        var y = GemmConvolution.Conv2d(x, weight, bias, stride, padding);
-        var upstream = randn(y.shape);
-        y.backward(new[] { upstream });
+        OnEveryGemm(gemm =>
+        {
+            using var scope = NewDisposeScope();
+            manual_seed(8);
+            var x = randn(n, cin, h, w).requires_grad_();
+            var weight = (randn(cout, cin, k, k) * 0.1).requires_grad_();
+            var bias = randn(cout).requires_grad_();
+            var y = GemmConvolution.Conv2d(x, weight, bias, stride, padding);
+            var upstream = randn(y.shape);
+            y.backward(new[] { upstream });
 
-        var x64 = x.detach().to(float64).requires_grad_();
-        var w64 = weight.detach().to(float64).requires_grad_();
-        var b64 = bias.detach().to(float64).requires_grad_();
-        var y64 = F.conv2d(x64, w64, b64, strides: new long[] { stride, stride }, padding: new long[] { padding, padding });
-        Assert.Equal(y64.shape, y.shape);
-        y64.backward(new[] { upstream.to(float64) });
-        AssertClose(y64, y, "output");
-        AssertClose(x64.grad!, x.grad!, "input gradient");
-        AssertClose(w64.grad!, weight.grad!, "weight gradient");
-        AssertClose(b64.grad!, bias.grad!, "bias gradient");
+            var x64 = x.detach().to(float64).requires_grad_();
+            var w64 = weight.detach().to(float64).requires_grad_();
+            var b64 = bias.detach().to(float64).requires_grad_();
+            var y64 = F.conv2d(x64, w64, b64, strides: new long[] { stride, stride }, padding: new long[] { padding, padding });
+            Assert.Equal(y64.shape, y.shape);
+            y64.backward(new[] { upstream.to(float64) });
+            AssertClose(y64, y, $"{gemm}: output");
+            AssertClose(x64.grad!, x.grad!, $"{gemm}: input gradient");
+            AssertClose(w64.grad!, weight.grad!, $"{gemm}: weight gradient");
+            AssertClose(b64.grad!, bias.grad!, $"{gemm}: bias gradient");
+        });
     }
 
     [Theory]

@@ -290,7 +290,7 @@ public static class DataAudit
 /// lowest-frequency DCT coefficients compared with their median. Resizing, re-encoding and shifts of a few pixels
 /// move few bits; different scenes differ in about half.
 /// </summary>
-public static class PerceptualHash
+internal static class PerceptualHash
 {
     private const int Thumb = 32, Low = 8;
 

@@ -4,7 +4,7 @@ namespace GanSharp.Diagnostics;
 /// BEGAN's convergence measure <c>M</c> not decreasing: over a window its later half is not lower than its earlier
 /// half, and either it has risen above its best value so far or it never fell from where the run started.
 /// </summary>
-public sealed class BeganMDetector(int window = 10, double minDecrease = 0.02, double riseOverBest = 0.1) : Detector
+internal sealed class BeganMDetector(int window = 10, double minDecrease = 0.02, double riseOverBest = 0.1) : Detector
 {
     /// <summary>Records judged.</summary>
     public int Window { get; } = window;

@@ -1,7 +1,7 @@
 namespace GanSharp.Diagnostics;
 
 /// <summary>Thresholds of <see cref="DMemorisingDetector"/>.</summary>
-public sealed record DMemorisingOptions
+internal sealed record DMemorisingOptions
 {
     /// <summary>Records (with held-out accuracy: held-out measurements) the condition must hold for.</summary>
     public int Window { get; init; } = 5;
@@ -25,7 +25,7 @@ public sealed record DMemorisingOptions
 /// <c>D_acc_train</c> (training reals scored exactly as the held-out ones) when logged, else the training step's
 /// <c>D_acc_real</c>.
 /// </remarks>
-public sealed class DMemorisingDetector(DMemorisingOptions? options = null) : Detector
+internal sealed class DMemorisingDetector(DMemorisingOptions? options = null) : Detector
 {
     private readonly DMemorisingOptions _o = options ?? new();
 

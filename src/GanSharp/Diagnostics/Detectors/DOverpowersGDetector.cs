@@ -1,7 +1,7 @@
 namespace GanSharp.Diagnostics;
 
 /// <summary>Thresholds of <see cref="DOverpowersGDetector"/>.</summary>
-public sealed record DOverpowersGOptions
+internal sealed record DOverpowersGOptions
 {
     /// <summary>Records the condition must hold for ("for a considerable time" in the first-aid kit).</summary>
     public int Window { get; init; } = 5;
@@ -20,7 +20,7 @@ public sealed record DOverpowersGOptions
 /// D overpowering G (first-aid kit): D's accuracy above 85 % sustained over a window, or, when accuracy is not
 /// logged (a reference loss_log.txt), D's loss near zero while G's adversarial loss is high over the window.
 /// </summary>
-public sealed class DOverpowersGDetector(DOverpowersGOptions? options = null) : Detector
+internal sealed class DOverpowersGDetector(DOverpowersGOptions? options = null) : Detector
 {
     private readonly DOverpowersGOptions _o = options ?? new();
 

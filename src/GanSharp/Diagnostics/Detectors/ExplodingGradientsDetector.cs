@@ -7,7 +7,7 @@ namespace GanSharp.Diagnostics;
 /// going wrong, so a norm counts as exploding only when it also exceeds <see cref="GrowthFactor"/> times the median of
 /// its earlier values (the last 50 records); the first record has no history and never fires.
 /// </summary>
-public sealed class ExplodingGradientsDetector(double threshold = 100.0) : Detector
+internal sealed class ExplodingGradientsDetector(double threshold = 100.0) : Detector
 {
     /// <summary>Gradient norm above which the detector fires (ganhacks: 100).</summary>
     public double Threshold { get; } = threshold;

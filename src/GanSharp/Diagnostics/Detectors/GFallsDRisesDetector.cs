@@ -1,7 +1,7 @@
 namespace GanSharp.Diagnostics;
 
 /// <summary>Thresholds of <see cref="GFallsDRisesDetector"/>.</summary>
-public sealed record GFallsDRisesOptions
+internal sealed record GFallsDRisesOptions
 {
     /// <summary>
     /// Records over which the trends are fitted: long enough that a healthy run's oscillation (which falls for
@@ -20,7 +20,7 @@ public sealed record GFallsDRisesOptions
 /// G's loss falling steadily while D's loss rises (ganhacks 10: G may be fooling D with garbage). A healthy run
 /// oscillates, so neither trend lasts a window.
 /// </summary>
-public sealed class GFallsDRisesDetector(GFallsDRisesOptions? options = null) : Detector
+internal sealed class GFallsDRisesDetector(GFallsDRisesOptions? options = null) : Detector
 {
     private readonly GFallsDRisesOptions _o = options ?? new();
 

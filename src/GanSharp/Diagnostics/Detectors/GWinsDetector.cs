@@ -1,7 +1,7 @@
 namespace GanSharp.Diagnostics;
 
 /// <summary>Thresholds of <see cref="GWinsDetector"/>.</summary>
-public sealed record GWinsOptions
+internal sealed record GWinsOptions
 {
     /// <summary>Records the condition must hold for.</summary>
     public int Window { get; init; } = 10;
@@ -23,7 +23,7 @@ public sealed record GWinsOptions
 /// D collapse / G winning: D's accuracy stays at about 50 % with its loss stuck at the chance value, so G gets no
 /// useful supervision and may produce anything without penalty (first-aid kit).
 /// </summary>
-public sealed class GWinsDetector(GWinsOptions? options = null) : Detector
+internal sealed class GWinsDetector(GWinsOptions? options = null) : Detector
 {
     private readonly GWinsOptions _o = options ?? new();
 

@@ -5,7 +5,7 @@ namespace GanSharp.Diagnostics;
 /// fid or kid, case-insensitive): after a good stretch of at least <see cref="MinGoodPoints"/> evaluations, a value
 /// at least <see cref="JumpFactor"/> times the best so far (StyleGAN users report FID going from 8 to 300+).
 /// </summary>
-public sealed class MetricJumpDetector(double jumpFactor = 2.0, int minGoodPoints = 3) : Detector
+internal sealed class MetricJumpDetector(double jumpFactor = 2.0, int minGoodPoints = 3) : Detector
 {
     /// <summary>Ratio to the best earlier value that counts as a jump.</summary>
     public double JumpFactor { get; } = jumpFactor;

@@ -14,7 +14,7 @@ namespace GanSharp.Diagnostics;
 /// same window and warm-up; the threshold is low (5 %) because a healthy G changes much less with z than with the
 /// map, and only a G that has stopped listening to z gets that close to zero.
 /// </remarks>
-public sealed class ModeCollapseDetector(double fraction = 0.5, int window = 3, int warmupRecords = 20, double zFraction = 0.05) : Detector
+internal sealed class ModeCollapseDetector(double fraction = 0.5, int window = 3, int warmupRecords = 20, double zFraction = 0.05) : Detector
 {
     /// <summary>Share of the real data's diversity below which the fakes count as collapsed.</summary>
     public double Fraction { get; } = fraction;

@@ -7,7 +7,7 @@ namespace GanSharp.Diagnostics;
 /// NaN or infinity in any loss, gradient norm or other statistic. The trainer stops at the flush that sees it and
 /// keeps the last good checkpoint; this detector names the term that diverged first.
 /// </summary>
-public sealed class NonFiniteDetector : Detector
+internal sealed class NonFiniteDetector : Detector
 {
     /// <summary>Same as <see cref="DetectorIds.NonFinite"/> (the trainer's message uses it).</summary>
     public const string DetectorId = DetectorIds.NonFinite;

@@ -4,7 +4,7 @@ namespace GanSharp.Diagnostics;
 /// Perceptual-loss over-fitting (first-aid kit): the training VGG loss keeps falling while the validation VGG loss
 /// (<c>val/VGG</c>, logged every K iterations) rises over the last few validation points.
 /// </summary>
-public sealed class PerceptualOverfitDetector(int validationPoints = 5, double minRise = 0.05, string term = "VGG") : Detector
+internal sealed class PerceptualOverfitDetector(int validationPoints = 5, double minRise = 0.05, string term = "VGG") : Detector
 {
     /// <summary>Validation points the trends are judged over.</summary>
     public int ValidationPoints { get; } = validationPoints;

@@ -5,7 +5,7 @@ namespace GanSharp.Diagnostics;
 /// critic ranks fakes above reals: it is under-trained) or its scale (or that of D(x), D(G(z))) beyond a bound (the
 /// Lipschitz constraint is not holding).
 /// </summary>
-public sealed class WganCriticDetector(int window = 5, double scaleMax = 100.0) : Detector
+internal sealed class WganCriticDetector(int window = 5, double scaleMax = 100.0) : Detector
 {
     /// <summary>Records a negative estimate must last.</summary>
     public int Window { get; } = window;

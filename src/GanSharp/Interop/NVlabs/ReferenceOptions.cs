@@ -91,7 +91,7 @@ public sealed class ReferenceOptions
             },
             _ => throw new GanSharpException(ErrorKind.Usage,
                 $"--dataset_mode {mode} is not one of the reference's (coco, ade20k, cityscapes, custom, facades); GanSharp reads the "
-                    + $"custom layout with --label-dir/--image-dir."),
+                    + $"custom layout with {DataOptionSpecs.LabelDir.Flag}/{DataOptionSpecs.ImageDir.Flag}."),
         };
     }
 
@@ -188,12 +188,19 @@ public sealed class ReferenceOptions
         return new ReferenceOptions(values, "--dataset_mode " + mode);
     }
 
+    // The loader's threads are the machine's choice, not the run's: a reference run's nThreads is not taken over.
+    private static readonly HashSet<string> NotAdopted = new(StringComparer.Ordinal) { "nThreads" };
+
     private string Get(string name) =>
         _values.TryGetValue(name, out var v) ? v : throw new GanSharpException(ErrorKind.Checkpoint, $"{_source} has no {name}.");
 
     private int Int(string name) =>
         int.TryParse(Get(name), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v
             : throw new GanSharpException(ErrorKind.Checkpoint, $"{_source}: {name} is '{Get(name)}', which is not a whole number.");
+
+    // The reference's "no limit" is Python's sys.maxsize, beyond an int: GanSharp's no limit is null.
+    private int? Limit(string name) =>
+        long.TryParse(Get(name), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v > int.MaxValue ? null : Int(name);
 
     private double Double(string name) =>
         double.TryParse(Get(name), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
@@ -206,13 +213,25 @@ public sealed class ReferenceOptions
         var v => throw new GanSharpException(ErrorKind.Checkpoint, $"{_source}: {name} is '{v}', not True or False."),
     };
 
-    private T Choice<T>(string name, params (string Text, T Value)[] choices)
+    private T Choice<T>(string name, ValueText<T> text)
     {
         string v = Get(name);
-        foreach (var (text, value) in choices)
-            if (text == v) return value;
-        throw new GanSharpException(ErrorKind.Usage,
-            $"{_source}: {name} is '{v}'; the reference knows {string.Join(", ", choices.Select(c => c.Text))}.");
+        if (text.Choices!.Contains(v, StringComparer.Ordinal)) return text.Parse(v);
+        throw new GanSharpException(ErrorKind.Usage, $"{_source}: {name} is '{v}'; the reference knows {string.Join(", ", text.Choices!)}.");
+    }
+
+    // The reference's value of one option, in the type of GanSharp's record.
+    private T Value<T>(OptionSpec<SpadeRunOptions, T> spec)
+    {
+        string name = spec.Reference!;
+        if (spec.Text.Choices is not null) return Choice(name, spec.Text);
+        object? value = typeof(T) == typeof(int) ? Int(name)
+            : typeof(T) == typeof(int?) ? Limit(name)
+            : typeof(T) == typeof(double) ? Double(name)
+            : typeof(T) == typeof(bool) ? Bool(name)
+            : typeof(T) == typeof(string) ? Get(name)
+            : throw new InvalidOperationException($"{spec.Flag}: no reading of the reference's {name} as {typeof(T).Name}.");
+        return (T)value!;
     }
 
     private void Require(string name, string value, string what)
@@ -223,119 +242,37 @@ public sealed class ReferenceOptions
     }
 
     /// <summary>The generator's, discriminator's and encoder's architecture.</summary>
-    public SpadeModelOptions Model
-    {
-        get
-        {
-            Require("model", "pix2pix", "pix2pix model");
-            Require("netG", "spade", "SPADE generator");
-            Require("netD", "multiscale", "multiscale discriminator");
-            Require("netD_subarch", "n_layer", "n-layer discriminators");
-            Require("output_nc", "3", "RGB output");
-            return new SpadeModelOptions
-            {
-                LabelNc = Int("label_nc"),
-                ContainDontcareLabel = Bool("contain_dontcare_label"),
-                NoInstance = Bool("no_instance"),
-                CropSize = Int("crop_size"),
-                AspectRatio = Double("aspect_ratio"),
-                Ngf = Int("ngf"),
-                Ndf = Int("ndf"),
-                ZDim = Int("z_dim"),
-                NormG = Get("norm_G"),
-                NormD = Get("norm_D"),
-                NormE = Get("norm_E"),
-                NumUpsamplingLayers = Choice("num_upsampling_layers",
-                    ("normal", NumUpsamplingLayers.Normal), ("more", NumUpsamplingLayers.More), ("most", NumUpsamplingLayers.Most)),
-                UseVae = Bool("use_vae"),
-                NumD = Int("num_D"),
-                NLayersD = Int("n_layers_D"),
-                InitVariance = Double("init_variance"),
-                NoGanFeatLoss = Bool("no_ganFeat_loss"),
-            }.Validate();
-        }
-    }
+    public SpadeModelOptions Model => ToRunOptions().Model;
 
     /// <summary>The loss terms and their weights.</summary>
-    public SpadeLossOptions Loss
-    {
-        get
-        {
-            return new SpadeLossOptions
-            {
-                GanMode = Choice("gan_mode", ("hinge", AdversarialLoss.Hinge), ("original", AdversarialLoss.Original),
-                    ("ls", AdversarialLoss.Ls), ("w", AdversarialLoss.W)),
-                LambdaFeat = Double("lambda_feat"),
-                LambdaVgg = Double("lambda_vgg"),
-                LambdaKld = Double("lambda_kld"),
-                NoGanFeatLoss = Bool("no_ganFeat_loss"),
-                NoVggLoss = Bool("no_vgg_loss"),
-            }.Validate();
-        }
-    }
+    public SpadeLossOptions Loss => ToRunOptions().Loss;
 
     /// <summary>Adam and its schedule (TTUR unless <c>no_TTUR</c>).</summary>
-    public OptimOptions Optim
-    {
-        get
-        {
-            Require("optimizer", "adam", "Adam optimizer");
-            return new OptimOptions
-            {
-                Lr = Double("lr"),
-                Beta1 = Double("beta1"),
-                Beta2 = Double("beta2"),
-                NoTtur = Bool("no_TTUR"),
-                Niter = Int("niter"),
-                NiterDecay = Int("niter_decay"),
-            };
-        }
-    }
+    public OptimOptions Optim => ToRunOptions().Optim;
 
     /// <summary>
-    /// The whole run as GanSharp options. The reference's <c>dataroot</c> layouts other than custom have no folder
-    /// options: give <c>--label-dir</c>/<c>--image-dir</c> for those.
+    /// The whole run as GanSharp options: every option of <see cref="SpadeOptionCatalog.Train"/> that has a reference
+    /// name takes the reference's value; the rest keep GanSharp's defaults. The reference's <c>dataroot</c> layouts other
+    /// than custom have no folder options: give <c>--label-dir</c>/<c>--image-dir</c> for those.
     /// </summary>
     public SpadeRunOptions ToRunOptions()
     {
-        var model = Model;
-        string mode = Get("preprocess_mode");
-        var data = new DataOptions
-        {
-            LabelDir = Get("label_dir"),
-            ImageDir = Get("image_dir"),
-            InstanceDir = Get("instance_dir") is { Length: > 0 } inst ? inst : null,
-            LabelNc = model.LabelNc,
-            ContainDontcareLabel = model.ContainDontcareLabel,
-            NoInstance = model.NoInstance,
-            PreprocessMode = Transforms.ParseMode(mode)
-                ?? throw new GanSharpException(ErrorKind.Usage, $"{_source}: preprocess_mode is '{mode}', which the reference does not know."),
-            LoadSize = Int("load_size"),
-            CropSize = model.CropSize,
-            AspectRatio = model.AspectRatio,
-            NoFlip = Bool("no_flip"),
-            NoPairingCheck = Bool("no_pairing_check"),
-            BatchSize = Int("batchSize"),
-            SerialBatches = Bool("serial_batches"),
-        };
-        return new SpadeRunOptions
-        {
-            Data = data,
-            Model = model,
-            Loss = Loss,
-            Optim = Optim,
-            Run = new RunOptions
-            {
-                Name = Get("name"),
-                CheckpointsDir = Get("checkpoints_dir"),
-                WhichEpoch = Get("which_epoch"),
-                PrintFreq = Int("print_freq"),
-                DisplayFreq = Int("display_freq"),
-                SaveLatestFreq = Int("save_latest_freq"),
-                SaveEpochFreq = Int("save_epoch_freq"),
-                ContinueTrain = Bool("continue_train"),
-                TfLog = Bool("tf_log"),
-            },
-        };
+        Require("model", "pix2pix", "pix2pix model");
+        Require("netG", "spade", "SPADE generator");
+        Require("netD", "multiscale", "multiscale discriminator");
+        Require("netD_subarch", "n_layer", "n-layer discriminators");
+        Require("output_nc", "3", "RGB output");
+        Require("optimizer", "adam", "Adam optimizer");
+        var run = new SpadeRunOptions { Data = new DataOptions { LabelDir = "", ImageDir = "" }, Model = new SpadeModelOptions() };
+        foreach (var spec in SpadeOptionCatalog.Train.Where(s => s.Reference is not null && !NotAdopted.Contains(s.Reference)))
+            run = spec.Accept(new Adopt(this, run));
+        run.Model.Validate();
+        run.Loss.Validate();
+        return run;
+    }
+
+    private sealed class Adopt(ReferenceOptions from, SpadeRunOptions run) : IOptionVisitor<SpadeRunOptions, SpadeRunOptions>
+    {
+        public SpadeRunOptions Visit<T>(OptionSpec<SpadeRunOptions, T> spec) => spec.Set(run, from.Value(spec));
     }
 }

@@ -9,7 +9,7 @@ namespace GanSharp.Models.AcGan;
 /// an auxiliary head classifying real and generated samples; both add the class cross-entropy to their losses.
 /// Classes are the shape kinds of shapes32 or the mixture modes of the 2-D sets.
 /// </summary>
-public sealed class AcGanRecipe : AdversarialRecipe
+internal sealed class AcGanRecipe : AdversarialRecipe
 {
     public AcGanRecipe(FamilyRunOptions options, TricksOptions tricks) : base(Build(options, tricks), tricks)
     {

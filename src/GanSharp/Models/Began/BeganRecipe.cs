@@ -1,3 +1,4 @@
+using GanSharp.Options;
 using GanSharp.Data;
 using GanSharp.Models.Common;
 using GanSharp.Training;
@@ -10,7 +11,7 @@ namespace GanSharp.Models.Began;
 /// BEGAN's discriminator (Berthelot et al. 2017, seed 003): an auto-encoder whose L1 reconstruction error is the
 /// energy of a sample. Encoder and decoder are MLPs on 2-D data and ELU convolutions on 32×32 images.
 /// </summary>
-public sealed class BeganAutoEncoder : nn.Module<Tensor, Tensor>
+internal sealed class BeganAutoEncoder : nn.Module<Tensor, Tensor>
 {
     private readonly nn.Module<Tensor, Tensor> encoder;
     private readonly nn.Module<Tensor, Tensor> decoder;
@@ -66,7 +67,7 @@ public sealed class BeganAutoEncoder : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>Flattens [N, ...] and applies a linear layer (the encoder's code layer).</summary>
-public sealed class FlattenLinear : nn.Module<Tensor, Tensor>
+internal sealed class FlattenLinear : nn.Module<Tensor, Tensor>
 {
     private readonly nn.Module<Tensor, Tensor> fc;
 
@@ -80,7 +81,7 @@ public sealed class FlattenLinear : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>BEGAN's image decoder: code → [N, w, 8, 8] → two nearest upsamplings with ELU convolutions → [N, 3, 32, 32].</summary>
-public sealed class BeganDecoder32 : nn.Module<Tensor, Tensor>
+internal sealed class BeganDecoder32 : nn.Module<Tensor, Tensor>
 {
     private readonly nn.Module<Tensor, Tensor> fc;
     private readonly nn.Module<Tensor, Tensor> conv8;
@@ -116,7 +117,7 @@ public sealed class BeganDecoder32 : nn.Module<Tensor, Tensor>
 /// BEGAN's image generator: the decoder's architecture with its own weights (z → [N, w, 8, 8] → ELU convolutions with
 /// nearest upsampling → [N, 3, 32, 32]), linear output as in the paper.
 /// </summary>
-public sealed class BeganGenerator : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class BeganGenerator : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly nn.Module<Tensor, Tensor> decoder;
 
@@ -137,7 +138,7 @@ public sealed class BeganGenerator : nn.Module<Tensor, Tensor, Tensor>
 /// and is saved in the training state. Label tricks, penalties, ADA and the minibatch-std layer have no meaning for
 /// an auto-encoder D and are refused.
 /// </summary>
-public sealed class BeganRecipe : AdversarialRecipe
+internal sealed class BeganRecipe : AdversarialRecipe
 {
     private readonly double _gamma;
     private readonly double _lambdaK;
@@ -156,11 +157,13 @@ public sealed class BeganRecipe : AdversarialRecipe
     {
         if (t.Smoothing != LabelSmoothing.None || t.FlipFraction > 0 || t.Penalty is not (null or PenaltyKind.None) || t.AdaTarget > 0
             || t.MinibatchStd || t.JointBatch)
-            throw new GanSharpException(ErrorKind.Usage, "--family began has an auto-encoder D without labels or logits: drop the label, penalty, " +
+            throw new GanSharpException(ErrorKind.Usage, $"{FamilyOptionSpecs.Family.Flag} began has an auto-encoder D without labels or "
+                + "logits: drop the label, penalty, " +
                 "ADA, minibatch-std and joint-batch flags.");
         if (o.IsImage && (t.SpectralNormG || t.GDropout > 0))
-            throw new GanSharpException(ErrorKind.Usage, "--family began on images uses the paper's generator (its decoder's architecture), which " +
-                "has no spectral norm or dropout layers: drop --spectral-norm-g and --g-dropout.");
+            throw new GanSharpException(ErrorKind.Usage, $"{FamilyOptionSpecs.Family.Flag} began on images uses the paper's generator (its "
+                + "decoder's architecture), which " +
+                $"has no spectral norm or dropout layers: drop {TricksOptionSpecs.SpectralNormG.Flag} and {TricksOptionSpecs.GDropout.Flag}.");
         var spec = FamilyNets.Spec(o, t, classes: 0, DNorm.None, gBatchNorm: false);
         // The paper's G is its decoder's architecture. On images that matters: a DCGAN G's transposed convolutions
         // start from high-frequency noise the auto-encoder reconstructs worse than the real shapes, so L(G(z)) stays

@@ -13,7 +13,7 @@ namespace GanSharp.Models.Common;
 /// reconstruction losses, ProGAN's growth). All randomness comes from torch's global generator, which the
 /// training state saves, so resumed runs repeat exactly.
 /// </summary>
-public abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
+internal abstract class AdversarialRecipe : IGanRecipe<IGanBatch>, IGanSampler
 {
     private readonly double _lrG;
     private readonly double _lrD;

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace GanSharp.Models.Common;
 
 /// <summary>Builds the DCGAN-style G and D (MLPs on 2-D data, strided convolutions on 32×32 images) of a run.</summary>
-public static class FamilyNets
+internal static class FamilyNets
 {
     /// <summary>The network spec of a run with the trick switches that shape networks.</summary>
     public static NetSpec Spec(FamilyRunOptions o, TricksOptions t, int classes, DNorm norm, bool gBatchNorm) => new(

@@ -10,7 +10,7 @@ namespace GanSharp.Models.Common;
 /// (λ of WGAN-GP, γ of R1) and <see cref="EmaBeta"/> (0 = no average of G) apply when the tricks leave them unset;
 /// <see cref="Saturating"/> switches G to the saturating minimax loss (original loss only).
 /// </summary>
-public sealed record FamilyParts(
+internal sealed record FamilyParts(
     string Family,
     nn.Module<Tensor, Tensor, Tensor> G,
     nn.Module<Tensor, Tensor> D,

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace GanSharp.Models.Common;
 
 /// <summary>What the family networks are built from: sizes plus the network-level trick switches.</summary>
-public sealed record NetSpec(
+internal sealed record NetSpec(
     int ZDim,
     int Width,
     int Layers,
@@ -18,7 +18,7 @@ public sealed record NetSpec(
     bool MinibatchStd);
 
 /// <summary>Dropout that stays on in eval mode (ganhacks §17: dropout in G at train and test time).</summary>
-public sealed class AlwaysDropout : nn.Module<Tensor, Tensor>
+internal sealed class AlwaysDropout : nn.Module<Tensor, Tensor>
 {
     private readonly double _p;
 
@@ -32,7 +32,7 @@ public sealed class AlwaysDropout : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>Shared pieces of the family networks.</summary>
-public static class NetParts
+internal static class NetParts
 {
     /// <summary>The normalisation layer of D for <paramref name="channels"/> features (vectors when <paramref name="maps"/> is false).</summary>
     public static nn.Module<Tensor, Tensor>? DNormLayer(DNorm norm, long channels, bool maps) => norm switch
@@ -78,7 +78,7 @@ public static class NetParts
 }
 
 /// <summary>G for 2-D points: Linear+ReLU blocks (optional always-on dropout) and a linear output (the ring has radius 2: no tanh).</summary>
-public sealed class PointGenerator : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class PointGenerator : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly nn.Module<Tensor, Tensor>? embed;
     private readonly nn.Module<Tensor, Tensor> main;
@@ -105,7 +105,7 @@ public sealed class PointGenerator : nn.Module<Tensor, Tensor, Tensor>
 }
 
 /// <summary>D for 2-D points: Linear+LeakyReLU blocks with D's norm, optional minibatch std, head of 1 + classes logits.</summary>
-public sealed class PointDiscriminator : nn.Module<Tensor, Tensor>
+internal sealed class PointDiscriminator : nn.Module<Tensor, Tensor>
 {
     private readonly nn.Module<Tensor, Tensor> main;
     private readonly nn.Module<Tensor, Tensor>? mbstd;
@@ -139,7 +139,7 @@ public sealed class PointDiscriminator : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>DCGAN G for 32×32: transposed convolutions 1→4→8→16→32 with BN and ReLU, tanh output in [−1, 1].</summary>
-public sealed class ConvGenerator : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class ConvGenerator : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly nn.Module<Tensor, Tensor>? embed;
     private readonly nn.Module<Tensor, Tensor> main;
@@ -172,7 +172,7 @@ public sealed class ConvGenerator : nn.Module<Tensor, Tensor, Tensor>
 }
 
 /// <summary>DCGAN D for 32×32: strided convolutions 32→16→8→4 with LeakyReLU and D's norm, then a linear head of 1 + classes logits.</summary>
-public sealed class ConvDiscriminator : nn.Module<Tensor, Tensor>
+internal sealed class ConvDiscriminator : nn.Module<Tensor, Tensor>
 {
     private readonly nn.Module<Tensor, Tensor> main;
     private readonly nn.Module<Tensor, Tensor>? mbstd;

@@ -9,7 +9,7 @@ namespace GanSharp.Models.Dcgan;
 /// (2e-4, β1 0.5). Also serves <c>lsgan</c> (the least-squares loss, seed 004's MSE instead of BCE) and <c>mlp</c>
 /// (the plain GAN without BN). On 2-D data the networks are MLPs of the same shape.
 /// </summary>
-public sealed class DcganRecipe : AdversarialRecipe
+internal sealed class DcganRecipe : AdversarialRecipe
 {
     public DcganRecipe(FamilyRunOptions options, TricksOptions tricks) : base(Build(options, tricks), tricks)
     {

@@ -8,7 +8,7 @@ namespace GanSharp.Models.ProGan;
 /// Convolution with the equalized learning rate of ProGAN: weights drawn from N(0, 1) and scaled at run time by
 /// He's constant √(2/fan_in), so Adam's per-parameter step sizes act alike on every layer.
 /// </summary>
-public sealed class EqConv2d : nn.Module<Tensor, Tensor>
+internal sealed class EqConv2d : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter weight;
     private readonly Parameter bias;
@@ -28,7 +28,7 @@ public sealed class EqConv2d : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>Linear layer with the equalized learning rate (see <see cref="EqConv2d"/>).</summary>
-public sealed class EqLinear : nn.Module<Tensor, Tensor>
+internal sealed class EqLinear : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter weight;
     private readonly Parameter bias;
@@ -46,7 +46,7 @@ public sealed class EqLinear : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>Pixelwise feature normalisation: each pixel's feature vector scaled to unit mean square (ProGAN's G).</summary>
-public sealed class PixelNorm : nn.Module<Tensor, Tensor>
+internal sealed class PixelNorm : nn.Module<Tensor, Tensor>
 {
     public PixelNorm() : base(nameof(PixelNorm)) => RegisterComponents();
 
@@ -54,7 +54,7 @@ public sealed class PixelNorm : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>Nearest-neighbour ×2 upsampling (see <see cref="Common.NetParts.UpsampleNearest"/> for why not nn.Upsample).</summary>
-public sealed class Upsample2x : nn.Module<Tensor, Tensor>
+internal sealed class Upsample2x : nn.Module<Tensor, Tensor>
 {
     public Upsample2x() : base(nameof(Upsample2x)) => RegisterComponents();
 
@@ -62,7 +62,7 @@ public sealed class Upsample2x : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>Where the growing networks stand: the current resolution and the fade-in weight α of its newest block.</summary>
-public interface IGrowing
+internal interface IGrowing
 {
     int Resolution { get; set; }
 
@@ -74,7 +74,7 @@ public interface IGrowing
 /// pixel norm), a 1×1 toRGB per resolution. While a block fades in, the output is (1 − α)·upsampled previous toRGB
 /// + α·new toRGB.
 /// </summary>
-public sealed class ProGanGenerator : nn.Module<Tensor, Tensor, Tensor>, IGrowing
+internal sealed class ProGanGenerator : nn.Module<Tensor, Tensor, Tensor>, IGrowing
 {
     private readonly EqLinear input;
     private readonly ModuleList<nn.Module<Tensor, Tensor>> blocks;
@@ -134,7 +134,7 @@ public sealed class ProGanGenerator : nn.Module<Tensor, Tensor, Tensor>, IGrowin
 /// 3×3 convs and average pooling down to 4×4, then minibatch std, a 3×3 conv and two dense layers. While a block
 /// fades in, its input mixes with fromRGB of the half-resolution image, weighted by α.
 /// </summary>
-public sealed class ProGanDiscriminator : nn.Module<Tensor, Tensor>, IGrowing
+internal sealed class ProGanDiscriminator : nn.Module<Tensor, Tensor>, IGrowing
 {
     private readonly ModuleList<nn.Module<Tensor, Tensor>> from_rgb;
     private readonly ModuleList<nn.Module<Tensor, Tensor>> blocks;
@@ -195,7 +195,7 @@ public sealed class ProGanDiscriminator : nn.Module<Tensor, Tensor>, IGrowing
 /// ProGAN's schedule in images: the start resolution is trained for one phase, then every doubling fades in for one
 /// phase (α from 0 to 1) and is stabilised for one phase, up to 32×32.
 /// </summary>
-public static class ProGanSchedule
+internal static class ProGanSchedule
 {
     /// <summary>Index of a resolution: 4 → 0, 8 → 1, 16 → 2, 32 → 3.</summary>
     public static int Stage(int resolution) => resolution switch

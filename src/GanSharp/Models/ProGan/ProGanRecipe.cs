@@ -1,3 +1,4 @@
+using GanSharp.Options;
 using GanSharp.Data;
 using GanSharp.Models.Common;
 using GanSharp.Training;
@@ -12,7 +13,7 @@ namespace GanSharp.Models.ProGan;
 /// β = (0, 0.99), one critic step. Real images are shown at the current resolution, blended between the two
 /// resolutions while a block fades in, as the paper does. The resolution and α are in the training state.
 /// </summary>
-public sealed class ProGanRecipe : AdversarialRecipe
+internal sealed class ProGanRecipe : AdversarialRecipe
 {
     private readonly FamilyRunOptions _o;
 
@@ -32,8 +33,9 @@ public sealed class ProGanRecipe : AdversarialRecipe
     private static FamilyParts Build(FamilyRunOptions o, TricksOptions t)
     {
         if (t.SpectralNormG || t.SpectralNormD)
-            throw new GanSharpException(ErrorKind.Usage, "--family progan scales its weights with the equalized learning rate: drop " +
-                "--spectral-norm-g/-d.");
+            throw new GanSharpException(ErrorKind.Usage, $"{FamilyOptionSpecs.Family.Flag} progan scales its weights with the equalized "
+                + "learning rate: drop " +
+                $"{TricksOptionSpecs.SpectralNormG.Flag}/-d.");
         int channels = o.Width ?? 32;
         Func<TorchSharp.torch.nn.Module<Tensor, Tensor, Tensor>> makeG = () => new ProGanGenerator(o.ZDimOrDefault, channels, 0);
         var d = new ProGanDiscriminator(channels, 0);

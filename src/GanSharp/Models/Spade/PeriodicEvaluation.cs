@@ -1,3 +1,4 @@
+using GanSharp.Options;
 using GanSharp.Data;
 using GanSharp.Evaluation;
 using GanSharp.Reporting;
@@ -33,10 +34,12 @@ internal sealed class PeriodicEvaluation : IDisposable
     {
         string path = InceptionWeights.Resolve(options.InceptionWeights)
             ?? throw new GanSharpException(ErrorKind.Usage,
-                "--eval-every needs pytorch-fid's pt_inception-2015-12-05-6726825d.pth: pass --inception-weights PATH or set " +
-                    "GANSHARP_INCEPTION_WEIGHTS, or drop --eval-every.");
+                $"{SpadeOptionCatalog.EvalEvery.Flag} needs pytorch-fid's pt_inception-2015-12-05-6726825d.pth: pass "
+                    + $"{SpadeOptionCatalog.InceptionWeights.Flag} PATH or set " +
+                    $"GANSHARP_INCEPTION_WEIGHTS, or drop {SpadeOptionCatalog.EvalEvery.Flag}.");
         if (options.EvalSamples < 2)
-            throw new GanSharpException(ErrorKind.Usage, $"--eval-samples {options.EvalSamples} is too small: FID needs at least 2 images (64 or " +
+            throw new GanSharpException(ErrorKind.Usage, $"{SpadeOptionCatalog.EvalSamples.Flag} {options.EvalSamples} is too small: FID "
+                + "needs at least 2 images (64 or " +
                 "more is sensible).");
         var extractor = new InceptionFeatureExtractor(InceptionWeights.LoadPretrained(path));
         // A fixed subset: the first images in file order, with test-time preprocessing (no flip, no random crop).

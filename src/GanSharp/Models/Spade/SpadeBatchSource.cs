@@ -4,7 +4,7 @@ using GanSharp.Training;
 namespace GanSharp.Models.Spade;
 
 /// <summary>Adapts the prefetching loader to the trainer: trainer epochs and batch indices map to loader positions.</summary>
-public sealed class SpadeBatchSource(SpadeLoader loader, CancellationToken cancel) : IBatchSource<SpadeBatch>
+internal sealed class SpadeBatchSource(SpadeLoader loader, CancellationToken cancel) : IBatchSource<SpadeBatch>
 {
     public int BatchesPerEpoch => loader.BatchesPerEpoch;
 

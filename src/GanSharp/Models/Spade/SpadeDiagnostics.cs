@@ -1,3 +1,4 @@
+using GanSharp.Options;
 using GanSharp.Data;
 using GanSharp.Diagnostics;
 using GanSharp.Losses;
@@ -45,7 +46,8 @@ public sealed record DiagnosticPairs(Tensor Semantics, Tensor Images) : IDisposa
                     if (imgs.Count > 0 && (batch.Image.shape[2] != imgs[0].shape[2] || batch.Image.shape[3] != imgs[0].shape[3]))
                         throw new GanSharpException(ErrorKind.Data,
                             $"{batch.Paths[0]} is {batch.Image.shape[3]}x{batch.Image.shape[2]} after preprocessing but the first pair of " +
-                                $"{data.ImageDir} is {imgs[0].shape[3]}x{imgs[0].shape[2]}: use a cropping or fixed --preprocess-mode so that " +
+                                $"{data.ImageDir} is {imgs[0].shape[3]}x{imgs[0].shape[2]}: use a cropping or fixed "
+                                    + $"{DataOptionSpecs.PreprocessMode.Flag} so that " +
                                 "every pair has the training size.");
                     sems.Add(batch.Semantics.to_type(ScalarType.Byte).DetachFromDisposeScope());
                     imgs.Add(batch.Image.clone().DetachFromDisposeScope());
@@ -154,8 +156,9 @@ public sealed class SpadeDiagnostics : IDisposable
         {
             if (!options.Model.NoInstance && options.ValInstanceDir is null)
                 throw new GanSharpException(ErrorKind.Usage,
-                    "training uses instance maps, so validation needs them too: pass --val-instance-dir (e.g. val_inst), or train with " +
-                        "--no-instance.");
+                    $"training uses instance maps, so validation needs them too: pass {SpadeOptionCatalog.ValInstanceDir.Flag} (e.g. "
+                        + "val_inst), or train with " +
+                        $"{DataOptionSpecs.NoInstance.Flag}.");
             var valData = data with
             {
                 LabelDir = options.ValLabelDir!,
@@ -171,7 +174,8 @@ public sealed class SpadeDiagnostics : IDisposable
                 throw new GanSharpException(ErrorKind.Data,
                     $"the held-out split gives label maps of {shape[1]} channels at {shape[3]}x{shape[2]} but the model takes " +
                         $"{options.Model.SemanticNc} at {ow}x{oh}: "
-                    + "give --val-label-dir maps with the same --label-nc and instance maps as training, in a size the preprocessing brings " +
+                    + $"give {SpadeOptionCatalog.ValLabelDir.Flag} maps with the same {DataOptionSpecs.LabelNc.Flag} and instance maps as "
+                    + "training, in a size the preprocessing brings " +
                         "to the crop.");
             }
         }

@@ -1,3 +1,4 @@
+using GanSharp.Options;
 using GanSharp.Data;
 using GanSharp.Diagnostics;
 using GanSharp.Losses;
@@ -100,17 +101,23 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
         {
             if (given) throw new GanSharpException(ErrorKind.Usage, message);
         }
-        Refuse(tricks.MinibatchStd, "--minibatch-std does not apply to SPADE: its multiscale patch discriminator has no single head to append the " +
+        Refuse(tricks.MinibatchStd, $"{TricksOptionSpecs.MinibatchStd.Flag} does not apply to SPADE: its multiscale patch discriminator "
+            + "has no single head to append the " +
             "feature to.");
-        Refuse(tricks.SphereLatent, "--sphere-latent does not apply to SPADE: its generator is driven by the label map, and the VAE's z comes from " +
+        Refuse(tricks.SphereLatent, $"{TricksOptionSpecs.SphereLatent.Flag} does not apply to SPADE: its generator is driven by the label "
+            + "map, and the VAE's z comes from " +
             "the encoder.");
-        Refuse(tricks.JointBatch, "--joint-batch does not apply to SPADE: its discriminator always sees real and fake as one batch, as the " +
+        Refuse(tricks.JointBatch, $"{TricksOptionSpecs.JointBatch.Flag} does not apply to SPADE: its discriminator always sees real and "
+            + "fake as one batch, as the " +
             "reference does.");
-        Refuse(tricks.SpectralNormG, "--spectral-norm-g does not apply to SPADE: the 'spectral' prefix of --norm-G already switches it (e.g. " +
+        Refuse(tricks.SpectralNormG, $"{TricksOptionSpecs.SpectralNormG.Flag} does not apply to SPADE: the 'spectral' prefix of "
+            + $"{ModelOptionSpecs.NormG.Flag} already switches it (e.g. " +
             "spectralspadesyncbatch3x3).");
-        Refuse(tricks.SpectralNormD, "--spectral-norm-d does not apply to SPADE: the 'spectral' prefix of --norm-D already switches it (e.g. " +
+        Refuse(tricks.SpectralNormD, $"{TricksOptionSpecs.SpectralNormD.Flag} does not apply to SPADE: the 'spectral' prefix of "
+            + $"{ModelOptionSpecs.NormD.Flag} already switches it (e.g. " +
             "spectralinstance).");
-        Refuse(tricks.GDropout > 0, "--g-dropout does not apply to SPADE: its generator has no hidden dropout layers to switch on.");
+        Refuse(tricks.GDropout > 0, $"{TricksOptionSpecs.GDropout.Flag} does not apply to SPADE: its generator has no hidden dropout "
+            + "layers to switch on.");
         tricks.Validate();
     }
 

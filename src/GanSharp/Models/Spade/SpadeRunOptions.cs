@@ -101,18 +101,25 @@ public sealed record SpadeRunOptions
     {
         if ((ValLabelDir is null) != (ValImageDir is null))
             throw new GanSharpException(ErrorKind.Usage,
-                "--val-label-dir and --val-image-dir go together: give both (e.g. val_label and val_img), or neither to train without validation.");
+                $"{SpadeOptionCatalog.ValLabelDir.Flag} and {SpadeOptionCatalog.ValImageDir.Flag} go together: give both (e.g. val_label "
+                    + "and val_img), or neither to train without validation.");
         if (ValInstanceDir is not null && ValLabelDir is null)
-            throw new GanSharpException(ErrorKind.Usage, "--val-instance-dir needs --val-label-dir and --val-image-dir.");
+            throw new GanSharpException(ErrorKind.Usage, $"{SpadeOptionCatalog.ValInstanceDir.Flag} needs "
+                + $"{SpadeOptionCatalog.ValLabelDir.Flag} and {SpadeOptionCatalog.ValImageDir.Flag}.");
         if (valEveryGiven && ValEvery > 0 && ValLabelDir is null)
             throw new GanSharpException(ErrorKind.Usage,
-                $"--val-every {ValEvery} needs a held-out split: pass --val-label-dir and --val-image-dir (gansharp data split makes one).");
-        if (ValEvery < 0) throw new GanSharpException(ErrorKind.Usage, $"--val-every {ValEvery} must be 0 (off) or a number of iterations.");
-        if (ValSamples < 1) throw new GanSharpException(ErrorKind.Usage, $"--val-samples {ValSamples} must be at least 1 (16 is sensible).");
-        if (Threads < 0) throw new GanSharpException(ErrorKind.Usage, $"--threads {Threads} must not be negative (0 = one per core).");
+                $"{SpadeOptionCatalog.ValEvery.Flag} {ValEvery} needs a held-out split: pass {SpadeOptionCatalog.ValLabelDir.Flag} and "
+                    + $"{SpadeOptionCatalog.ValImageDir.Flag} (gansharp data split makes one).");
+        if (ValEvery < 0) throw new GanSharpException(ErrorKind.Usage, $"{SpadeOptionCatalog.ValEvery.Flag} {ValEvery} must be 0 (off) or "
+            + "a number of iterations.");
+        if (ValSamples < 1) throw new GanSharpException(ErrorKind.Usage, $"{SpadeOptionCatalog.ValSamples.Flag} {ValSamples} must be at "
+            + "least 1 (16 is sensible).");
+        if (Threads < 0) throw new GanSharpException(ErrorKind.Usage, $"{SpadeOptionCatalog.Threads.Flag} {Threads} must not be negative "
+            + "(0 = one per core).");
         if (DiversitySamples is < 0 or 1)
-            throw new GanSharpException(ErrorKind.Usage, $"--diversity-samples {DiversitySamples} must be 0 (off) or at least 2: "
-                + $"diversity is a distance between samples.");
+            throw new GanSharpException(ErrorKind.Usage, $"{SpadeOptionCatalog.DiversitySamples.Flag} {DiversitySamples} must be 0 (off) "
+                + "or at least 2: "
+                + "diversity is a distance between samples.");
     }
 
     /// <summary>Threads for libtorch's intra-op parallelism (0 = libtorch's default: one per core).</summary>
@@ -137,7 +144,7 @@ public sealed record SpadeRunOptions
         catch (JsonException e)
         {
             throw new GanSharpException(ErrorKind.Checkpoint, $"{source} has options GanSharp cannot read ({e.Message}): was it written "
-                + $"by another version? Start a new --name.");
+                + $"by another version? Start a new {RunOptionSpecs.Name.Flag}.");
         }
     }
 
@@ -201,7 +208,8 @@ public sealed record SpadeRunOptions
             if (!IsStructural(name) || !c.TryGetValue(name, out var cv) || !s.TryGetValue(name, out var sv) || cv == sv) continue;
             string flag = SpadeOptionCatalog.All.ByFlatName(name)?.Flag ?? name;
             throw new GanSharpException(ErrorKind.Checkpoint,
-                $"{flag} is {cv} but {source} was trained with {sv}: drop {flag} (its value comes from the checkpoint) or train a new --name.");
+                $"{flag} is {cv} but {source} was trained with {sv}: drop {flag} (its value comes from the checkpoint) or train a new "
+                    + $"{RunOptionSpecs.Name.Flag}.");
         }
         var cliRoot = JsonNode.Parse(cli.ToJson())!.AsObject();
         var savedRoot = JsonNode.Parse(saved.ToJson())!.AsObject();

@@ -1,3 +1,4 @@
+using GanSharp.Options;
 using GanSharp.Models.Common;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;
@@ -15,7 +16,7 @@ namespace GanSharp.Models.Wgan;
 /// thousands of iterations) with samples drawn from an average of G's weights (EMA 0.99), which removes the jitter
 /// of G's iterates at that rate. Every critic step reads a new real batch (the trainer's fresh-batch phases).
 /// </summary>
-public sealed class WganRecipe : AdversarialRecipe
+internal sealed class WganRecipe : AdversarialRecipe
 {
     private readonly double _clip;
 
@@ -32,7 +33,8 @@ public sealed class WganRecipe : AdversarialRecipe
         bool gp = o.Family == GanFamily.WganGp;
         var norm = o.Norm ?? (gp ? (o.IsImage ? DNorm.Layer : DNorm.None) : (o.IsImage ? DNorm.Batch : DNorm.None));
         if (gp && norm == DNorm.Batch)
-            throw new GanSharpException(ErrorKind.Usage, "--family wgan-gp penalises each sample's gradient, which batch norm couples: use --norm " +
+            throw new GanSharpException(ErrorKind.Usage, $"{FamilyOptionSpecs.Family.Flag} wgan-gp penalises each sample's gradient, which "
+                + $"batch norm couples: use {FamilyOptionSpecs.Norm.Flag} " +
                 "layer, instance or none.");
         var spec = FamilyNets.Spec(o, t, classes: 0, norm, gBatchNorm: o.IsImage);
         var (g, d, makeG) = FamilyNets.Build(o.IsImage, spec);

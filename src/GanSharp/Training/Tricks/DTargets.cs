@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace GanSharp.Training.Tricks;
 
 /// <summary>D's targets with soft and noisy labels (ganhacks §6): one call per target tensor.</summary>
-public static class DTargets
+internal static class DTargets
 {
     /// <summary>Targets for real samples: 1, a fixed soft value, or uniform in [low, high] per sample.</summary>
     public static Tensor Real(long[] shape, TricksOptions o, Generator? gen = null) => o.Smoothing switch

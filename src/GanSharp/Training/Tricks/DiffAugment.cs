@@ -1,10 +1,11 @@
+using GanSharp.Options;
 using static TorchSharp.torch;
 
 namespace GanSharp.Training.Tricks;
 
 /// <summary>The differentiable augmentations of DiffAugment (Zhao et al. 2020).</summary>
 [Flags]
-public enum AugmentPolicy
+internal enum AugmentPolicy
 {
     None = 0,
     /// <summary>Brightness, saturation and contrast jitter.</summary>
@@ -20,7 +21,7 @@ public enum AugmentPolicy
 /// through it. Each operation is applied to each image with probability p (1 for plain DiffAugment, steered by
 /// <see cref="AdaptiveAugment"/> for ADA).
 /// </summary>
-public static class DiffAugment
+internal static class DiffAugment
 {
     /// <summary>Parses "color,translation,cutout" (any subset; empty = none).</summary>
     public static AugmentPolicy ParsePolicy(string policy)
@@ -33,7 +34,8 @@ public static class DiffAugment
                 "color" or "colour" => AugmentPolicy.Color,
                 "translation" => AugmentPolicy.Translation,
                 "cutout" => AugmentPolicy.Cutout,
-                _ => throw new GanSharpException(ErrorKind.Usage, $"--diff-augment names '{part}': use a comma-separated subset of color, " +
+                _ => throw new GanSharpException(ErrorKind.Usage, $"{TricksOptionSpecs.DiffAugment.Flag} names '{part}': use a "
+                    + "comma-separated subset of color, " +
                     "translation, cutout."),
             };
         }
@@ -44,7 +46,8 @@ public static class DiffAugment
     public static Tensor Apply(Tensor x, AugmentPolicy policy, double p = 1.0, Generator? gen = null)
     {
         if (policy == AugmentPolicy.None || p <= 0) return x;
-        if (x.dim() != 4) throw new GanSharpException(ErrorKind.Usage, "--diff-augment works on images only; drop it for 2-D point data.");
+        if (x.dim() != 4) throw new GanSharpException(ErrorKind.Usage, $"{TricksOptionSpecs.DiffAugment.Flag} works on images only; drop "
+            + "it for 2-D point data.");
         using var scope = NewDisposeScope();
         long n = x.shape[0];
         Tensor Gate(Tensor augmented, Tensor input)

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace GanSharp.Training.Tricks;
 
 /// <summary>Real and fake through D as two batches or as one concatenated batch (ganhacks §4: BN statistics).</summary>
-public static class DiscriminatorPass
+internal static class DiscriminatorPass
 {
     /// <summary>
     /// D's outputs on real and fake. Separate calls give batch norm all-real and all-fake statistics; the joint

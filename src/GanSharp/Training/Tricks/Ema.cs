@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace GanSharp.Training.Tricks;
 
 /// <summary>Exponential moving average of a network's weights (a shadow copy used for sampling and evaluation).</summary>
-public static class Ema
+internal static class Ema
 {
     /// <summary>shadow ← β·shadow + (1 − β)·live for parameters; buffers (BN statistics) are copied.</summary>
     public static void Update(nn.Module shadow, nn.Module live, double beta)

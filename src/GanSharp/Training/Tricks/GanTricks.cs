@@ -9,7 +9,7 @@ namespace GanSharp.Training.Tricks;
 /// after each step; the randomness it draws comes from torch's global generator, which the training state saves, and
 /// the rest of its state is in <see cref="ExtraState"/> and the <c>G_ema</c> network, so a resumed run repeats exactly.
 /// </summary>
-public sealed class GanTricks : IDisposable
+internal sealed class GanTricks : IDisposable
 {
     private long _batchImages = 1;
 

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace GanSharp.Training.Tricks;
 
 /// <summary>Gradient penalties on D, usable with any adversarial loss.</summary>
-public static class GradientPenalty
+internal static class GradientPenalty
 {
     /// <summary>
     /// WGAN-GP: λ · E[(‖∇ₓD(x̂)‖₂ − 1)²] at x̂ = ε·real + (1 − ε)·fake, ε ~ U[0, 1] per sample.

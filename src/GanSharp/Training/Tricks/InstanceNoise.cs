@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace GanSharp.Training.Tricks;
 
 /// <summary>Instance noise on D's inputs, decaying to zero (ganhacks §13, Sønderby et al. 2016).</summary>
-public static class InstanceNoise
+internal static class InstanceNoise
 {
     /// <summary>The noise std at 0-based iteration <paramref name="step"/>.</summary>
     public static double Std(TricksOptions o, long step)

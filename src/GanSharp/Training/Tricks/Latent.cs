@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace GanSharp.Training.Tricks;
 
 /// <summary>Points on the sphere of radius √dim and great-circle interpolation (ganhacks §3).</summary>
-public static class Latent
+internal static class Latent
 {
     /// <summary>z [n, dim]: N(0, I), or normalised onto the sphere of radius √dim where Gaussian samples concentrate.</summary>
     public static Tensor Sample(long n, long dim, bool sphere, Generator? gen = null)

@@ -7,7 +7,7 @@ namespace GanSharp.Training.Tricks;
 /// every fake it sees; then each fake shown to D is, with probability p, swapped for a random stored one, which the
 /// new fake replaces. D thus keeps seeing what G used to produce and G cannot cycle between modes unpunished.
 /// </summary>
-public sealed class ReplayBuffer(int capacity, double probability) : IDisposable
+internal sealed class ReplayBuffer(int capacity, double probability) : IDisposable
 {
     private Tensor? _items;
     private int _count;

@@ -1,3 +1,5 @@
+using GanSharp.Options;
+
 namespace GanSharp.Training.Tricks;
 
 /// <summary>How D's real targets are softened (ganhacks §6).</summary>
@@ -140,25 +142,28 @@ public sealed record TricksOptions
         {
             if (!ok) throw new GanSharpException(ErrorKind.Usage, message);
         }
-        Need(RealLow <= RealHigh, $"--real-low {RealLow} must not exceed --real-high {RealHigh}.");
-        Need(FakeHigh is >= 0 and < 1, $"--fake-high {FakeHigh} must lie in [0, 1).");
-        Need(FlipFraction is >= 0 and <= 0.5, $"--flip-labels {FlipFraction} must lie in [0, 0.5]: flipping more than half teaches D the opposite.");
-        Need(InstanceNoise >= 0, $"--instance-noise {InstanceNoise} must not be negative.");
-        Need(InstanceNoiseSteps >= 1, $"--instance-noise-steps {InstanceNoiseSteps} must be at least 1.");
-        Need(ReplaySize >= 0, $"--replay-size {ReplaySize} must not be negative.");
-        Need(ReplayProb is >= 0 and <= 1, $"--replay-prob {ReplayProb} must lie in [0, 1].");
-        Need(DSteps is null or >= 1, $"--d-steps {DSteps} must be at least 1.");
-        Need(GSteps is null or >= 1, $"--g-steps {GSteps} must be at least 1.");
-        Need(LrG is null or > 0, $"--lr-g {LrG} must be positive.");
-        Need(LrD is null or > 0, $"--lr-d {LrD} must be positive.");
-        Need(GDropout is >= 0 and < 1, $"--g-dropout {GDropout} must lie in [0, 1).");
-        Need(PenaltyWeight is null or >= 0, $"--penalty-weight {PenaltyWeight} must not be negative.");
-        Need(R1Interval >= 1, $"--r1-interval {R1Interval} must be at least 1.");
-        Need(AdaTarget is >= 0 and < 1, $"--ada-target {AdaTarget} must lie in [0, 1).");
-        Need(AdaPMax is > 0 and <= 1, $"--ada-p-max {AdaPMax} must lie in (0, 1].");
-        Need(AdaSpeedImages >= 1 && AdaInterval >= 1, "--ada-speed-images and --ada-interval must be at least 1.");
-        Need(EmaBeta is null or (>= 0 and < 1), $"--ema {EmaBeta} must lie in [0, 1), e.g. 0.999.");
+        Need(RealLow <= RealHigh, $"{TricksOptionSpecs.RealLow.Flag} {RealLow} must not exceed {TricksOptionSpecs.RealHigh.Flag} {RealHigh}.");
+        Need(FakeHigh is >= 0 and < 1, $"{TricksOptionSpecs.FakeHigh.Flag} {FakeHigh} must lie in [0, 1).");
+        Need(FlipFraction is >= 0 and <= 0.5, $"{TricksOptionSpecs.FlipFraction.Flag} {FlipFraction} must lie in [0, 0.5]: flipping more "
+            + "than half teaches D the opposite.");
+        Need(InstanceNoise >= 0, $"{TricksOptionSpecs.InstanceNoise.Flag} {InstanceNoise} must not be negative.");
+        Need(InstanceNoiseSteps >= 1, $"{TricksOptionSpecs.InstanceNoiseSteps.Flag} {InstanceNoiseSteps} must be at least 1.");
+        Need(ReplaySize >= 0, $"{TricksOptionSpecs.ReplaySize.Flag} {ReplaySize} must not be negative.");
+        Need(ReplayProb is >= 0 and <= 1, $"{TricksOptionSpecs.ReplayProb.Flag} {ReplayProb} must lie in [0, 1].");
+        Need(DSteps is null or >= 1, $"{TricksOptionSpecs.DSteps.Flag} {DSteps} must be at least 1.");
+        Need(GSteps is null or >= 1, $"{TricksOptionSpecs.GSteps.Flag} {GSteps} must be at least 1.");
+        Need(LrG is null or > 0, $"{TricksOptionSpecs.LrG.Flag} {LrG} must be positive.");
+        Need(LrD is null or > 0, $"{TricksOptionSpecs.LrD.Flag} {LrD} must be positive.");
+        Need(GDropout is >= 0 and < 1, $"{TricksOptionSpecs.GDropout.Flag} {GDropout} must lie in [0, 1).");
+        Need(PenaltyWeight is null or >= 0, $"{TricksOptionSpecs.PenaltyWeight.Flag} {PenaltyWeight} must not be negative.");
+        Need(R1Interval >= 1, $"{TricksOptionSpecs.R1Interval.Flag} {R1Interval} must be at least 1.");
+        Need(AdaTarget is >= 0 and < 1, $"{TricksOptionSpecs.AdaTarget.Flag} {AdaTarget} must lie in [0, 1).");
+        Need(AdaPMax is > 0 and <= 1, $"{TricksOptionSpecs.AdaPMax.Flag} {AdaPMax} must lie in (0, 1].");
+        Need(AdaSpeedImages >= 1 && AdaInterval >= 1, $"{TricksOptionSpecs.AdaSpeedImages.Flag} and {TricksOptionSpecs.AdaInterval.Flag} "
+            + "must be at least 1.");
+        Need(EmaBeta is null or (>= 0 and < 1), $"{TricksOptionSpecs.EmaBeta.Flag} {EmaBeta} must lie in [0, 1), e.g. 0.999.");
         Tricks.DiffAugment.ParsePolicy(DiffAugment);
-        Need(AdaTarget == 0 || DiffAugment.Length > 0, "--ada-target needs --diff-augment to name the augmentations it steers.");
+        Need(AdaTarget == 0 || DiffAugment.Length > 0, $"{TricksOptionSpecs.AdaTarget.Flag} needs {TricksOptionSpecs.DiffAugment.Flag} to "
+            + "name the augmentations it steers.");
     }
 }

@@ -144,9 +144,9 @@ public sealed class DataToolsAuditTests
         using var tmp = new TempDir();
         var planted = Plant(tmp);
         string report = tmp.File("out/audit.html");
-        int code = GanSharp.Cli.Program.BuildRoot().Parse(
+        int code = GanSharp.Tests.Reliability.Cli.Run(
             ["data", "audit", "--label-dir", planted.Info.TrainLabelDir, "--image-dir", planted.Info.TrainImageDir, "--label-nc", "8",
-             "--no-instance", "--preprocess-mode", "none", "--test-image-dir", planted.TestDir, "--report", report]).Invoke();
+             "--no-instance", "--preprocess-mode", "none", "--test-image-dir", planted.TestDir, "--report", report]).Code;
         Assert.Equal(0, code);
         Assert.True(File.Exists(report));
         var s = AuditJson.Read(tmp.File("out/audit.json"));
