@@ -1,10 +1,14 @@
 # Generates the unrolled micro-kernels of ManagedGemm (register blocks must be named locals for RyuJIT to keep them
 # in registers).
-def kernel(name, vec, width, mr, nv, fma, isa_doc):
+def kernel(name, vec, width, mr, nv, fma, isa_doc, stride=None, direct=False):
+    # stride: rows of the packed A panel; a kernel of fewer rows than its panel serves the last rows of C.
+    stride = stride or mr
     nr = width*nv
     L=[]
-    L.append(f'    // {isa_doc}: a {mr}x{nr} block of C from packed panels, {mr*nv} accumulators in registers.')
-    L.append(f'    private static void {name}(long kc, float* a, float* b, float* c, long ldc, float alpha, float beta)')
+    what = f'the first {mr} rows of a {stride}-row panel' if stride != mr else 'packed panels'
+    L.append(f'    // {isa_doc}: a {mr}x{nr} block of C from {what}, {mr*nv} accumulators in registers.')
+    ldb = ', long ldb' if direct else ''
+    L.append(f'    private static void {name}(long kc, float* a, float* b{ldb}, float* c, long ldc, float alpha, float beta)')
     L.append('    {')
     for i in range(mr):
         L.append('        ' + ' '.join(f'var c{i}_{v} = {vec}<float>.Zero;' for v in range(nv)))
@@ -15,8 +19,8 @@ def kernel(name, vec, width, mr, nv, fma, isa_doc):
     for i in range(mr):
         L.append(f'            var a{i} = {vec}.Create(a[{i}]);')
         L.append('            ' + ' '.join(f'c{i}_{v} = {fma}(a{i}, b{v}, c{i}_{v});' for v in range(nv)))
-    L.append(f'            a += {mr};')
-    L.append(f'            b += {nr};')
+    L.append(f'            a += {stride};')
+    L.append('            b += ldb;' if direct else f'            b += {nr};')
     L.append('        }')
     L.append(f'        var va = {vec}.Create(alpha);')
     L.append('        if (beta == 0f)')
@@ -43,6 +47,16 @@ namespace GanSharp.Kernels;
 internal static unsafe partial class ManagedGemm
 {
 '''
-body = kernel('Kernel512', 'Vector512', 16, 12, 2, 'Avx512F.FusedMultiplyAdd', 'AVX-512') + '\n\n' + \
-       kernel('Kernel256', 'Vector256', 8, 6, 2, 'Fma.MultiplyAdd', 'AVX2 + FMA')
-open('/work/main/src/GanSharp/Kernels/ManagedGemm.Kernels.cs','w').write(hdr+body+'\n}\n')
+def k512(name, rows, **kw): return kernel(name, 'Vector512', 16, rows, 2, 'Avx512F.FusedMultiplyAdd', 'AVX-512', **kw)
+def k256(name, rows, **kw): return kernel(name, 'Vector256', 8, rows, 2, 'Fma.MultiplyAdd', 'AVX2 + FMA', **kw)
+files = {
+    'ManagedGemm.Kernels.cs': [k512('Kernel512', 12), k256('Kernel256', 6), k512('Kernel512Rows8', 8, stride=12),
+                               k512('Kernel512Rows4', 4, stride=12), k256('Kernel256Rows4', 4, stride=6),
+                               k256('Kernel256Rows2', 2, stride=6)],
+    # B read in place (ManagedGemm.DirectColumns), AVX-512 only.
+    'ManagedGemm.DirectKernels.cs': [k512('Kernel512Direct', 12, direct=True),
+                                     k512('Kernel512DirectRows8', 8, stride=12, direct=True),
+                                     k512('Kernel512DirectRows4', 4, stride=12, direct=True)],
+}
+for name, kernels in files.items():
+    open('/work/main/src/GanSharp/Kernels/' + name, 'w').write(hdr + '\n\n'.join(kernels) + '\n}\n')

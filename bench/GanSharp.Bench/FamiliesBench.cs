@@ -43,12 +43,14 @@ public static class FamiliesBench
         // On a shared 2-core machine one intra-op thread is ~10x faster than two spinning ones for these small nets.
         TorchSharp.torch.set_num_threads(1);
         long? steps = null;
+        int seed = 1;
         var families = Enum.GetValues<GanFamily>().ToList();
         var datas = Enum.GetValues<FamilyData>().ToList();
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
             {
+                case "--seed": seed = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--steps": steps = long.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--only":
                     families = args[i + 1].Split(',').Select(s => Enum.Parse<GanFamily>(s.Replace("-", ""), ignoreCase: true))
@@ -70,7 +72,7 @@ public static class FamiliesBench
                 {
                     var run = new RunOptions
                     {
-                        Name = "b", CheckpointsDir = dir, Seed = 1, PrintFreq = 1 << 30, DisplayFreq = 1 << 30,
+                        Name = "b", CheckpointsDir = dir, Seed = seed, PrintFreq = 1 << 30, DisplayFreq = 1 << 30,
                         SaveLatestFreq = 1 << 30, MaxIterations = n
                     };
                     double init = 0;

@@ -154,4 +154,192 @@ internal static unsafe partial class ManagedGemm
             Fma.MultiplyAdd(va, c5_1, vb * Vector256.Load(c + 5 * ldc + 8)).Store(c + 5 * ldc + 8);
         }
     }
+
+    // AVX-512: a 8x32 block of C from the first 8 rows of a 12-row panel, 16 accumulators in registers.
+    private static void Kernel512Rows8(long kc, float* a, float* b, float* c, long ldc, float alpha, float beta)
+    {
+        var c0_0 = Vector512<float>.Zero; var c0_1 = Vector512<float>.Zero;
+        var c1_0 = Vector512<float>.Zero; var c1_1 = Vector512<float>.Zero;
+        var c2_0 = Vector512<float>.Zero; var c2_1 = Vector512<float>.Zero;
+        var c3_0 = Vector512<float>.Zero; var c3_1 = Vector512<float>.Zero;
+        var c4_0 = Vector512<float>.Zero; var c4_1 = Vector512<float>.Zero;
+        var c5_0 = Vector512<float>.Zero; var c5_1 = Vector512<float>.Zero;
+        var c6_0 = Vector512<float>.Zero; var c6_1 = Vector512<float>.Zero;
+        var c7_0 = Vector512<float>.Zero; var c7_1 = Vector512<float>.Zero;
+        for (long p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b + 0);
+            var b1 = Vector512.Load(b + 16);
+            var a0 = Vector512.Create(a[0]);
+            c0_0 = Avx512F.FusedMultiplyAdd(a0, b0, c0_0); c0_1 = Avx512F.FusedMultiplyAdd(a0, b1, c0_1);
+            var a1 = Vector512.Create(a[1]);
+            c1_0 = Avx512F.FusedMultiplyAdd(a1, b0, c1_0); c1_1 = Avx512F.FusedMultiplyAdd(a1, b1, c1_1);
+            var a2 = Vector512.Create(a[2]);
+            c2_0 = Avx512F.FusedMultiplyAdd(a2, b0, c2_0); c2_1 = Avx512F.FusedMultiplyAdd(a2, b1, c2_1);
+            var a3 = Vector512.Create(a[3]);
+            c3_0 = Avx512F.FusedMultiplyAdd(a3, b0, c3_0); c3_1 = Avx512F.FusedMultiplyAdd(a3, b1, c3_1);
+            var a4 = Vector512.Create(a[4]);
+            c4_0 = Avx512F.FusedMultiplyAdd(a4, b0, c4_0); c4_1 = Avx512F.FusedMultiplyAdd(a4, b1, c4_1);
+            var a5 = Vector512.Create(a[5]);
+            c5_0 = Avx512F.FusedMultiplyAdd(a5, b0, c5_0); c5_1 = Avx512F.FusedMultiplyAdd(a5, b1, c5_1);
+            var a6 = Vector512.Create(a[6]);
+            c6_0 = Avx512F.FusedMultiplyAdd(a6, b0, c6_0); c6_1 = Avx512F.FusedMultiplyAdd(a6, b1, c6_1);
+            var a7 = Vector512.Create(a[7]);
+            c7_0 = Avx512F.FusedMultiplyAdd(a7, b0, c7_0); c7_1 = Avx512F.FusedMultiplyAdd(a7, b1, c7_1);
+            a += 12;
+            b += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            (va * c0_0).Store(c + 0 * ldc + 0); (va * c0_1).Store(c + 0 * ldc + 16);
+            (va * c1_0).Store(c + 1 * ldc + 0); (va * c1_1).Store(c + 1 * ldc + 16);
+            (va * c2_0).Store(c + 2 * ldc + 0); (va * c2_1).Store(c + 2 * ldc + 16);
+            (va * c3_0).Store(c + 3 * ldc + 0); (va * c3_1).Store(c + 3 * ldc + 16);
+            (va * c4_0).Store(c + 4 * ldc + 0); (va * c4_1).Store(c + 4 * ldc + 16);
+            (va * c5_0).Store(c + 5 * ldc + 0); (va * c5_1).Store(c + 5 * ldc + 16);
+            (va * c6_0).Store(c + 6 * ldc + 0); (va * c6_1).Store(c + 6 * ldc + 16);
+            (va * c7_0).Store(c + 7 * ldc + 0); (va * c7_1).Store(c + 7 * ldc + 16);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Avx512F.FusedMultiplyAdd(va, c0_0, vb * Vector512.Load(c + 0 * ldc + 0)).Store(c + 0 * ldc + 0);
+            Avx512F.FusedMultiplyAdd(va, c0_1, vb * Vector512.Load(c + 0 * ldc + 16)).Store(c + 0 * ldc + 16);
+            Avx512F.FusedMultiplyAdd(va, c1_0, vb * Vector512.Load(c + 1 * ldc + 0)).Store(c + 1 * ldc + 0);
+            Avx512F.FusedMultiplyAdd(va, c1_1, vb * Vector512.Load(c + 1 * ldc + 16)).Store(c + 1 * ldc + 16);
+            Avx512F.FusedMultiplyAdd(va, c2_0, vb * Vector512.Load(c + 2 * ldc + 0)).Store(c + 2 * ldc + 0);
+            Avx512F.FusedMultiplyAdd(va, c2_1, vb * Vector512.Load(c + 2 * ldc + 16)).Store(c + 2 * ldc + 16);
+            Avx512F.FusedMultiplyAdd(va, c3_0, vb * Vector512.Load(c + 3 * ldc + 0)).Store(c + 3 * ldc + 0);
+            Avx512F.FusedMultiplyAdd(va, c3_1, vb * Vector512.Load(c + 3 * ldc + 16)).Store(c + 3 * ldc + 16);
+            Avx512F.FusedMultiplyAdd(va, c4_0, vb * Vector512.Load(c + 4 * ldc + 0)).Store(c + 4 * ldc + 0);
+            Avx512F.FusedMultiplyAdd(va, c4_1, vb * Vector512.Load(c + 4 * ldc + 16)).Store(c + 4 * ldc + 16);
+            Avx512F.FusedMultiplyAdd(va, c5_0, vb * Vector512.Load(c + 5 * ldc + 0)).Store(c + 5 * ldc + 0);
+            Avx512F.FusedMultiplyAdd(va, c5_1, vb * Vector512.Load(c + 5 * ldc + 16)).Store(c + 5 * ldc + 16);
+            Avx512F.FusedMultiplyAdd(va, c6_0, vb * Vector512.Load(c + 6 * ldc + 0)).Store(c + 6 * ldc + 0);
+            Avx512F.FusedMultiplyAdd(va, c6_1, vb * Vector512.Load(c + 6 * ldc + 16)).Store(c + 6 * ldc + 16);
+            Avx512F.FusedMultiplyAdd(va, c7_0, vb * Vector512.Load(c + 7 * ldc + 0)).Store(c + 7 * ldc + 0);
+            Avx512F.FusedMultiplyAdd(va, c7_1, vb * Vector512.Load(c + 7 * ldc + 16)).Store(c + 7 * ldc + 16);
+        }
+    }
+
+    // AVX-512: a 4x32 block of C from the first 4 rows of a 12-row panel, 8 accumulators in registers.
+    private static void Kernel512Rows4(long kc, float* a, float* b, float* c, long ldc, float alpha, float beta)
+    {
+        var c0_0 = Vector512<float>.Zero; var c0_1 = Vector512<float>.Zero;
+        var c1_0 = Vector512<float>.Zero; var c1_1 = Vector512<float>.Zero;
+        var c2_0 = Vector512<float>.Zero; var c2_1 = Vector512<float>.Zero;
+        var c3_0 = Vector512<float>.Zero; var c3_1 = Vector512<float>.Zero;
+        for (long p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b + 0);
+            var b1 = Vector512.Load(b + 16);
+            var a0 = Vector512.Create(a[0]);
+            c0_0 = Avx512F.FusedMultiplyAdd(a0, b0, c0_0); c0_1 = Avx512F.FusedMultiplyAdd(a0, b1, c0_1);
+            var a1 = Vector512.Create(a[1]);
+            c1_0 = Avx512F.FusedMultiplyAdd(a1, b0, c1_0); c1_1 = Avx512F.FusedMultiplyAdd(a1, b1, c1_1);
+            var a2 = Vector512.Create(a[2]);
+            c2_0 = Avx512F.FusedMultiplyAdd(a2, b0, c2_0); c2_1 = Avx512F.FusedMultiplyAdd(a2, b1, c2_1);
+            var a3 = Vector512.Create(a[3]);
+            c3_0 = Avx512F.FusedMultiplyAdd(a3, b0, c3_0); c3_1 = Avx512F.FusedMultiplyAdd(a3, b1, c3_1);
+            a += 12;
+            b += 32;
+        }
+        var va = Vector512.Create(alpha);
+        if (beta == 0f)
+        {
+            (va * c0_0).Store(c + 0 * ldc + 0); (va * c0_1).Store(c + 0 * ldc + 16);
+            (va * c1_0).Store(c + 1 * ldc + 0); (va * c1_1).Store(c + 1 * ldc + 16);
+            (va * c2_0).Store(c + 2 * ldc + 0); (va * c2_1).Store(c + 2 * ldc + 16);
+            (va * c3_0).Store(c + 3 * ldc + 0); (va * c3_1).Store(c + 3 * ldc + 16);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            Avx512F.FusedMultiplyAdd(va, c0_0, vb * Vector512.Load(c + 0 * ldc + 0)).Store(c + 0 * ldc + 0);
+            Avx512F.FusedMultiplyAdd(va, c0_1, vb * Vector512.Load(c + 0 * ldc + 16)).Store(c + 0 * ldc + 16);
+            Avx512F.FusedMultiplyAdd(va, c1_0, vb * Vector512.Load(c + 1 * ldc + 0)).Store(c + 1 * ldc + 0);
+            Avx512F.FusedMultiplyAdd(va, c1_1, vb * Vector512.Load(c + 1 * ldc + 16)).Store(c + 1 * ldc + 16);
+            Avx512F.FusedMultiplyAdd(va, c2_0, vb * Vector512.Load(c + 2 * ldc + 0)).Store(c + 2 * ldc + 0);
+            Avx512F.FusedMultiplyAdd(va, c2_1, vb * Vector512.Load(c + 2 * ldc + 16)).Store(c + 2 * ldc + 16);
+            Avx512F.FusedMultiplyAdd(va, c3_0, vb * Vector512.Load(c + 3 * ldc + 0)).Store(c + 3 * ldc + 0);
+            Avx512F.FusedMultiplyAdd(va, c3_1, vb * Vector512.Load(c + 3 * ldc + 16)).Store(c + 3 * ldc + 16);
+        }
+    }
+
+    // AVX2 + FMA: a 4x16 block of C from the first 4 rows of a 6-row panel, 8 accumulators in registers.
+    private static void Kernel256Rows4(long kc, float* a, float* b, float* c, long ldc, float alpha, float beta)
+    {
+        var c0_0 = Vector256<float>.Zero; var c0_1 = Vector256<float>.Zero;
+        var c1_0 = Vector256<float>.Zero; var c1_1 = Vector256<float>.Zero;
+        var c2_0 = Vector256<float>.Zero; var c2_1 = Vector256<float>.Zero;
+        var c3_0 = Vector256<float>.Zero; var c3_1 = Vector256<float>.Zero;
+        for (long p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b + 0);
+            var b1 = Vector256.Load(b + 8);
+            var a0 = Vector256.Create(a[0]);
+            c0_0 = Fma.MultiplyAdd(a0, b0, c0_0); c0_1 = Fma.MultiplyAdd(a0, b1, c0_1);
+            var a1 = Vector256.Create(a[1]);
+            c1_0 = Fma.MultiplyAdd(a1, b0, c1_0); c1_1 = Fma.MultiplyAdd(a1, b1, c1_1);
+            var a2 = Vector256.Create(a[2]);
+            c2_0 = Fma.MultiplyAdd(a2, b0, c2_0); c2_1 = Fma.MultiplyAdd(a2, b1, c2_1);
+            var a3 = Vector256.Create(a[3]);
+            c3_0 = Fma.MultiplyAdd(a3, b0, c3_0); c3_1 = Fma.MultiplyAdd(a3, b1, c3_1);
+            a += 6;
+            b += 16;
+        }
+        var va = Vector256.Create(alpha);
+        if (beta == 0f)
+        {
+            (va * c0_0).Store(c + 0 * ldc + 0); (va * c0_1).Store(c + 0 * ldc + 8);
+            (va * c1_0).Store(c + 1 * ldc + 0); (va * c1_1).Store(c + 1 * ldc + 8);
+            (va * c2_0).Store(c + 2 * ldc + 0); (va * c2_1).Store(c + 2 * ldc + 8);
+            (va * c3_0).Store(c + 3 * ldc + 0); (va * c3_1).Store(c + 3 * ldc + 8);
+        }
+        else
+        {
+            var vb = Vector256.Create(beta);
+            Fma.MultiplyAdd(va, c0_0, vb * Vector256.Load(c + 0 * ldc + 0)).Store(c + 0 * ldc + 0);
+            Fma.MultiplyAdd(va, c0_1, vb * Vector256.Load(c + 0 * ldc + 8)).Store(c + 0 * ldc + 8);
+            Fma.MultiplyAdd(va, c1_0, vb * Vector256.Load(c + 1 * ldc + 0)).Store(c + 1 * ldc + 0);
+            Fma.MultiplyAdd(va, c1_1, vb * Vector256.Load(c + 1 * ldc + 8)).Store(c + 1 * ldc + 8);
+            Fma.MultiplyAdd(va, c2_0, vb * Vector256.Load(c + 2 * ldc + 0)).Store(c + 2 * ldc + 0);
+            Fma.MultiplyAdd(va, c2_1, vb * Vector256.Load(c + 2 * ldc + 8)).Store(c + 2 * ldc + 8);
+            Fma.MultiplyAdd(va, c3_0, vb * Vector256.Load(c + 3 * ldc + 0)).Store(c + 3 * ldc + 0);
+            Fma.MultiplyAdd(va, c3_1, vb * Vector256.Load(c + 3 * ldc + 8)).Store(c + 3 * ldc + 8);
+        }
+    }
+
+    // AVX2 + FMA: a 2x16 block of C from the first 2 rows of a 6-row panel, 4 accumulators in registers.
+    private static void Kernel256Rows2(long kc, float* a, float* b, float* c, long ldc, float alpha, float beta)
+    {
+        var c0_0 = Vector256<float>.Zero; var c0_1 = Vector256<float>.Zero;
+        var c1_0 = Vector256<float>.Zero; var c1_1 = Vector256<float>.Zero;
+        for (long p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b + 0);
+            var b1 = Vector256.Load(b + 8);
+            var a0 = Vector256.Create(a[0]);
+            c0_0 = Fma.MultiplyAdd(a0, b0, c0_0); c0_1 = Fma.MultiplyAdd(a0, b1, c0_1);
+            var a1 = Vector256.Create(a[1]);
+            c1_0 = Fma.MultiplyAdd(a1, b0, c1_0); c1_1 = Fma.MultiplyAdd(a1, b1, c1_1);
+            a += 6;
+            b += 16;
+        }
+        var va = Vector256.Create(alpha);
+        if (beta == 0f)
+        {
+            (va * c0_0).Store(c + 0 * ldc + 0); (va * c0_1).Store(c + 0 * ldc + 8);
+            (va * c1_0).Store(c + 1 * ldc + 0); (va * c1_1).Store(c + 1 * ldc + 8);
+        }
+        else
+        {
+            var vb = Vector256.Create(beta);
+            Fma.MultiplyAdd(va, c0_0, vb * Vector256.Load(c + 0 * ldc + 0)).Store(c + 0 * ldc + 0);
+            Fma.MultiplyAdd(va, c0_1, vb * Vector256.Load(c + 0 * ldc + 8)).Store(c + 0 * ldc + 8);
+            Fma.MultiplyAdd(va, c1_0, vb * Vector256.Load(c + 1 * ldc + 0)).Store(c + 1 * ldc + 0);
+            Fma.MultiplyAdd(va, c1_1, vb * Vector256.Load(c + 1 * ldc + 8)).Store(c + 1 * ldc + 8);
+        }
+    }
 }

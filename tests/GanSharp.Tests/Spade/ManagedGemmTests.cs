@@ -19,6 +19,12 @@ public class ManagedGemmTests
     [InlineData(37, 53, 41, true, true, 0.5f, 0.25f)]
     [InlineData(150, 70, 400, false, false, 1f, 1f)] // more rows than one packed block of A, beta 1 accumulates
     [InlineData(5, 2100, 20, false, true, -2f, 0f)] // more columns than one packed panel of B
+    [InlineData(64, 70, 400, false, false, 1f, 1f)] // B read in place (5 x 12 + 4 rows), two depth blocks, a packed rest
+    [InlineData(8, 40, 30, false, false, 1f, 0f)] // the 8-row in-place kernel
+    [InlineData(100, 48, 50, true, false, 1f, 0f)] // short order, packed B, the 4-row kernel (2 rows on AVX2: 16 x 6 + 4)
+    [InlineData(2, 16, 9, false, true, 1f, 0.5f)] // the 2-row AVX2 kernel
+    [InlineData(400, 33, 500, false, false, 1f, 0f)] // more rows than the short order takes: the general loop's 4-row tiles
+    [InlineData(130, 64, 20, false, true, 1f, 0f)] // 10 rows below the last panel: the scratch tile
     public void EqualsTheDoublePrecisionProduct(int m, int n, int k, bool transA, bool transB, float alpha, float beta)
     {
         if (ManagedGemm.Best == ManagedGemm.Isa.None) return; // neither kernel runs here; GemmConvolutionTests pins the fallback
