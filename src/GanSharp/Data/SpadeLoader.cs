@@ -54,6 +54,16 @@ public sealed class SpadeBatch : IDisposable
     /// <summary>Position right after this batch; (epoch + 1, 0) after an epoch's last batch. Save this one.</summary>
     public LoaderPosition Next { get; }
 
+    /// <summary>This batch with its photo and semantics in <paramref name="dtype"/>; it takes this batch's tensors over.</summary>
+    internal SpadeBatch ToFloating(ScalarType dtype)
+    {
+        if (Image.dtype == dtype) return this;
+        var batch = new SpadeBatch(Label, Instance, Image.to_type(dtype), Semantics.to_type(dtype), Paths, Indices, Position, Next);
+        Image.Dispose();
+        Semantics.Dispose();
+        return batch;
+    }
+
     public void Dispose()
     {
         Label.Dispose();

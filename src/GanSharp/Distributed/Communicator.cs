@@ -125,20 +125,23 @@ internal sealed unsafe class Communicator
         return v;
     }
 
-    /// <summary>Sums a contiguous float32 CPU tensor over the ranks, in place, outside autograd.</summary>
+    /// <summary>Sums a contiguous float32 or float64 CPU tensor over the ranks, in place, outside autograd.</summary>
     public void AllreduceSum(Tensor t, string what)
     {
         if (!IsDistributed) return;
-        if (!t.is_contiguous() || t.dtype != ScalarType.Float32)
-            throw new ArgumentException("allreduce needs a contiguous float32 tensor", nameof(t));
+        bool single = t.dtype == ScalarType.Float32;
+        if (!t.is_contiguous() || (!single && t.dtype != ScalarType.Float64))
+            throw new ArgumentException("allreduce needs a contiguous float32 or float64 tensor", nameof(t));
         long start = Stopwatch.GetTimestamp();
-        float* p = (float*)t.storage<float>().data_ptr() + t.storage_offset();
+        int size = single ? sizeof(float) : sizeof(double);
+        byte* p = (byte*)(single ? t.storage<float>().data_ptr() : t.storage<double>().data_ptr()) + t.storage_offset() * size;
         long n = t.numel();
         for (long off = 0; off < n; off += int.MaxValue)
         {
             int count = (int)Math.Min(int.MaxValue, n - off);
             Enter(what);
-            Leave(MpiNative.MPI_Allreduce(MpiNative.InPlace, (IntPtr)(p + off), count, _h!.Float, _h.Sum, _h.CommWorld), what);
+            Leave(MpiNative.MPI_Allreduce(MpiNative.InPlace, (IntPtr)(p + off * size), count, single ? _h!.Float : _h!.Double, _h.Sum,
+                _h.CommWorld), what);
         }
         AllreduceSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
     }

@@ -9,6 +9,7 @@ using GanSharp.Models.Spade;
 using GanSharp.Reporting;
 using GanSharp.Runtime;
 using GanSharp.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Runs;
@@ -46,6 +47,7 @@ public static partial class SpadeRunner
         var diagnostics = SpadeDiagnostics.Create(options, notice);
         RunSetup.Seed(options.Run.Seed);
         var spade = new SpadeModel(options.Model, options.Loss, vgg);
+        if (Float64Check.On) ToFloat64(spade, notice);
         var folder = new RunFolder(options.Run.RunDir);
         if (reference != null)
             ReferenceRun.LoadWeights([("G", spade.NetG), ("D", spade.NetD), ("E", spade.NetE)], folder, options.Run.WhichEpoch, notice);
@@ -75,6 +77,14 @@ public static partial class SpadeRunner
         {
             vgg?.Dispose();
         }
+    }
+
+    private static void ToFloat64(SpadeModel spade, Action<string> notice)
+    {
+        spade.NetG.to(ScalarType.Float64);
+        spade.NetD?.to(ScalarType.Float64);
+        spade.NetE?.to(ScalarType.Float64);
+        notice($"{Float64Check.Variable}=1: G, D and E train in float64 (a verification mode, not for real runs).");
     }
 
     // --batch-size is the global batch: each of the ranks trains on an equal contiguous part of it.
