@@ -12,7 +12,7 @@ namespace GanSharp.Distributed;
 /// Every collective runs under a watchdog: a rank that died or hangs would leave the others blocked in MPI forever, so a
 /// collective that waits longer than <see cref="Timeout"/> reports one sentence and aborts the job.
 /// </summary>
-internal sealed unsafe class Communicator
+internal sealed unsafe class Communicator : IRankSum
 {
     /// <summary>Open MPI's variable for the number of ranks; mpirun sets it in every rank's environment.</summary>
     public const string SizeVariable = "OMPI_COMM_WORLD_SIZE";

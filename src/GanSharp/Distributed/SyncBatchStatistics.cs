@@ -15,16 +15,16 @@ internal static class SyncBatchStatistics
     /// precise as F.batch_norm's own), updates the running statistics with the unbiased variance (momentum
     /// <paramref name="momentum"/>), and applies the affine weight and bias when given.
     /// </summary>
-    public static Tensor Normalize(Communicator comm, Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias,
+    public static Tensor Normalize(IRankSum comm, Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias,
         double momentum, double eps)
     {
         long c = x.shape[1];
         long count = x.numel() / c * comm.Size;
         long[] dims = [0, 2, 3];
         var shape = new long[] { 1, c, 1, 1 };
-        var mean = AllreduceSumFunction.apply(x.sum(dims)).div(count);
+        var mean = AllreduceSumFunction.apply(x.sum(dims), comm).div(count);
         var centered = x - mean.view(shape);
-        var variance = AllreduceSumFunction.apply(centered.square().sum(dims)).div(count);
+        var variance = AllreduceSumFunction.apply(centered.square().sum(dims), comm).div(count);
         if (runningMean is not null && runningVar is not null)
         {
             using var _ = no_grad();
@@ -40,20 +40,34 @@ internal static class SyncBatchStatistics
     /// <summary>y = Σ over ranks of x; dL/dx = Σ over ranks of dL_r/dy.</summary>
     private sealed class AllreduceSumFunction : autograd.SingleTensorFunction<AllreduceSumFunction>
     {
+        private const string RanksKey = "ranks";
+
         public override string Name => "GanSharpAllreduceSum";
 
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
         {
+            var ranks = (IRankSum)vars[1];
+            ctx.save_data(RanksKey, ranks);
             var sum = ((Tensor)vars[0]).contiguous().clone();
-            Communicator.World.AllreduceSum(sum, "synchronized batch norm (forward)");
+            ranks.AllreduceSum(sum, "synchronized batch norm (forward)");
             return sum;
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
         {
             var g = gradOutput.contiguous().clone();
-            Communicator.World.AllreduceSum(g, "synchronized batch norm (backward)");
-            return [g];
+            ((IRankSum)ctx.get_data(RanksKey)).AllreduceSum(g, "synchronized batch norm (backward)");
+            // One gradient per argument: none for the ranks.
+            return [g, null!];
         }
     }
+}
+
+/// <summary>What the synchronized batch norm needs of the ranks: their number and an in-place sum (tests simulate ranks).</summary>
+internal interface IRankSum
+{
+    int Size { get; }
+
+    /// <summary>Sums a contiguous floating CPU tensor over the ranks, in place; every rank calls it in the same order.</summary>
+    void AllreduceSum(Tensor t, string what);
 }
