@@ -27,12 +27,14 @@ public static class Program
                 return ConvProbe.Run(rest);
             case "gemm":
                 return GemmBench.Run(rest);
+            case "ranks":
+                return RanksBench.Run(rest);
             case "families":
                 FamiliesBench.Run(rest);
                 return 0;
             default:
                 Console.Error.WriteLine("usage: GanSharp.Bench <benchmark> [args]; benchmarks: loader, fid, spade, families, audit, diagnostics, "
-                    + "conv-probe, gemm");
+                    + "conv-probe, gemm, ranks");
                 return 2;
         }
     }

@@ -15,6 +15,7 @@ public static class Program
         NativeSetup.TuneAllocator();
         DistributedRun.OnFault(message => Console.Error.WriteLine($"error: {message}"));
         int code = Run(args);
+        if (DistributedRun.TimesLine() is { } times) Console.Error.WriteLine(times);
         DistributedRun.Finish();
         return code;
     }

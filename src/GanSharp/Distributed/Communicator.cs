@@ -58,8 +58,14 @@ internal sealed unsafe class Communicator : IRankSum
 
     public TimeSpan Timeout { get; }
 
-    /// <summary>Seconds spent in gradient allreduces so far (the bench reads it per step).</summary>
+    /// <summary>Seconds spent in tensor allreduces so far (gradients and synchronized norms), waiting for slower ranks included.</summary>
     public double AllreduceSeconds { get; private set; }
+
+    /// <summary>Seconds spent averaging gradients so far (flattening, allreduce, copying back); the bench reports it per step.</summary>
+    public double GradientSeconds { get; internal set; }
+
+    /// <summary>Tensor allreduce calls so far.</summary>
+    public long AllreduceCalls { get; private set; }
 
     private static int LaunchedSize() =>
         int.TryParse(Environment.GetEnvironmentVariable(SizeVariable), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) ? n : 1;
@@ -144,6 +150,7 @@ internal sealed unsafe class Communicator : IRankSum
                 _h.CommWorld), what);
         }
         AllreduceSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
+        AllreduceCalls++;
     }
 
     /// <summary>Rank 0's bytes to every rank (same length on every rank).</summary>

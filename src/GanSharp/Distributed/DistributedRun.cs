@@ -15,6 +15,18 @@ public static class DistributedRun
         if (Communicator.Launched) Communicator.World.Abort(exitCode);
     }
 
+    /// <summary>Set to 1, rank 0 prints its allreduce times at the end of a command (the ranks bench reads them).</summary>
+    public const string TimesVariable = "GANSHARP_MPI_TIMES";
+
+    /// <summary>Rank 0's allreduce totals as one line for <see cref="TimesVariable"/>, or null when not asked or alone.</summary>
+    public static string? TimesLine()
+    {
+        if (Environment.GetEnvironmentVariable(TimesVariable) != "1" || !Communicator.Launched || !Communicator.World.IsRoot) return null;
+        var w = Communicator.World;
+        return FormattableString.Invariant(
+            $"mpi-times: ranks {w.Size} allreduce_seconds {w.AllreduceSeconds:F4} gradient_seconds {w.GradientSeconds:F4} calls {w.AllreduceCalls}");
+    }
+
     /// <summary>Leaves MPI at the end of a successful command.</summary>
     public static void Finish() => Communicator.FinalizeIfStarted();
 }

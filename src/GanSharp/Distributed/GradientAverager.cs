@@ -19,6 +19,7 @@ internal sealed class GradientAverager(Communicator comm, IReadOnlyList<Paramete
     public void Average(string what)
     {
         if (!comm.IsDistributed) return;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         using var _ = no_grad();
         // p.grad hands out a new tensor handle per call: the scope frees them with the step.
         using var scope = NewDisposeScope();
@@ -38,6 +39,7 @@ internal sealed class GradientAverager(Communicator comm, IReadOnlyList<Paramete
             }
         }
         if (bucket.Count > 0) Reduce(bucket, what);
+        comm.GradientSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
     private void Reduce(List<Tensor> grads, string what)
