@@ -29,6 +29,8 @@ public static class TrainCommand
             using var cancel = new UserCancel(outer);
             var result = RunWithProgress(options, given, cancel.Token);
             var folder = new RunFolder(options.Run.RunDir);
+            // Under mpirun rank 0 speaks for the run.
+            if (!DistributedRun.IsRank0) return result.Interrupted ? ExitCodes.Interrupted : ExitCodes.Ok;
             if (result.Interrupted)
             {
                 AnsiConsole.MarkupLineInterpolated(
