@@ -153,6 +153,31 @@ internal sealed unsafe class Communicator : IRankSum
         AllreduceCalls++;
     }
 
+    /// <summary>
+    /// Every rank's <paramref name="t"/> (same shape on every rank, any dtype, CPU) stacked along dimension 0 in rank
+    /// order: [ranks · n, ...]. Alone, a copy of <paramref name="t"/>.
+    /// </summary>
+    public Tensor AllGather(Tensor t, string what)
+    {
+        using var local = t.contiguous();
+        if (!IsDistributed) return local.clone();
+        var shape = t.shape.ToArray();
+        shape[0] *= Size;
+        var all = empty(shape, dtype: t.dtype, device: t.device);
+        long bytes = local.numel() * local.element_size();
+        if (bytes > int.MaxValue) throw new ArgumentException("allgather of more than 2 GB per rank", nameof(t));
+        var send = local.bytes.ToArray();
+        var receive = new byte[bytes * Size];
+        fixed (byte* s = send)
+        fixed (byte* r = receive)
+        {
+            Enter(what);
+            Leave(MpiNative.MPI_Allgather((IntPtr)s, (int)bytes, _h!.Byte, (IntPtr)r, (int)bytes, _h.Byte, _h.CommWorld), what);
+        }
+        all.bytes = receive;
+        return all;
+    }
+
     /// <summary>Rank 0's bytes to every rank (same length on every rank).</summary>
     public void Broadcast(Span<byte> data, string what)
     {

@@ -38,6 +38,10 @@ internal static unsafe class MpiNative
     public static extern int MPI_Allreduce(IntPtr sendbuf, IntPtr recvbuf, int count, IntPtr datatype, IntPtr op, IntPtr comm);
 
     [DllImport(Lib)]
+    public static extern int MPI_Allgather(IntPtr sendbuf, int sendcount, IntPtr sendtype, IntPtr recvbuf, int recvcount, IntPtr recvtype,
+        IntPtr comm);
+
+    [DllImport(Lib)]
     public static extern int MPI_Bcast(IntPtr buffer, int count, IntPtr datatype, int root, IntPtr comm);
 
     [DllImport(Lib)]

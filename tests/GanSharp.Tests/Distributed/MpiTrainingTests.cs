@@ -18,12 +18,15 @@ public sealed class MpiTrainingTests(ITestOutputHelper log)
     // Adam (beta1 0, eps 1e-8) turns it into a +-lr step, so two correct runs end ~1e-3 apart. In float64 that noise is
     // ~1e-16 and any real difference (a wrong shard, loss scale, or synchronized-norm gradient) shows above 1e-5.
     [MpiTheory]
-    [InlineData("spectralinstance", "spectralspadeinstance3x3")]
-    [InlineData("spectralsync_batch", "spectralspadesyncbatch3x3")]
-    public void TwoRanksOfOneEqualOneRankOfTwo(string normD, string normG)
+    // The third case adds experience replay (a buffer of 2 fakes, filled by iteration 1, swapped with p 0.5 after).
+    [InlineData("spectralinstance", "spectralspadeinstance3x3", "")]
+    [InlineData("spectralsync_batch", "spectralspadesyncbatch3x3", "")]
+    [InlineData("spectralsync_batch", "spectralspadesyncbatch3x3", "--replay-size 2 --replay-prob 0.5")]
+    public void TwoRanksOfOneEqualOneRankOfTwo(string normD, string normG, string tricks)
     {
         using var tiny = new TinySpade();
-        string[] common = ["--max-iterations", "3", "--norm-D", normD, "--norm-E", normD, "--norm-G", normG, "--seed", "5"];
+        string[] common = ["--max-iterations", "3", "--norm-D", normD, "--norm-E", normD, "--norm-G", normG, "--seed", "5",
+            .. tricks.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
         string dll = typeof(GanSharp.Cli.Program).Assembly.Location;
         var env = new Dictionary<string, string?> { ["OMPI_MCA_btl"] = "self,tcp", ["OMP_NUM_THREADS"] = "1", ["GANSHARP_FLOAT64"] = "1" };
         var (code, output, error) = ChildProcess.Run("dotnet", [dll, .. tiny.Train(tiny.Checkpoints, common), "--name", "one"], env,
