@@ -22,6 +22,10 @@ public sealed class MpiTrainingTests(ITestOutputHelper log)
     [InlineData("spectralinstance", "spectralspadeinstance3x3", "")]
     [InlineData("spectralsync_batch", "spectralspadesyncbatch3x3", "")]
     [InlineData("spectralsync_batch", "spectralspadesyncbatch3x3", "--replay-size 2 --replay-prob 0.5")]
+    // The fourth adds the random tricks: instance noise, DiffAugment with ADA moving p every iteration, noisy soft targets.
+    [InlineData("spectralsync_batch", "spectralspadesyncbatch3x3",
+        "--instance-noise 0.1 --diff-augment color,translation,cutout --ada-target 0.01 --ada-interval 1 --ada-speed-images 20 " +
+        "--soft-labels uniform --flip-labels 0.5")]
     public void TwoRanksOfOneEqualOneRankOfTwo(string normD, string normG, string tricks)
     {
         using var tiny = new TinySpade();
@@ -36,6 +40,13 @@ public sealed class MpiTrainingTests(ITestOutputHelper log)
             ["-np", "2", "--oversubscribe", "--allow-run-as-root", "dotnet", dll, .. tiny.Train(tiny.Checkpoints, common), "--name", "two"];
         var (code2, out2, err2) = ChildProcess.Run(MpiRun, args, env, TimeSpan.FromMinutes(8));
         Assert.True(code2 == 0, out2 + err2);
+        if (tricks.Contains("--ada-target", StringComparison.Ordinal))
+        {
+            // ADA's p moves by the global batch on the statistic of all ranks: the same p as one process's.
+            double one = AdaP(Path.Combine(tiny.Checkpoints, "one")), two = AdaP(Path.Combine(tiny.Checkpoints, "two"));
+            log.WriteLine($"ADA p: one process {one}, two ranks {two}");
+            Assert.Equal(one, two, 12);
+        }
         foreach (var net in new[] { "G", "D" })
         {
             using var a = WeightsFile.ReadStateDict(Path.Combine(tiny.Checkpoints, "one", $"latest_net_{net}.pth"));
@@ -53,5 +64,12 @@ public sealed class MpiTrainingTests(ITestOutputHelper log)
             }
             Assert.True(worst <= 1e-5, $"{net}: largest difference {worst:E2}\n{string.Join("\n", diffs)}");
         }
+    }
+
+    private static double AdaP(string run)
+    {
+        var state = (Dictionary<object, object?>)PthReader.Read(Path.Combine(run, "latest_state.pth"))!;
+        var ada = (Dictionary<object, object?>)((Dictionary<object, object?>)state["extra"]!)["ada"]!;
+        return Convert.ToDouble(ada["p"], System.Globalization.CultureInfo.InvariantCulture);
     }
 }

@@ -1,6 +1,7 @@
 using GanSharp.Options;
 using GanSharp.Data;
 using GanSharp.Diagnostics;
+using GanSharp.Distributed;
 using GanSharp.Losses;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;
@@ -160,9 +161,10 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
         long step = context.Iteration;
         return new SpadeDiscriminatorTricks
         {
-            Image = image ? x => DiscriminatorImage(x, step) : null,
+            // Under mpirun the random tricks draw for the global batch and each rank keeps its samples' part.
+            Image = image ? x => GlobalDraws.Apply(x, g => DiscriminatorImage(g, step)) : null,
             FakePairs = replay ? pairs => _trick.Replay!.Mix(pairs) : null,
-            Targets = targets ? n => _trick.Targets([n]) : null,
+            Targets = targets ? n => GlobalDraws.Targets(n, m => _trick.Targets([m])) : null,
         };
     }
 
