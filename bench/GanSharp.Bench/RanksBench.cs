@@ -7,10 +7,11 @@ namespace GanSharp.Bench;
 /// <summary>
 /// Data-parallel throughput on this machine: <c>gansharp train</c> at crop 128, ngf/ndf 32, global batch 2, no VGG, as
 /// one process with 2 threads and as <c>mpirun -np 2</c> with 1 thread per rank (loopback TCP). Each configuration trains
-/// twice, <see cref="Short"/> and <see cref="Short"/> + N iterations; the difference of the wall times is N iterations
-/// without start-up, data set opening or the final checkpoint. Rank 0 reports its allreduce totals
-/// (<c>GANSHARP_MPI_TIMES=1</c>), differenced the same way: per step, the gradient averaging and all tensor allreduces
-/// (gradients and the synchronized norms' statistics), waiting for the slower rank included.
+/// <see cref="Short"/> + N iterations with a statistics record after every iteration; the elapsed times that stats.jsonl
+/// records after iteration <see cref="Short"/> and after the last give N iterations without start-up or warm-up. Rank 0
+/// reports its allreduce totals over the whole run (<c>GANSHARP_MPI_TIMES=1</c>), shown per iteration: the gradient
+/// averaging, and all tensor allreduces (gradients and the synchronized norms' statistics), waiting for the slower rank
+/// included.
 /// Usage: <c>ranks [--iterations N] [--cli path/to/gansharp.dll]</c>.
 /// </summary>
 public static class RanksBench
@@ -35,8 +36,8 @@ public static class RanksBench
                 TrainCount = 2 * (Short + n) + 2, ValCount = 1, Width = 160, Height = 128, Seed = 3,
             });
             Console.WriteLine($"CPU: {Cpu.Describe()}");
-            Console.WriteLine($"crop 128, ngf 32, ndf 32, global batch 2, no VGG; {n} timed iterations (difference of {Short + n} and {Short})");
-            Console.WriteLine("configuration           s/iter  images/s  allreduce s/step (gradients)");
+            Console.WriteLine($"crop 128, ngf 32, ndf 32, global batch 2, no VGG; iterations {Short + 1}-{Short + n} timed");
+            Console.WriteLine("configuration           s/iter  images/s  allreduce s/iter (of it gradients)");
             var one = Measure(info, cli, root, "one", ranks: 1, threads: 2, n);
             Console.WriteLine($"1 rank x 2 threads     {one.SecondsPerIteration,7:F3}  {2 / one.SecondsPerIteration,8:F2}  -");
             var two = Measure(info, cli, root, "two", ranks: 2, threads: 1, n);
@@ -55,12 +56,19 @@ public static class RanksBench
 
     private static Result Measure(SyntheticDatasetInfo info, string cli, string root, string name, int ranks, int threads, int n)
     {
-        var (t1, a1, g1) = Train(info, cli, root, $"{name}-short", ranks, threads, Short);
-        var (t2, a2, g2) = Train(info, cli, root, $"{name}-long", ranks, threads, Short + n);
-        return new Result((t2 - t1) / n, (a2 - a1) / n, (g2 - g1) / n);
+        var (allreduce, gradient) = Train(info, cli, root, name, ranks, threads, Short + n);
+        var times = new Dictionary<long, double>();
+        foreach (var line in File.ReadLines(Path.Combine(root, "ck", name, "stats.jsonl")))
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(line);
+            times[doc.RootElement.GetProperty("iteration").GetInt64()] = doc.RootElement.GetProperty("time").GetDouble();
+        }
+        long from = times.Keys.Where(k => k >= Short).Min(), to = times.Keys.Max();
+        if (to <= from) throw new InvalidOperationException($"{name}: stats.jsonl has no records after iteration {Short}");
+        return new Result((times[to] - times[from]) / (to - from), allreduce / (Short + n), gradient / (Short + n));
     }
 
-    private static (double Seconds, double Allreduce, double Gradient) Train(SyntheticDatasetInfo info, string cli, string root, string name,
+    private static (double Allreduce, double Gradient) Train(SyntheticDatasetInfo info, string cli, string root, string name,
         int ranks, int threads, int iterations)
     {
         var psi = new ProcessStartInfo(ranks == 1 ? "dotnet" : "/usr/bin/mpirun")
@@ -74,26 +82,24 @@ public static class RanksBench
         {
             cli, "train", "--no-vgg-loss", "--label-dir", info.TrainLabelDir, "--image-dir", info.TrainImageDir, "--label-nc", inv(info.LabelNc),
             "--no-instance", "--load-size", "128", "--crop-size", "128", "--batch-size", "2", "--ngf", "32", "--ndf", "32",
-            "--threads", inv(threads), "--max-iterations", inv(iterations), "--print-freq", "1000000", "--display-freq", "1000000",
+            "--threads", inv(threads), "--max-iterations", inv(iterations), "--print-freq", "2", "--display-freq", "1000000",
             "--save-latest-freq", "1000000", "--diversity-samples", "0", "--checkpoints-dir", Path.Combine(root, "ck"), "--name", name,
         })
             psi.ArgumentList.Add(a);
         psi.Environment["OMPI_MCA_btl"] = "self,tcp";
         psi.Environment["OMP_NUM_THREADS"] = inv(threads);
         psi.Environment["GANSHARP_MPI_TIMES"] = "1";
-        var sw = Stopwatch.StartNew();
         using var p = Process.Start(psi)!;
         var stderr = p.StandardError.ReadToEndAsync();
         string stdout = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
-        double seconds = sw.Elapsed.TotalSeconds;
         string err = stderr.Result;
         if (p.ExitCode != 0) throw new InvalidOperationException($"{name} exited with {p.ExitCode}:\n{stdout}\n{err}");
         var line = err.Split('\n').FirstOrDefault(l => l.StartsWith("mpi-times:", StringComparison.Ordinal));
-        if (line is null) return (seconds, 0, 0);
+        if (line is null) return (0, 0);
         var f = line.Split(' ');
         double at(string key) => double.Parse(f[Array.IndexOf(f, key) + 1], CultureInfo.InvariantCulture);
-        return (seconds, at("allreduce_seconds"), at("gradient_seconds"));
+        return (at("allreduce_seconds"), at("gradient_seconds"));
     }
 
     // The CLI built next to this repository's bench (Release), unless --cli names it.

@@ -18,10 +18,11 @@ public sealed class MpiTrainingTests(ITestOutputHelper log)
     // Adam (beta1 0, eps 1e-8) turns it into a +-lr step, so two correct runs end ~1e-3 apart. In float64 that noise is
     // ~1e-16 and any real difference (a wrong shard, loss scale, or synchronized-norm gradient) shows above 1e-5.
     [MpiTheory]
-    // The third case adds experience replay (a buffer of 2 fakes, filled by iteration 1, swapped with p 0.5 after).
+    // The third case adds the VAE (E's noise) and experience replay (a buffer of 2 fakes, filled by iteration 1, swapped
+    // with p 0.5 after).
     [InlineData("spectralinstance", "spectralspadeinstance3x3", "")]
     [InlineData("spectralsync_batch", "spectralspadesyncbatch3x3", "")]
-    [InlineData("spectralsync_batch", "spectralspadesyncbatch3x3", "--replay-size 2 --replay-prob 0.5")]
+    [InlineData("spectralsync_batch", "spectralspadesyncbatch3x3", "--use-vae --replay-size 2 --replay-prob 0.5")]
     // The fourth adds the random tricks: instance noise, DiffAugment with ADA moving p every iteration, noisy soft targets.
     [InlineData("spectralsync_batch", "spectralspadesyncbatch3x3",
         "--instance-noise 0.1 --diff-augment color,translation,cutout --ada-target 0.01 --ada-interval 1 --ada-speed-images 20 " +
@@ -47,7 +48,8 @@ public sealed class MpiTrainingTests(ITestOutputHelper log)
             log.WriteLine($"ADA p: one process {one}, two ranks {two}");
             Assert.Equal(one, two, 12);
         }
-        foreach (var net in new[] { "G", "D" })
+        string[] nets = tricks.Contains("--use-vae", StringComparison.Ordinal) ? ["G", "D", "E"] : ["G", "D"];
+        foreach (var net in nets)
         {
             using var a = WeightsFile.ReadStateDict(Path.Combine(tiny.Checkpoints, "one", $"latest_net_{net}.pth"));
             using var b = WeightsFile.ReadStateDict(Path.Combine(tiny.Checkpoints, "two", $"latest_net_{net}.pth"));
