@@ -6,7 +6,7 @@ namespace GanSharp.Bench;
 
 /// <summary>
 /// Data-parallel throughput on this machine: <c>gansharp train</c> at crop 128, ngf/ndf 32, global batch 2, no VGG, as
-/// one process with 2 threads and as <c>mpirun -np 2</c> with 1 thread per rank (loopback TCP). Each configuration trains
+/// one process with 2 threads, with 1 thread (for scale), and as <c>mpirun -np 2</c> with 1 thread per rank (loopback TCP). Each configuration trains
 /// <see cref="Short"/> + N iterations with a statistics record after every iteration; the elapsed times that stats.jsonl
 /// records after iteration <see cref="Short"/> and after the last give N iterations without start-up or warm-up. Rank 0
 /// reports its allreduce totals over the whole run (<c>GANSHARP_MPI_TIMES=1</c>), shown per iteration: the gradient
@@ -40,6 +40,9 @@ public static class RanksBench
             Console.WriteLine("configuration           s/iter  images/s  allreduce s/iter (of it gradients)");
             var one = Measure(info, cli, root, "one", ranks: 1, threads: 2, n);
             Console.WriteLine($"1 rank x 2 threads     {one.SecondsPerIteration,7:F3}  {2 / one.SecondsPerIteration,8:F2}  -");
+            // One thread alone, for scale: what each rank of the 2-rank job has.
+            var single = Measure(info, cli, root, "single", ranks: 1, threads: 1, n);
+            Console.WriteLine($"1 rank x 1 thread      {single.SecondsPerIteration,7:F3}  {2 / single.SecondsPerIteration,8:F2}  -");
             var two = Measure(info, cli, root, "two", ranks: 2, threads: 1, n);
             Console.WriteLine($"2 ranks x 1 thread     {two.SecondsPerIteration,7:F3}  {2 / two.SecondsPerIteration,8:F2}  " +
                 $"{two.AllreducePerStep:F4} ({two.GradientPerStep:F4})");
