@@ -52,4 +52,19 @@ internal sealed partial class Trainer<TBatch>
         bool stop = token.IsCancellationRequested;
         return _comm.IsDistributed ? _comm.AllreduceMax(stop ? 1 : 0, "the stop check") > 0 : stop;
     }
+
+    // Every rank's torch generator must stay in step (GlobalDraws, the replay buffer's draws rely on it), so work that
+    // only rank 0 does (pages, evaluation) gives the generator back as it found it.
+    private RngKeeper? KeepRngOnRoot() => _comm.IsDistributed ? new RngKeeper() : null;
+
+    private sealed class RngKeeper : IDisposable
+    {
+        private readonly Tensor _state = TorchSharp.torch.random.get_rng_state();
+
+        public void Dispose()
+        {
+            TorchSharp.torch.random.set_rng_state(_state);
+            _state.Dispose();
+        }
+    }
 }

@@ -279,7 +279,11 @@ internal sealed partial class Trainer<TBatch> : IDisposable where TBatch : IDisp
         if (EpochEnd != null)
         {
             // Evaluation is rank 0's; the flush is every rank's, because it reduces over the ranks.
-            if (_comm.IsRoot) EpochEnd(epoch, Stats);
+            if (_comm.IsRoot)
+            {
+                using var rng = KeepRngOnRoot();
+                EpochEnd(epoch, Stats);
+            }
             var record = Stats.Flush(epoch, pass.EpochImages, iteration, pass.Elapsed());
             CheckFinite(record, iteration, iteration);
         }
@@ -342,6 +346,7 @@ internal sealed partial class Trainer<TBatch> : IDisposable where TBatch : IDisp
     private void WriteVisuals(WebPage pages, TBatch batch, int epoch, long epochImages)
     {
         if (!_comm.IsRoot) return;
+        using var rng = KeepRngOnRoot();
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var visuals = _recipe.Visuals(batch);
