@@ -23,10 +23,11 @@ public sealed class MpiTrainingTests(ITestOutputHelper log)
     [InlineData("spectralinstance", "spectralspadeinstance3x3", "")]
     [InlineData("spectralsync_batch", "spectralspadesyncbatch3x3", "")]
     [InlineData("spectralsync_batch", "spectralspadesyncbatch3x3", "--use-vae --replay-size 2 --replay-prob 0.5")]
-    // The fourth adds the random tricks: instance noise, DiffAugment with ADA moving p every iteration, noisy soft targets.
+    // The fourth adds the random tricks (instance noise, DiffAugment with ADA moving p every iteration, noisy soft targets)
+    // and the EMA of G.
     [InlineData("spectralsync_batch", "spectralspadesyncbatch3x3",
         "--instance-noise 0.1 --diff-augment color,translation,cutout --ada-target 0.01 --ada-interval 1 --ada-speed-images 20 " +
-        "--soft-labels uniform --flip-labels 0.5")]
+        "--soft-labels uniform --flip-labels 0.5 --ema 0.9")]
     public void TwoRanksOfOneEqualOneRankOfTwo(string normD, string normG, string tricks)
     {
         using var tiny = new TinySpade();
@@ -48,7 +49,11 @@ public sealed class MpiTrainingTests(ITestOutputHelper log)
             log.WriteLine($"ADA p: one process {one}, two ranks {two}");
             Assert.Equal(one, two, 12);
         }
-        string[] nets = tricks.Contains("--use-vae", StringComparison.Ordinal) ? ["G", "D", "E"] : ["G", "D"];
+        string[] nets =
+        [
+            "G", "D", .. tricks.Contains("--use-vae", StringComparison.Ordinal) ? ["E"] : Array.Empty<string>(),
+            .. tricks.Contains("--ema", StringComparison.Ordinal) ? ["G_ema"] : Array.Empty<string>(),
+        ];
         foreach (var net in nets)
         {
             using var a = WeightsFile.ReadStateDict(Path.Combine(tiny.Checkpoints, "one", $"latest_net_{net}.pth"));
