@@ -31,12 +31,14 @@ public static class Program
                 return StudioBench.Run(rest);
             case "began-trace":
                 return BeganTrace.Run(rest);
+            case "ranks":
+                return RanksBench.Run(rest);
             case "families":
                 FamiliesBench.Run(rest);
                 return 0;
             default:
                 Console.Error.WriteLine("usage: GanSharp.Bench <benchmark> [args]; benchmarks: loader, fid, spade, families, audit, diagnostics, "
-                    + "conv-probe, gemm, studio, began-trace");
+                    + "conv-probe, gemm, studio, began-trace, ranks");
                 return 2;
         }
     }

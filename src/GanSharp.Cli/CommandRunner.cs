@@ -1,4 +1,5 @@
 using System.CommandLine;
+using GanSharp.Distributed;
 using Spectre.Console;
 
 namespace GanSharp.Cli;
@@ -20,6 +21,8 @@ public static class CommandRunner
         catch (GanSharpException e)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            // Under mpirun the other ranks would otherwise wait for this one until their watchdog fires.
+            DistributedRun.AbortOthers(ExitCodes.For(e.Kind));
             return ExitCodes.For(e.Kind);
         }
         catch (IOException e) when (AtomicFile.IsDiskFull(e))

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using GanSharp.Cli.Commands;
+using GanSharp.Distributed;
 using GanSharp.Runtime;
 
 namespace GanSharp.Cli;
@@ -12,7 +13,11 @@ public static class Program
         if (GcQuiet.ShouldRelaunch()) return GcQuiet.Relaunch(args, typeof(Program).Assembly.Location);
         // Must precede the first tensor: see NativeSetup.TuneAllocator.
         NativeSetup.TuneAllocator();
-        return Run(args);
+        DistributedRun.OnFault(message => Console.Error.WriteLine($"error: {message}"));
+        int code = Run(args);
+        if (DistributedRun.TimesLine() is { } times) Console.Error.WriteLine(times);
+        DistributedRun.Finish();
+        return code;
     }
 
     /// <summary>Parses and runs one command line; the exit code as the process would return it (tests call this).</summary>

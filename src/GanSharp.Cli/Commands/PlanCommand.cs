@@ -38,12 +38,22 @@ public static class PlanCommand
             + "says it.", DefaultValueFactory = _ => "auto"
         };
         scene.AcceptOnlyFromAmong("auto", "texture", "street");
+        var ranks = new Option<int>("--ranks")
+        {
+            Description = "Machines (mpirun ranks, one per machine like this one) to project a data-parallel training onto.",
+            DefaultValueFactory = _ => 1, HelpName = "k"
+        };
+        var bandwidth = new Option<double>("--bandwidth-gbps")
+        {
+            Description = "Network bandwidth between the machines, Gb/s (10 = 10 Gigabit Ethernet), for --ranks.",
+            DefaultValueFactory = _ => 10, HelpName = "b"
+        };
         // Hidden: a child process measures one probe, so its peak RSS is its own.
         var probe = new Option<int?>("--probe-crop") { Hidden = true };
         var cmd = new Command("plan", "Estimate parameters, memory and time of a GauGAN training on this machine, and say whether GauGAN "
             + "suits the data and budget.");
         spade.AddTo(cmd);
-        foreach (var o in new Option[] { size, epochs, memory, scene, probe })
+        foreach (var o in new Option[] { size, epochs, memory, scene, ranks, bandwidth, probe })
             cmd.Options.Add(o);
         cmd.SetGuardedAction((parse, _) =>
         {
@@ -54,6 +64,7 @@ public static class PlanCommand
                 DatasetSize = parse.GetValue(size), Epochs = parse.GetValue(epochs), MemoryGb = parse.GetValue(memory),
             };
             options.Validate();
+            RankPlanner.Check(options.BatchSize, parse.GetValue(ranks), parse.GetValue(bandwidth));
             if (parse.GetValue(probe) is int probeCrop)
             {
                 Console.WriteLine(Planner.FormatProbeLine(Planner.Probe(options, probeCrop)));
@@ -117,11 +128,23 @@ public static class PlanCommand
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine("[grey]Without the VGG loss (--no-vgg-loss); the VGG-19 network adds about 550 MB of weights and its "
                 + "activations. Times are for this machine at its present load.[/]");
-            foreach (var line in Planner.Verdict(e, audit, Enum.Parse<SceneKind>(parse.GetValue(scene)!, ignoreCase: true)))
-                AnsiConsole.MarkupLineInterpolated($"- {line}");
+            var lines = Planner.Verdict(e, audit, Enum.Parse<SceneKind>(parse.GetValue(scene)!, ignoreCase: true)).ToList();
+            if (parse.GetValue(ranks) > 1) lines.AddRange(WriteRanks(RankPlanner.Project(e, parse.GetValue(ranks), parse.GetValue(bandwidth))));
+            foreach (var line in lines) AnsiConsole.MarkupLineInterpolated($"- {line}");
             return ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    private static IReadOnlyList<string> WriteRanks(RankProjection p)
+    {
+        var table = new Table().AddColumns("", $"{p.Ranks} ranks at {p.BandwidthGbps:G} Gb/s");
+        table.AddRow("computing per iteration (batch / ranks per rank)", $"{p.ComputeSeconds:F2} s");
+        table.AddRow("gradient allreduce per iteration", $"{p.AllreduceBytes / 1e6:N0} MB per rank, {p.AllreduceSeconds:F2} s");
+        table.AddRow("time per iteration", $"{p.StepSeconds:F2} s ({p.OneMachineSeconds:F2} s on one machine)");
+        if (p.EpochHours is double h) table.AddRow("time per epoch", $"{h:F2} h");
+        AnsiConsole.Write(table);
+        return RankPlanner.Verdict(p);
     }
 
     // The child process measures the same network: every option of the plan that differs from train's default.

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using GanSharp.Cli.Options;
+using GanSharp.Distributed;
 using GanSharp.Models.Spade;
 using GanSharp.Runs;
 using GanSharp.Training;
@@ -28,6 +29,8 @@ public static class TrainCommand
             using var cancel = new UserCancel(outer);
             var result = RunWithProgress(options, given, cancel.Token);
             var folder = new RunFolder(options.Run.RunDir);
+            // Under mpirun rank 0 speaks for the run.
+            if (!DistributedRun.IsRank0) return result.Interrupted ? ExitCodes.Interrupted : ExitCodes.Ok;
             if (result.Interrupted)
             {
                 AnsiConsole.MarkupLineInterpolated(
@@ -60,6 +63,8 @@ public static class TrainCommand
     /// </summary>
     internal static TrainResult RunWithProgress(SpadeRunOptions options, HashSet<string> given, CancellationToken token, TimeSpan? budget = null)
     {
+        // Ranks other than 0 of an mpirun job train silently: rank 0 speaks for the run.
+        if (!DistributedRun.IsRank0) return SpadeRunner.Train(options, given, token, notice: _ => { });
         var latest = new LatestStatsSink();
         var doctor = new GanSharp.Diagnostics.LiveDoctor(Path.Combine(options.Run.RunDir, GanSharp.Diagnostics.LiveDoctor.LogFileName));
         if (!string.IsNullOrEmpty(options.Data.LabelDir))

@@ -54,6 +54,16 @@ public sealed class SpadeBatch : IDisposable
     /// <summary>Position right after this batch; (epoch + 1, 0) after an epoch's last batch. Save this one.</summary>
     public LoaderPosition Next { get; }
 
+    /// <summary>This batch with its photo and semantics in <paramref name="dtype"/>; it takes this batch's tensors over.</summary>
+    internal SpadeBatch ToFloating(ScalarType dtype)
+    {
+        if (Image.dtype == dtype) return this;
+        var batch = new SpadeBatch(Label, Instance, Image.to_type(dtype), Semantics.to_type(dtype), Paths, Indices, Position, Next);
+        Image.Dispose();
+        Semantics.Dispose();
+        return batch;
+    }
+
     public void Dispose()
     {
         Label.Dispose();
@@ -95,6 +105,12 @@ public sealed class SpadeLoader
     /// <summary>Batches per epoch.</summary>
     public int BatchesPerEpoch => (SamplesPerEpoch + Options.BatchSize - 1) / Options.BatchSize;
 
+    /// <summary>
+    /// This process's rank among <c>Ranks</c> data-parallel ranks (0 of 1 alone): with several, each global batch of
+    /// --batch-size samples is split contiguously and the rank delivers its part, as PyTorch's DistributedSampler.
+    /// </summary>
+    public (int Rank, int Ranks) Shard { get; init; } = (0, 1);
+
     /// <summary>Timing of the last finished or abandoned enumeration.</summary>
     public LoaderStats LastStats => _last;
 
@@ -107,6 +123,15 @@ public sealed class SpadeLoader
         var order = new int[n];
         for (int i = 0; i < n; i++) order[i] = i;
         return order;
+    }
+
+    /// <summary>Positions [i·B + r·b, i·B + (r+1)·b) of the epoch's order for each global batch i (B = b·ranks).</summary>
+    internal static int[] ShardOrder(int[] order, int perEpoch, int batch, int rank, int ranks)
+    {
+        int local = batch / ranks, batches = perEpoch / batch;
+        var mine = new int[batches * local];
+        for (int i = 0; i < batches; i++) Array.Copy(order, i * batch + rank * local, mine, i * local, local);
+        return mine;
     }
 
     /// <summary>
@@ -129,18 +154,22 @@ public sealed class SpadeLoader
                 $"loader position index {start.Index} is outside epoch {start.Epoch}'s {perEpoch} samples: the data set changed since the "
                     + "checkpoint; resume from the next epoch or restore the data.");
         int batch = Options.BatchSize;
-        var order = Order(start.Epoch);
-        int count = perEpoch - start.Index;
+        var (rank, ranks) = Shard;
+        // A rank reads its own slice of each global batch; positions stay global, so a resume may use another rank count.
+        int local = batch / ranks;
+        var order = ranks == 1 ? Order(start.Epoch) : ShardOrder(Order(start.Epoch), perEpoch, batch, rank, ranks);
+        int first = ranks == 1 ? start.Index : start.Index / batch * local;
+        int count = ranks == 1 ? perEpoch - start.Index : (perEpoch - start.Index) / batch * local;
         var sw = Stopwatch.StartNew();
         var waiting = TimeSpan.Zero;
         int delivered = 0;
-        using var fetcher = new Prefetcher(_dataset, order, start.Index, count, start.Epoch, Options.NumWorkers,
-            Math.Max(2 * batch, 2 * Options.NumWorkers), cancel);
+        using var fetcher = new Prefetcher(_dataset, order, first, count, start.Epoch, Options.NumWorkers,
+            Math.Max(2 * local, 2 * Options.NumWorkers), cancel);
         try
         {
-            for (int k = 0; k < count; k += batch)
+            for (int k = 0; k < count; k += local)
             {
-                int size = Math.Min(batch, count - k);
+                int size = Math.Min(local, count - k);
                 var samples = new Sample[size];
                 for (int j = 0; j < size; j++)
                 {
@@ -149,9 +178,10 @@ public sealed class SpadeLoader
                     waiting += Stopwatch.GetElapsedTime(t0);
                 }
                 delivered += size;
-                int after = start.Index + k + size;
+                int at = start.Index + k / local * batch;
+                int after = at + size * ranks;
                 var next = after >= perEpoch ? new LoaderPosition(start.Epoch + 1, 0) : new LoaderPosition(start.Epoch, after);
-                yield return (samples, new LoaderPosition(start.Epoch, start.Index + k), next);
+                yield return (samples, new LoaderPosition(start.Epoch, at), next);
             }
         }
         finally

@@ -1,3 +1,4 @@
+using GanSharp.Distributed;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -71,6 +72,9 @@ internal sealed class ParamFreeNorm : nn.Module<Tensor, Tensor>
             using var _ = no_grad();
             num_batches_tracked!.add_(1);
         }
+        // Across ranks the statistics are the global batch's; one process keeps F.batch_norm, bit for bit as before.
+        if (training && Kind == ParamFreeNormKind.SyncBatch && Communicator.World.IsDistributed)
+            return SyncBatchStatistics.Normalize(Communicator.World, input, running_mean, running_var, weight, bias, Momentum, Eps);
         return F.batch_norm(input, running_mean, running_var, weight, bias, training: training, momentum: Momentum, eps: Eps);
     }
 }

@@ -1,6 +1,7 @@
 using GanSharp.Options;
 using GanSharp.Data;
 using GanSharp.Diagnostics;
+using GanSharp.Distributed;
 using GanSharp.Interop;
 using GanSharp.Interop.NVlabs;
 using GanSharp.Kernels;
@@ -8,6 +9,7 @@ using GanSharp.Models.Spade;
 using GanSharp.Reporting;
 using GanSharp.Runtime;
 using GanSharp.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Runs;
@@ -29,8 +31,12 @@ public static partial class SpadeRunner
         Action<TrainProgress>? progress = null,
         IEnumerable<IStatsSink>? sinks = null)
     {
-        using var runLock = RunSetup.TakeFolder(options.Run, notice);
+        var ranks = Communicator.World;
+        // Rank 0 owns the folder (lock, recovery, logs, checkpoints); the others read it once it has been recovered.
+        using var runLock = ranks.IsRoot ? RunSetup.TakeFolder(options.Run, notice) : null;
+        ranks.Barrier("the run folder's recovery by rank 0");
         options = PrepareOptions(options, given, out var state, out var reference);
+        CheckRanks(options, ranks.Size);
         RunSetup.SetThreads(options.Threads, gemmConvolutions: true);
         notice($"SPADE convolutions: {GemmConvolution.Status}.");
         var dataset = OpenTrainingData(ref options, notice);
@@ -41,17 +47,18 @@ public static partial class SpadeRunner
         var diagnostics = SpadeDiagnostics.Create(options, notice);
         RunSetup.Seed(options.Run.Seed);
         var spade = new SpadeModel(options.Model, options.Loss, vgg);
+        if (Float64Check.On) ToFloat64(spade, notice);
         var folder = new RunFolder(options.Run.RunDir);
         if (reference != null)
             ReferenceRun.LoadWeights([("G", spade.NetG), ("D", spade.NetD), ("E", spade.NetE)], folder, options.Run.WhichEpoch, notice);
         using var recipe = new SpadeRecipe(spade, options.Optim, options.Tricks) { Diagnostics = diagnostics };
-        var (json, runFiles) = WriteRunFiles(folder, options);
-        if (reference == null) folder.RewindLogs(state);
+        var (json, runFiles) = WriteRunFiles(folder, options, ranks.IsRoot);
+        if (reference == null && ranks.IsRoot) folder.RewindLogs(state);
         // A resumed log goes on as if never stopped; continuing a run of the reference marks where ours begins.
-        using var stats = RunSetup.OpenStats(folder, options.Run.TfLog, SpadeRecipe.IsLossName, header: state == null,
-            resumed: reference != null, sinks);
+        using var stats = !ranks.IsRoot ? new StatsCollector() : RunSetup.OpenStats(folder, options.Run.TfLog, SpadeRecipe.IsLossName,
+            header: state == null, resumed: reference != null, sinks);
 
-        var source = new SpadeBatchSource(new SpadeLoader(dataset), token);
+        var source = new SpadeBatchSource(new SpadeLoader(dataset) { Shard = (ranks.Rank, ranks.Size) }, token);
         using var trainer = new Trainer<SpadeBatch>(recipe, source, options.Run, options.Optim.TotalEpochs, json, stats)
         {
             DivergenceAdvice = RunSetup.DivergenceAdvice(RunKind.Spade),
@@ -70,6 +77,24 @@ public static partial class SpadeRunner
         {
             vgg?.Dispose();
         }
+    }
+
+    private static void ToFloat64(SpadeModel spade, Action<string> notice)
+    {
+        spade.NetG.to(ScalarType.Float64);
+        spade.NetD?.to(ScalarType.Float64);
+        spade.NetE?.to(ScalarType.Float64);
+        notice($"{Float64Check.Variable}=1: G, D and E train in float64 (a verification mode, not for real runs).");
+    }
+
+    // --batch-size is the global batch: each of the ranks trains on an equal contiguous part of it.
+    private static void CheckRanks(SpadeRunOptions options, int ranks)
+    {
+        int batch = options.Data.BatchSize;
+        if (ranks > 1 && batch % ranks != 0)
+            throw new GanSharpException(ErrorKind.Usage,
+                $"--batch-size {batch} is the global batch and must divide by the {ranks} ranks of mpirun: use a multiple of {ranks}, " +
+                    $"such as {Math.Max(1, batch / ranks) * ranks}.");
     }
 
     // The options as resolved for training, checked: --seed covers data order, crops and flips too, and a resumed
@@ -125,7 +150,7 @@ public static partial class SpadeRunner
     }
 
     // options.json and the reference's opt.txt, written now and saved with every checkpoint unit.
-    private static (string Json, Dictionary<string, string> RunFiles) WriteRunFiles(RunFolder folder, SpadeRunOptions options)
+    private static (string Json, Dictionary<string, string> RunFiles) WriteRunFiles(RunFolder folder, SpadeRunOptions options, bool write)
     {
         Directory.CreateDirectory(folder.Dir);
         string json = options.ToJson();
@@ -134,7 +159,7 @@ public static partial class SpadeRunner
             [Path.GetFileName(folder.OptionsJsonPath)] = json,
             [Path.GetFileName(folder.OptTxtPath)] = options.ToOptText(Defaults(options)),
         };
-        foreach (var (file, text) in runFiles) AtomicFile.WriteAllText(Path.Combine(folder.Dir, file), text);
+        if (write) foreach (var (file, text) in runFiles) AtomicFile.WriteAllText(Path.Combine(folder.Dir, file), text);
         return (json, runFiles);
     }
 

@@ -51,6 +51,12 @@ public sealed class StatsCollector : IDisposable
     public void Subscribe(IStatsSink sink) => _sinks.Add(sink);
 
     /// <summary>
+    /// Combines each flush's means with the other ranks' (data-parallel training), in the names' order; null alone.
+    /// Every rank flushes at the same iterations, so this may run a collective.
+    /// </summary>
+    internal Func<List<string>, Dictionary<string, double>, (List<string>, Dictionary<string, double>)>? Reduce { get; set; }
+
+    /// <summary>
     /// The iteration the next reports belong to, counted as <see cref="StatsRecord.Iteration"/> counts (iterations done
     /// when it ends); the trainer's step context sets it. Null until set: divergence is then placed between flushes.
     /// </summary>
@@ -175,6 +181,7 @@ public sealed class StatsCollector : IDisposable
             }
         }
         var ordering = _order.Where(values.ContainsKey).ToList();
+        if (Reduce is not null) (ordering, values) = Reduce(ordering, values);
         var result = new OrderedValues(ordering, values);
         string? firstBad = null;
         long? firstBadIteration = null;

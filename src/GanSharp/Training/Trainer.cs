@@ -23,7 +23,7 @@ public sealed record TrainResult(TrainPosition Position, bool Completed, bool In
 /// learning rates per epoch, reports statistics at print intervals, writes sample pages, and saves resumable
 /// checkpoints. It knows nothing about any family.
 /// </summary>
-internal sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
+internal sealed partial class Trainer<TBatch> : IDisposable where TBatch : IDisposable
 {
     private readonly IGanRecipe<TBatch> _recipe;
     private readonly IBatchSource<TBatch> _source;
@@ -46,6 +46,7 @@ internal sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         _folder = new RunFolder(run.RunDir);
         foreach (var slot in recipe.Optimizers) _optimizers[slot.Name] = CreateOptimizer(slot);
         _networkStats = new NetworkStatistics(recipe.Networks, recipe.Optimizers);
+        JoinRanks(recipe.Optimizers);
         foreach (var phase in recipe.Phases)
             if (!_optimizers.ContainsKey(phase.Optimizer))
                 throw new InvalidOperationException($"phase {phase.Name} names optimizer {phase.Optimizer}, which the {recipe.Family} recipe does " +
@@ -103,6 +104,7 @@ internal sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
     /// <summary>Trains from <paramref name="start"/> (a fresh run starts at epoch 1, batch 0).</summary>
     public TrainResult Run(TrainPosition start, CancellationToken token, Action<TrainProgress>? progress = null)
     {
+        BroadcastNetworks();
         var pass = new Pass(this, start);
         _lastFlush = start.Iteration;
         for (int epoch = start.Epoch; epoch <= _totalEpochs; epoch++)
@@ -235,6 +237,7 @@ internal sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
             opt.zero_grad();
             var loss = _recipe.Loss(phase, current, ctx);
             loss.backward();
+            AverageGradients(phase.Optimizer);
             // Gradients exist only between backward and step: the family-agnostic hook.
             if (logStep && r == phase.Repeat - 1) _networkStats.Report(phase.Optimizer, Stats);
             opt.step();
@@ -263,7 +266,7 @@ internal sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         pass.Position = new TrainPosition(epoch, index, iteration, pass.EpochImages, pass.Elapsed());
         if (totalImages % _run.SaveLatestFreq < batchSize) SaveChecked("latest", pass.Position, iteration);
         progress?.Invoke(new TrainProgress(epoch, _totalEpochs, index, pass.PerEpoch, iteration, pass.TotalIterations, pass.Elapsed()));
-        if (!token.IsCancellationRequested) return null;
+        if (!StopRequested(token)) return null;
         SaveChecked("latest", pass.Position, iteration);
         return new TrainResult(pass.Position, Completed: false, Interrupted: true, StoppedBy: "user");
     }
@@ -275,7 +278,12 @@ internal sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
         pass.Position = new TrainPosition(epoch + 1, 0, iteration, 0, pass.Elapsed());
         if (EpochEnd != null)
         {
-            EpochEnd(epoch, Stats);
+            // Evaluation is rank 0's; the flush is every rank's, because it reduces over the ranks.
+            if (_comm.IsRoot)
+            {
+                using var rng = KeepRngOnRoot();
+                EpochEnd(epoch, Stats);
+            }
             var record = Stats.Flush(epoch, pass.EpochImages, iteration, pass.Elapsed());
             CheckFinite(record, iteration, iteration);
         }
@@ -326,6 +334,7 @@ internal sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
 
     private void Save(string which, TrainPosition position)
     {
+        if (!_comm.IsRoot) return;
         var extra = _recipe.ExtraState();
         extra[NetworkStatisticsKey] = _networkStats.State();
         _folder.Save(which, _recipe.Family, _recipe.Networks, _optimizers, position, extra, _optionsJson, RunFiles);
@@ -336,6 +345,8 @@ internal sealed class Trainer<TBatch> : IDisposable where TBatch : IDisposable
 
     private void WriteVisuals(WebPage pages, TBatch batch, int epoch, long epochImages)
     {
+        if (!_comm.IsRoot) return;
+        using var rng = KeepRngOnRoot();
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var visuals = _recipe.Visuals(batch);

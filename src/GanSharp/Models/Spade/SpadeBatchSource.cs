@@ -10,6 +10,9 @@ internal sealed class SpadeBatchSource(SpadeLoader loader, CancellationToken can
 
     public int BatchSize => loader.Dataset.Options.BatchSize;
 
-    public IEnumerable<SpadeBatch> Epoch(int epoch, int startIndex) =>
-        loader.ReadEpoch(new LoaderPosition(epoch, startIndex * BatchSize), cancel);
+    public IEnumerable<SpadeBatch> Epoch(int epoch, int startIndex)
+    {
+        var batches = loader.ReadEpoch(new LoaderPosition(epoch, startIndex * BatchSize), cancel);
+        return Float64Check.On ? batches.Select(b => b.ToFloating(Float64Check.Dtype)) : batches;
+    }
 }

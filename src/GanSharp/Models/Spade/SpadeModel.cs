@@ -293,9 +293,12 @@ public sealed class SpadeModel : IDisposable
         var std = logvar.mul(0.5).exp_();
         // Drawn in float32 whatever the model's precision, so that a float64 check of an iteration sees the noise
         // the float32 iteration (and the reference, from the same seed) drew.
-        var eps = std.dtype == ScalarType.Float32 && noise is null
-            ? randn_like(std)
-            : randn(std.shape, dtype: ScalarType.Float32, device: std.device, generator: noise).to(std.dtype);
+        // Under mpirun drawn for the global batch, each rank keeping its samples' part (GlobalDraws); inference draws
+        // from the caller's own generator.
+        var eps = noise is not null
+            ? randn(std.shape, dtype: ScalarType.Float32, device: std.device, generator: noise).to(std.dtype)
+            : Distributed.GlobalDraws.Apply(std, s => s.dtype == ScalarType.Float32 ? randn_like(s)
+                : randn(s.shape, dtype: ScalarType.Float32, device: s.device).to(s.dtype));
         return eps.mul_(std).add_(mu).MoveToOuterDisposeScope();
     }
 
@@ -306,7 +309,9 @@ public sealed class SpadeModel : IDisposable
         {
             var (mu, logvar) = NetE!.call(image);
             z = Reparameterize(mu, logvar);
-            if (computeKld) kld = KldLoss.Compute(mu, logvar).mul(LossOptions.LambdaKld);
+            // The reference's KLD is a sum over the batch, not a mean: under mpirun each rank sums its part and the
+            // gradients are averaged over the K ranks, so K times the part keeps the global batch's sum.
+            if (computeKld) kld = KldLoss.Compute(mu, logvar).mul(LossOptions.LambdaKld * Distributed.Communicator.World.Size);
         }
         return (NetG.call(semantics, z), kld);
     }

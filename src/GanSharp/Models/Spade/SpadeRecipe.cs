@@ -1,9 +1,11 @@
 using GanSharp.Options;
 using GanSharp.Data;
 using GanSharp.Diagnostics;
+using GanSharp.Distributed;
 using GanSharp.Losses;
 using GanSharp.Training;
 using GanSharp.Training.Tricks;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GanSharp.Models.Spade;
@@ -33,7 +35,7 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
         _model = model;
         _optim = optim;
         _trick = new GanTricks(_tricks, PenaltyKind.None, penaltyWeight: 10.0, emaBeta: 0, model.NetG,
-            () => new SpadeGenerator(model.Options, model.NetG.parameters().First().device));
+            () => ShadowGenerator(model));
         // A gradient penalty differentiates D's output twice; the GEMM convolutions have a single backward.
         if (_trick.Penalty != PenaltyKind.None && model.NetD is not null) model.NetD.SingleBackwardGemm = false;
         // --lr-g/--lr-d set the epoch-1 rate; SPADE's schedule (TTUR, linear decay) then scales it like the reference's.
@@ -56,6 +58,15 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
             new OptimizerSlot("D", model.DiscriminatorParameters().ToList(), OptimizerKind.Adam, lrD, b1, b2),
         ];
         model.Train(true);
+    }
+
+    // The EMA copy of G, in G's dtype (float64 under GANSHARP_FLOAT64).
+    private static SpadeGenerator ShadowGenerator(SpadeModel model)
+    {
+        var first = model.NetG.parameters().First();
+        var g = new SpadeGenerator(model.Options, first.device);
+        if (first.dtype != ScalarType.Float32) g.to(first.dtype);
+        return g;
     }
 
     public string Family => "spade";
@@ -160,9 +171,10 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
         long step = context.Iteration;
         return new SpadeDiscriminatorTricks
         {
-            Image = image ? x => DiscriminatorImage(x, step) : null,
+            // Under mpirun the random tricks draw for the global batch and each rank keeps its samples' part.
+            Image = image ? x => GlobalDraws.Apply(x, g => DiscriminatorImage(g, step)) : null,
             FakePairs = replay ? pairs => _trick.Replay!.Mix(pairs) : null,
-            Targets = targets ? n => _trick.Targets([n]) : null,
+            Targets = targets ? n => GlobalDraws.Targets(n, m => _trick.Targets([m])) : null,
         };
     }
 

@@ -1,3 +1,4 @@
+using GanSharp.Distributed;
 using static TorchSharp.torch;
 
 namespace GanSharp.Training.Tricks;
@@ -33,17 +34,25 @@ public sealed class AdaptiveAugment(double target, double pMax, int speedImages,
         _signCount += dReal.numel();
     }
 
-    /// <summary>Counts one iteration of <paramref name="batchSize"/> images; every <c>interval</c> iterations moves p (one sync).</summary>
+    /// <summary>
+    /// Counts one iteration of <paramref name="batchSize"/> images (this rank's part of the batch); every <c>interval</c>
+    /// iterations moves p (one sync). Under mpirun the sign sums and counts are summed over the ranks first and the step
+    /// counts the global batch, so every rank moves p alike, as one process with the whole batch would.
+    /// </summary>
     public void Step(int batchSize)
     {
         _steps++;
-        if (_steps % interval != 0 || _signSum is null || _signCount == 0) return;
-        LastRt = _signSum.item<double>() / _signCount;
-        double adjust = Math.Sign(LastRt - target) * (double)batchSize * interval / speedImages;
-        P = Math.Clamp(P + adjust, 0, pMax);
-        _signSum.Dispose();
+        if (_steps % interval != 0) return;
+        var comm = Communicator.World;
+        Span<double> sums = [_signSum?.item<double>() ?? 0, _signCount];
+        comm.AllreduceSum(sums, "ADA's statistic");
+        _signSum?.Dispose();
         _signSum = null;
         _signCount = 0;
+        if (sums[1] == 0) return;
+        LastRt = sums[0] / sums[1];
+        double adjust = Math.Sign(LastRt - target) * (double)batchSize * comm.Size * interval / speedImages;
+        P = Math.Clamp(P + adjust, 0, pMax);
     }
 
     /// <summary>p and the counters for the checkpoint (the partial sign sum is folded in so resume is exact).</summary>

@@ -1,3 +1,4 @@
+using GanSharp.Distributed;
 using static TorchSharp.torch;
 
 namespace GanSharp.Training.Tricks;
@@ -19,8 +20,23 @@ internal sealed class ReplayBuffer(int capacity, double probability) : IDisposab
     /// <summary>Fakes stored so far.</summary>
     public int Count => _count;
 
-    /// <summary>The batch D should see: <paramref name="fakes"/> with some samples swapped for stored ones (detached).</summary>
+    /// <summary>
+    /// The batch D should see: <paramref name="fakes"/> with some samples swapped for stored ones (detached).
+    /// Under mpirun every rank mixes the global batch (all ranks' fakes in rank order) into its own copy of the buffer,
+    /// with the same draws (the ranks' generators agree), and keeps its part: the buffers stay identical on every rank,
+    /// so rank 0's checkpoint holds each rank's, and K ranks of batch b replay as one process of batch K·b.
+    /// </summary>
     public Tensor Mix(Tensor fakes, Generator? gen = null)
+    {
+        var comm = Communicator.World;
+        if (!comm.IsDistributed) return MixGlobal(fakes, gen);
+        using var scope = NewDisposeScope();
+        long n = fakes.shape[0];
+        var all = comm.AllGather(fakes.detach(), "the replay buffer's fakes");
+        return MixGlobal(all, gen).narrow(0, comm.Rank * n, n).clone().MoveToOuterDisposeScope();
+    }
+
+    private Tensor MixGlobal(Tensor fakes, Generator? gen)
     {
         using var scope = NewDisposeScope();
         var fresh = fakes.detach();

@@ -1,0 +1,45 @@
+namespace GanSharp.Tests.Distributed;
+
+/// <summary>A fact that launches mpirun itself; skipped, with the reason, only where Open MPI's mpirun is absent.</summary>
+public sealed class MpiFactAttribute : FactAttribute
+{
+    public const string MpiRun = "/usr/bin/mpirun";
+
+    public const string Absent = "mpirun is not installed here (apt-get install openmpi-bin libopenmpi-dev; .ci/run does it as root)";
+
+    public MpiFactAttribute()
+    {
+        if (!File.Exists(MpiRun)) Skip = Absent;
+    }
+}
+
+/// <summary>A theory that launches mpirun itself; skipped, with the reason, only where Open MPI's mpirun is absent.</summary>
+public sealed class MpiTheoryAttribute : TheoryAttribute
+{
+    public MpiTheoryAttribute()
+    {
+        if (!File.Exists(MpiFactAttribute.MpiRun)) Skip = MpiFactAttribute.Absent;
+    }
+}
+
+/// <summary>gansharp command lines as a 2-rank mpirun job on loopback, or as one plain process, with their output.</summary>
+internal static class MpiJob
+{
+    public static string Dll => typeof(GanSharp.Cli.Program).Assembly.Location;
+
+    public static Dictionary<string, string?> Environment(bool float64) => new()
+    {
+        ["OMPI_MCA_btl"] = "self,tcp", ["OMP_NUM_THREADS"] = "1", ["GANSHARP_FLOAT64"] = float64 ? "1" : "0",
+    };
+
+    /// <summary>Runs the command under <c>mpirun -np <paramref name="ranks"/></c> (plain dotnet for 1); a non-zero exit fails the test.</summary>
+    public static string Run(int ranks, IEnumerable<string> args, bool float64 = false)
+    {
+        var (file, all) = ranks == 1 ? ("dotnet", new List<string> { Dll })
+            : (MpiFactAttribute.MpiRun, new List<string> { "-np", $"{ranks}", "--oversubscribe", "--allow-run-as-root", "dotnet", Dll });
+        all.AddRange(args);
+        var (code, output, error) = Reliability.ChildProcess.Run(file, all, Environment(float64), TimeSpan.FromMinutes(6));
+        Assert.True(code == 0, $"{file} {string.Join(' ', all)} exited with {code}:\n{output}\n{error}");
+        return output + error;
+    }
+}
