@@ -25,6 +25,10 @@ public sealed class MpiTheoryAttribute : TheoryAttribute
 /// <summary>gansharp command lines as a 2-rank mpirun job on loopback, or as one plain process, with their output.</summary>
 internal static class MpiJob
 {
+    /// <summary>The mpirun tests take turns: two jobs of two ranks each on two cores would stretch every time bound, and a
+    /// test that kills a rank must only ever see its own job's.</summary>
+    public const string Collection = "mpirun";
+
     public static string Dll => typeof(GanSharp.Cli.Program).Assembly.Location;
 
     public static Dictionary<string, string?> Environment(bool float64) => new()
@@ -43,3 +47,6 @@ internal static class MpiJob
         return output + error;
     }
 }
+
+[CollectionDefinition(MpiJob.Collection)]
+public sealed class MpiCollection;

@@ -4,6 +4,7 @@ using GanSharp.Tests.Reliability;
 namespace GanSharp.Tests.Distributed;
 
 /// <summary>Refusals and faults of a 2-rank mpirun job on loopback (the built CLI); skipped only where mpirun is absent.</summary>
+[Collection(MpiJob.Collection)]
 public sealed class MpiFaultTests
 {
     private const string MpiRun = MpiFactAttribute.MpiRun;
@@ -42,7 +43,7 @@ public sealed class MpiFaultTests
             var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
             while (!File.Exists(Path.Combine(tiny.Checkpoints, "killed", "options.json")) && DateTime.UtcNow < deadline) Thread.Sleep(200);
             Thread.Sleep(3000);
-            int victim = RankProcess(1);
+            int victim = RankProcess(1, tiny.Checkpoints);
             Assert.True(victim > 0, "rank 1's process was not found");
             var killed = Stopwatch.StartNew();
             Process.GetProcessById(victim).Kill();
@@ -58,8 +59,9 @@ public sealed class MpiFaultTests
         }
     }
 
-    // The process of that rank which has Open MPI loaded (gansharp may have restarted itself once, see GcQuiet).
-    private static int RankProcess(int rank)
+    // The process of that rank of this test's job (its command line names this test's own folder: other mpirun tests
+    // may run beside it) which has Open MPI loaded (gansharp may have restarted itself once, see GcQuiet).
+    private static int RankProcess(int rank, string marker)
     {
         foreach (var dir in Directory.GetDirectories("/proc"))
         {
@@ -69,6 +71,7 @@ public sealed class MpiFaultTests
                 string env = File.ReadAllText(Path.Combine(dir, "environ"));
                 if (!env.Contains($"\0OMPI_COMM_WORLD_RANK={rank}\0", StringComparison.Ordinal) &&
                     !env.StartsWith($"OMPI_COMM_WORLD_RANK={rank}\0", StringComparison.Ordinal)) continue;
+                if (!File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(marker, StringComparison.Ordinal)) continue;
                 if (File.ReadAllText(Path.Combine(dir, "maps")).Contains("libmpi.so", StringComparison.Ordinal)) return pid;
             }
             catch (IOException)

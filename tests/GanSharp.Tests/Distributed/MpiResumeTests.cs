@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 namespace GanSharp.Tests.Distributed;
 
 /// <summary>A 2-rank run stopped and resumed, with the same and with another number of ranks (mpirun on loopback).</summary>
+[Collection(MpiJob.Collection)]
 public sealed class MpiResumeTests
 {
     // Crop 32, ngf 2; 4 images and global batch 2, so 2 iterations per epoch and a stop after iteration 1 lies mid-epoch.

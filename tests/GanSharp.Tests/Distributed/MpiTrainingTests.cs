@@ -9,6 +9,7 @@ namespace GanSharp.Tests.Distributed;
 /// Two ranks of batch 1 under mpirun (loopback, the built CLI) against one process of batch 2: the same weights after
 /// three iterations, since each rank reads its contiguous half of every global batch and gradients are averaged.
 /// </summary>
+[Collection(MpiJob.Collection)]
 public sealed class MpiTrainingTests(ITestOutputHelper log)
 {
     private const string MpiRun = MpiFactAttribute.MpiRun;
