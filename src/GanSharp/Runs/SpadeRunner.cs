@@ -194,7 +194,7 @@ public static partial class SpadeRunner
         Action<int, int>? progress = null,
         string? styleImage = null)
     {
-        var (options, folder) = ResolveForInference(cli, given, notice);
+        var (options, folder, _) = ResolveForInference(cli, given, notice);
         string which = options.Run.WhichEpoch;
         using var style = styleImage is null ? null : ReadStyle(styleImage, options, folder);
         var dataset = OpenTestData(options, folder, notice);
@@ -214,8 +214,10 @@ public static partial class SpadeRunner
     }
 
     // The options of a test (or the studio): the networks' from the run, data preprocessing from the command line.
-    internal static (SpadeRunOptions Options, RunFolder Folder) ResolveForInference(SpadeRunOptions cli, IReadOnlySet<string> given,
-        Action<string> notice)
+    // TrainedLabelDir: the label folder the run trained on (the studio's class table lives beside it); the inference
+    // options carry the command line's data folders instead.
+    internal static (SpadeRunOptions Options, RunFolder Folder, string TrainedLabelDir) ResolveForInference(SpadeRunOptions cli,
+        IReadOnlySet<string> given, Action<string> notice)
     {
         cli.Run.ValidateNames();
         var folder = new RunFolder(cli.Run.RunDir);
@@ -225,7 +227,7 @@ public static partial class SpadeRunner
         var options = SpadeRunOptions.Merge(cli, given, saved, folder.Dir,
             flat => flat.StartsWith("data.", StringComparison.Ordinal) && !SpadeRunOptions.IsStructural(flat)
                 || flat.StartsWith("run.", StringComparison.Ordinal));
-        return (options, folder);
+        return (options, folder, saved.Data.LabelDir);
     }
 
     // G (and E) loaded and put in inference mode; torch seeded so that z and the encoder's sampling repeat.

@@ -79,14 +79,10 @@ public sealed class StudioSession : IDisposable
             Model = new SpadeModelOptions(),
             Run = new RunOptions { Name = name, CheckpointsDir = checkpointsDir, WhichEpoch = which },
         };
-        var (options, folder) = SpadeRunner.ResolveForInference(cli, new HashSet<string>(), notice);
+        var (options, folder, trainedLabels) = SpadeRunner.ResolveForInference(cli, new HashSet<string>(), notice);
         if (options.Data.LabelNc > 255)
             throw new GanSharpException(ErrorKind.Usage,
                 $"{folder.Dir} has {options.Data.LabelNc} classes but the studio paints at most 255: use gansharp test for this run.");
-        // The inference options carry the command line's (empty) data folders; the label maps trained on are in options.json.
-        string trainedLabels = File.Exists(folder.OptionsJsonPath)
-            ? SpadeRunOptions.FromJson(File.ReadAllText(folder.OptionsJsonPath), folder.OptionsJsonPath).Data.LabelDir
-            : "";
         var palette = ReadPalette(classTable, trainedLabels, notice);
         var (model, _) = SpadeRunner.LoadForInference(options, folder, batchStatistics: false, notice);
         return new StudioSession(options, model, palette);
