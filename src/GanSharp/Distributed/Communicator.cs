@@ -195,22 +195,27 @@ internal sealed unsafe class Communicator : IRankSum
         if (!IsDistributed) return;
         // Through a managed copy: a typed storage view of another dtype (int64 counters) is not the tensor's memory.
         var bytes = t.bytes.ToArray();
-        Broadcast(bytes, what);
+        Broadcast(bytes.AsSpan(), what);
         t.bytes = bytes;
     }
 
     /// <summary>Rank 0's string to every rank.</summary>
-    public string Broadcast(string text, string what)
+    public string Broadcast(string text, string what) =>
+        IsDistributed ? Encoding.UTF8.GetString(Broadcast(IsRoot ? Encoding.UTF8.GetBytes(text) : [], what)) : text;
+
+    /// <summary>Rank 0's bytes to every rank, whatever length the others pass (their own array is not used).</summary>
+    public byte[] Broadcast(byte[] data, string what)
     {
-        if (!IsDistributed) return text;
-        var bytes = Encoding.UTF8.GetBytes(text);
-        Span<byte> len = stackalloc byte[4];
-        BitConverter.TryWriteBytes(len, bytes.Length);
+        if (!IsDistributed) return data;
+        Span<byte> len = stackalloc byte[sizeof(long)];
+        BitConverter.TryWriteBytes(len, (long)data.Length);
         Broadcast(len, what);
-        var buffer = new byte[BitConverter.ToInt32(len)];
-        if (IsRoot) bytes.CopyTo(buffer, 0);
-        Broadcast(buffer, what);
-        return Encoding.UTF8.GetString(buffer);
+        long n = BitConverter.ToInt64(len);
+        // .NET arrays stop short of 2^31 bytes; a blob that large would be a bug, not a checkpoint.
+        if (n > Array.MaxLength) throw new InvalidOperationException($"{what}: {n} bytes is more than one broadcast carries");
+        var buffer = IsRoot ? data : new byte[n];
+        Broadcast(buffer.AsSpan(), what);
+        return buffer;
     }
 
     public void Barrier(string what)

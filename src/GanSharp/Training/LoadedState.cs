@@ -45,9 +45,7 @@ public sealed class LoadedState(string path, Dictionary<object, object?> root)
             if (!dicts.TryGetValue(name, out var t) || t is not Tensor bytes)
                 throw new GanSharpException(ErrorKind.Checkpoint, $"{Path} has no state for optimizer {name}: it was saved by a different " +
                     "configuration.");
-            using var ms = new MemoryStream(bytes.bytes.ToArray());
-            using var r = new BinaryReader(ms);
-            opt.load_state_dict(r);
+            RunFolder.LoadOptimizerBytes(opt, bytes);
         }
     }
 

@@ -80,9 +80,7 @@ public sealed class RunFolder(string dir)
             }
             foreach (var (name, opt) in optimizers)
             {
-                using var ms = new MemoryStream();
-                using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true)) opt.save_state_dict(w);
-                optDicts[name] = torch.tensor(ms.ToArray());
+                optDicts[name] = OptimizerBytes(opt);
             }
             rng = torch.random.get_rng_state();
             var logs = new Dictionary<object, object?>();
@@ -332,4 +330,20 @@ public sealed class RunFolder(string dir)
     }
 
     public bool HasState(string which) => File.Exists(StatePath(which));
+
+    /// <summary>An optimizer's state (moments, step counts) as a uint8 tensor, the form training states keep it in.</summary>
+    internal static Tensor OptimizerBytes(OptimizerHelper opt)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true)) opt.save_state_dict(w);
+        return torch.tensor(ms.ToArray());
+    }
+
+    /// <summary>Loads what <see cref="OptimizerBytes"/> gave.</summary>
+    internal static void LoadOptimizerBytes(OptimizerHelper opt, Tensor bytes)
+    {
+        using var ms = new MemoryStream(bytes.bytes.ToArray());
+        using var r = new BinaryReader(ms);
+        opt.load_state_dict(r);
+    }
 }

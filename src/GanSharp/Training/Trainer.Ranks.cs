@@ -17,7 +17,6 @@ internal sealed partial class Trainer<TBatch>
     }
 
     // Every rank starts from rank 0's weights and buffers, whatever its own initialisation or checkpoint read gave.
-    // The optimizers' moments are read by every rank from the same checkpoint (shared storage) or start at zero.
     private void BroadcastNetworks()
     {
         if (!_comm.IsDistributed) return;
@@ -27,6 +26,45 @@ internal sealed partial class Trainer<TBatch>
             foreach (var (name, p) in net.Module.named_parameters()) BroadcastInPlace(p, $"the broadcast of {net.Name}.{name}");
             foreach (var (name, b) in net.Module.named_buffers()) BroadcastInPlace(b, $"the broadcast of {net.Name}.{name}");
         }
+        BroadcastTrainingState();
+    }
+
+    // The rest of rank 0's state goes out as one blob in the checkpoint's own format: the optimizers' moments, the
+    // tricks' state (replay buffer, ADA's p, EMA counters), the statistics and the torch generator. A rank whose copy of
+    // the checkpoint is stale (a network file system's cache) or missing then still continues rank 0's run.
+    private void BroadcastTrainingState()
+    {
+        byte[] blob = [];
+        if (_comm.IsRoot)
+        {
+            var extra = _recipe.ExtraState();
+            extra[NetworkStatisticsKey] = _networkStats.State();
+            var optimizers = _optimizers.ToDictionary(kv => (object)kv.Key, kv => (object?)RunFolder.OptimizerBytes(kv.Value));
+            var rng = random.get_rng_state();
+            try
+            {
+                using var ms = new MemoryStream();
+                var root = new Dictionary<object, object?> { ["optimizers"] = optimizers, ["rng"] = rng, ["extra"] = extra };
+                Interop.PthWriter.Write(ms, root);
+                blob = ms.ToArray();
+            }
+            finally
+            {
+                foreach (var t in optimizers.Values.OfType<Tensor>()) t.Dispose();
+                foreach (var t in ((Dictionary<object, object?>)extra[NetworkStatisticsKey]!).Values.OfType<Tensor>()) t.Dispose();
+                rng.Dispose();
+            }
+        }
+        blob = _comm.Broadcast(blob, "the broadcast of rank 0's optimizer and trick state");
+        if (_comm.IsRoot) return;
+        using var stream = new MemoryStream(blob);
+        var state = (Dictionary<object, object?>)Interop.PthReader.Read(stream, "rank 0's training state")!;
+        var received = (Dictionary<object, object?>)state["optimizers"]!;
+        foreach (var (name, opt) in _optimizers) RunFolder.LoadOptimizerBytes(opt, (Tensor)received[name]!);
+        var receivedExtra = (Dictionary<object, object?>)state["extra"]!;
+        _recipe.LoadExtraState(receivedExtra);
+        _networkStats.Load(receivedExtra.GetValueOrDefault(NetworkStatisticsKey) as Dictionary<object, object?>);
+        random.set_rng_state((Tensor)state["rng"]!);
     }
 
     private void BroadcastInPlace(Tensor t, string what)

@@ -46,6 +46,51 @@ public sealed class MpiResumeTests
         foreach (var key in new[] { "epoch", "batch_index", "iteration" }) Assert.Equal(whole[key], cut[key]);
     }
 
+    // Rank 1 resumes from its own copy of the run folder (mpirun's "A : B" form gives each rank its own command line),
+    // a copy whose state holds another iteration's optimizer moments, replay buffer and torch generator: the run must
+    // still continue rank 0's state and equal the uninterrupted run bit for bit.
+    [MpiFact]
+    public void EveryRankContinuesRankZerosStateWhateverItsOwnCopyHolds()
+    {
+        using var tiny = new TinySpade();
+        string[] common =
+            ["--norm-D", "spectralsync_batch", "--norm-G", "spectralspadesyncbatch3x3", "--seed", "7", "--replay-size", "2", "--replay-prob", "0.5"];
+        MpiJob.Run(2, [.. tiny.Train(tiny.Checkpoints, [.. common, "--max-iterations", "3"]), "--name", "whole"]);
+        MpiJob.Run(2, [.. tiny.Train(tiny.Checkpoints, [.. common, "--max-iterations", "1"]), "--name", "cut"]);
+        string stale = tiny.Dir.File("stale");
+        CopyFolder(Path.Combine(tiny.Checkpoints, "cut"), Path.Combine(stale, "cut"));
+        // The stale copy keeps the cut run's position and weights (they must match its weight files) but takes the
+        // whole run's iteration-3 optimizer moments, tricks' state and generator.
+        var (cutState, wholeState) = (State(tiny, "cut"), State(tiny, "whole"));
+        foreach (var key in new[] { "optimizers", "extra", "rng" }) cutState[key] = wholeState[key];
+        var nets = (Dictionary<object, object?>)cutState["nets"]!;
+        foreach (var (name, dict) in nets.ToList())
+        {
+            var sd = new StateDict();
+            foreach (var k in ((OrderedDict)dict!).Keys) sd.Add((string)k, (Tensor)((OrderedDict)dict!)[k]!);
+            nets[name] = sd;
+        }
+        PthWriter.Write(Path.Combine(stale, "cut", "latest_state.pth"), cutState);
+        string[] Rank(string dir) =>
+            ["-np", "1", "dotnet", MpiJob.Dll, .. tiny.Train(dir, [.. common, "--max-iterations", "3"]), "--name", "cut", "--continue-train"];
+        var (code, output, error) = ChildProcess.Run(MpiFactAttribute.MpiRun,
+            ["--oversubscribe", "--allow-run-as-root", .. Rank(tiny.Checkpoints), ":", .. Rank(stale)], MpiJob.Environment(false),
+            TimeSpan.FromMinutes(6));
+        Assert.True(code == 0, output + error);
+        foreach (var net in new[] { "G", "D" })
+            AssertWeights(Path.Combine(tiny.Checkpoints, "whole"), Path.Combine(tiny.Checkpoints, "cut"), net, 0);
+        var (optWhole, optCut) = ((Dictionary<object, object?>)State(tiny, "whole")["optimizers"]!,
+            (Dictionary<object, object?>)State(tiny, "cut")["optimizers"]!);
+        foreach (var name in new[] { "G", "D" })
+            Assert.True(Same((Tensor)optWhole[name]!, (Tensor)optCut[name]!), $"optimizer {name}'s state differs after the resume");
+    }
+
+    private static void CopyFolder(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+    }
+
     private static bool Same(Tensor a, Tensor b) => a.dtype == b.dtype && a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
 
     private static Dictionary<object, object?> State(TinySpade tiny, string name) =>
