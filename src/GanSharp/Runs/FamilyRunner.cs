@@ -64,6 +64,14 @@ public static class FamilyRunner
         Action<TrainProgress>? progress = null,
         IEnumerable<IStatsSink>? sinks = null)
     {
+        // The families' runs fit one process (toy data, small nets), and their noise and data are not drawn per rank:
+        // K ranks would each train, and write, the whole run.
+        if (Distributed.Communicator.Launched)
+        {
+            string name = JsonNamingPolicy.KebabCaseLower.ConvertName(family.Family.ToString());
+            throw new GanSharpException(ErrorKind.Usage, $"{FamilyOptionSpecs.Family.Flag} {name} trains in one process: run it without " +
+                "mpirun (mpirun spreads SPADE training only).");
+        }
         run.ValidateNames();
         family.Validate();
         tricks.Validate();

@@ -24,6 +24,18 @@ public sealed class MpiFaultTests
         Assert.Contains("--batch-size 3 is the global batch and must divide by the 2 ranks of", output.Replace("\n", " "));
     }
 
+    [MpiFact]
+    public void FamilyRunUnderMpirunIsRefusedWithExitCode2()
+    {
+        using var dir = Fixtures.TempDir();
+        string[] args = ["-np", "2", "--oversubscribe", "--allow-run-as-root", "dotnet", typeof(GanSharp.Cli.Program).Assembly.Location, "train",
+            "--family", "dcgan", "--data", "ring8", "--checkpoints-dir", dir.Root, "--name", "toy", "--max-iterations", "2"];
+        var (code, output, _) = ChildProcess.Run(MpiRun, args, Env, TimeSpan.FromMinutes(3));
+        Assert.Equal(2, code);
+        Assert.Contains("--family dcgan trains in one process: run it without mpirun", output.Replace("\n", " "));
+        Assert.False(Directory.Exists(Path.Combine(dir.Root, "toy")), "the refused run created its folder");
+    }
+
     // kill -9 of rank 1's process: the job must end within 60 s (mpirun notices the dead rank; the watchdog bounds a hang)
     // and the output must name the rank.
     [MpiFact]
