@@ -43,10 +43,15 @@ public static class RanksBench
             // One thread alone, for scale: what each rank of the 2-rank job has.
             var single = Measure(info, cli, root, "single", ranks: 1, threads: 1, n);
             Console.WriteLine($"1 rank x 1 thread      {single.SecondsPerIteration,7:F3}  {2 / single.SecondsPerIteration,8:F2}  -");
-            var two = Measure(info, cli, root, "two", ranks: 2, threads: 1, n);
+            // The baseline: every gradient sum starts after the backward.
+            var after = Measure(info, cli, root, "after", ranks: 2, threads: 1, n, overlap: false);
+            Console.WriteLine($"2 ranks x 1, no overlap {after.SecondsPerIteration,7:F3}  {2 / after.SecondsPerIteration,8:F2}  " +
+                $"{after.AllreducePerStep:F4} ({after.GradientPerStep:F4})");
+            var two = Measure(info, cli, root, "two", ranks: 2, threads: 1, n, overlap: true);
             Console.WriteLine($"2 ranks x 1 thread     {two.SecondsPerIteration,7:F3}  {2 / two.SecondsPerIteration,8:F2}  " +
-                $"{two.AllreducePerStep:F4} ({two.GradientPerStep:F4})");
-            Console.WriteLine($"ratio 2 ranks / 1 rank (images/s): {one.SecondsPerIteration / two.SecondsPerIteration:F2}");
+                $"{two.AllreducePerStep:F4} ({two.GradientPerStep:F4}); {two.OverlappedShare:P0} of the gradients started during the backward");
+            Console.WriteLine($"ratio 2 ranks / 1 rank (images/s): {one.SecondsPerIteration / two.SecondsPerIteration:F2}; overlap / no overlap " +
+                $"(s/iter): {two.SecondsPerIteration / after.SecondsPerIteration:F2}");
             return 0;
         }
         finally
@@ -55,11 +60,12 @@ public static class RanksBench
         }
     }
 
-    private sealed record Result(double SecondsPerIteration, double AllreducePerStep, double GradientPerStep);
+    private sealed record Result(double SecondsPerIteration, double AllreducePerStep, double GradientPerStep, double OverlappedShare);
 
-    private static Result Measure(SyntheticDatasetInfo info, string cli, string root, string name, int ranks, int threads, int n)
+    private static Result Measure(SyntheticDatasetInfo info, string cli, string root, string name, int ranks, int threads, int n,
+        bool overlap = true)
     {
-        var (allreduce, gradient) = Train(info, cli, root, name, ranks, threads, Short + n);
+        var (allreduce, gradient, share) = Train(info, cli, root, name, ranks, threads, Short + n, overlap);
         var times = new Dictionary<long, double>();
         foreach (var line in File.ReadLines(Path.Combine(root, "ck", name, "stats.jsonl")))
         {
@@ -68,11 +74,11 @@ public static class RanksBench
         }
         long from = times.Keys.Where(k => k >= Short).Min(), to = times.Keys.Max();
         if (to <= from) throw new InvalidOperationException($"{name}: stats.jsonl has no records after iteration {Short}");
-        return new Result((times[to] - times[from]) / (to - from), allreduce / (Short + n), gradient / (Short + n));
+        return new Result((times[to] - times[from]) / (to - from), allreduce / (Short + n), gradient / (Short + n), share);
     }
 
-    private static (double Allreduce, double Gradient) Train(SyntheticDatasetInfo info, string cli, string root, string name,
-        int ranks, int threads, int iterations)
+    private static (double Allreduce, double Gradient, double OverlappedShare) Train(SyntheticDatasetInfo info, string cli, string root,
+        string name, int ranks, int threads, int iterations, bool overlap)
     {
         var psi = new ProcessStartInfo(ranks == 1 ? "dotnet" : "/usr/bin/mpirun")
         {
@@ -92,6 +98,7 @@ public static class RanksBench
         psi.Environment["OMPI_MCA_btl"] = "self,tcp";
         psi.Environment["OMP_NUM_THREADS"] = inv(threads);
         psi.Environment["GANSHARP_MPI_TIMES"] = "1";
+        psi.Environment["GANSHARP_ALLREDUCE_OVERLAP"] = overlap ? "on" : "off";
         using var p = Process.Start(psi)!;
         var stderr = p.StandardError.ReadToEndAsync();
         string stdout = p.StandardOutput.ReadToEnd();
@@ -99,10 +106,11 @@ public static class RanksBench
         string err = stderr.Result;
         if (p.ExitCode != 0) throw new InvalidOperationException($"{name} exited with {p.ExitCode}:\n{stdout}\n{err}");
         var line = err.Split('\n').FirstOrDefault(l => l.StartsWith("mpi-times:", StringComparison.Ordinal));
-        if (line is null) return (0, 0);
+        if (line is null) return (0, 0, 0);
         var f = line.Split(' ');
         double at(string key) => double.Parse(f[Array.IndexOf(f, key) + 1], CultureInfo.InvariantCulture);
-        return (at("allreduce_seconds"), at("gradient_seconds"));
+        double overlapped = at("overlapped_floats"), trailing = at("trailing_floats");
+        return (at("allreduce_seconds"), at("gradient_seconds"), overlapped / Math.Max(1, overlapped + trailing));
     }
 
     // The CLI built next to this repository's bench (Release), unless --cli names it.

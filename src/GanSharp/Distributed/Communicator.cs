@@ -12,7 +12,7 @@ namespace GanSharp.Distributed;
 /// Every collective runs under a watchdog: a rank that died or hangs would leave the others blocked in MPI forever, so a
 /// collective that waits longer than <see cref="Timeout"/> reports one sentence and aborts the job.
 /// </summary>
-internal sealed unsafe class Communicator : IRankSum
+internal sealed unsafe class Communicator : IRankSum, IGradientTransport
 {
     /// <summary>Open MPI's variable for the number of ranks; mpirun sets it in every rank's environment.</summary>
     public const string SizeVariable = "OMPI_COMM_WORLD_SIZE";
@@ -63,6 +63,12 @@ internal sealed unsafe class Communicator : IRankSum
 
     /// <summary>Seconds spent averaging gradients so far (flattening, allreduce, copying back); the bench reports it per step.</summary>
     public double GradientSeconds { get; internal set; }
+
+    /// <summary>Gradient values whose allreduce started during the backward, and after it (the benchmark's overlap share).</summary>
+    public long OverlappedFloats { get; internal set; }
+
+    /// <inheritdoc cref="OverlappedFloats"/>
+    public long TrailingFloats { get; internal set; }
 
     /// <summary>Tensor allreduce calls so far.</summary>
     public long AllreduceCalls { get; private set; }
@@ -151,6 +157,48 @@ internal sealed unsafe class Communicator : IRankSum
         }
         AllreduceSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
         AllreduceCalls++;
+    }
+
+    private readonly List<IntPtr> _pending = [];
+
+    /// <summary>
+    /// Starts summing a contiguous float32 or float64 tensor over the ranks in place (MPI_Iallreduce); the tensor must stay
+    /// alive and untouched until <see cref="WaitAll"/>. Every rank starts the same sums in the same order.
+    /// </summary>
+    public void StartSum(Tensor t, string what)
+    {
+        if (!IsDistributed) return;
+        bool single = t.dtype == ScalarType.Float32;
+        if (!t.is_contiguous() || (!single && t.dtype != ScalarType.Float64) || t.numel() > int.MaxValue)
+            throw new ArgumentException("a nonblocking allreduce needs a contiguous float32 or float64 tensor of at most 2^31 elements", nameof(t));
+        int size = single ? sizeof(float) : sizeof(double);
+        byte* p = (byte*)(single ? t.storage<float>().data_ptr() : t.storage<double>().data_ptr()) + t.storage_offset() * size;
+        Enter(what);
+        Leave(MpiNative.MPI_Iallreduce(MpiNative.InPlace, (IntPtr)p, (int)t.numel(), single ? _h!.Float : _h!.Double, _h.Sum, _h.CommWorld,
+            out var request), what);
+        _pending.Add(request);
+        AllreduceCalls++;
+    }
+
+    /// <summary>Lets the started sums move on (Open MPI advances nonblocking collectives only inside MPI calls).</summary>
+    public void Progress()
+    {
+        if (_pending.Count == 0) return;
+        var requests = _pending.ToArray();
+        Leave(MpiNative.MPI_Testall(requests.Length, requests, out int done, IntPtr.Zero), "the progress of the gradient allreduce");
+        if (done != 0) _pending.Clear();
+    }
+
+    /// <summary>Waits for every started sum.</summary>
+    public void WaitAll(string what)
+    {
+        if (_pending.Count == 0) return;
+        long start = Stopwatch.GetTimestamp();
+        var requests = _pending.ToArray();
+        _pending.Clear();
+        Enter(what);
+        Leave(MpiNative.MPI_Waitall(requests.Length, requests, IntPtr.Zero), what);
+        AllreduceSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
     /// <summary>

@@ -24,7 +24,8 @@ public static class DistributedRun
         if (Environment.GetEnvironmentVariable(TimesVariable) != "1" || !Communicator.Launched || !Communicator.World.IsRoot) return null;
         var w = Communicator.World;
         return FormattableString.Invariant(
-            $"mpi-times: ranks {w.Size} allreduce_seconds {w.AllreduceSeconds:F4} gradient_seconds {w.GradientSeconds:F4} calls {w.AllreduceCalls}");
+            $"mpi-times: ranks {w.Size} allreduce_seconds {w.AllreduceSeconds:F4} gradient_seconds {w.GradientSeconds:F4} calls {w.AllreduceCalls}")
+            + FormattableString.Invariant($" overlapped_floats {w.OverlappedFloats} trailing_floats {w.TrailingFloats}");
     }
 
     /// <summary>Leaves MPI at the end of a successful command.</summary>

@@ -4,56 +4,175 @@ using static TorchSharp.torch;
 namespace GanSharp.Distributed;
 
 /// <summary>
-/// Averages the gradients of one optimizer's parameters over the ranks, between backward and the optimizer step. The
-/// gradients are copied into flat buckets of about <see cref="BucketFloats"/> floats, one allreduce per bucket: one MPI
-/// call per tensor would pay MPI's latency hundreds of times per step (SPADE's G has ~200 parameter tensors).
-/// Losses are batch means, so the mean over ranks of each rank's gradient is the gradient of the global batch.
-/// A parameter without a gradient has none on every rank (the graphs are the same), so it is skipped everywhere, as the
-/// optimizer skips it.
+/// Averages the gradients of one optimizer's parameters over the ranks, overlapped with the backward. During the
+/// forward it records the marked blocks (<see cref="BackwardProgress"/>) in order; during the backward, each mark
+/// reached makes the parameters first used after it final, and they are copied into flat buckets whose nonblocking
+/// allreduce starts at once; what is left (parameters first used before the first mark, or in unmarked code) goes in
+/// the last buckets after the backward, and then every sum is awaited and copied back.
+/// Buckets, not one call per tensor: SPADE's G has ~200 parameter tensors, and MPI's latency per call would add up.
+/// Losses are batch means, so the mean over ranks of each rank's gradient is the gradient of the global batch. A
+/// parameter without a gradient has none on every rank (the graphs are the same), so it is skipped everywhere, as the
+/// optimizer skips it. The buckets depend only on the marks' order, the same on every rank.
 /// </summary>
-internal sealed class GradientAverager(Communicator comm, IReadOnlyList<Parameter> parameters)
+internal sealed class GradientAverager : IBackwardListener
 {
-    /// <summary>4 Mi floats (16 MiB): large enough to amortise latency, small enough not to double peak memory.</summary>
-    public const int BucketFloats = 4 << 20;
+    /// <summary>1 Mi floats (4 MiB): big enough to amortise a call's latency, small enough to start early in the backward.</summary>
+    public const int BucketFloats = 1 << 20;
 
-    public void Average(string what)
+    /// <summary>Set to <c>off</c>, every sum starts after the backward (the benchmark's baseline).</summary>
+    public const string OverlapVariable = "GANSHARP_ALLREDUCE_OVERLAP";
+
+    private static readonly bool Overlap = Environment.GetEnvironmentVariable(OverlapVariable) != "off";
+
+    /// <summary>Values per bucket instead of <see cref="BucketFloats"/> (as DDP's bucket_cap_mb): tests make it small, so
+    /// that a tiny model's buckets start during the backward too.</summary>
+    public const string BucketVariable = "GANSHARP_ALLREDUCE_BUCKET_FLOATS";
+
+    /// <summary>The bucket size: <see cref="BucketVariable"/> when set to a positive number, else <see cref="BucketFloats"/>.</summary>
+    public static long ConfiguredBucketFloats =>
+        long.TryParse(Environment.GetEnvironmentVariable(BucketVariable), System.Globalization.NumberStyles.Integer,
+            System.Globalization.CultureInfo.InvariantCulture, out long n) && n > 0 ? n : BucketFloats;
+
+    private readonly IGradientTransport _transport;
+    private readonly IReadOnlyList<Parameter> _parameters;
+    private readonly Dictionary<IntPtr, int> _indexOf = [];
+    // Per parameter: the index of the first mark after its first use in this phase's forward (int.MaxValue: unmarked).
+    private readonly int[] _firstMark;
+    private readonly bool[] _taken;
+    private readonly List<(Tensor Flat, List<int> Members)> _buckets = [];
+    private readonly List<int> _open = [];
+    private long _openFloats;
+    private int _marks;
+    private bool _armed;
+    private string _what = "";
+
+    private readonly long _bucketFloats;
+
+    public GradientAverager(IGradientTransport transport, IReadOnlyList<Parameter> parameters, long bucketFloats = BucketFloats)
     {
-        if (!comm.IsDistributed) return;
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        using var _ = no_grad();
-        // p.grad hands out a new tensor handle per call: the scope frees them with the step.
-        using var scope = NewDisposeScope();
-        var bucket = new List<Tensor>();
-        long filled = 0;
-        foreach (var p in parameters)
-        {
-            var g = p.grad;
-            if (g is null) continue;
-            bucket.Add(g);
-            filled += g.numel();
-            if (filled >= BucketFloats)
-            {
-                Reduce(bucket, what);
-                bucket.Clear();
-                filled = 0;
-            }
-        }
-        if (bucket.Count > 0) Reduce(bucket, what);
-        comm.GradientSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+        _transport = transport;
+        _bucketFloats = bucketFloats;
+        _parameters = parameters;
+        for (int i = 0; i < parameters.Count; i++) _indexOf[parameters[i].Handle] = i;
+        _firstMark = new int[parameters.Count];
+        _taken = new bool[parameters.Count];
     }
 
-    private void Reduce(List<Tensor> grads, string what)
+    /// <summary>Parameters whose sums started during the backward, for the benchmark and tests.</summary>
+    public long OverlappedFloats { get; private set; }
+
+    /// <summary>Parameters summed after the backward.</summary>
+    public long TrailingFloats { get; private set; }
+
+    /// <summary>Seconds the trainer's thread spent here (copies, starts, progress, the final wait): the part not hidden.</summary>
+    public double Seconds { get; private set; }
+
+    /// <summary>Starts a phase: the forward that follows is recorded.</summary>
+    public void BeginForward()
     {
-        using var scope = NewDisposeScope();
-        var flat = cat(grads.Select(g => g.reshape(-1)).ToList()).contiguous();
-        comm.AllreduceSum(flat, what);
-        flat.div_(comm.Size);
-        long off = 0;
-        foreach (var g in grads)
+        Array.Fill(_firstMark, int.MaxValue);
+        Array.Fill(_taken, false);
+        _marks = 0;
+        _armed = false;
+        if (Overlap) BackwardProgress.Listener = this;
+    }
+
+    /// <summary>The backward is about to run: marks reached from now on start sums.</summary>
+    public void Arm(string what)
+    {
+        _what = what;
+        _armed = true;
+    }
+
+    public int Forward(nn.Module done)
+    {
+        bool mine = false;
+        foreach (var p in done.parameters())
         {
-            long n = g.numel();
-            g.copy_(flat.narrow(0, off, n).view_as(g));
-            off += n;
+            if (!_indexOf.TryGetValue(p.Handle, out int i)) continue;
+            mine = true;
+            // The block's parameters were first used before this mark (inside the block): final once the backward reaches
+            // the previous mark.
+            if (_firstMark[i] == int.MaxValue) _firstMark[i] = _marks;
         }
+        return mine ? _marks++ : -1;
+    }
+
+    public void Reached(int index)
+    {
+        if (!_armed) return;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var _ = no_grad();
+        for (int i = 0; i < _parameters.Count; i++)
+        {
+            if (_taken[i] || _firstMark[i] == int.MaxValue || _firstMark[i] <= index) continue;
+            Take(i, during: true);
+        }
+        if (_openFloats >= _bucketFloats) Launch();
+        _transport.Progress();
+        Seconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+    }
+
+    /// <summary>After the backward: sums what is left, waits for every sum and writes the means into the gradients.</summary>
+    public void Finish()
+    {
+        BackwardProgress.Listener = null;
+        _armed = false;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var _ = no_grad();
+        for (int i = 0; i < _parameters.Count; i++)
+            if (!_taken[i]) Take(i, during: false);
+        Launch();
+        _transport.WaitAll(_what);
+        foreach (var (flat, members) in _buckets)
+        {
+            flat.div_(_transport.Size);
+            long off = 0;
+            foreach (int i in members)
+            {
+                using var g = _parameters[i].grad!;
+                long n = g.numel();
+                using var part = flat.narrow(0, off, n).view_as(g);
+                g.copy_(part);
+                off += n;
+            }
+            flat.Dispose();
+        }
+        _buckets.Clear();
+        Seconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+    }
+
+    /// <summary>Leaves a phase without averaging (an exception between forward and backward).</summary>
+    public void Abandon()
+    {
+        if (ReferenceEquals(BackwardProgress.Listener, this)) BackwardProgress.Listener = null;
+        _armed = false;
+        _open.Clear();
+        _openFloats = 0;
+    }
+
+    private void Take(int i, bool during)
+    {
+        _taken[i] = true;
+        using var g = _parameters[i].grad;
+        if (g is null) return;
+        _open.Add(i);
+        _openFloats += g.numel();
+        if (during) OverlappedFloats += g.numel();
+        else TrailingFloats += g.numel();
+        if (_openFloats >= _bucketFloats && !during) Launch();
+    }
+
+    private void Launch()
+    {
+        if (_open.Count == 0) return;
+        var members = new List<int>(_open);
+        // p.grad hands out a new tensor handle per call: the scope frees those and the reshapes; the bucket lives on.
+        using var scope = NewDisposeScope();
+        var flat = cat(members.Select(i => _parameters[i].grad!.reshape(-1)).ToList()).contiguous().DetachFromDisposeScope();
+        _transport.StartSum(flat, _what);
+        _buckets.Add((flat, members));
+        _open.Clear();
+        _openFloats = 0;
     }
 }

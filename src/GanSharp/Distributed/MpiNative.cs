@@ -37,6 +37,18 @@ internal static unsafe class MpiNative
     [DllImport(Lib)]
     public static extern int MPI_Allreduce(IntPtr sendbuf, IntPtr recvbuf, int count, IntPtr datatype, IntPtr op, IntPtr comm);
 
+    /// <summary>A nonblocking allreduce; <paramref name="request"/> is Open MPI's request pointer, completed by Testall/Waitall.</summary>
+    [DllImport(Lib)]
+    public static extern int MPI_Iallreduce(IntPtr sendbuf, IntPtr recvbuf, int count, IntPtr datatype, IntPtr op, IntPtr comm,
+        out IntPtr request);
+
+    /// <summary>Pass <see cref="IntPtr.Zero"/> for the statuses (MPI_STATUSES_IGNORE is a null pointer in Open MPI).</summary>
+    [DllImport(Lib)]
+    public static extern int MPI_Testall(int count, [In, Out] IntPtr[] requests, out int flag, IntPtr statuses);
+
+    [DllImport(Lib)]
+    public static extern int MPI_Waitall(int count, [In, Out] IntPtr[] requests, IntPtr statuses);
+
     [DllImport(Lib)]
     public static extern int MPI_Allgather(IntPtr sendbuf, int sendcount, IntPtr sendtype, IntPtr recvbuf, int recvcount, IntPtr recvtype,
         IntPtr comm);

@@ -12,7 +12,7 @@ internal sealed partial class Trainer<TBatch>
     private void JoinRanks(IEnumerable<OptimizerSlot> slots)
     {
         if (!_comm.IsDistributed) return;
-        foreach (var slot in slots) _averagers[slot.Name] = new GradientAverager(_comm, slot.Parameters);
+        foreach (var slot in slots) _averagers[slot.Name] = new GradientAverager(_comm, slot.Parameters, GradientAverager.ConfiguredBucketFloats);
         Stats.Reduce = (order, values) => StatsReduction.Mean(_comm, order, values);
     }
 
@@ -79,9 +79,32 @@ internal sealed partial class Trainer<TBatch>
         t.copy_(copy);
     }
 
-    private void AverageGradients(string optimizer)
+    // Loss and backward of one repetition, with the gradients of the phase's optimizer averaged over the ranks: the sums
+    // start during the backward as the marked blocks' gradients become final (GradientAverager).
+    private void LossAndBackward(TrainPhase phase, TBatch batch, StepContext ctx)
     {
-        if (_averagers.TryGetValue(optimizer, out var averager)) averager.Average($"the gradient allreduce of {optimizer}");
+        var averager = _averagers.GetValueOrDefault(phase.Optimizer);
+        if (averager is null)
+        {
+            _recipe.Loss(phase, batch, ctx).backward();
+            return;
+        }
+        averager.BeginForward();
+        try
+        {
+            var loss = _recipe.Loss(phase, batch, ctx);
+            averager.Arm($"the gradient allreduce of {phase.Optimizer}");
+            var (seconds, overlapped, trailing) = (averager.Seconds, averager.OverlappedFloats, averager.TrailingFloats);
+            loss.backward();
+            averager.Finish();
+            _comm.GradientSeconds += averager.Seconds - seconds;
+            _comm.OverlappedFloats += averager.OverlappedFloats - overlapped;
+            _comm.TrailingFloats += averager.TrailingFloats - trailing;
+        }
+        finally
+        {
+            averager.Abandon();
+        }
     }
 
     // A stop (Ctrl+C, reaching one rank first) must end every rank after the same iteration, or the others would wait.

@@ -235,9 +235,7 @@ internal sealed partial class Trainer<TBatch> : IDisposable where TBatch : IDisp
             if (r > 0 && phase.FreshBatch && next < extras.Count) current = extras[next++];
             ctx.Repetition = r;
             opt.zero_grad();
-            var loss = _recipe.Loss(phase, current, ctx);
-            loss.backward();
-            AverageGradients(phase.Optimizer);
+            LossAndBackward(phase, current, ctx);
             // Gradients exist only between backward and step: the family-agnostic hook.
             if (logStep && r == phase.Repeat - 1) _networkStats.Report(phase.Optimizer, Stats);
             opt.step();

@@ -34,6 +34,8 @@ internal static class MpiJob
     public static Dictionary<string, string?> Environment(bool float64) => new()
     {
         ["OMPI_MCA_btl"] = "self,tcp", ["OMP_NUM_THREADS"] = "1", ["GANSHARP_FLOAT64"] = float64 ? "1" : "0",
+        // Buckets of 256 values: the tiny models' gradient sums then start during the backward, as a real model's do.
+        ["GANSHARP_ALLREDUCE_BUCKET_FLOATS"] = "256",
     };
 
     /// <summary>Runs the command under <c>mpirun -np <paramref name="ranks"/></c> (plain dotnet for 1); a non-zero exit fails the test.</summary>

@@ -35,7 +35,8 @@ public sealed class MpiTrainingTests(ITestOutputHelper log)
         string[] common = ["--max-iterations", "3", "--norm-D", normD, "--norm-E", normD, "--norm-G", normG, "--seed", "5",
             .. tricks.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
         string dll = typeof(GanSharp.Cli.Program).Assembly.Location;
-        var env = new Dictionary<string, string?> { ["OMPI_MCA_btl"] = "self,tcp", ["OMP_NUM_THREADS"] = "1", ["GANSHARP_FLOAT64"] = "1" };
+        var env = MpiJob.Environment(float64: true);
+        env["GANSHARP_MPI_TIMES"] = "1";
         var (code, output, error) = ChildProcess.Run("dotnet", [dll, .. tiny.Train(tiny.Checkpoints, common), "--name", "one"], env,
             TimeSpan.FromMinutes(4));
         Assert.True(code == 0, output + error);
@@ -43,6 +44,12 @@ public sealed class MpiTrainingTests(ITestOutputHelper log)
             ["-np", "2", "--oversubscribe", "--allow-run-as-root", "dotnet", dll, .. tiny.Train(tiny.Checkpoints, common), "--name", "two"];
         var (code2, out2, err2) = ChildProcess.Run(MpiRun, args, env, TimeSpan.FromMinutes(8));
         Assert.True(code2 == 0, out2 + err2);
+        // The sums of most gradients started during the backward (MPI_Iallreduce), not after it.
+        var times = err2.Split('\n').First(l => l.StartsWith("mpi-times:", StringComparison.Ordinal)).Split(' ');
+        double Field(string key) => double.Parse(times[Array.IndexOf(times, key) + 1], System.Globalization.CultureInfo.InvariantCulture);
+        double share = Field("overlapped_floats") / (Field("overlapped_floats") + Field("trailing_floats"));
+        log.WriteLine($"{share:P1} of the gradient values started their allreduce during the backward");
+        Assert.True(share > 0.5, $"{share:P1} of the gradients started their allreduce during the backward");
         if (tricks.Contains("--ada-target", StringComparison.Ordinal))
         {
             // ADA's p moves by the global batch on the statistic of all ranks: the same p as one process's.

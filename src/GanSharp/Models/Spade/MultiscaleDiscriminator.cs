@@ -1,3 +1,4 @@
+using GanSharp.Distributed;
 using GanSharp.Kernels;
 using GanSharp.Nn;
 using TorchSharp.Modules;
@@ -57,6 +58,8 @@ public sealed class NLayerDiscriminator : nn.Module<Tensor, Tensor[]>
             x = n == groups.Count - 1 && FinalConvOnGemm && groups[n][0] is Conv2d final && GemmConvolution.Eligible(x, final.weight!)
                 ? GemmConvolution.Conv2d(x, final.weight!, final.bias, 1, Padding)
                 : groups[n].call(x);
+            // For data-parallel training: the allreduce of this group's gradients may start once the backward is past it.
+            x = BackwardProgress.Mark(x, groups[n]);
             outputs[n] = x;
         }
         return outputs;

@@ -1,3 +1,4 @@
+using GanSharp.Distributed;
 using GanSharp.Kernels;
 using GanSharp.Nn;
 using static TorchSharp.torch;
@@ -106,22 +107,26 @@ public sealed class SpadeGenerator : nn.Module<Tensor, Tensor?, Tensor>
             x = fc.call(SpadeNorm.ResizeNearest(seg, sh, sw)); // [N, 16 ngf, sh, sw]
         }
 
-        x = head_0.call(x, SegFor(x));
+        // Each block's output is marked for data-parallel training: the allreduce of the blocks' gradients can start as
+        // soon as the backward is past them (Distributed.BackwardProgress; without mpirun the marks do nothing).
+        x = Block(head_0, x);
         x = Up(x);
-        x = G_middle_0.call(x, SegFor(x));
+        x = Block(G_middle_0, x);
         if (opt.NumUpsamplingLayers != NumUpsamplingLayers.Normal)
             x = Up(x);
-        x = G_middle_1.call(x, SegFor(x));
+        x = Block(G_middle_1, x);
         foreach (var block in new[] { up_0, up_1, up_2, up_3 })
         {
             x = Up(x);
-            x = block.call(x, SegFor(x));
+            x = Block(block, x);
         }
         if (up_4 is not null)
         {
             x = Up(x);
-            x = up_4.call(x, SegFor(x));
+            x = Block(up_4, x);
         }
+        Tensor Block(SpadeResnetBlock block, Tensor input) => BackwardProgress.Mark(block.call(input, SegFor(input)), block);
+
         var img = (TorchSharp.Modules.Conv2d)conv_img;
         x = GemmConvolution.Conv2d(F.leaky_relu(x, 0.2), img.weight!, img.bias, 1); // [N, 3, H, W]
         if (CapturePreTanh)
