@@ -4,8 +4,9 @@ namespace GanSharp.Planning;
 /// One data-parallel training over <see cref="Ranks"/> machines like this one (mpirun, one rank per machine), projected
 /// from the measured step: each rank computes its share of the batch, then the gradients of G, D and E are averaged by
 /// a ring allreduce that sends and receives parameters × 4 bytes × 2(K−1)/K per rank and iteration. The projection
-/// adds the two (the allreduce runs after the backward, not overlapped) and ignores latency, which the bucketing keeps
-/// to a few calls per step.
+/// adds the two, an upper bound: the sums start during the backward as blocks finish, so part of the allreduce hides
+/// behind it (how much depends on the network and the cores left for MPI; `bench ranks` measures it here). Latency is
+/// ignored, which the bucketing keeps to a few calls per step.
 /// </summary>
 public sealed record RankProjection
 {
