@@ -39,10 +39,12 @@ internal static class MpiJob
     };
 
     /// <summary>Runs the command under <c>mpirun -np <paramref name="ranks"/></c> (plain dotnet for 1); a non-zero exit fails the test.</summary>
-    public static string Run(int ranks, IEnumerable<string> args, bool float64 = false)
+    /// <param name="hostfile">Launches as the README's across-machines command does (a hostfile, one rank per host, no binding).</param>
+    public static string Run(int ranks, IEnumerable<string> args, bool float64 = false, string? hostfile = null)
     {
         var (file, all) = ranks == 1 ? ("dotnet", new List<string> { Dll })
             : (MpiFactAttribute.MpiRun, new List<string> { "-np", $"{ranks}", "--oversubscribe", "--allow-run-as-root", "dotnet", Dll });
+        if (ranks > 1 && hostfile != null) all.InsertRange(0, ["--hostfile", hostfile, "--map-by", "node", "--bind-to", "none"]);
         all.AddRange(args);
         var (code, output, error) = Reliability.ChildProcess.Run(file, all, Environment(float64), TimeSpan.FromMinutes(6));
         Assert.True(code == 0, $"{file} {string.Join(' ', all)} exited with {code}:\n{output}\n{error}");

@@ -17,7 +17,10 @@ public sealed class MpiResumeTests
         string[] common =
             ["--norm-D", "spectralsync_batch", "--norm-G", "spectralspadesyncbatch3x3", "--seed", "7", "--replay-size", "2", "--replay-prob", "0.5"];
         MpiJob.Run(2, [.. tiny.Train(tiny.Checkpoints, [.. common, "--max-iterations", "3"]), "--name", "whole"]);
-        MpiJob.Run(2, [.. tiny.Train(tiny.Checkpoints, [.. common, "--max-iterations", "1"]), "--name", "cut"]);
+        // The README's across-machines form, with this machine listed twice as the hosts.
+        string hosts = tiny.Dir.File("hosts");
+        File.WriteAllText(hosts, "localhost\nlocalhost\n");
+        MpiJob.Run(2, [.. tiny.Train(tiny.Checkpoints, [.. common, "--max-iterations", "1"]), "--name", "cut"], hostfile: hosts);
         MpiJob.Run(2, [.. tiny.Train(tiny.Checkpoints, [.. common, "--max-iterations", "3"]), "--name", "cut", "--continue-train"]);
         foreach (var net in new[] { "G", "D" })
             AssertWeights(Path.Combine(tiny.Checkpoints, "whole"), Path.Combine(tiny.Checkpoints, "cut"), net, 0);
