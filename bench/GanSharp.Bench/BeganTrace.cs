@@ -10,7 +10,7 @@ namespace GanSharp.Bench;
 /// BEGAN's instrumentation (issue 22): trains BEGAN on one data set with the families bench's settings and prints,
 /// every <c>--every</c> iterations, the means over that interval of k_t, L(x) (D_real), L(G(z)) (D_fake) and M, then
 /// the end score (modes and high-quality share on 2-D data, feature distance at init and end on shapes32).
-/// <c>began-trace --data ring8 --seed 1 --steps 1000 --every 50 [--family dcgan]</c>.
+/// <c>began-trace --data ring8 --seed 1 --steps 1000 --every 50 [--batch 128] [--family dcgan]</c>.
 /// </summary>
 public static class BeganTrace
 {
@@ -49,6 +49,7 @@ public static class BeganTrace
         var family = GanFamily.Began;
         int seed = 1, every = 50;
         long? steps = null;
+        int? batch = null;
         bool quiet = false;
         for (int i = 0; i < args.Length; i++)
         {
@@ -58,12 +59,14 @@ public static class BeganTrace
                 case "--family": family = Enum.Parse<GanFamily>(args[++i].Replace("-", ""), ignoreCase: true); break;
                 case "--seed": seed = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--steps": steps = long.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--batch": batch = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--every": every = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--quiet": quiet = true; break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
         var (f, t, n) = FamiliesBench.Setting(family, data, steps);
+        if (batch is { } b) f = f with { BatchSize = b };
         string dir = Path.Combine(Path.GetTempPath(), "gansharp-trace-" + Guid.NewGuid().ToString("N"));
         try
         {
