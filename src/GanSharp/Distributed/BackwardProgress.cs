@@ -67,11 +67,9 @@ internal interface IBackwardListener
     void Reached(int index);
 }
 
-/// <summary>The nonblocking sums a gradient averager needs (the MPI communicator; tests use a fake).</summary>
-internal interface IGradientTransport
+/// <summary>The sums a gradient averager needs, blocking and nonblocking (the MPI communicator; tests use a fake).</summary>
+internal interface IGradientTransport : IRankSum
 {
-    int Size { get; }
-
     /// <summary>Starts summing <paramref name="t"/> over the ranks in place; it must stay untouched until <see cref="WaitAll"/>.</summary>
     void StartSum(Tensor t, string what);
 

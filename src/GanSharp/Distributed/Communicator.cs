@@ -56,6 +56,11 @@ internal sealed unsafe class Communicator : IRankSum, IGradientTransport
 
     public bool IsRoot => Rank == 0;
 
+    /// <summary>True when some ranks run on other machines: Open MPI's count of this machine's ranks is below the job's.</summary>
+    public bool SpansMachines =>
+        IsDistributed && int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), NumberStyles.Integer,
+            CultureInfo.InvariantCulture, out int local) && local < Size;
+
     public TimeSpan Timeout { get; }
 
     /// <summary>Seconds spent in tensor allreduces so far (gradients and synchronized norms), waiting for slower ranks included.</summary>

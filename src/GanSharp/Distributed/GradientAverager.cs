@@ -19,10 +19,8 @@ internal sealed class GradientAverager : IBackwardListener
     /// <summary>1 Mi floats (4 MiB): big enough to amortise a call's latency, small enough to start early in the backward.</summary>
     public const int BucketFloats = 1 << 20;
 
-    /// <summary>Set to <c>off</c>, every sum starts after the backward (the benchmark's baseline).</summary>
+    /// <summary><c>on</c>, <c>off</c> or <c>auto</c> (the default): whether sums start during the backward.</summary>
     public const string OverlapVariable = "GANSHARP_ALLREDUCE_OVERLAP";
-
-    private static readonly bool Overlap = Environment.GetEnvironmentVariable(OverlapVariable) != "off";
 
     /// <summary>Values per bucket instead of <see cref="BucketFloats"/> (as DDP's bucket_cap_mb): tests make it small, so
     /// that a tiny model's buckets start during the backward too.</summary>
@@ -47,16 +45,33 @@ internal sealed class GradientAverager : IBackwardListener
     private string _what = "";
 
     private readonly long _bucketFloats;
+    private readonly bool _overlap;
 
-    public GradientAverager(IGradientTransport transport, IReadOnlyList<Parameter> parameters, long bucketFloats = BucketFloats)
+    public GradientAverager(IGradientTransport transport, IReadOnlyList<Parameter> parameters, long bucketFloats = BucketFloats,
+        bool overlap = true)
     {
         _transport = transport;
         _bucketFloats = bucketFloats;
+        _overlap = overlap;
         _parameters = parameters;
         for (int i = 0; i < parameters.Count; i++) _indexOf[parameters[i].Handle] = i;
         _firstMark = new int[parameters.Count];
         _taken = new bool[parameters.Count];
     }
+
+    /// <summary>
+    /// Whether to overlap, from <see cref="OverlapVariable"/>'s value. <c>auto</c> overlaps when the ranks span several
+    /// machines: there the gradients cross a network while the cores compute. When every rank shares one machine, the
+    /// sums are memory copies on the cores the backward needs, and the small blocking sums of the synchronized norms queue
+    /// behind the buckets: `bench ranks` measured overlapping 1.01–1.18x slower per iteration there (2 ranks, 2 cores).
+    /// </summary>
+    public static bool ChooseOverlap(string? setting, bool spansMachines) => setting?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "auto" => spansMachines,
+        "on" => true,
+        "off" => false,
+        _ => throw new GanSharpException(ErrorKind.Usage, $"{OverlapVariable}={setting} is not a setting: use on, off or auto."),
+    };
 
     /// <summary>Parameters whose sums started during the backward, for the benchmark and tests.</summary>
     public long OverlappedFloats { get; private set; }
@@ -74,7 +89,7 @@ internal sealed class GradientAverager : IBackwardListener
         Array.Fill(_taken, false);
         _marks = 0;
         _armed = false;
-        if (Overlap) BackwardProgress.Listener = this;
+        if (_overlap) BackwardProgress.Listener = this;
     }
 
     /// <summary>The backward is about to run: marks reached from now on start sums.</summary>
@@ -170,7 +185,10 @@ internal sealed class GradientAverager : IBackwardListener
         // p.grad hands out a new tensor handle per call: the scope frees those and the reshapes; the bucket lives on.
         using var scope = NewDisposeScope();
         var flat = cat(members.Select(i => _parameters[i].grad!.reshape(-1)).ToList()).contiguous().DetachFromDisposeScope();
-        _transport.StartSum(flat, _what);
+        // Without overlap, the blocking allreduce: Open MPI's tuned algorithms beat its nonblocking ones (libnbc) when
+        // nothing runs alongside.
+        if (_overlap) _transport.StartSum(flat, _what);
+        else _transport.AllreduceSum(flat, _what);
         _buckets.Add((flat, members));
         _open.Clear();
         _openFloats = 0;

@@ -12,7 +12,12 @@ internal sealed partial class Trainer<TBatch>
     private void JoinRanks(IEnumerable<OptimizerSlot> slots)
     {
         if (!_comm.IsDistributed) return;
-        foreach (var slot in slots) _averagers[slot.Name] = new GradientAverager(_comm, slot.Parameters, GradientAverager.ConfiguredBucketFloats);
+        // Rank 0 decides: ranks that disagreed would start their sums in different orders and deadlock.
+        bool overlap = _comm.IsRoot && GradientAverager.ChooseOverlap(Environment.GetEnvironmentVariable(GradientAverager.OverlapVariable),
+            _comm.SpansMachines);
+        overlap = _comm.Broadcast(overlap ? "on" : "off", "the choice of overlapping the gradient allreduce") == "on";
+        foreach (var slot in slots)
+            _averagers[slot.Name] = new GradientAverager(_comm, slot.Parameters, GradientAverager.ConfiguredBucketFloats, overlap);
         Stats.Reduce = (order, values) => StatsReduction.Mean(_comm, order, values);
     }
 

@@ -69,6 +69,23 @@ public sealed class GradientOverlapTests
         Assert.True(share >= minimumShare, $"{share:P0} of {phase}'s gradients started during the backward");
     }
 
+    [Theory]
+    [InlineData(null, false, false)]
+    [InlineData("auto", true, true)]
+    [InlineData("", true, true)]
+    [InlineData(" On ", false, true)]
+    [InlineData("off", true, false)]
+    public void OverlapIsOnAcrossMachinesUnlessSet(string? setting, bool spansMachines, bool expected) =>
+        Assert.Equal(expected, GradientAverager.ChooseOverlap(setting, spansMachines));
+
+    [Fact]
+    public void AnUnknownOverlapSettingIsAUsageError()
+    {
+        var e = Assert.Throws<GanSharpException>(() => GradientAverager.ChooseOverlap("yes", false));
+        Assert.Equal(ErrorKind.Usage, e.Kind);
+        Assert.Equal("GANSHARP_ALLREDUCE_OVERLAP=yes is not a setting: use on, off or auto.", e.Message);
+    }
+
     // Two ranks, the other's gradients three times this one's: every sum is four times the bucket (exact in float).
     private sealed class IdenticalRanks : IGradientTransport
     {
@@ -83,6 +100,8 @@ public sealed class GradientOverlapTests
             _pending.Add(t);
             Started++;
         }
+
+        public void AllreduceSum(Tensor t, string what) => throw new InvalidOperationException("the overlapped averager summed a bucket blocking");
 
         public void Progress()
         {
