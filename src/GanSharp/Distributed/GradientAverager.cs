@@ -157,13 +157,24 @@ internal sealed class GradientAverager : IBackwardListener
         Seconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
-    /// <summary>Leaves a phase without averaging (an exception between forward and backward).</summary>
+    /// <summary>Leaves a phase (after Finish, nothing to do; after an exception, waits for started sums and frees them).</summary>
     public void Abandon()
     {
         if (ReferenceEquals(BackwardProgress.Listener, this)) BackwardProgress.Listener = null;
         _armed = false;
         _open.Clear();
         _openFloats = 0;
+        if (_buckets.Count == 0) return;
+        // MPI still writes into started buckets: they may be freed only after their sums complete.
+        try
+        {
+            _transport.WaitAll(_what);
+        }
+        finally
+        {
+            foreach (var (flat, _) in _buckets) flat.Dispose();
+            _buckets.Clear();
+        }
     }
 
     private void Take(int i, bool during)

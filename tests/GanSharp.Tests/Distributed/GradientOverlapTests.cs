@@ -69,6 +69,43 @@ public sealed class GradientOverlapTests
         Assert.True(share >= minimumShare, $"{share:P0} of {phase}'s gradients started during the backward");
     }
 
+    // A phase abandoned after its sums started (an exception after the backward) waits for them and frees them: the
+    // next phase's means are its own, not the abandoned buckets'.
+    [Fact]
+    public void AnAbandonedPhaseLeavesNothingForTheNext()
+    {
+        manual_seed(5);
+        using var model = new SpadeModel(Tiny, new SpadeLossOptions { NoVggLoss = true });
+        using var scope = NewDisposeScope();
+        var image = rand([2, 3, 32, 32]) * 2 - 1;
+        var semantics = nn.functional.one_hot(randint(0, 3, [2, 32, 32]), 3).permute(0, 3, 1, 2).to_type(ScalarType.Float32);
+        var parameters = model.DiscriminatorParameters().ToList();
+        var ranks = new IdenticalRanks();
+        var averager = new GradientAverager(ranks, parameters, bucketFloats: 64);
+        Tensor Loss()
+        {
+            var d = model.ComputeDiscriminatorLoss(semantics, image);
+            return d.DFake + d.DReal;
+        }
+        averager.BeginForward();
+        var first = Loss();
+        averager.Arm("the abandoned phase");
+        first.backward();
+        Assert.True(ranks.Started > 0);
+        averager.Abandon();
+        Assert.Null(BackwardProgress.Listener);
+        Assert.Equal(0, ranks.Pending);
+        foreach (var p in parameters) p.grad?.zero_();
+        averager.BeginForward();
+        var second = (Loss() * 3).MoveToOuterDisposeScope();
+        averager.Arm("the next phase");
+        second.backward();
+        var local = parameters.Select(p => p.grad?.clone()).ToList();
+        averager.Finish();
+        for (int i = 0; i < parameters.Count; i++)
+            if (local[i] is { } g) Assert.True((g * 2).eq(parameters[i].grad!).all().item<bool>(), $"parameter {i}");
+    }
+
     [Theory]
     [InlineData(null, false, false)]
     [InlineData("auto", true, true)]
@@ -94,6 +131,8 @@ public sealed class GradientOverlapTests
         public int Size => 2;
 
         public int Started { get; private set; }
+
+        public int Pending => _pending.Count;
 
         public void StartSum(Tensor t, string what)
         {
