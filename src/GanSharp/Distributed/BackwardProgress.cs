@@ -26,7 +26,9 @@ internal static class BackwardProgress
 
     /// <summary>
     /// Marks <paramref name="x"/>, the output of <paramref name="done"/>: the parameters of blocks that run after this
-    /// point are final once the backward reaches it.
+    /// point are final once the backward reaches it. Requires that <paramref name="done"/>'s parameters are not used
+    /// before the previous mark (no weights shared with earlier code, nothing of them computed up front); marks must
+    /// follow each other in forward order and not nest.
     /// </summary>
     public static Tensor Mark(Tensor x, nn.Module done)
     {

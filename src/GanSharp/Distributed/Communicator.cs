@@ -200,9 +200,10 @@ internal sealed unsafe class Communicator : IRankSum, IGradientTransport
         if (_pending.Count == 0) return;
         long start = Stopwatch.GetTimestamp();
         var requests = _pending.ToArray();
-        _pending.Clear();
         Enter(what);
         Leave(MpiNative.MPI_Waitall(requests.Length, requests, IntPtr.Zero), what);
+        // Only now: after a failed wait the buckets must not be freed while MPI may still write into them.
+        _pending.Clear();
         AllreduceSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 

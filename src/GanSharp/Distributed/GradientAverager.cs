@@ -27,9 +27,18 @@ internal sealed class GradientAverager : IBackwardListener
     public const string BucketVariable = "GANSHARP_ALLREDUCE_BUCKET_FLOATS";
 
     /// <summary>The bucket size: <see cref="BucketVariable"/> when set to a positive number, else <see cref="BucketFloats"/>.</summary>
-    public static long ConfiguredBucketFloats =>
-        long.TryParse(Environment.GetEnvironmentVariable(BucketVariable), System.Globalization.NumberStyles.Integer,
-            System.Globalization.CultureInfo.InvariantCulture, out long n) && n > 0 ? n : BucketFloats;
+    public static long ConfiguredBucketFloats => ParseBucketFloats(Environment.GetEnvironmentVariable(BucketVariable));
+
+    /// <summary>A value of <see cref="BucketVariable"/>: unset gives <see cref="BucketFloats"/>; anything but 1 to 2^31 − 1 is refused.</summary>
+    public static long ParseBucketFloats(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return BucketFloats;
+        if (long.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long n)
+            && n > 0 && n <= int.MaxValue)
+            return n;
+        throw new GanSharpException(ErrorKind.Usage, $"{BucketVariable}={text} is not a number of values per bucket: give a whole " +
+            $"number from 1 to {int.MaxValue}, or unset it for {BucketFloats}.");
+    }
 
     private readonly IGradientTransport _transport;
     private readonly IReadOnlyList<Parameter> _parameters;
@@ -73,10 +82,10 @@ internal sealed class GradientAverager : IBackwardListener
         _ => throw new GanSharpException(ErrorKind.Usage, $"{OverlapVariable}={setting} is not a setting: use on, off or auto."),
     };
 
-    /// <summary>Parameters whose sums started during the backward, for the benchmark and tests.</summary>
+    /// <summary>Gradient values whose sums started during the backward, for the benchmark and tests.</summary>
     public long OverlappedFloats { get; private set; }
 
-    /// <summary>Parameters summed after the backward.</summary>
+    /// <summary>Gradient values whose sums started after the backward.</summary>
     public long TrailingFloats { get; private set; }
 
     /// <summary>Seconds the trainer's thread spent here (copies, starts, progress, the final wait): the part not hidden.</summary>
@@ -123,7 +132,7 @@ internal sealed class GradientAverager : IBackwardListener
             if (_taken[i] || _firstMark[i] == int.MaxValue || _firstMark[i] <= index) continue;
             Take(i, during: true);
         }
-        if (_openFloats >= _bucketFloats) Launch();
+        if (_openFloats >= _bucketFloats) Launch(during: true);
         _transport.Progress();
         Seconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
@@ -137,7 +146,7 @@ internal sealed class GradientAverager : IBackwardListener
         using var _ = no_grad();
         for (int i = 0; i < _parameters.Count; i++)
             if (!_taken[i]) Take(i, during: false);
-        Launch();
+        Launch(during: false);
         _transport.WaitAll(_what);
         foreach (var (flat, members) in _buckets)
         {
@@ -184,14 +193,15 @@ internal sealed class GradientAverager : IBackwardListener
         if (g is null) return;
         _open.Add(i);
         _openFloats += g.numel();
-        if (during) OverlappedFloats += g.numel();
-        else TrailingFloats += g.numel();
-        if (_openFloats >= _bucketFloats && !during) Launch();
+        if (_openFloats >= _bucketFloats && !during) Launch(during: false);
     }
 
-    private void Launch()
+    // during: started from a mark, while the backward still runs.
+    private void Launch(bool during)
     {
         if (_open.Count == 0) return;
+        if (during) OverlappedFloats += _openFloats;
+        else TrailingFloats += _openFloats;
         var members = new List<int>(_open);
         // p.grad hands out a new tensor handle per call: the scope frees those and the reshapes; the bucket lives on.
         using var scope = NewDisposeScope();

@@ -12,12 +12,16 @@ internal sealed partial class Trainer<TBatch>
     private void JoinRanks(IEnumerable<OptimizerSlot> slots)
     {
         if (!_comm.IsDistributed) return;
-        // Rank 0 decides: ranks that disagreed would start their sums in different orders and deadlock.
-        bool overlap = _comm.IsRoot && GradientAverager.ChooseOverlap(Environment.GetEnvironmentVariable(GradientAverager.OverlapVariable),
-            _comm.SpansMachines);
-        overlap = _comm.Broadcast(overlap ? "on" : "off", "the choice of overlapping the gradient allreduce") == "on";
-        foreach (var slot in slots)
-            _averagers[slot.Name] = new GradientAverager(_comm, slot.Parameters, GradientAverager.ConfiguredBucketFloats, overlap);
+        // Rank 0 decides both, from its own environment (mpirun passes variables to other machines only with -x): ranks
+        // that disagreed would start sums of other sizes or in another order and deadlock.
+        string choice = _comm.IsRoot
+            ? FormattableString.Invariant($"{GradientAverager.ChooseOverlap(Environment.GetEnvironmentVariable(GradientAverager.OverlapVariable),
+                _comm.SpansMachines)} {GradientAverager.ConfiguredBucketFloats}")
+            : "";
+        var agreed = _comm.Broadcast(choice, "rank 0's choice of gradient buckets").Split(' ');
+        bool overlap = bool.Parse(agreed[0]);
+        long bucket = long.Parse(agreed[1], System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var slot in slots) _averagers[slot.Name] = new GradientAverager(_comm, slot.Parameters, bucket, overlap);
         Stats.Reduce = (order, values) => StatsReduction.Mean(_comm, order, values);
     }
 
@@ -36,7 +40,8 @@ internal sealed partial class Trainer<TBatch>
 
     // The rest of rank 0's state goes out as one blob in the checkpoint's own format: the optimizers' moments, the
     // tricks' state (replay buffer, ADA's p, EMA counters), the statistics and the torch generator. A rank whose copy of
-    // the checkpoint is stale (a network file system's cache) or missing then still continues rank 0's run.
+    // the checkpoint is stale (a network file system's cache) then still continues rank 0's run (the position too: see
+    // RanksStart). The blob is limited to 2 GiB: Adam's moments of ~250 M parameters.
     private void BroadcastTrainingState()
     {
         byte[] blob = [];
@@ -70,6 +75,37 @@ internal sealed partial class Trainer<TBatch>
         _recipe.LoadExtraState(receivedExtra);
         _networkStats.Load(receivedExtra.GetValueOrDefault(NetworkStatisticsKey) as Dictionary<object, object?>);
         random.set_rng_state((Tensor)state["rng"]!);
+        // Every load above copied what it kept: the received tensors (Adam's moments among them) can go now.
+        DisposeTensors(state);
+    }
+
+    private static void DisposeTensors(object? node)
+    {
+        switch (node)
+        {
+            case Tensor t:
+                t.Dispose();
+                break;
+            case Dictionary<object, object?> d:
+                foreach (var v in d.Values) DisposeTensors(v);
+                break;
+            case System.Collections.IEnumerable items and not string:
+                foreach (var v in items) DisposeTensors(v);
+                break;
+        }
+    }
+
+    // Rank 0's position (epoch, batch, iteration, images, time): a rank that read another from a stale checkpoint would
+    // read other shards and stop at another iteration.
+    private TrainPosition RanksStart(TrainPosition start)
+    {
+        if (!_comm.IsDistributed) return start;
+        var text = _comm.Broadcast(FormattableString.Invariant(
+            $"{start.Epoch} {start.BatchIndex} {start.Iteration} {start.EpochImages} {start.ElapsedSeconds:R}"),
+            "the broadcast of rank 0's position");
+        var f = text.Split(' ');
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        return new TrainPosition(int.Parse(f[0], c), int.Parse(f[1], c), long.Parse(f[2], c), long.Parse(f[3], c), double.Parse(f[4], c));
     }
 
     private void BroadcastInPlace(Tensor t, string what)

@@ -105,6 +105,7 @@ internal sealed partial class Trainer<TBatch> : IDisposable where TBatch : IDisp
     public TrainResult Run(TrainPosition start, CancellationToken token, Action<TrainProgress>? progress = null)
     {
         BroadcastNetworks();
+        start = RanksStart(start);
         var pass = new Pass(this, start);
         _lastFlush = start.Iteration;
         for (int epoch = start.Epoch; epoch <= _totalEpochs; epoch++)

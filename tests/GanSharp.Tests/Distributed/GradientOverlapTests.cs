@@ -37,6 +37,20 @@ public sealed class GradientOverlapTests
         var ranks = new IdenticalRanks();
         var averager = new GradientAverager(ranks, parameters, bucketFloats: 64);
         averager.BeginForward();
+        try
+        {
+            Check(model, semantics, image, phase, minimumShare, parameters, ranks, averager);
+        }
+        finally
+        {
+            // A failed assertion must not leave this thread's listener armed for the next test.
+            averager.Abandon();
+        }
+    }
+
+    private static void Check(SpadeModel model, Tensor semantics, Tensor image, string phase, double minimumShare,
+        List<TorchSharp.Modules.Parameter> parameters, IdenticalRanks ranks, GradientAverager averager)
+    {
         Tensor loss;
         if (phase == "G")
         {
@@ -114,6 +128,23 @@ public sealed class GradientOverlapTests
     [InlineData("off", true, false)]
     public void OverlapIsOnAcrossMachinesUnlessSet(string? setting, bool spansMachines, bool expected) =>
         Assert.Equal(expected, GradientAverager.ChooseOverlap(setting, spansMachines));
+
+    [Theory]
+    [InlineData(null, GradientAverager.BucketFloats)]
+    [InlineData(" ", GradientAverager.BucketFloats)]
+    [InlineData("256", 256L)]
+    public void BucketSizeComesFromTheVariable(string? text, long expected) => Assert.Equal(expected, GradientAverager.ParseBucketFloats(text));
+
+    [Theory]
+    [InlineData("4MB")]
+    [InlineData("0")]
+    [InlineData("3000000000")]
+    public void ABadBucketSizeIsAUsageError(string text)
+    {
+        var e = Assert.Throws<GanSharpException>(() => GradientAverager.ParseBucketFloats(text));
+        Assert.Equal(ErrorKind.Usage, e.Kind);
+        Assert.StartsWith($"GANSHARP_ALLREDUCE_BUCKET_FLOATS={text} is not a number of values per bucket", e.Message);
+    }
 
     [Fact]
     public void AnUnknownOverlapSettingIsAUsageError()

@@ -54,7 +54,7 @@ public sealed class MpiResumeTests
     }
 
     // Rank 1 resumes from its own copy of the run folder (mpirun's "A : B" form gives each rank its own command line),
-    // a copy whose state holds another iteration's optimizer moments, replay buffer and torch generator: the run must
+    // a copy whose state holds another iteration's position, optimizer moments, replay buffer and torch generator: the run must
     // still continue rank 0's state and equal the uninterrupted run bit for bit.
     [MpiFact]
     public void EveryRankContinuesRankZerosStateWhateverItsOwnCopyHolds()
@@ -66,10 +66,11 @@ public sealed class MpiResumeTests
         MpiJob.Run(2, [.. tiny.Train(tiny.Checkpoints, [.. common, "--max-iterations", "1"]), "--name", "cut"]);
         string stale = tiny.Dir.File("stale");
         CopyFolder(Path.Combine(tiny.Checkpoints, "cut"), Path.Combine(stale, "cut"));
-        // The stale copy keeps the cut run's position and weights (they must match its weight files) but takes the
-        // whole run's iteration-3 optimizer moments, tricks' state and generator.
+        // The stale copy keeps the cut run's weights (they must match its weight files) but takes the whole run's
+        // iteration-3 position, optimizer moments, tricks' state and generator.
         var (cutState, wholeState) = (State(tiny, "cut"), State(tiny, "whole"));
-        foreach (var key in new[] { "optimizers", "extra", "rng" }) cutState[key] = wholeState[key];
+        foreach (var key in new[] { "optimizers", "extra", "rng", "epoch", "batch_index", "iteration", "epoch_images" })
+            cutState[key] = wholeState[key];
         var nets = (Dictionary<object, object?>)cutState["nets"]!;
         foreach (var (name, dict) in nets.ToList())
         {
