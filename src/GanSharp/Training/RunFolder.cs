@@ -67,9 +67,8 @@ public sealed class RunFolder(string dir)
         Directory.CreateDirectory(Dir);
         var netDicts = new Dictionary<object, object?>();
         var weightDicts = new List<(string Name, StateDict Sd)>();
-        var optDicts = new Dictionary<object, object?>();
         var pending = new List<(string Final, string Temp)>();
-        Tensor? rng = null;
+        Dictionary<object, object?>? run = null;
         try
         {
             foreach (var slot in nets)
@@ -78,36 +77,21 @@ public sealed class RunFolder(string dir)
                 weightDicts.Add((slot.Name, sd));
                 netDicts[slot.Name] = sd;
             }
-            foreach (var (name, opt) in optimizers)
-            {
-                optDicts[name] = OptimizerBytes(opt);
-            }
-            rng = torch.random.get_rng_state();
+            run = RunState(optimizers, position, extra);
             var logs = new Dictionary<object, object?>();
             foreach (var log in LogFiles)
             {
                 string path = Path.Combine(Dir, log);
                 if (File.Exists(path)) logs[log] = new FileInfo(path).Length;
             }
-            var state = new Dictionary<object, object?>
-            {
-                ["format"] = StateFormat,
-                ["version"] = 1L,
-                ["family"] = family,
-                ["epoch"] = (long)position.Epoch,
-                ["batch_index"] = (long)position.BatchIndex,
-                ["iteration"] = position.Iteration,
-                ["epoch_images"] = position.EpochImages,
-                ["elapsed_seconds"] = position.ElapsedSeconds,
-                ["nets"] = netDicts,
-                ["optimizers"] = optDicts,
-                ["rng"] = rng,
-                ["extra"] = extra,
-                ["options"] = optionsJson,
-                ["logs"] = logs,
-            };
+            var state = new Dictionary<object, object?> { ["format"] = StateFormat, ["version"] = 1L, ["family"] = family };
+            foreach (var key in PositionKeys) state[key] = run[key];
+            state["nets"] = netDicts;
+            foreach (var key in new[] { "optimizers", "rng", "extra" }) state[key] = run[key];
+            state["options"] = optionsJson;
+            state["logs"] = logs;
             string advice = Advice(which);
-            CheckSpace(which, weightDicts, optDicts, advice);
+            CheckSpace(which, weightDicts, (Dictionary<object, object?>)run["optimizers"]!, advice);
             WriteUnit(which, position, texts, state, weightDicts, pending, advice);
             pending.Clear();
         }
@@ -116,10 +100,40 @@ public sealed class RunFolder(string dir)
             // Before the commit point nothing of the previous checkpoint has changed: the new files simply go.
             foreach (var (_, temp) in pending)
                 if (File.Exists(temp)) File.Delete(temp);
-            foreach (var t in optDicts.Values.OfType<Tensor>()) t.Dispose();
-            rng?.Dispose();
+            if (run != null) DisposeRunState(run);
             foreach (var (_, sd) in weightDicts) sd.Dispose();
         }
+    }
+
+    private static readonly string[] PositionKeys = ["epoch", "batch_index", "iteration", "epoch_images", "elapsed_seconds"];
+
+    /// <summary>
+    /// A training state without the networks: the position, the optimizers' state, the torch generator and the extras,
+    /// under the keys <see cref="LoadedState"/> reads. What it made (optimizer bytes, generator) goes with
+    /// <see cref="DisposeRunState"/>; <paramref name="extra"/> stays the caller's.
+    /// </summary>
+    internal static Dictionary<object, object?> RunState(IReadOnlyDictionary<string, OptimizerHelper> optimizers, TrainPosition position,
+        Dictionary<object, object?> extra)
+    {
+        var optDicts = new Dictionary<object, object?>();
+        foreach (var (name, opt) in optimizers) optDicts[name] = OptimizerBytes(opt);
+        return new Dictionary<object, object?>
+        {
+            ["epoch"] = (long)position.Epoch,
+            ["batch_index"] = (long)position.BatchIndex,
+            ["iteration"] = position.Iteration,
+            ["epoch_images"] = position.EpochImages,
+            ["elapsed_seconds"] = position.ElapsedSeconds,
+            ["optimizers"] = optDicts,
+            ["rng"] = torch.random.get_rng_state(),
+            ["extra"] = extra,
+        };
+    }
+
+    internal static void DisposeRunState(Dictionary<object, object?> run)
+    {
+        foreach (var t in ((Dictionary<object, object?>)run["optimizers"]!).Values.OfType<Tensor>()) t.Dispose();
+        ((Tensor)run["rng"]!).Dispose();
     }
 
     private string Advice(string which) => HasState(which)

@@ -25,58 +25,49 @@ internal sealed partial class Trainer<TBatch>
         Stats.Reduce = (order, values) => StatsReduction.Mean(_comm, order, values);
     }
 
-    // Every rank starts from rank 0's weights and buffers, whatever its own initialisation or checkpoint read gave.
-    private void BroadcastNetworks()
+    // Every rank starts from rank 0's weights and buffers, whatever its own initialisation or checkpoint read gave, then
+    // from the rest of its state, sent as one blob in the checkpoint's own format (RunFolder.RunState): the position,
+    // the optimizers' moments, the tricks' state (replay buffer, ADA's p, EMA counters), the statistics and the torch
+    // generator. A rank whose copy of the checkpoint is stale (a network file system's cache) then still continues rank
+    // 0's run. The blob is limited to 2 GiB: Adam's moments of ~250 M parameters. Returns rank 0's position.
+    private TrainPosition BroadcastState(TrainPosition start)
     {
-        if (!_comm.IsDistributed) return;
-        using var _ = no_grad();
-        foreach (var net in _recipe.Networks)
+        if (!_comm.IsDistributed) return start;
+        using (no_grad())
         {
-            foreach (var (name, p) in net.Module.named_parameters()) BroadcastInPlace(p, $"the broadcast of {net.Name}.{name}");
-            foreach (var (name, b) in net.Module.named_buffers()) BroadcastInPlace(b, $"the broadcast of {net.Name}.{name}");
+            foreach (var net in _recipe.Networks)
+            {
+                foreach (var (name, p) in net.Module.named_parameters()) BroadcastInPlace(p, $"the broadcast of {net.Name}.{name}");
+                foreach (var (name, b) in net.Module.named_buffers()) BroadcastInPlace(b, $"the broadcast of {net.Name}.{name}");
+            }
         }
-        BroadcastTrainingState();
-    }
-
-    // The rest of rank 0's state goes out as one blob in the checkpoint's own format: the optimizers' moments, the
-    // tricks' state (replay buffer, ADA's p, EMA counters), the statistics and the torch generator. A rank whose copy of
-    // the checkpoint is stale (a network file system's cache) then still continues rank 0's run (the position too: see
-    // RanksStart). The blob is limited to 2 GiB: Adam's moments of ~250 M parameters.
-    private void BroadcastTrainingState()
-    {
         byte[] blob = [];
         if (_comm.IsRoot)
         {
             var extra = _recipe.ExtraState();
             extra[NetworkStatisticsKey] = _networkStats.State();
-            var optimizers = _optimizers.ToDictionary(kv => (object)kv.Key, kv => (object?)RunFolder.OptimizerBytes(kv.Value));
-            var rng = random.get_rng_state();
+            var run = RunFolder.RunState(_optimizers, start, extra);
             try
             {
                 using var ms = new MemoryStream();
-                var root = new Dictionary<object, object?> { ["optimizers"] = optimizers, ["rng"] = rng, ["extra"] = extra };
-                Interop.PthWriter.Write(ms, root);
+                Interop.PthWriter.Write(ms, run);
                 blob = ms.ToArray();
             }
             finally
             {
-                foreach (var t in optimizers.Values.OfType<Tensor>()) t.Dispose();
+                RunFolder.DisposeRunState(run);
                 foreach (var t in ((Dictionary<object, object?>)extra[NetworkStatisticsKey]!).Values.OfType<Tensor>()) t.Dispose();
-                rng.Dispose();
             }
         }
-        blob = _comm.Broadcast(blob, "the broadcast of rank 0's optimizer and trick state");
-        if (_comm.IsRoot) return;
+        blob = _comm.Broadcast(blob, "the broadcast of rank 0's training state");
+        if (_comm.IsRoot) return start;
+        const string source = "rank 0's training state";
         using var stream = new MemoryStream(blob);
-        var state = (Dictionary<object, object?>)Interop.PthReader.Read(stream, "rank 0's training state")!;
-        var received = (Dictionary<object, object?>)state["optimizers"]!;
-        foreach (var (name, opt) in _optimizers) RunFolder.LoadOptimizerBytes(opt, (Tensor)received[name]!);
-        var receivedExtra = (Dictionary<object, object?>)state["extra"]!;
-        _recipe.LoadExtraState(receivedExtra);
-        _networkStats.Load(receivedExtra.GetValueOrDefault(NetworkStatisticsKey) as Dictionary<object, object?>);
-        random.set_rng_state((Tensor)state["rng"]!);
+        var received = (Dictionary<object, object?>)Interop.PthReader.Read(stream, source)!;
+        var position = RestoreRunState(new LoadedState(source, received));
         // Every load above copied what it kept: the received tensors (Adam's moments among them) can go now.
-        DisposeTensors(state);
+        DisposeTensors(received);
+        return position;
     }
 
     private static void DisposeTensors(object? node)
@@ -93,19 +84,6 @@ internal sealed partial class Trainer<TBatch>
                 foreach (var v in items) DisposeTensors(v);
                 break;
         }
-    }
-
-    // Rank 0's position (epoch, batch, iteration, images, time): a rank that read another from a stale checkpoint would
-    // read other shards and stop at another iteration.
-    private TrainPosition RanksStart(TrainPosition start)
-    {
-        if (!_comm.IsDistributed) return start;
-        var text = _comm.Broadcast(FormattableString.Invariant(
-            $"{start.Epoch} {start.BatchIndex} {start.Iteration} {start.EpochImages} {start.ElapsedSeconds:R}"),
-            "the broadcast of rank 0's position");
-        var f = text.Split(' ');
-        var c = System.Globalization.CultureInfo.InvariantCulture;
-        return new TrainPosition(int.Parse(f[0], c), int.Parse(f[1], c), long.Parse(f[2], c), long.Parse(f[3], c), double.Parse(f[4], c));
     }
 
     private void BroadcastInPlace(Tensor t, string what)

@@ -94,6 +94,12 @@ internal sealed partial class Trainer<TBatch> : IDisposable where TBatch : IDisp
             throw new GanSharpException(ErrorKind.Checkpoint, $"{state.Path} was trained as family {state.Family}, not {_recipe.Family}: pass " +
                 $"{FamilyOptionSpecs.Family.Flag} {state.Family} or start a new {RunOptionSpecs.Name.Flag}.");
         state.RestoreNetworks(_recipe.Networks);
+        return RestoreRunState(state);
+    }
+
+    // Everything of a saved state but the networks (see RunFolder.RunState); returns its position.
+    private TrainPosition RestoreRunState(LoadedState state)
+    {
         state.RestoreOptimizers(_optimizers);
         _recipe.LoadExtraState(state.Extra);
         _networkStats.Load(state.Extra.GetValueOrDefault(NetworkStatisticsKey) as Dictionary<object, object?>);
@@ -104,8 +110,7 @@ internal sealed partial class Trainer<TBatch> : IDisposable where TBatch : IDisp
     /// <summary>Trains from <paramref name="start"/> (a fresh run starts at epoch 1, batch 0).</summary>
     public TrainResult Run(TrainPosition start, CancellationToken token, Action<TrainProgress>? progress = null)
     {
-        BroadcastNetworks();
-        start = RanksStart(start);
+        start = BroadcastState(start);
         var pass = new Pass(this, start);
         _lastFlush = start.Iteration;
         for (int epoch = start.Epoch; epoch <= _totalEpochs; epoch++)
