@@ -85,11 +85,17 @@ internal sealed class DatasetScan
     /// <summary>What a scanned file is, which decides how much of it is read.</summary>
     public enum Role { Label, Image, Instance }
 
-    /// <summary>Gathers facts for every (path, role) in parallel; returns them keyed by path.</summary>
-    public IReadOnlyDictionary<string, FileFacts> Run(IEnumerable<(string Path, Role Role)> files, Action<int>? progress = null)
+    /// <summary>
+    /// Gathers facts for every (path, role) in parallel; returns them keyed by path. A file named in two roles (the
+    /// label folder given as instance folder too, as the studio does) is read once, in the role that reads the most.
+    /// </summary>
+    public IReadOnlyDictionary<string, FileFacts> Run(IEnumerable<(string Path, Role Role)> files, Action<int, int>? progress = null)
     {
         _hits = 0;
-        var list = files.ToList();
+        var roles = new Dictionary<string, Role>(StringComparer.Ordinal);
+        foreach (var (path, role) in files)
+            roles[path] = roles.TryGetValue(path, out var had) && Reads(had) > Reads(role) ? had : role;
+        var list = roles.Select(kv => (Path: kv.Key, Role: kv.Value)).ToList();
         var result = new ConcurrentDictionary<string, FileFacts>(StringComparer.Ordinal);
         int done = 0;
         Exception? first = null;
@@ -114,7 +120,7 @@ internal sealed class DatasetScan
                     _facts[f.Path] = facts;
                     result[f.Path] = facts;
                 }
-                progress?.Invoke(Interlocked.Increment(ref done));
+                progress?.Invoke(Interlocked.Increment(ref done), list.Count);
             }
             catch (Exception e)
             {
@@ -130,6 +136,10 @@ internal sealed class DatasetScan
         Save();
         return result;
     }
+
+    // A label read decodes the whole file and refuses colour as an instance read does, so it answers for both; an
+    // instance read checks the kind a photo read does not.
+    private static int Reads(Role role) => role switch { Role.Label => 2, Role.Instance => 1, _ => 0 };
 
     private void Save()
     {

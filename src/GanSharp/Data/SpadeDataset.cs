@@ -237,8 +237,7 @@ public sealed class SpadeDataset
             if (p.HasPhoto) files.Add((p.Image, DatasetScan.Role.Image));
             if (usesInstances) files.Add((p.Instance!, DatasetScan.Role.Instance));
         }
-        int total = files.Count;
-        var facts = scan.Run(files, progress is null ? null : done => progress(done, total));
+        var facts = scan.Run(files, progress);
 
         var present = new SortedSet<int>();
         var kinds = new Dictionary<LabelFileKind, int>();

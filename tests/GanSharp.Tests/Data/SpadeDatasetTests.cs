@@ -139,6 +139,24 @@ public class SpadeDatasetTests
     }
 
     [Fact]
+    public void ALabelFolderGivenAsInstanceFolderTooIsReadOnceAsLabels()
+    {
+        // The studio hands `test` its label folder as instance folder too. The scan used to read such a file twice,
+        // in parallel, and kept whichever read ended last: now and then the instance read, without label values.
+        using var dir = new TempDir();
+        string cache = dir.Sub("cache");
+        var o = TinyData.Write(dir, 24, 8, 8);
+        o = o with { InstanceDir = o.LabelDir };
+        for (int round = 0; round < 6; round++)
+        {
+            var summary = SpadeDataset.Open(o, round == 0 ? cache : "").Summary;
+            Assert.Equal(24, summary.Pairs);
+        }
+        // One entry per file: 24 labels and 24 photos, each a hit, none scanned twice.
+        Assert.Equal(48, SpadeDataset.Open(o, cache).Summary.CacheHits);
+    }
+
+    [Fact]
     public void LoadedSampleIsAlignedAcrossLabelInstanceAndPhoto()
     {
         using var dir = new TempDir();
