@@ -110,7 +110,7 @@ public static class SpadeBench
         var times = new List<double>();
         if (infer)
         {
-            model.Eval();
+            model.FreezeForInference();
             for (int i = 0; i < 23; i++)
             {
                 var sw = Stopwatch.StartNew();

@@ -60,7 +60,8 @@ public static partial class GemmConvolution
         }
 
         /// <summary>[k², Cout, Cin]: one contiguous matrix per kernel tap.</summary>
-        public Tensor Taps(Tensor weight) => weight.detach().permute(2, 3, 0, 1).reshape(k * k, cout, cin).contiguous();
+        public static Tensor Taps(Tensor weight) => WeightForms.Get(weight, WeightForms.Form.Taps,
+            () => weight.detach().permute(2, 3, 0, 1).reshape(-1, weight.shape[0], weight.shape[1]).contiguous());
 
         // Zeroes everything of t [N, C, R, Q] outside rows [top, top+height) and columns [left, left+width).
         private static void ZeroOutside(Tensor t, long top, long height, long left, long width)
@@ -98,12 +99,15 @@ public static partial class GemmConvolution
         public bool UsesWinograd => WinogradEnabled && k == 3 && p == 1 && h % 2 == 0 && w % 2 == 0 && h * w >= MinWinogradPositions;
 
         // [16, Cout, Cin]: G g Gᵀ of every kernel, one matrix per transform point (row-major 4x4 point order).
-        private Tensor WinogradKernels(Tensor weight)
+        private static Tensor WinogradKernels(Tensor weight) =>
+            WeightForms.Get(weight, WeightForms.Form.Winograd, () => TransformedKernels(weight));
+
+        private static Tensor TransformedKernels(Tensor weight)
         {
             using var scope = NewDisposeScope();
             var g = WinogradKernelTransform();
             var u = matmul(matmul(g, weight.detach()), g.t());
-            return u.permute(2, 3, 0, 1).reshape(16, cout, cin).contiguous().MoveToOuterDisposeScope();
+            return u.permute(2, 3, 0, 1).reshape(16, weight.shape[0], weight.shape[1]).contiguous().MoveToOuterDisposeScope();
         }
 
         // The forward, or (transposed) the input gradient: the kernel flipped in both directions has transforms

@@ -17,6 +17,9 @@ internal static unsafe partial class OneDnnGemm
     [LibraryImport("libgomp.so.1", EntryPoint = "omp_get_max_threads")]
     private static partial int OmpMaxThreads();
 
+    [LibraryImport("libgomp.so.1", EntryPoint = "omp_in_parallel")]
+    private static partial int OmpInParallel();
+
     // Below this inner length per thread, oneDNN's own threading is as good and a parallel region is not worth it.
     private const long MinSplitLength = 4096;
 
@@ -55,8 +58,8 @@ internal static unsafe partial class OneDnnGemm
     /// <summary>How many threads <see cref="WeightGradient"/> should split an inner dimension of <paramref name="k"/> over.</summary>
     public static int SplitThreads(long k) => ThreadsFor(k, MinSplitLength);
 
-    // Runs body(data) on that many OpenMP threads, or on this one alone, where omp_get_thread_num() is 0 too and
-    // oneDNN's calls inside keep their own threading.
+    // Runs body(data) on that many OpenMP threads, or on this one alone, where omp_get_thread_num() is 0 too and the
+    // products inside keep their own threading (Sgemm).
     private static void InParallel(delegate* unmanaged[Cdecl]<void*, void> body, void* data, int threads)
     {
         if (threads <= 1) body(data);

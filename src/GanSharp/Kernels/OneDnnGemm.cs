@@ -71,12 +71,17 @@ internal static unsafe partial class OneDnnGemm
         }
     }
 
-    // One product on this thread, as the parallel regions below call it: oneDNN is single-threaded inside a region.
+    // One product as the bodies of the parallel regions below call it: on this thread inside a region (oneDNN is
+    // single-threaded there too), on all threads when the body runs alone. Without the second case GanSharp's GEMM ran
+    // every convolution below 64x64 and every short weight gradient on one core while the other spun (inference (b):
+    // 0.19 s per image, a fifth of it the idle thread's wait).
     private static int Sgemm(sbyte transA, sbyte transB, long m, long n, long k, float alpha, float* a, long lda,
         float* b, long ldb, float beta, float* c, long ldc)
     {
         if (UsesOneDnn) return DnnlSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        ManagedGemm.Gemm(transA == (sbyte)'T', transB == (sbyte)'T', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        bool tA = transA == (sbyte)'T', tB = transB == (sbyte)'T';
+        if (OmpInParallel() != 0) ManagedGemm.Gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        else ManagedParallel(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return 0;
     }
 

@@ -81,8 +81,8 @@ internal sealed class SpadeNorm : nn.Module<Tensor, Tensor, Tensor>
         Tensor gamma, beta;
         if (FuseGammaBeta)
         {
-            var w = cat(new[] { mlp_gamma.weight!, mlp_beta.weight! }, 0);
-            var b = cat(new[] { mlp_gamma.bias!, mlp_beta.bias! }, 0);
+            var w = WeightForms.Get(mlp_gamma.weight!, WeightForms.Form.StackedWeight, () => cat(new[] { mlp_gamma.weight!, mlp_beta.weight! }, 0));
+            var b = WeightForms.Get(mlp_gamma.bias!, WeightForms.Form.StackedBias, () => cat(new[] { mlp_gamma.bias!, mlp_beta.bias! }, 0));
             long p = mlp_gamma.weight!.shape[2] / 2;
             var both = GemmConvolution.Conv2d(actv, w, b, p); // [N, 2C, H, W]
             var parts = both.chunk(2, 1);

@@ -21,24 +21,28 @@ internal static class SpectralNorm
     /// </summary>
     public static Tensor NormalizedWeight(Tensor weightOrig, Tensor u, Tensor v, bool training)
     {
+        // Eval mode changes nothing, so frozen weights (inference) divide once.
+        if (!training)
+            return WeightForms.Get(weightOrig, WeightForms.Form.SpectralNormalized, () => Divided(weightOrig, u, v));
         using var scope = NewDisposeScope();
         var weightMat = weightOrig.reshape(weightOrig.shape[0], -1); // [out, in*k*k]
-        Tensor uUse = u, vUse = v;
-        if (training)
+        using (no_grad())
         {
-            using (no_grad())
-            {
-                var newV = F.normalize(mv(weightMat.t(), u), dim: 0, eps: Eps);
-                v.copy_(newV);
-                var newU = F.normalize(mv(weightMat, v), dim: 0, eps: Eps);
-                u.copy_(newU);
-            }
-            // PyTorch clones u and v after the in-place update so that a graph built by this forward does not see
-            // the next forward's update (D runs twice per iteration on the same weights before one backward).
-            uUse = u.clone();
-            vUse = v.clone();
+            var newV = F.normalize(mv(weightMat.t(), u), dim: 0, eps: Eps);
+            v.copy_(newV);
+            var newU = F.normalize(mv(weightMat, v), dim: 0, eps: Eps);
+            u.copy_(newU);
         }
-        var sigma = dot(uUse, mv(weightMat, vUse));
+        // PyTorch clones u and v after the in-place update so that a graph built by this forward does not see
+        // the next forward's update (D runs twice per iteration on the same weights before one backward).
+        return Divided(weightOrig, u.clone(), v.clone()).MoveToOuterDisposeScope();
+    }
+
+    // weight_orig / (uᵀ W v).
+    private static Tensor Divided(Tensor weightOrig, Tensor u, Tensor v)
+    {
+        using var scope = NewDisposeScope();
+        var sigma = dot(u, mv(weightOrig.reshape(weightOrig.shape[0], -1), v));
         return (weightOrig / sigma).MoveToOuterDisposeScope();
     }
 

@@ -311,7 +311,9 @@ public static partial class SpadeRunner
     // Train or eval mode for inference; returns its description for the notice and the page.
     private static string SetInferenceMode(SpadeModel model, bool batchStatistics, Action<string> notice)
     {
-        model.Train(batchStatistics);
+        // Train mode updates the weights' u/v on every forward, so only eval mode may keep derived weights.
+        if (batchStatistics) model.Train(true);
+        else model.FreezeForInference();
         string mode = batchStatistics
             ? "train mode: batch-norm statistics of each test batch and one spectral-norm power iteration per forward"
             : "eval mode: running batch-norm statistics from training and spectral norms as saved (as the reference's test.py)";

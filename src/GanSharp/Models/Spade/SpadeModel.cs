@@ -1,3 +1,4 @@
+using GanSharp.Kernels;
 using GanSharp.Losses;
 using GanSharp.Nn;
 using TorchSharp.Modules;
@@ -146,6 +147,7 @@ public sealed class SpadeModel : IDisposable
     /// <summary>Training mode for G, D and E (spectral-norm power iterations, batch statistics). VGG stays in eval.</summary>
     public void Train(bool on = true)
     {
+        if (on) ThawWeights();
         NetG.train(on);
         NetD?.train(on);
         NetE?.train(on);
@@ -154,6 +156,28 @@ public sealed class SpadeModel : IDisposable
 
     /// <summary>Evaluation mode: stored u/v and running statistics; nothing is updated by a forward.</summary>
     public void Eval() => Train(false);
+
+    private WeightForms? frozen;
+
+    /// <summary>
+    /// Evaluation mode for a model that only generates from now on (<c>gansharp test</c>, the studio): what layers
+    /// derive from their weights is made at the first <see cref="Generate"/> and reused by the next ones. Nothing may
+    /// change the weights until <see cref="Train"/> (which thaws them).
+    /// </summary>
+    public void FreezeForInference()
+    {
+        Eval();
+        frozen ??= new WeightForms();
+    }
+
+    /// <summary>How many derived weights the frozen model keeps (0 when not frozen).</summary>
+    internal int FrozenForms => frozen?.Made ?? 0;
+
+    private void ThawWeights()
+    {
+        frozen?.Dispose();
+        frozen = null;
+    }
 
     /// <summary>
     /// The reference's compute_generator_loss: fake = G(semantics[, z from E(image)]), D on [fake; real] as one batch,
@@ -256,6 +280,7 @@ public sealed class SpadeModel : IDisposable
     public Tensor Generate(Tensor semantics, Tensor? z = null, Tensor? image = null, Generator? noise = null)
     {
         using var _ = no_grad();
+        using var memo = frozen?.Use();
         if (!Options.UseVae) return NetG.call(semantics, null);
         using var scope = NewDisposeScope();
         if (z is null && image is not null)
@@ -341,6 +366,7 @@ public sealed class SpadeModel : IDisposable
 
     public void Dispose()
     {
+        ThawWeights();
         NetG.Dispose();
         NetD?.Dispose();
         NetE?.Dispose();
