@@ -213,10 +213,16 @@ internal static unsafe partial class ManagedGemm
                 }
                 continue;
             }
+            // Full panels by 8x8 register transposes (weight gradients pack B^T: 128 x 65,536 per tap at crop 256).
+            long done = 0;
+            if (nw == nr)
+                for (; done + 8 <= kc; done += 8)
+                    for (long jb = 0; jb < nr; jb += 8)
+                        Transpose8(b + (j0 + jr + jb) * ldb + p0 + done, ldb, 8, panel + done * nr + jb, nr, 8);
             for (long j = 0; j < nw; j++)
             {
                 float* col = b + (j0 + jr + j) * ldb + p0;
-                for (long p = 0; p < kc; p++) panel[p * nr + j] = col[p];
+                for (long p = done; p < kc; p++) panel[p * nr + j] = col[p];
             }
             for (long p = 0; p < kc && nw < nr; p++)
                 for (long j = nw; j < nr; j++) panel[p * nr + j] = 0f;
