@@ -49,8 +49,9 @@ public static class SpadeBench
         {
             var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (f.Length < 6 || f[3] != "s" || f[5] != "MB") continue;
+            if (!double.TryParse(f[2], NumberStyles.Float, CultureInfo.InvariantCulture, out double sec)
+                || !double.TryParse(f[4], NumberStyles.Float, CultureInfo.InvariantCulture, out double mb)) continue;
             string key = f[1] == "train" ? f[0] : $"{f[0]} {f[1]}";
-            double sec = double.Parse(f[2], CultureInfo.InvariantCulture), mb = double.Parse(f[4], CultureInfo.InvariantCulture);
             measured[key] = measured.TryGetValue(key, out var had) ? (Math.Min(had.Sec, sec), Math.Min(had.Mb, mb)) : (sec, mb);
         }
         foreach (var (key, value) in measured) table[key] = value;
@@ -63,7 +64,14 @@ public static class SpadeBench
     {
         if (args.Length > 0 && args[0] == "--child") return Child(args[1], args.Contains("--infer"), args.Contains("--tuned"));
         int at = Array.IndexOf(args, "--reference");
-        var reference = ReadReference(at >= 0 && at + 1 < args.Length ? args[at + 1] : null);
+        string? referenceFile = at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+        if (at >= 0 && !File.Exists(referenceFile))
+        {
+            Console.Error.WriteLine($"--reference needs the file bench_reference.py's lines were saved to; {(referenceFile is null
+                ? "none was given" : $"{referenceFile} does not exist")}.");
+            return 2;
+        }
+        var reference = ReadReference(referenceFile);
         var only = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (at < 0 || i != at + 1)).ToHashSet();
         bool baselines = !args.Contains("--gemm-only") && !args.Contains("--tuned-only");
         var variants = new List<(string Name, bool Tuned, Dictionary<string, string> Env)> { ("gemm", true, []) };

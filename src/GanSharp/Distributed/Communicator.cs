@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using GanSharp.Runtime;
 using static TorchSharp.torch;
 
 namespace GanSharp.Distributed;
@@ -151,7 +152,7 @@ internal sealed unsafe class Communicator : IRankSum, IGradientTransport
             throw new ArgumentException("allreduce needs a contiguous float32 or float64 tensor", nameof(t));
         long start = Stopwatch.GetTimestamp();
         int size = single ? sizeof(float) : sizeof(double);
-        byte* p = (byte*)(single ? t.storage<float>().data_ptr() : t.storage<double>().data_ptr()) + t.storage_offset() * size;
+        byte* p = TensorMemory.Bytes(t);
         long n = t.numel();
         for (long off = 0; off < n; off += int.MaxValue)
         {
@@ -176,8 +177,7 @@ internal sealed unsafe class Communicator : IRankSum, IGradientTransport
         bool single = t.dtype == ScalarType.Float32;
         if (!t.is_contiguous() || (!single && t.dtype != ScalarType.Float64) || t.numel() > int.MaxValue)
             throw new ArgumentException("a nonblocking allreduce needs a contiguous float32 or float64 tensor of at most 2^31 elements", nameof(t));
-        int size = single ? sizeof(float) : sizeof(double);
-        byte* p = (byte*)(single ? t.storage<float>().data_ptr() : t.storage<double>().data_ptr()) + t.storage_offset() * size;
+        byte* p = TensorMemory.Bytes(t);
         Enter(what);
         Leave(MpiNative.MPI_Iallreduce(MpiNative.InPlace, (IntPtr)p, (int)t.numel(), single ? _h!.Float : _h!.Double, _h.Sum, _h.CommWorld,
             out var request), what);

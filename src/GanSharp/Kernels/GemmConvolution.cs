@@ -1,3 +1,4 @@
+using GanSharp.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -223,5 +224,5 @@ public static partial class GemmConvolution
     private static (bool Input, bool Weight, bool Bias) Wanted(autograd.AutogradContext ctx) =>
         ((bool, bool, bool))ctx.get_data("grads");
 
-    private static unsafe float* Data(Tensor t) => (float*)t.storage<float>().data_ptr() + t.storage_offset();
+    private static unsafe float* Data(Tensor t) => TensorMemory.Floats(t);
 }

@@ -1,3 +1,4 @@
+using GanSharp.Runtime;
 using static TorchSharp.torch;
 
 namespace GanSharp.Kernels;
@@ -50,8 +51,7 @@ internal sealed class WeightForms : IDisposable
         return made.alias();
     }
 
-    private static unsafe long Address(Tensor t) =>
-        (long)((float*)t.storage<float>().data_ptr() + t.storage_offset());
+    private static unsafe long Address(Tensor t) => (long)TensorMemory.Floats(t);
 
     public void Dispose()
     {
