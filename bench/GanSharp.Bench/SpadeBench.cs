@@ -4,6 +4,7 @@ using GanSharp.Kernels;
 using GanSharp.Losses;
 using GanSharp.Models.Spade;
 using GanSharp.Runtime;
+using GanSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -159,8 +160,8 @@ public static class SpadeBench
         else
         {
             model.Train(true);
-            using var optG = torch.optim.Adam(model.GeneratorParameters(), 0.0001, 0.0, 0.9);
-            using var optD = torch.optim.Adam(model.DiscriminatorParameters(), 0.0004, 0.0, 0.9);
+            using var optG = new FusedAdam(model.GeneratorParameters(), 0.0001, 0.0, 0.9);
+            using var optD = new FusedAdam(model.DiscriminatorParameters(), 0.0004, 0.0, 0.9);
             for (int i = 0; i < 23; i++)
             {
                 var sw = Stopwatch.StartNew();

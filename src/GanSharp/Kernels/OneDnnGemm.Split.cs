@@ -12,7 +12,7 @@ internal static unsafe partial class OneDnnGemm
     private static partial void GompParallel(delegate* unmanaged[Cdecl]<void*, void> body, void* data, uint threads, uint flags);
 
     [LibraryImport("libgomp.so.1", EntryPoint = "omp_get_thread_num")]
-    private static partial int OmpThreadNum();
+    internal static partial int OmpThreadNum();
 
     [LibraryImport("libgomp.so.1", EntryPoint = "omp_get_max_threads")]
     private static partial int OmpMaxThreads();
@@ -60,14 +60,14 @@ internal static unsafe partial class OneDnnGemm
 
     // Runs body(data) on that many OpenMP threads, or on this one alone, where omp_get_thread_num() is 0 too and the
     // products inside keep their own threading (Sgemm).
-    private static void InParallel(delegate* unmanaged[Cdecl]<void*, void> body, void* data, int threads)
+    internal static void InParallel(delegate* unmanaged[Cdecl]<void*, void> body, void* data, int threads)
     {
         if (threads <= 1) body(data);
         else GompParallel(body, data, (uint)threads, 0);
     }
 
     // The most OpenMP threads that still get at least minPerThread of length each (at least 1).
-    private static int ThreadsFor(long length, long minPerThread)
+    internal static int ThreadsFor(long length, long minPerThread)
     {
         int threads = OmpMaxThreads();
         while (threads > 1 && length / threads < minPerThread) threads--;

@@ -215,8 +215,8 @@ public static class Planner
         double buildPeak = PeakRssMb();
         GanSharp.Runtime.NativeSetup.TrimAllocator();
         ResetPeakRss();
-        using var optG = torch.optim.Adam(model.GeneratorParameters(), 0.0001, 0.0, 0.9);
-        using var optD = torch.optim.Adam(model.DiscriminatorParameters(), 0.0004, 0.0, 0.9);
+        using var optG = new FusedAdam(model.GeneratorParameters(), 0.0001, 0.0, 0.9);
+        using var optD = new FusedAdam(model.DiscriminatorParameters(), 0.0004, 0.0, 0.9);
         var times = new List<double>();
         for (int i = 0; i < WarmupIterations + TimedIterations; i++)
         {
