@@ -111,7 +111,7 @@ public static partial class GemmConvolution
             ctx.save_data("padding", padding);
             using var scope = NewDisposeScope();
             var geometry = new Geometry(input, weight, padding);
-            return geometry.Output(geometry.PadInput(input), weight, bias).MoveToOuterDisposeScope();
+            return geometry.Output(input, weight, bias).MoveToOuterDisposeScope();
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
@@ -129,8 +129,8 @@ public static partial class GemmConvolution
                 var geometry = new Geometry(input, weight, padding);
                 // The input gradient is the convolution of the zero-padded output gradient with the kernel flipped and
                 // transposed; with "same" padding the padded gradient also serves the weight gradient.
-                var gPadded = needInput || geometry.GradientPadServesWeights ? geometry.PadGradient(g) : null;
-                if (needInput) dInput = geometry.InputGradient(gPadded!, weight).MoveToOuterDisposeScope();
+                var gPadded = !geometry.UsesWinograd && (needInput || geometry.GradientPadServesWeights) ? geometry.PadGradient(g) : null;
+                if (needInput) dInput = geometry.InputGradient(g, gPadded, weight).MoveToOuterDisposeScope();
                 if (needWeight) dWeight = geometry.WeightGradient(g, gPadded, input).MoveToOuterDisposeScope();
                 if (needBias) dBias = g.sum(new long[] { 0, 2, 3 }).MoveToOuterDisposeScope();
                 foreach (var t in saved) t.Dispose();

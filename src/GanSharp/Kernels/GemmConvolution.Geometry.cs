@@ -74,21 +74,25 @@ public static partial class GemmConvolution
             if (q - left - width > 0) band.narrow(3, left + width, q - left - width).zero_();
         }
 
-        public Tensor Output(Tensor padded, Tensor weight, Tensor? bias)
+        public Tensor Output(Tensor input, Tensor weight, Tensor? bias)
         {
             var output = empty(new[] { n, cout, ho, wo }, dtype: ScalarType.Float32);
-            if (UsesWinograd) Winograd(padded, WinogradKernels(weight), transposed: false, output, bias?.detach().contiguous());
-            else Accumulate(padded, Taps(weight), transposed: false, output, bias?.detach().contiguous());
+            // Winograd pads each block of tiles in cache (OneDnnGemm.Winograd3x3); the tap products read padded rows.
+            if (UsesWinograd) Winograd(input.detach().contiguous(), WinogradKernels(weight), transposed: false, output, bias?.detach().contiguous());
+            else Accumulate(PadInput(input), Taps(weight), transposed: false, output, bias?.detach().contiguous());
             return output;
         }
 
         // dX = the convolution of the padded output gradient with tap k²-1-t transposed as tap t: one gathered sum per
         // input position, so no scatter into overlapping windows and no zero-filled buffer.
-        public Tensor InputGradient(Tensor gPadded, Tensor weight)
+        /// <param name="g">The output gradient (contiguous): what Winograd reads.</param>
+        /// <param name="gPadded">The same padded (<see cref="PadGradient"/>): what the tap products read; null with Winograd.</param>
+        /// <param name="weight">The layer's weight.</param>
+        public Tensor InputGradient(Tensor g, Tensor? gPadded, Tensor weight)
         {
             var dInput = empty(new[] { n, cin, h, w }, dtype: ScalarType.Float32);
-            if (UsesWinograd) Winograd(gPadded, WinogradKernels(weight), transposed: true, dInput, null);
-            else Accumulate(gPadded, Taps(weight), transposed: true, dInput, null);
+            if (UsesWinograd) Winograd(g, WinogradKernels(weight), transposed: true, dInput, null);
+            else Accumulate(gPadded!, Taps(weight), transposed: true, dInput, null);
             return dInput;
         }
 
@@ -112,10 +116,9 @@ public static partial class GemmConvolution
 
         // The forward, or (transposed) the input gradient: the kernel flipped in both directions has transforms
         // P U Pᵀ, P swapping points 0 and 3 of each axis (G·J = P·G for G's rows), and its channels transposed.
-        private void Winograd(Tensor padded, Tensor kernels, bool transposed, Tensor target, Tensor? bias)
+        private void Winograd(Tensor planes, Tensor kernels, bool transposed, Tensor target, Tensor? bias)
         {
             long channelsIn = transposed ? cout : cin, channelsOut = transposed ? cin : cout;
-            long planeRows = transposed ? gRows : rows, width = transposed ? wg : wp;
             var offsets = new long[OneDnnGemm.WinogradPoints];
             for (int xi = 0; xi < OneDnnGemm.WinogradPoints; xi++)
             {
@@ -125,10 +128,9 @@ public static partial class GemmConvolution
             }
             using var scratch = empty(new[] { OneDnnGemm.WinogradScratchLength(n, channelsOut, channelsIn, h, w) }, dtype: ScalarType.Float32);
             fixed (long* po = offsets)
-                OneDnnGemm.Winograd3x3(n, channelsOut, channelsIn, h, w, Data(padded), channelsIn * planeRows * width,
-                    planeRows * width, width, Data(kernels), po, cin, transposed, bias is null ? null : Data(bias),
-                    Data(target), Data(scratch));
-            GC.KeepAlive(padded);
+                OneDnnGemm.Winograd3x3(n, channelsOut, channelsIn, h, w, Data(planes), channelsIn * h * w, h * w, w, Data(kernels), po, cin,
+                    transposed, bias is null ? null : Data(bias), Data(target), Data(scratch));
+            GC.KeepAlive(planes);
             GC.KeepAlive(kernels);
             GC.KeepAlive(target);
             GC.KeepAlive(bias);
@@ -138,15 +140,14 @@ public static partial class GemmConvolution
         // dW = Gᵀ dU G from the transform-domain gradient dU ([16, Cout, Cin]).
         private Tensor WinogradWeightGradient(Tensor g, Tensor input)
         {
-            var padded = PadInput(input);
+            var x = input.detach().contiguous();
             var du = empty(new[] { (long)OneDnnGemm.WinogradPoints, cout, cin }, dtype: ScalarType.Float32);
             using (var scratch = empty(new[] { OneDnnGemm.WinogradWeightScratchLength(n, cout, cin, h, w) }, dtype: ScalarType.Float32))
             {
-                OneDnnGemm.WinogradWeightGradient(n, cout, cin, h, w, Data(padded), cin * PaddedLength, PaddedLength, wp,
-                    Data(g), Data(du), Data(scratch));
+                OneDnnGemm.WinogradWeightGradient(n, cout, cin, h, w, Data(x), cin * h * w, h * w, w, Data(g), Data(du), Data(scratch));
                 GC.KeepAlive(scratch);
             }
-            GC.KeepAlive(padded);
+            GC.KeepAlive(x);
             GC.KeepAlive(g);
             var kernel = WinogradKernelTransform();
             return matmul(matmul(kernel.t(), du.permute(1, 2, 0).reshape(cout, cin, 4, 4)), kernel);

@@ -42,7 +42,17 @@ internal static unsafe partial class OneDnnGemm
     private readonly record struct WinogradPlan(long TileRows, long TileCols, long RowsPerBlock, long ColsPerBlock, long Blocks, int Threads)
     {
         public long BlockTiles => RowsPerBlock * ColsPerBlock;
+
+        // One thread's scratch: the block's transformed input and products, and the staged plane rows.
+        public long PerThread(long m, long k) => WinogradPoints * (m + k) * BlockTiles + StageLength(RowsPerBlock, ColsPerBlock);
     }
+
+    // A block's 4x4 tiles (stride 2) of one input plane, zero-padded, copied into cache: 2·rows+2 rows of 2·cols+2
+    // floats (rounded up to whole cache lines). The layers' inputs are read where they lie, so no padded copy of a whole
+    // activation is made (at crop 256 that copy was ~3 % of an iteration, and a transient buffer of its size).
+    private static long StageWidth(long colsPerBlock) => (2 * colsPerBlock + 2 + 15) & ~15L;
+
+    private static long StageLength(long rowsPerBlock, long colsPerBlock) => (2 * rowsPerBlock + 2) * StageWidth(colsPerBlock);
 
     private static WinogradPlan PlanWinograd(long samples, long h, long w)
     {
@@ -59,15 +69,16 @@ internal static unsafe partial class OneDnnGemm
     public static long WinogradScratchLength(long samples, long m, long k, long h, long w)
     {
         var plan = PlanWinograd(samples, h, w);
-        return plan.Threads * WinogradPoints * (m + k) * plan.BlockTiles;
+        return plan.Threads * plan.PerThread(m, k);
     }
 
     /// <summary>
     /// output[s] ([m, h, w], contiguous) = the 3x3 "same" convolution of input[s] with the kernels whose transforms
     /// <paramref name="u"/> holds (+ bias[i]). input[s] = <paramref name="input"/> + s·<paramref name="sampleStride"/>
-    /// holds k planes of the h×w input zero-padded by one on every side: plane stride <paramref name="planeStride"/>,
-    /// rows of <paramref name="rowWidth"/> ≥ w+2 floats. Point ξ's [m, k] matrix is op(<paramref name="u"/> + uOffsets[ξ]) with leading
-    /// dimension <paramref name="ldu"/> (op = transpose when <paramref name="transU"/>). h and w must be even.
+    /// holds k planes of the h×w input (the zero padding of one on every side is implied): plane stride
+    /// <paramref name="planeStride"/>, rows of <paramref name="rowWidth"/> ≥ w floats. Point ξ's [m, k] matrix is
+    /// op(<paramref name="u"/> + uOffsets[ξ]) with leading dimension <paramref name="ldu"/> (op = transpose when
+    /// <paramref name="transU"/>). h and w must be even.
     /// </summary>
     public static void Winograd3x3(long samples, long m, long k, long h, long w, float* input, long sampleStride,
         long planeStride, long rowWidth, float* u, long* uOffsets, long ldu, bool transU, float* bias, float* output, float* scratch)
@@ -80,23 +91,23 @@ internal static unsafe partial class OneDnnGemm
             RowWidth = rowWidth, U = u, UOffsets = uOffsets, Ldu = ldu, TransU = transU ? (sbyte)'T' : (sbyte)'N',
             Bias = bias, Output = output, Scratch = scratch, TileRows = plan.TileRows, TileCols = plan.TileCols,
             RowsPerBlock = plan.RowsPerBlock, ColsPerBlock = plan.ColsPerBlock, Blocks = plan.Blocks, Threads = plan.Threads,
+            PerThread = plan.PerThread(m, k),
         };
         InParallel(&WinogradBody, &job, plan.Threads);
         ThrowIfFailed(job.Failed, m, plan.BlockTiles, k);
     }
 
-    // The transforms read 4x4 tiles at stride 2 from the padded planes without bounds checks: these sizes keep them inside.
     private static void CheckWinogradGeometry(long h, long w, long planeStride, long rowWidth)
     {
         if (h % 2 != 0 || w % 2 != 0 || h < 2 || w < 2)
             throw new ArgumentException($"Winograd F(2x2, 3x3) needs an even-sized input, not {h}x{w}.");
-        if (rowWidth < w + 2 || planeStride < (h + 2) * rowWidth)
-            throw new ArgumentException($"A {h}x{w} input needs rows of ≥ {w + 2} and planes of ≥ {(h + 2) * rowWidth} floats.");
+        if (rowWidth < w || planeStride < h * rowWidth)
+            throw new ArgumentException($"A {h}x{w} input needs rows of ≥ {w} and planes of ≥ {h * rowWidth} floats.");
     }
 
     private struct WinogradJob
     {
-        public long M, K, H, W, SampleStride, PlaneStride, RowWidth, Ldu, TileRows, TileCols, RowsPerBlock, ColsPerBlock, Blocks, Next;
+        public long M, K, H, W, SampleStride, PlaneStride, RowWidth, Ldu, TileRows, TileCols, RowsPerBlock, ColsPerBlock, Blocks, Next, PerThread;
         public float* Input, U, Bias, Output, Scratch;
         public long* UOffsets;
         public sbyte TransU;
@@ -125,16 +136,16 @@ internal static unsafe partial class OneDnnGemm
     private static void RunWinograd(WinogradJob* job, int id)
     {
         long tb = job->RowsPerBlock * job->ColsPerBlock;
-        float* v = job->Scratch + id * WinogradPoints * (job->M + job->K) * tb;
+        float* v = job->Scratch + id * job->PerThread;
         float* products = v + WinogradPoints * job->K * tb;
+        float* stage = products + WinogradPoints * job->M * tb;
         for (long b = Interlocked.Increment(ref job->Next) - 1; b < job->Blocks; b = Interlocked.Increment(ref job->Next) - 1)
         {
             var (s, ty0, nty, tx0, ntx) = TileBlock(job, b);
             long n = nty * ntx;
-            if (WideTransforms)
-                TransformInput<Avx512Width>(job->Input + s * job->SampleStride, job->K, job->PlaneStride, job->RowWidth, ty0, nty, tx0, ntx, v, n);
-            else
-                TransformInput<Avx2Width>(job->Input + s * job->SampleStride, job->K, job->PlaneStride, job->RowWidth, ty0, nty, tx0, ntx, v, n);
+            var tiles = new TileSource(job->Input + s * job->SampleStride, job->PlaneStride, job->RowWidth, job->H, job->W, stage);
+            if (WideTransforms) TransformInput<Avx512Width>(tiles, job->K, ty0, nty, tx0, ntx, v, n);
+            else TransformInput<Avx2Width>(tiles, job->K, ty0, nty, tx0, ntx, v, n);
             for (int xi = 0; xi < WinogradPoints; xi++)
             {
                 int status = Sgemm(job->TransU, (sbyte)'N', job->M, n, job->K, 1f, job->U + job->UOffsets[xi], job->Ldu,
@@ -196,15 +207,45 @@ internal static unsafe partial class OneDnnGemm
         Avx.Permute2x128(low, high, 0x31).Store(p + 8);
     }
 
+    /// <summary>Planes of an unpadded input and a thread's buffer to stage a block's padded rows in.</summary>
+    private readonly struct TileSource(float* x, long planeStride, long rowWidth, long h, long w, float* stage)
+    {
+        // Rows 2·ty0-1 .. 2·(ty0+nty) and columns 2·tx0-1 .. 2·(tx0+ntx) of plane c (zero outside the plane) at
+        // stage[row, column], rows of StageWidth(ntx) floats.
+        public float* Stage(long c, long ty0, long nty, long tx0, long ntx, out long stride)
+        {
+            stride = StageWidth(ntx);
+            long x0 = 2 * tx0 - 1, count = 2 * ntx + 2;
+            long first = Math.Max(0, -x0), last = Math.Min(count, w - x0);
+            for (long r = 0; r < 2 * nty + 2; r++)
+            {
+                long y = 2 * ty0 - 1 + r;
+                float* dst = stage + r * stride;
+                if (y < 0 || y >= h)
+                {
+                    new Span<float>(dst, (int)count).Clear();
+                    continue;
+                }
+                float* src = x + c * planeStride + y * rowWidth + x0;
+                for (long i = 0; i < first; i++) dst[i] = 0f;
+                Buffer.MemoryCopy(src + first, dst + first, (last - first) * sizeof(float), (last - first) * sizeof(float));
+                for (long i = last; i < count; i++) dst[i] = 0f;
+            }
+            return stage;
+        }
+    }
+
     // v[ξ, c, r·ntx + t] = (Bᵀ d B)[ξ] of the 4x4 tile at padded rows 2(ty0+r).., columns 2(tx0+t).. of plane c.
-    private static void TransformInput<TW>(float* x, long k, long planeStride, long rowWidth, long ty0, long nty, long tx0, long ntx,
-        float* v, long n) where TW : struct, IVectorWidth
+    private static void TransformInput<TW>(TileSource source, long k, long ty0, long nty, long tx0, long ntx, float* v, long n)
+        where TW : struct, IVectorWidth
     {
         long point = k * n;
         for (long c = 0; c < k; c++)
+        {
+            float* staged = source.Stage(c, ty0, nty, tx0, ntx, out long rowWidth);
             for (long r = 0; r < nty; r++)
             {
-                float* tileRow = x + c * planeStride + 2 * (ty0 + r) * rowWidth + 2 * tx0;
+                float* tileRow = staged + 2 * r * rowWidth;
                 float* dst = v + c * n + r * ntx;
                 long t = 0;
                 for (; t + 16 <= ntx; t += 16)
@@ -223,6 +264,7 @@ internal static unsafe partial class OneDnnGemm
                 }
                 for (; t < ntx; t++) TransformInputTile(tileRow + 2 * t, rowWidth, dst + t, point);
             }
+        }
     }
 
     // p[0], p[point], p[2·point], p[3·point] = a, b, c, d: four transform points of 16 tiles.

@@ -10,13 +10,13 @@ internal static unsafe partial class OneDnnGemm
     public static long WinogradWeightScratchLength(long samples, long m, long k, long h, long w)
     {
         var plan = PlanWinograd(samples, h, w);
-        return plan.Threads * WinogradPoints * (m + k) * plan.BlockTiles + (plan.Threads - 1) * WinogradPoints * m * k;
+        return plan.Threads * plan.PerThread(m, k) + (plan.Threads - 1) * WinogradPoints * m * k;
     }
 
     /// <summary>
     /// The weight gradient of <see cref="Winograd3x3"/>'s forward, in the transform domain: dU[ξ] ([m, k] at
     /// <paramref name="du"/> + ξ·m·k) = Σ over samples and tiles of (A g Aᵀ)[ξ] · (Bᵀ d B)[ξ]ᵀ, with g the output gradient
-    /// ([N, m, h, w], contiguous) and d the padded input as <see cref="Winograd3x3"/> reads it. The kernels' gradient
+    /// ([N, m, h, w], contiguous) and d the input as <see cref="Winograd3x3"/> reads it (unpadded). The kernels' gradient
     /// is then Gᵀ dU G. 2.25x fewer multiplications than the tap-wise products.
     /// </summary>
     /// <remarks>
@@ -33,12 +33,12 @@ internal static unsafe partial class OneDnnGemm
             M = m, K = k, H = h, W = w, Input = input, SampleStride = sampleStride, PlaneStride = planeStride,
             RowWidth = rowWidth, Output = gradient, U = du, Scratch = scratch, TileRows = plan.TileRows,
             TileCols = plan.TileCols, RowsPerBlock = plan.RowsPerBlock, ColsPerBlock = plan.ColsPerBlock, Blocks = plan.Blocks,
-            Threads = plan.Threads,
+            Threads = plan.Threads, PerThread = plan.PerThread(m, k),
         };
         InParallel(&WinogradWeightBody, &job, plan.Threads);
         ThrowIfFailed(job.Failed, m, k, plan.BlockTiles);
         long size = WinogradPoints * m * k;
-        float* partials = scratch + plan.Threads * WinogradPoints * (m + k) * plan.BlockTiles;
+        float* partials = scratch + plan.Threads * plan.PerThread(m, k);
         for (int p = 1; p < plan.Threads; p++)
             System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<float>(du, checked((int)size)),
                 new ReadOnlySpan<float>(partials + (p - 1) * size, (int)size), new Span<float>(du, (int)size));
@@ -55,24 +55,26 @@ internal static unsafe partial class OneDnnGemm
     private static void RunWinogradWeights(WinogradJob* job, int id)
     {
         long tb = job->RowsPerBlock * job->ColsPerBlock, m = job->M, k = job->K;
-        float* v = job->Scratch + id * WinogradPoints * (m + k) * tb;
+        float* v = job->Scratch + id * job->PerThread;
         float* gy = v + WinogradPoints * k * tb;
-        float* du = id == 0 ? job->U : job->Scratch + job->Threads * WinogradPoints * (m + k) * tb + (id - 1) * WinogradPoints * m * k;
+        float* stage = gy + WinogradPoints * m * tb;
+        float* du = id == 0 ? job->U : job->Scratch + job->Threads * job->PerThread + (id - 1) * WinogradPoints * m * k;
         long first = job->Blocks * id / job->Threads, end = job->Blocks * (id + 1) / job->Threads;
         if (first == end) new Span<float>(du, checked((int)(WinogradPoints * m * k))).Clear();
         for (long b = first; b < end; b++)
         {
             var (s, ty0, nty, tx0, ntx) = TileBlock(job, b);
             long n = nty * ntx;
-            float* input = job->Input + s * job->SampleStride, g = job->Output + s * m * job->H * job->W;
+            var tiles = new TileSource(job->Input + s * job->SampleStride, job->PlaneStride, job->RowWidth, job->H, job->W, stage);
+            float* g = job->Output + s * m * job->H * job->W;
             if (WideTransforms)
             {
-                TransformInput<Avx512Width>(input, k, job->PlaneStride, job->RowWidth, ty0, nty, tx0, ntx, v, n);
+                TransformInput<Avx512Width>(tiles, k, ty0, nty, tx0, ntx, v, n);
                 TransformGradient<Avx512Width>(g, m, job->H, job->W, ty0, nty, tx0, ntx, gy, n);
             }
             else
             {
-                TransformInput<Avx2Width>(input, k, job->PlaneStride, job->RowWidth, ty0, nty, tx0, ntx, v, n);
+                TransformInput<Avx2Width>(tiles, k, ty0, nty, tx0, ntx, v, n);
                 TransformGradient<Avx2Width>(g, m, job->H, job->W, ty0, nty, tx0, ntx, gy, n);
             }
             for (int xi = 0; xi < WinogradPoints; xi++)
