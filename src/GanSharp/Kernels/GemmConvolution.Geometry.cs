@@ -78,8 +78,10 @@ public static partial class GemmConvolution
         {
             var output = empty(new[] { n, cout, ho, wo }, dtype: ScalarType.Float32);
             // Winograd pads each block of tiles in cache (OneDnnGemm.Winograd3x3); the tap products read padded rows.
-            if (UsesWinograd) Winograd(input.detach().contiguous(), WinogradKernels(weight), transposed: false, output, bias?.detach().contiguous());
-            else Accumulate(PadInput(input), Taps(weight), transposed: false, output, bias?.detach().contiguous());
+            var b = bias?.detach().contiguous();
+            if (UsesWinograd4) Winograd4(input.detach().contiguous(), weight, output, b);
+            else if (UsesWinograd) Winograd(input.detach().contiguous(), WinogradKernels(weight), transposed: false, output, b);
+            else Accumulate(PadInput(input), Taps(weight), transposed: false, output, b);
             return output;
         }
 
@@ -101,6 +103,37 @@ public static partial class GemmConvolution
         /// 3x3 "same" layers on even sizes with enough tiles for its blocks.
         /// </summary>
         public bool UsesWinograd => WinogradEnabled && k == 3 && p == 1 && h % 2 == 0 && w % 2 == 0 && h * w >= MinWinogradPositions;
+
+        /// <summary>Whether this forward takes F(4x4, 3x3): a frozen model's, on sides that are multiples of 4.</summary>
+        public bool UsesWinograd4 => UsesWinograd && InferenceWinograd4 && h % 4 == 0 && w % 4 == 0 && OneDnnGemm.Winograd4Available
+            && WeightForms.Frozen;
+
+        private void Winograd4(Tensor planes, Tensor weight, Tensor target, Tensor? bias)
+        {
+            var kernels = WeightForms.Get(weight, WeightForms.Form.Winograd4, () => TransformedKernels4(weight));
+            using var scratch = empty(new[] { OneDnnGemm.Winograd4ScratchLength(n, cout, cin, h, w) }, dtype: ScalarType.Float32);
+            OneDnnGemm.Winograd4x4(n, cout, cin, h, w, Data(planes), cin * h * w, h * w, w, Data(kernels), bias is null ? null : Data(bias),
+                Data(target), Data(scratch));
+            GC.KeepAlive(planes);
+            GC.KeepAlive(kernels);
+            GC.KeepAlive(target);
+            GC.KeepAlive(bias);
+            GC.KeepAlive(scratch);
+        }
+
+        // [36, Cout, Cin]: G g Gᵀ of F(4x4, 3x3) (row-major 6x6 point order), in float64 and rounded once.
+        private static Tensor TransformedKernels4(Tensor weight)
+        {
+            using var scope = NewDisposeScope();
+            var g = tensor(new double[]
+            {
+                1.0 / 4, 0, 0, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
+                1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 24, -1.0 / 12, 1.0 / 6, 0, 0, 1,
+            }).view(6, 3);
+            var u = matmul(matmul(g, weight.detach().to(ScalarType.Float64)), g.t());
+            return u.permute(2, 3, 0, 1).reshape(36, weight.shape[0], weight.shape[1]).to(ScalarType.Float32).contiguous()
+                .MoveToOuterDisposeScope();
+        }
 
         // [16, Cout, Cin]: G g Gᵀ of every kernel, one matrix per transform point (row-major 4x4 point order).
         private static Tensor WinogradKernels(Tensor weight) =>

@@ -71,6 +71,13 @@ public static partial class GemmConvolution
         && Environment.GetEnvironmentVariable(WinogradVariable) != "0";
 
     /// <summary>
+    /// Whether a frozen model's forward (<c>SpadeModel.FreezeForInference</c>: no autograd, weights memoised) takes
+    /// Winograd F(4x4, 3x3) on sides that are multiples of 4 (1.8x fewer multiplications than F(2x2, 3x3); AVX-512
+    /// only). <c>GANSHARP_WINOGRAD=2x2</c> keeps F(2x2, 3x3) there, for A/B measurements.
+    /// </summary>
+    public static bool InferenceWinograd4 { get; set; } = Environment.GetEnvironmentVariable(WinogradVariable) != "2x2";
+
+    /// <summary>
     /// conv2d(input, weight, bias, stride, padding) (square kernel, groups 1), on a GEMM path when
     /// <see cref="Eligible"/>, otherwise libtorch's. Gradients flow to all three as usual, once: no double backward.
     /// </summary>
@@ -97,6 +104,7 @@ public static partial class GemmConvolution
     public static string Status =>
         !OneDnnGemm.Available ? OneDnnGemm.Status
         : WinogradEnabled ? $"{OneDnnGemm.Status}, Winograd F(2x2, 3x3) for 3x3 layers from 64x64"
+            + (InferenceWinograd4 && OneDnnGemm.Winograd4Available ? " (F(4x4, 3x3) at inference)" : "")
         : OneDnnGemm.WinogradAccelerated ? $"{OneDnnGemm.Status}, Winograd off ({WinogradVariable}=0)"
         : $"{OneDnnGemm.Status}, no Winograd (this processor has neither AVX2 nor AVX-512)";
 

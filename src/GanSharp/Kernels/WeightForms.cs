@@ -18,7 +18,7 @@ namespace GanSharp.Kernels;
 internal sealed class WeightForms : IDisposable
 {
     /// <summary>The derived tensors this memo keeps.</summary>
-    public enum Form { SpectralNormalized, StackedWeight, StackedBias, Taps, Winograd }
+    public enum Form { SpectralNormalized, StackedWeight, StackedBias, Taps, Winograd, Winograd4 }
 
     [ThreadStatic] private static WeightForms? t_active;
     private readonly Dictionary<(long Address, long Count, Form Form), Tensor> _made = new();
@@ -34,10 +34,14 @@ internal sealed class WeightForms : IDisposable
         return new Scope(previous);
     }
 
+    /// <summary>Whether this thread runs a frozen model's forward: memoised weights and no autograd.</summary>
+    public static bool Frozen => t_active is not null && !is_grad_enabled();
+
     /// <summary>
     /// <paramref name="make"/>() for <paramref name="source"/>, made once while a memo is in use and autograd is off;
     /// otherwise made on every call, as without a memo. The caller owns (and may dispose) what it gets.
     /// </summary>
+
     public static Tensor Get(Tensor source, Form form, Func<Tensor> make)
     {
         var memo = t_active;

@@ -5,7 +5,11 @@ using static TorchSharp.torch;
 
 namespace GanSharp.Tests.Spade;
 
-/// <summary>Inference with frozen weights: derived weights made once, the same pictures as plain eval mode.</summary>
+/// <summary>
+/// Inference with frozen weights: derived weights made once, eval mode's pictures (bit for bit with F(2x2, 3x3)
+/// kept; within float rounding where F(4x4, 3x3) takes the 3x3 layers on AVX-512).
+/// </summary>
+[Collection(GemmSwitch.Name)] // flips GemmConvolution.InferenceWinograd4
 public class FrozenInferenceTests
 {
     // Crop 64 so that the last block's γ/β convolution (128 → 4 channels at 64x64) takes Winograd.
@@ -29,10 +33,23 @@ public class FrozenInferenceTests
         model.Eval();
         using var plain = model.Generate(sem);
         model.FreezeForInference();
+        bool winograd4 = GemmConvolution.InferenceWinograd4;
+        Tensor kept2x2;
+        try
+        {
+            GemmConvolution.InferenceWinograd4 = false;
+            kept2x2 = model.Generate(sem);
+        }
+        finally { GemmConvolution.InferenceWinograd4 = winograd4; }
+        Assert.Equal(0f, (plain - kept2x2).abs().max().item<float>()); // eval mode's picture, bit for bit
+        kept2x2.Dispose();
         using var first = model.Generate(sem);
         int made = model.FrozenForms;
         using var second = model.Generate(sem);
-        Assert.Equal(0f, (plain - first).abs().max().item<float>()); // eval mode's picture, bit for bit
+        // With F(4x4, 3x3) (AVX-512) the picture moves by float rounding only; pixels are in [-1, 1]. (Untrained running
+        // statistics saturate most of this picture, so it may not move at all; Winograd4Tests checks the layers.)
+        float moved = (plain - first).abs().max().item<float>();
+        Assert.True(moved <= 2e-5f, $"the frozen picture differs from eval mode's by {moved}");
         Assert.Equal(0f, (first - second).abs().max().item<float>());
         // Spectral-norm weights, stacked γ/β kernels and biases, tap matrices and Winograd transforms.
         Assert.InRange(made, 20, 1000);
@@ -48,7 +65,7 @@ public class FrozenInferenceTests
         using var plainAfter = model.Generate(sem);
         model.FreezeForInference();
         using var frozenAfter = model.Generate(sem);
-        Assert.Equal(0f, (plainAfter - frozenAfter).abs().max().item<float>());
+        Assert.True((plainAfter - frozenAfter).abs().max().item<float>() <= 2e-5f);
         Assert.True((plainAfter - plain).abs().max().item<float>() > 1e-3, "the step must have changed the picture");
     }
 }
