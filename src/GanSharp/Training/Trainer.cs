@@ -82,7 +82,8 @@ internal sealed partial class Trainer<TBatch> : IDisposable where TBatch : IDisp
 
     private static OptimizerHelper CreateOptimizer(OptimizerSlot slot) => slot.Kind switch
     {
-        OptimizerKind.Adam => new FusedAdam(slot.Parameters, slot.Lr, slot.Beta1, slot.Beta2, 1e-8, slot.WeightDecay),
+        OptimizerKind.Adam => torch.optim.Adam(slot.Parameters, slot.Lr, slot.Beta1, slot.Beta2, 1e-8, slot.WeightDecay),
+        OptimizerKind.FusedAdam => new FusedAdam(slot.Parameters, slot.Lr, slot.Beta1, slot.Beta2, 1e-8, slot.WeightDecay),
         OptimizerKind.RmsProp => torch.optim.RMSProp(slot.Parameters, slot.Lr, 0.99, 1e-8, slot.WeightDecay),
         _ => throw new ArgumentOutOfRangeException(nameof(slot), slot.Kind, "unknown optimizer kind"),
     };

@@ -54,8 +54,8 @@ public sealed class SpadeRecipe : IGanRecipe<SpadeBatch>, IDiagnosticRecipe<Spad
         var (b1, b2) = optim.Betas;
         Optimizers =
         [
-            new OptimizerSlot("G", model.GeneratorParameters().ToList(), OptimizerKind.Adam, lrG, b1, b2),
-            new OptimizerSlot("D", model.DiscriminatorParameters().ToList(), OptimizerKind.Adam, lrD, b1, b2),
+            new OptimizerSlot("G", model.GeneratorParameters().ToList(), OptimizerKind.FusedAdam, lrG, b1, b2),
+            new OptimizerSlot("D", model.DiscriminatorParameters().ToList(), OptimizerKind.FusedAdam, lrD, b1, b2),
         ];
         model.Train(true);
     }
