@@ -178,6 +178,23 @@ internal sealed partial class Trainer<TBatch> : IDisposable where TBatch : IDisp
     {
         int index = epoch == pass.Start.Epoch ? pass.Start.BatchIndex : 0;
         if (epoch != pass.Start.Epoch) pass.EpochImages = 0;
+        try
+        {
+            return RunBatches(pass, epoch, index, token, progress);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested && !_comm.IsDistributed)
+        {
+            // The stop came while the loader was waiting for a sample (Ctrl+C, or the demo's time budget running out
+            // under load): it ends the run after the last whole iteration, as a stop between iterations does.
+            foreach (var extra in pass.Extras) extra.Dispose();
+            pass.Extras.Clear();
+            SaveChecked("latest", pass.Position, pass.Iteration);
+            return new TrainResult(pass.Position, Completed: false, Interrupted: true, StoppedBy: "user");
+        }
+    }
+
+    private TrainResult? RunBatches(Pass pass, int epoch, int index, CancellationToken token, Action<TrainProgress>? progress)
+    {
         using var batches = _source.Epoch(epoch, index).GetEnumerator();
         while (batches.MoveNext())
         {

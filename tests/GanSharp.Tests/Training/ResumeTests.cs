@@ -44,6 +44,54 @@ public class ResumeTests
         return (weights, optim);
     }
 
+    // A source whose 5th batch is never delivered: the stop arrives while the loader waits, as SpadeLoader.Take throws.
+    private sealed class StopsWhileWaiting(IBatchSource<PointBatch> inner, CancellationTokenSource stop) : IBatchSource<PointBatch>
+    {
+        public int BatchesPerEpoch => inner.BatchesPerEpoch;
+
+        public int BatchSize => inner.BatchSize;
+
+        public IEnumerable<PointBatch> Epoch(int epoch, int startIndex)
+        {
+            int served = 0;
+            foreach (var b in inner.Epoch(epoch, startIndex))
+            {
+                if (++served == 5)
+                {
+                    b.Dispose();
+                    stop.Cancel();
+                    stop.Token.ThrowIfCancellationRequested();
+                }
+                yield return b;
+            }
+        }
+    }
+
+    [Fact]
+    public void AStopWhileTheLoaderWaitsEndsTheRunAfterTheLastWholeIteration()
+    {
+        using var dir = Fixtures.TempDir();
+        torch.manual_seed(5);
+        using var recipe = new MlpGanRecipe(Small);
+        var run = new RunOptions
+        {
+            Name = "r", CheckpointsDir = dir.Root, Seed = 3, PrintFreq = 7 * 8, DisplayFreq = 1 << 30, SaveLatestFreq = 1 << 30,
+            SaveEpochFreq = 1000, MaxIterations = 100,
+        };
+        using var stop = new CancellationTokenSource();
+        var source = new StopsWhileWaiting(new Toy2DSource(Toy2DKind.Ring8, batchSize: 8, batchesPerEpoch: 10, seed: run.Seed), stop);
+        using var stats = new StatsCollector();
+        using var trainer = new Trainer<PointBatch>(recipe, source, run, totalEpochs: 5, "{}", stats);
+        // Before the fix the OperationCanceledException left Run, and the CLI reported "stopped by the user" (exit 130)
+        // even when only the demo's time budget had run out.
+        var result = trainer.Run(new TrainPosition(1, 0, 0, 0, 0), stop.Token);
+        Assert.True(result.Interrupted);
+        Assert.Equal("user", result.StoppedBy);
+        Assert.Equal(4, result.Position.Iteration);
+        var saved = trainer.Folder.TryLoad("latest") ?? throw new InvalidOperationException("no latest checkpoint");
+        Assert.Equal(4, trainer.Resume(saved).Iteration);
+    }
+
     [Fact]
     public void StopAndResumeEqualsStraightRunBitForBit()
     {
