@@ -215,23 +215,29 @@ internal static unsafe partial class OneDnnGemm
         public float* Stage(long c, long ty0, long nty, long tx0, long ntx, out long stride)
         {
             stride = StageWidth(ntx);
-            long x0 = 2 * tx0 - 1, count = 2 * ntx + 2;
-            long first = Math.Max(0, -x0), last = Math.Min(count, w - x0);
-            for (long r = 0; r < 2 * nty + 2; r++)
-            {
-                long y = 2 * ty0 - 1 + r;
-                float* dst = stage + r * stride;
-                if (y < 0 || y >= h)
-                {
-                    new Span<float>(dst, (int)count).Clear();
-                    continue;
-                }
-                float* src = x + c * planeStride + y * rowWidth + x0;
-                for (long i = 0; i < first; i++) dst[i] = 0f;
-                Buffer.MemoryCopy(src + first, dst + first, (last - first) * sizeof(float), (last - first) * sizeof(float));
-                for (long i = last; i < count; i++) dst[i] = 0f;
-            }
+            CopyPadded(x + c * planeStride, rowWidth, h, w, 2 * ty0 - 1, 2 * nty + 2, 2 * tx0 - 1, 2 * ntx + 2, stage, stride);
             return stage;
+        }
+    }
+
+    // dst[r, i] = plane[y0 + r, x0 + i] for r < rows, i < count (rows of dstWidth floats), zero outside the h×w plane:
+    // a block of tiles with its padding, staged in cache for the Winograd transforms.
+    private static void CopyPadded(float* plane, long rowWidth, long h, long w, long y0, long rows, long x0, long count, float* dst,
+        long dstWidth)
+    {
+        long first = Math.Max(0, -x0), last = Math.Min(count, w - x0);
+        for (long r = 0; r < rows; r++, dst += dstWidth)
+        {
+            long y = y0 + r;
+            if (y < 0 || y >= h)
+            {
+                new Span<float>(dst, (int)count).Clear();
+                continue;
+            }
+            float* src = plane + y * rowWidth + x0;
+            for (long i = 0; i < first; i++) dst[i] = 0f;
+            Buffer.MemoryCopy(src + first, dst + first, (last - first) * sizeof(float), (last - first) * sizeof(float));
+            for (long i = last; i < count; i++) dst[i] = 0f;
         }
     }
 

@@ -111,26 +111,12 @@ internal static unsafe partial class OneDnnGemm
     private static void TransformInput4(float* x, long k, long planeStride, long rowWidth, long h, long w, long ty0, long nty,
         long tx0, long ntx, float* stage, float* v, long n)
     {
-        long width = Stage4Width(ntx), count = 4 * ntx + 2, x0 = 4 * tx0 - 1;
-        long first = Math.Max(0, -x0), last = Math.Min(count, w - x0);
+        long width = Stage4Width(ntx), count = 4 * ntx + 2;
         float* combos = stage + (4 * nty + 2) * width;
         long point = k * n;
         for (long c = 0; c < k; c++)
         {
-            for (long r = 0; r < 4 * nty + 2; r++)
-            {
-                long y = 4 * ty0 - 1 + r;
-                float* dst = stage + r * width;
-                if (y < 0 || y >= h)
-                {
-                    new Span<float>(dst, (int)count).Clear();
-                    continue;
-                }
-                float* src = x + c * planeStride + y * rowWidth + x0;
-                for (long i = 0; i < first; i++) dst[i] = 0f;
-                Buffer.MemoryCopy(src + first, dst + first, (last - first) * sizeof(float), (last - first) * sizeof(float));
-                for (long i = last; i < count; i++) dst[i] = 0f;
-            }
+            CopyPadded(x + c * planeStride, rowWidth, h, w, 4 * ty0 - 1, 4 * nty + 2, 4 * tx0 - 1, count, stage, width);
             for (long r = 0; r < nty; r++)
             {
                 // Bᵀ down the columns: six rows of combinations, contiguous along x.

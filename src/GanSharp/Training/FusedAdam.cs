@@ -38,9 +38,7 @@ public sealed unsafe class FusedAdam : Adam
                 if (grad is null) continue;
                 var state = (State)_state[param.Handle];
                 if (!Fusable(param, grad, state)) { other = true; continue; }
-                state.step += 1;
-                double beta1 = o.beta1!.Value, beta2 = o.beta2!.Value;
-                double bc1 = 1 - Math.Pow(beta1, state.step), bc2 = 1 - Math.Pow(beta2, state.step);
+                var (beta1, beta2, bc1, bc2) = Advance(o, state);
                 fused.Add(new AdamKernel.Item
                 {
                     P = TensorMemory.Floats(param), G = TensorMemory.Floats(grad),
@@ -54,6 +52,14 @@ public sealed unsafe class FusedAdam : Adam
         AdamKernel.Step(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(fused));
         if (other) OtherStep();
         return loss!;
+    }
+
+    // Counts the step and returns the betas and TorchSharp's bias corrections for it.
+    private static (double Beta1, double Beta2, double Correction1, double Correction2) Advance(Options o, State state)
+    {
+        state.step += 1;
+        double beta1 = o.beta1!.Value, beta2 = o.beta2!.Value;
+        return (beta1, beta2, 1 - Math.Pow(beta1, state.step), 1 - Math.Pow(beta2, state.step));
     }
 
     private static bool Fusable(Tensor param, Tensor grad, State state) =>
@@ -75,9 +81,7 @@ public sealed unsafe class FusedAdam : Adam
                 if (grad is null) continue;
                 var state = (State)_state[param.Handle];
                 if (Fusable(param, grad, state)) continue;
-                state.step += 1;
-                double beta1 = o.beta1!.Value, beta2 = o.beta2!.Value;
-                double bc1 = 1 - Math.Pow(beta1, state.step), bc2 = 1 - Math.Pow(beta2, state.step);
+                var (beta1, beta2, bc1, bc2) = Advance(o, state);
                 if (o.weight_decay!.Value != 0) grad = grad.add(param, alpha: o.weight_decay.Value);
                 state.exp_avg.mul_(beta1).add_(grad, alpha: 1 - beta1);
                 state.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value: 1 - beta2);
