@@ -122,61 +122,58 @@ internal static unsafe partial class OneDnnGemm
                 // Bᵀ down the columns: six rows of combinations, contiguous along x.
                 float* d = stage + 4 * r * width;
                 long i = 0;
-                for (; i + 16 <= count; i += 16) VerticalB(d + i, width, combos + i, width);
-                for (; i < count; i++) VerticalBScalar(d + i, width, combos + i, width);
+                for (; i + 16 <= count; i += 16)
+                {
+                    float* e = d + i;
+                    StoreB(Vector512.Load(e), Vector512.Load(e + width), Vector512.Load(e + 2 * width), Vector512.Load(e + 3 * width),
+                        Vector512.Load(e + 4 * width), Vector512.Load(e + 5 * width), combos + i, width);
+                }
+                for (; i < count; i++)
+                {
+                    float* e = d + i;
+                    StoreB(e[0], e[width], e[2 * width], e[3 * width], e[4 * width], e[5 * width], combos + i, width);
+                }
                 float* dst = v + c * n + r * ntx;
                 long t = 0;
                 for (; t + 16 <= ntx; t += 16)
                     for (int a = 0; a < 6; a++)
                     {
                         Columns4(combos + a * width + 4 * t, out var c0, out var c1, out var c2, out var c3, out var c4, out var c5);
-                        float* q = dst + t + 6 * a * point;
-                        (Vector512.Create(4f) * c0 - Vector512.Create(5f) * c2 + c4).Store(q);
-                        (c4 + c3 - Vector512.Create(4f) * (c1 + c2)).Store(q + point);
-                        (c4 - c3 + Vector512.Create(4f) * (c1 - c2)).Store(q + 2 * point);
-                        (c4 - c2 + Vector512.Create(2f) * (c3 - c1)).Store(q + 3 * point);
-                        (c4 - c2 + Vector512.Create(2f) * (c1 - c3)).Store(q + 4 * point);
-                        (Vector512.Create(4f) * c1 - Vector512.Create(5f) * c3 + c5).Store(q + 5 * point);
+                        StoreB(c0, c1, c2, c3, c4, c5, dst + t + 6 * a * point, point);
                     }
                 for (; t < ntx; t++)
                     for (int a = 0; a < 6; a++)
                     {
                         float* p = combos + a * width + 4 * t;
-                        float* q = dst + t + 6 * a * point;
-                        q[0] = 4f * p[0] - 5f * p[2] + p[4];
-                        q[point] = p[4] + p[3] - 4f * (p[1] + p[2]);
-                        q[2 * point] = p[4] - p[3] + 4f * (p[1] - p[2]);
-                        q[3 * point] = p[4] - p[2] + 2f * (p[3] - p[1]);
-                        q[4 * point] = p[4] - p[2] + 2f * (p[1] - p[3]);
-                        q[5 * point] = 4f * p[1] - 5f * p[3] + p[5];
+                        StoreB(p[0], p[1], p[2], p[3], p[4], p[5], dst + t + 6 * a * point, point);
                     }
             }
         }
     }
 
-    // out[a·stride] = (Bᵀ (d[0], d[stride], ..., d[5·stride]))[a] for 16 consecutive columns.
+    // output[a·stride] = (Bᵀ (d0, ..., d5))[a]: one side of the input transform, down the columns or along the rows,
+    // for 16 tiles at once.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void VerticalB(float* d, long stride, float* output, long outStride)
+    private static void StoreB(Vector512<float> d0, Vector512<float> d1, Vector512<float> d2, Vector512<float> d3, Vector512<float> d4,
+        Vector512<float> d5, float* output, long stride)
     {
-        var d0 = Vector512.Load(d); var d1 = Vector512.Load(d + stride); var d2 = Vector512.Load(d + 2 * stride);
-        var d3 = Vector512.Load(d + 3 * stride); var d4 = Vector512.Load(d + 4 * stride); var d5 = Vector512.Load(d + 5 * stride);
         (Vector512.Create(4f) * d0 - Vector512.Create(5f) * d2 + d4).Store(output);
-        (d4 + d3 - Vector512.Create(4f) * (d1 + d2)).Store(output + outStride);
-        (d4 - d3 + Vector512.Create(4f) * (d1 - d2)).Store(output + 2 * outStride);
-        (d4 - d2 + Vector512.Create(2f) * (d3 - d1)).Store(output + 3 * outStride);
-        (d4 - d2 + Vector512.Create(2f) * (d1 - d3)).Store(output + 4 * outStride);
-        (Vector512.Create(4f) * d1 - Vector512.Create(5f) * d3 + d5).Store(output + 5 * outStride);
+        (d4 + d3 - Vector512.Create(4f) * (d1 + d2)).Store(output + stride);
+        (d4 - d3 + Vector512.Create(4f) * (d1 - d2)).Store(output + 2 * stride);
+        (d4 - d2 + Vector512.Create(2f) * (d3 - d1)).Store(output + 3 * stride);
+        (d4 - d2 + Vector512.Create(2f) * (d1 - d3)).Store(output + 4 * stride);
+        (Vector512.Create(4f) * d1 - Vector512.Create(5f) * d3 + d5).Store(output + 5 * stride);
     }
 
-    private static void VerticalBScalar(float* d, long stride, float* output, long outStride)
+    // The same sums in the same order, for one tile.
+    private static void StoreB(float d0, float d1, float d2, float d3, float d4, float d5, float* output, long stride)
     {
-        float d0 = d[0], d1 = d[stride], d2 = d[2 * stride], d3 = d[3 * stride], d4 = d[4 * stride], d5 = d[5 * stride];
         output[0] = 4f * d0 - 5f * d2 + d4;
-        output[outStride] = d4 + d3 - 4f * (d1 + d2);
-        output[2 * outStride] = d4 - d3 + 4f * (d1 - d2);
-        output[3 * outStride] = d4 - d2 + 2f * (d3 - d1);
-        output[4 * outStride] = d4 - d2 + 2f * (d1 - d3);
-        output[5 * outStride] = 4f * d1 - 5f * d3 + d5;
+        output[stride] = d4 + d3 - 4f * (d1 + d2);
+        output[2 * stride] = d4 - d3 + 4f * (d1 - d2);
+        output[3 * stride] = d4 - d2 + 2f * (d3 - d1);
+        output[4 * stride] = d4 - d2 + 2f * (d1 - d3);
+        output[5 * stride] = 4f * d1 - 5f * d3 + d5;
     }
 
     // Lanes 0-7: floats j, 4+j, ..., 28+j of a register pair (tiles 0-7 of its 32 floats; lanes 8-15 unused).
